@@ -1,0 +1,476 @@
+//! Building a [`BearerGuardLayer`]: every setting is checked here, at startup.
+//!
+//! | setting | default |
+//! |---|---|
+//! | [`issuer`](BearerGuardBuilder::issuer) | none: `iss` is not checked |
+//! | [`leeway`](BearerGuardBuilder::leeway) | 60 s (at most 300 s) |
+//! | [`max_token_len`](BearerGuardBuilder::max_token_len) | 8192 bytes |
+//! | [`scope_claim`](BearerGuardBuilder::scope_claim) | `scope` |
+//! | [`require`](BearerGuardBuilder::require) | no scope needed |
+//! | [`realm`](BearerGuardBuilder::realm) | the resource server's identifier |
+//! | [`allow_anonymous`](BearerGuardBuilder::allow_anonymous) | off: a token is required |
+//! | [`allow_query_token`](BearerGuardBuilder::allow_query_token) | off |
+//! | [`allow_short_secret`](BearerGuardBuilder::allow_short_secret) | off: secrets under 32 bytes are refused |
+//!
+//! # Example
+//!
+//! ```
+//! use std::time::Duration;
+//! use bearer_guard::{BearerGuardLayer, ResourceServer, ScopeRequirement};
+//!
+//! let api = ResourceServer::new("https://my-api-urn", "FF1prn9UxZotnFEfPVwEJhqqyRmwdSu5")
+//!     .with_scope("read:messages", "Read messages");
+//! let layer = BearerGuardLayer::builder(api)
+//!     .issuer("https://my-tenant.example.com/")
+//!     .leeway(Duration::from_secs(30))
+//!     .require(ScopeRequirement::all(["read:messages"]))
+//!     .build()?;
+//! # Ok::<(), bearer_guard::ConfigError>(())
+//! ```
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::claims::REGISTERED;
+use crate::error::ConfigError;
+use crate::jws::Hs256Key;
+use crate::layer::{BearerGuardLayer, Guard, Required};
+use crate::rejection::DefaultRejection;
+use crate::resource_server::ResourceServer;
+use crate::scope::ScopeRequirement;
+use crate::validator::TokenValidator;
+
+const DEFAULT_LEEWAY: Duration = Duration::from_secs(60);
+const MAX_LEEWAY: Duration = Duration::from_secs(300);
+const DEFAULT_MAX_TOKEN_LEN: usize = 8 * 1024;
+const MAX_TOKEN_LEN_RANGE: (usize, usize) = (256, 64 * 1024);
+const MIN_SECRET_LEN: usize = 32;
+
+/// Configures a [`BearerGuardLayer`]. See the [module docs](self) for the defaults.
+#[must_use = "a builder does nothing until .build() is called"]
+pub struct BearerGuardBuilder<R = DefaultRejection> {
+    resource_server: ResourceServer,
+    issuer: Option<String>,
+    leeway: Duration,
+    max_token_len: usize,
+    scope_claim: String,
+    required: Option<ScopeRequirement>,
+    realm: Option<String>,
+    allow_short_secret: bool,
+    allow_anonymous: bool,
+    allow_query_token: bool,
+    on_rejection: R,
+}
+
+impl BearerGuardBuilder {
+    pub(crate) fn new(resource_server: ResourceServer) -> Self {
+        Self {
+            resource_server,
+            issuer: None,
+            leeway: DEFAULT_LEEWAY,
+            max_token_len: DEFAULT_MAX_TOKEN_LEN,
+            scope_claim: "scope".to_owned(),
+            required: None,
+            realm: None,
+            allow_short_secret: false,
+            allow_anonymous: false,
+            allow_query_token: false,
+            on_rejection: DefaultRejection,
+        }
+    }
+}
+
+impl<R> BearerGuardBuilder<R> {
+    /// Requires `iss` to equal `issuer` exactly (no trailing-slash or case normalisation).
+    /// Defaults to no issuer check.
+    pub fn issuer(mut self, issuer: impl Into<String>) -> Self {
+        self.issuer = Some(issuer.into());
+        self
+    }
+
+    /// Clock skew tolerated on `exp` and `nbf`. Defaults to 60 seconds; at most 300.
+    pub fn leeway(mut self, leeway: Duration) -> Self {
+        self.leeway = leeway;
+        self
+    }
+
+    /// Longest token accepted, in bytes, checked before any decoding. Defaults to 8192;
+    /// from 256 to 65536.
+    pub fn max_token_len(mut self, bytes: usize) -> Self {
+        self.max_token_len = bytes;
+        self
+    }
+
+    /// The claim that holds the token's scopes: `scope` (the default, RFC 9068), `scp`, or
+    /// Auth0's `permissions`. It may be a space-delimited string or an array of strings.
+    pub fn scope_claim(mut self, claim: impl Into<String>) -> Self {
+        self.scope_claim = claim.into();
+        self
+    }
+
+    /// Scopes every request through this layer needs. For per-route needs, see
+    /// [`BearerGuardLayer::require`]. Defaults to none.
+    pub fn require(mut self, requirement: ScopeRequirement) -> Self {
+        self.required = Some(requirement);
+        self
+    }
+
+    /// The `realm` of the `WWW-Authenticate` challenge. Defaults to the identifier.
+    pub fn realm(mut self, realm: impl Into<String>) -> Self {
+        self.realm = Some(realm.into());
+        self
+    }
+
+    /// Accepts a signing secret shorter than 32 bytes. Only for legacy secrets you cannot
+    /// rotate yet: short HMAC keys can be brute-forced offline from a single token.
+    pub fn allow_short_secret(mut self) -> Self {
+        self.allow_short_secret = true;
+        self
+    }
+
+    /// Lets requests without bearer credentials through as anonymous (no token in the
+    /// extensions). Requests with an invalid token are still rejected. Defaults to off.
+    pub fn allow_anonymous(mut self) -> Self {
+        self.allow_anonymous = true;
+        self
+    }
+
+    /// Also reads the token from the `access_token` query parameter (RFC 6750 §2.3). Off by
+    /// default: URLs end up in logs and browser history. A token sent both ways is a 400.
+    pub fn allow_query_token(mut self) -> Self {
+        self.allow_query_token = true;
+        self
+    }
+
+    /// Replaces the response sent for rejected requests; see [`OnRejection`].
+    ///
+    /// [`OnRejection`]: crate::OnRejection
+    pub fn on_rejection<R2>(self, on_rejection: R2) -> BearerGuardBuilder<R2> {
+        BearerGuardBuilder {
+            resource_server: self.resource_server,
+            issuer: self.issuer,
+            leeway: self.leeway,
+            max_token_len: self.max_token_len,
+            scope_claim: self.scope_claim,
+            required: self.required,
+            realm: self.realm,
+            allow_short_secret: self.allow_short_secret,
+            allow_anonymous: self.allow_anonymous,
+            allow_query_token: self.allow_query_token,
+            on_rejection,
+        }
+    }
+
+    /// Checks every setting and builds the layer.
+    ///
+    /// # Errors
+    ///
+    /// A [`ConfigError`] naming the first problem found.
+    pub fn build(self) -> Result<BearerGuardLayer<R>, ConfigError> {
+        let api = &self.resource_server;
+        check_identifier(api.identifier())?;
+        if api.signing_alg() != "HS256" {
+            return Err(ConfigError::UnsupportedAlgorithm {
+                alg: api.signing_alg().to_owned(),
+            });
+        }
+        let secret = api.signing_secret().ok_or(ConfigError::MissingSecret)?;
+        if secret.is_empty() {
+            return Err(ConfigError::EmptySecret);
+        }
+        if secret.len() < MIN_SECRET_LEN && !self.allow_short_secret {
+            return Err(ConfigError::SecretTooShort { len: secret.len() });
+        }
+        if self.issuer.as_deref() == Some("") {
+            return Err(ConfigError::EmptyIssuer);
+        }
+        if self.leeway > MAX_LEEWAY {
+            return Err(ConfigError::LeewayTooLarge {
+                seconds: self.leeway.as_secs(),
+                max: MAX_LEEWAY.as_secs(),
+            });
+        }
+        let (min, max) = MAX_TOKEN_LEN_RANGE;
+        if !(min..=max).contains(&self.max_token_len) {
+            return Err(ConfigError::MaxTokenLenOutOfRange {
+                len: self.max_token_len,
+                min,
+                max,
+            });
+        }
+        if self.scope_claim.is_empty() || REGISTERED.contains(&self.scope_claim.as_str()) {
+            return Err(ConfigError::InvalidScopeClaim {
+                claim: self.scope_claim,
+            });
+        }
+        let realm = self.realm.unwrap_or_else(|| api.identifier().to_owned());
+        if realm.is_empty() || !realm.bytes().all(is_quotable) {
+            return Err(ConfigError::InvalidRealm { realm });
+        }
+        let declared: Box<[Box<str>]> = api
+            .scopes()
+            .iter()
+            .map(|scope| scope.value.clone().into_boxed_str())
+            .collect();
+        let required = self
+            .required
+            .map(|requirement| Required::new(requirement, &declared))
+            .transpose()?;
+
+        let realm: Arc<str> = realm.into();
+        let validator = TokenValidator::new(
+            Hs256Key::new(secret),
+            api.identifier().into(),
+            self.issuer.map(String::into_boxed_str),
+            self.leeway,
+            self.max_token_len,
+            self.scope_claim.into_boxed_str(),
+            Arc::clone(&realm),
+        );
+        Ok(BearerGuardLayer::new(Arc::new(Guard {
+            validator,
+            realm,
+            declared,
+            required,
+            allow_anonymous: self.allow_anonymous,
+            allow_query_token: self.allow_query_token,
+            on_rejection: self.on_rejection,
+        })))
+    }
+}
+
+/// The identifier must be an absolute URI (RFC 3986 §4.3): `scheme ":" hier-part`, no
+/// fragment, no whitespace or characters that URIs never contain.
+fn check_identifier(identifier: &str) -> Result<(), ConfigError> {
+    if identifier.is_empty() {
+        return Err(ConfigError::EmptyIdentifier);
+    }
+    let absolute = identifier.split_once(':').is_some_and(|(scheme, rest)| {
+        let mut scheme = scheme.bytes();
+        scheme.next().is_some_and(|b| b.is_ascii_alphabetic())
+            && scheme.all(|b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'-' | b'.'))
+            && !rest.is_empty()
+    }) && identifier.bytes().all(|b| {
+        b.is_ascii_graphic()
+            && !matches!(
+                b,
+                b'"' | b'#' | b'<' | b'>' | b'\\' | b'^' | b'`' | b'{' | b'|' | b'}'
+            )
+    });
+    if absolute {
+        Ok(())
+    } else {
+        Err(ConfigError::IdentifierNotAbsoluteUri {
+            identifier: identifier.to_owned(),
+        })
+    }
+}
+
+/// May stand inside a quoted `WWW-Authenticate` parameter (RFC 6750 §3).
+fn is_quotable(b: u8) -> bool {
+    matches!(b, 0x20 | 0x21 | 0x23..=0x5B | 0x5D..=0x7E)
+}
+
+impl<R> fmt::Debug for BearerGuardBuilder<R> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("BearerGuardBuilder")
+            .field("resource_server", &self.resource_server)
+            .field("issuer", &self.issuer)
+            .field("leeway", &self.leeway)
+            .field("max_token_len", &self.max_token_len)
+            .field("scope_claim", &self.scope_claim)
+            .field("required", &self.required)
+            .field("realm", &self.realm)
+            .field("allow_short_secret", &self.allow_short_secret)
+            .field("allow_anonymous", &self.allow_anonymous)
+            .field("allow_query_token", &self.allow_query_token)
+            .finish_non_exhaustive()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::test_support::{SECRET, resource_server};
+
+    fn build_err(builder: BearerGuardBuilder) -> ConfigError {
+        builder.build().map(|_| ()).unwrap_err()
+    }
+
+    fn builder_for(api: ResourceServer) -> BearerGuardBuilder {
+        BearerGuardLayer::builder(api)
+    }
+
+    #[test]
+    fn demo_resource_server_builds() {
+        assert!(builder_for(resource_server()).build().is_ok());
+    }
+
+    #[test]
+    fn empty_identifier_fails() {
+        assert_eq!(
+            build_err(builder_for(ResourceServer::new("", SECRET))),
+            ConfigError::EmptyIdentifier
+        );
+    }
+
+    #[test]
+    fn identifier_must_be_an_absolute_uri() {
+        for identifier in [
+            "my-api",
+            "/api",
+            "://x",
+            "1http://x",
+            "https://my api",
+            "https://x#f",
+            "https:",
+        ] {
+            assert!(
+                matches!(
+                    build_err(builder_for(ResourceServer::new(identifier, SECRET))),
+                    ConfigError::IdentifierNotAbsoluteUri { .. }
+                ),
+                "{identifier}"
+            );
+        }
+        for identifier in [
+            "https://my-api-urn",
+            "urn:my:api",
+            "https://api.example.com/v1/",
+        ] {
+            assert!(
+                builder_for(ResourceServer::new(identifier, SECRET))
+                    .build()
+                    .is_ok(),
+                "{identifier}"
+            );
+        }
+    }
+
+    #[test]
+    fn algorithm_other_than_hs256_fails_naming_it() {
+        let api = resource_server().with_signing_alg("RS256");
+        let err = build_err(builder_for(api));
+        assert_eq!(
+            err,
+            ConfigError::UnsupportedAlgorithm {
+                alg: "RS256".into()
+            }
+        );
+        assert!(err.to_string().contains("RS256"));
+    }
+
+    #[test]
+    fn missing_secret_fails() {
+        let api = ResourceServer::from_json(r#"{"identifier":"https://x","signing_alg":"HS256"}"#)
+            .unwrap();
+        assert_eq!(build_err(builder_for(api)), ConfigError::MissingSecret);
+    }
+
+    #[test]
+    fn empty_secret_fails_even_when_short_secrets_are_allowed() {
+        let builder = builder_for(ResourceServer::new("https://x", "")).allow_short_secret();
+        assert_eq!(build_err(builder), ConfigError::EmptySecret);
+    }
+
+    #[test]
+    fn short_secret_fails_unless_allowed() {
+        let api = ResourceServer::new("https://x", "31 bytes 31 bytes 31 bytes 31 b");
+        assert_eq!(
+            build_err(builder_for(api.clone())),
+            ConfigError::SecretTooShort { len: 31 }
+        );
+        assert!(builder_for(api).allow_short_secret().build().is_ok());
+    }
+
+    #[test]
+    fn error_messages_never_contain_the_secret() {
+        let api = ResourceServer::new("https://x", "short-secret-value");
+        let message = build_err(builder_for(api)).to_string();
+        assert!(!message.contains("short-secret-value"), "{message}");
+    }
+
+    #[test]
+    fn undeclared_required_scope_fails_at_startup() {
+        let builder =
+            builder_for(resource_server()).require(ScopeRequirement::all(["read:mesages"]));
+        assert_eq!(
+            build_err(builder),
+            ConfigError::UndeclaredScope {
+                scope: "read:mesages".into()
+            }
+        );
+    }
+
+    #[test]
+    fn empty_issuer_fails() {
+        assert_eq!(
+            build_err(builder_for(resource_server()).issuer("")),
+            ConfigError::EmptyIssuer
+        );
+    }
+
+    #[test]
+    fn leeway_over_five_minutes_fails() {
+        let builder = builder_for(resource_server()).leeway(Duration::from_secs(301));
+        assert!(matches!(
+            build_err(builder),
+            ConfigError::LeewayTooLarge { seconds: 301, .. }
+        ));
+        assert!(
+            builder_for(resource_server())
+                .leeway(MAX_LEEWAY)
+                .build()
+                .is_ok()
+        );
+    }
+
+    #[test]
+    fn max_token_len_out_of_range_fails() {
+        for len in [0, 255, 65537] {
+            let builder = builder_for(resource_server()).max_token_len(len);
+            assert!(
+                matches!(
+                    build_err(builder),
+                    ConfigError::MaxTokenLenOutOfRange { .. }
+                ),
+                "{len}"
+            );
+        }
+    }
+
+    #[test]
+    fn scope_claim_cannot_be_a_registered_claim() {
+        for claim in ["", "aud", "exp", "sub"] {
+            let builder = builder_for(resource_server()).scope_claim(claim);
+            assert!(
+                matches!(build_err(builder), ConfigError::InvalidScopeClaim { .. }),
+                "{claim}"
+            );
+        }
+        assert!(
+            builder_for(resource_server())
+                .scope_claim("permissions")
+                .build()
+                .is_ok()
+        );
+    }
+
+    #[test]
+    fn realm_must_be_quotable() {
+        for realm in ["", "a\"b", "a\\b", "tab\there", "é"] {
+            let builder = builder_for(resource_server()).realm(realm);
+            assert!(
+                matches!(build_err(builder), ConfigError::InvalidRealm { .. }),
+                "{realm:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn builder_debug_hides_the_secret() {
+        let printed = format!("{:?}", builder_for(resource_server()));
+        assert!(!printed.contains(SECRET), "{printed}");
+    }
+}

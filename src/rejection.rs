@@ -1,0 +1,394 @@
+//! Rejected requests: the typed [`Rejection`], its RFC 6750 answer, and the hook to replace it.
+//!
+//! | request | status | `WWW-Authenticate` |
+//! |---|---|---|
+//! | no `Authorization`, or another scheme | 401 | `Bearer realm="…"` |
+//! | `Bearer` without token, bad grammar, two headers | 400 | `Bearer realm="…", error="invalid_request", error_description="…"` |
+//! | invalid token | 401 | `Bearer realm="…", error="invalid_token", error_description="…"` |
+//! | valid token, missing scope | 403 | `Bearer realm="…", error="insufficient_scope", error_description="…", scope="…"` |
+//!
+//! The rejected response always carries the [`Rejection`] in its extensions, for logging layers.
+//!
+//! # Example
+//!
+//! Answer with your own JSON error format, keeping the RFC 6750 status and challenge:
+//!
+//! ```
+//! use bearer_guard::{BearerGuardLayer, Rejection, ResourceServer};
+//! use http::{Response, header};
+//!
+//! let api = ResourceServer::new("https://my-api-urn", "FF1prn9UxZotnFEfPVwEJhqqyRmwdSu5");
+//! let layer = BearerGuardLayer::builder(api)
+//!     .on_rejection(|rejection: &Rejection| {
+//!         let mut response = Response::new(format!(r#"{{"code":"{}"}}"#, rejection.reason()));
+//!         *response.status_mut() = rejection.status();
+//!         if let Some(challenge) = rejection.www_authenticate() {
+//!             response.headers_mut().insert(header::WWW_AUTHENTICATE, challenge);
+//!         }
+//!         response
+//!     })
+//!     .build()?;
+//! # Ok::<(), bearer_guard::ConfigError>(())
+//! ```
+
+use std::fmt::Write as _;
+use std::sync::Arc;
+
+use bytes::Bytes;
+use http::{HeaderValue, Response, StatusCode, header};
+
+use crate::error::{RequestErrorKind, TokenErrorKind};
+
+/// Why a request was turned away. See the [module docs](self).
+#[derive(Debug, Clone)]
+pub struct Rejection {
+    kind: RejectionKind,
+    realm: Arc<str>,
+    required_scope: Option<Arc<str>>,
+}
+
+/// What kind of rejection, and so which answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum RejectionKind {
+    /// No bearer credentials (no `Authorization` header, or another scheme): 401, no `error`.
+    MissingCredentials,
+    /// The credentials could not be read: 400 `invalid_request`.
+    InvalidRequest(RequestErrorKind),
+    /// The token failed a check: 401 `invalid_token`.
+    InvalidToken(TokenErrorKind),
+    /// The token is valid but lacks a scope the route needs: 403 `insufficient_scope`.
+    InsufficientScope,
+    /// A scope layer or extractor ran without `BearerGuardLayer` before it: a server bug, 500.
+    MissingLayer,
+}
+
+impl Rejection {
+    pub(crate) fn new(kind: RejectionKind, realm: Arc<str>) -> Self {
+        Self {
+            kind,
+            realm,
+            required_scope: None,
+        }
+    }
+
+    /// A scope layer or extractor ran where no `BearerGuardLayer` ran first.
+    pub(crate) fn missing_layer() -> Self {
+        tracing::error!(
+            "bearer-guard found no verified token in the request: add BearerGuardLayer around this route"
+        );
+        Self::new(RejectionKind::MissingLayer, Arc::from(""))
+    }
+
+    pub(crate) fn insufficient_scope(realm: Arc<str>, required_scope: Arc<str>) -> Self {
+        Self {
+            kind: RejectionKind::InsufficientScope,
+            realm,
+            required_scope: Some(required_scope),
+        }
+    }
+
+    /// What kind of rejection this is.
+    #[must_use]
+    pub fn kind(&self) -> RejectionKind {
+        self.kind
+    }
+
+    /// The HTTP status of the answer: 400, 401, 403, or 500 for a missing layer.
+    #[must_use]
+    pub fn status(&self) -> StatusCode {
+        match self.kind {
+            RejectionKind::MissingCredentials | RejectionKind::InvalidToken(_) => {
+                StatusCode::UNAUTHORIZED
+            }
+            RejectionKind::InvalidRequest(_) => StatusCode::BAD_REQUEST,
+            RejectionKind::InsufficientScope => StatusCode::FORBIDDEN,
+            RejectionKind::MissingLayer => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    /// The RFC 6750 error code, if the answer has one.
+    #[must_use]
+    pub fn error_code(&self) -> Option<&'static str> {
+        match self.kind {
+            RejectionKind::InvalidRequest(_) => Some("invalid_request"),
+            RejectionKind::InvalidToken(_) => Some("invalid_token"),
+            RejectionKind::InsufficientScope => Some("insufficient_scope"),
+            RejectionKind::MissingCredentials | RejectionKind::MissingLayer => None,
+        }
+    }
+
+    /// A short generic text for people; it never quotes the token or its claims.
+    #[must_use]
+    pub fn description(&self) -> &'static str {
+        match self.kind {
+            RejectionKind::MissingCredentials => "A bearer token is required",
+            RejectionKind::InvalidRequest(kind) => kind.description(),
+            RejectionKind::InvalidToken(kind) => kind.description(),
+            RejectionKind::InsufficientScope => "The access token lacks a required scope",
+            RejectionKind::MissingLayer => {
+                "bearer-guard found no verified token: add BearerGuardLayer around this route (is the layer installed?)"
+            }
+        }
+    }
+
+    /// A stable machine-readable reason, the one logged by `tracing`.
+    #[must_use]
+    pub fn reason(&self) -> &'static str {
+        match self.kind {
+            RejectionKind::MissingCredentials => "missing_credentials",
+            RejectionKind::InvalidRequest(kind) => kind.code(),
+            RejectionKind::InvalidToken(kind) => kind.code(),
+            RejectionKind::InsufficientScope => "insufficient_scope",
+            RejectionKind::MissingLayer => "missing_layer",
+        }
+    }
+
+    /// The scopes the route needs (space-delimited), for `insufficient_scope`.
+    #[must_use]
+    pub fn required_scope(&self) -> Option<&str> {
+        self.required_scope.as_deref()
+    }
+
+    /// The `WWW-Authenticate` challenge (RFC 6750 §3); none for a missing layer.
+    #[must_use]
+    pub fn www_authenticate(&self) -> Option<HeaderValue> {
+        if self.kind == RejectionKind::MissingLayer {
+            return None;
+        }
+        // Realm, descriptions and scopes were all checked against the quoted-string rules of
+        // RFC 6750 §3 when configured, so nothing here needs escaping.
+        let mut challenge = format!("Bearer realm=\"{}\"", self.realm);
+        if let Some(code) = self.error_code() {
+            let _ = write!(
+                challenge,
+                ", error=\"{code}\", error_description=\"{}\"",
+                self.description()
+            );
+        }
+        if let Some(scope) = &self.required_scope {
+            let _ = write!(challenge, ", scope=\"{scope}\"");
+        }
+        HeaderValue::from_str(&challenge).ok()
+    }
+
+    /// The default answer: status, `WWW-Authenticate` and a small JSON body. The layers add
+    /// the rejection itself to the response extensions, whichever hook built the response.
+    ///
+    /// # Example
+    ///
+    /// Keep the default answer and add a header to it:
+    ///
+    /// ```
+    /// use bearer_guard::{BearerGuardLayer, Rejection, ResourceServer};
+    /// use http::{HeaderValue, Response};
+    /// use http_body_util::Full;
+    ///
+    /// let api = ResourceServer::new("https://my-api-urn", "FF1prn9UxZotnFEfPVwEJhqqyRmwdSu5");
+    /// let layer = BearerGuardLayer::builder(api)
+    ///     .on_rejection(|rejection: &Rejection| {
+    ///         let mut response: Response<Full<bytes::Bytes>> = rejection.to_response();
+    ///         response.headers_mut().insert("cache-control", HeaderValue::from_static("no-store"));
+    ///         response
+    ///     })
+    ///     .build()?;
+    /// # Ok::<(), bearer_guard::ConfigError>(())
+    /// ```
+    #[must_use]
+    pub fn to_response<B: From<Bytes>>(&self) -> Response<B> {
+        let mut body = String::with_capacity(160);
+        body.push('{');
+        if let Some(code) = self.error_code() {
+            let _ = write!(body, "\"error\":\"{code}\",");
+        }
+        let _ = write!(body, "\"error_description\":\"{}\"", self.description());
+        if let Some(scope) = &self.required_scope {
+            let _ = write!(body, ",\"scope\":\"{scope}\"");
+        }
+        body.push('}');
+
+        let mut response = Response::new(B::from(Bytes::from(body)));
+        *response.status_mut() = self.status();
+        let headers = response.headers_mut();
+        headers.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        );
+        if let Some(challenge) = self.www_authenticate() {
+            headers.insert(header::WWW_AUTHENTICATE, challenge);
+        }
+        response
+    }
+}
+
+/// Builds the response for a rejected request; see [`BearerGuardBuilder::on_rejection`].
+///
+/// Implemented for [`DefaultRejection`] and for every `Fn(&Rejection) -> Response<B>`.
+///
+/// [`BearerGuardBuilder::on_rejection`]: crate::BearerGuardBuilder::on_rejection
+pub trait OnRejection<B> {
+    /// The response to send instead of calling the protected service.
+    fn on_rejection(&self, rejection: &Rejection) -> Response<B>;
+}
+
+impl<B, F> OnRejection<B> for F
+where
+    F: Fn(&Rejection) -> Response<B>,
+{
+    fn on_rejection(&self, rejection: &Rejection) -> Response<B> {
+        self(rejection)
+    }
+}
+
+/// The RFC 6750 answer of [`Rejection::to_response`].
+#[derive(Debug, Clone, Copy, Default)]
+pub struct DefaultRejection;
+
+impl<B: From<Bytes>> OnRejection<B> for DefaultRejection {
+    fn on_rejection(&self, rejection: &Rejection) -> Response<B> {
+        rejection.to_response()
+    }
+}
+
+#[cfg(feature = "axum")]
+impl axum_core::response::IntoResponse for Rejection {
+    fn into_response(self) -> axum_core::response::Response {
+        let mut response = self.to_response();
+        response.extensions_mut().insert(self);
+        response
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    struct TestBody(Bytes);
+
+    impl From<Bytes> for TestBody {
+        fn from(bytes: Bytes) -> Self {
+            Self(bytes)
+        }
+    }
+
+    fn realm() -> Arc<str> {
+        "https://my-api-urn".into()
+    }
+
+    fn challenge(rejection: &Rejection) -> String {
+        rejection
+            .www_authenticate()
+            .unwrap()
+            .to_str()
+            .unwrap()
+            .to_owned()
+    }
+
+    #[test]
+    fn missing_credentials_is_401_without_error() {
+        let rejection = Rejection::new(RejectionKind::MissingCredentials, realm());
+        assert_eq!(rejection.status(), StatusCode::UNAUTHORIZED);
+        assert_eq!(
+            challenge(&rejection),
+            r#"Bearer realm="https://my-api-urn""#
+        );
+    }
+
+    #[test]
+    fn invalid_request_is_400() {
+        let rejection = Rejection::new(
+            RejectionKind::InvalidRequest(RequestErrorKind::EmptyToken),
+            realm(),
+        );
+        assert_eq!(rejection.status(), StatusCode::BAD_REQUEST);
+        assert_eq!(
+            challenge(&rejection),
+            r#"Bearer realm="https://my-api-urn", error="invalid_request", error_description="The bearer token is missing""#
+        );
+    }
+
+    #[test]
+    fn invalid_token_is_401_with_error() {
+        let rejection = Rejection::new(
+            RejectionKind::InvalidToken(TokenErrorKind::Expired),
+            realm(),
+        );
+        assert_eq!(rejection.status(), StatusCode::UNAUTHORIZED);
+        assert_eq!(
+            challenge(&rejection),
+            r#"Bearer realm="https://my-api-urn", error="invalid_token", error_description="The access token expired""#
+        );
+    }
+
+    #[test]
+    fn insufficient_scope_is_403_naming_the_scope() {
+        let rejection =
+            Rejection::insufficient_scope(realm(), "read:messages write:messages".into());
+        assert_eq!(rejection.status(), StatusCode::FORBIDDEN);
+        assert_eq!(
+            challenge(&rejection),
+            r#"Bearer realm="https://my-api-urn", error="insufficient_scope", error_description="The access token lacks a required scope", scope="read:messages write:messages""#
+        );
+    }
+
+    #[test]
+    fn missing_layer_is_500_without_challenge() {
+        let rejection = Rejection::missing_layer();
+        assert!(rejection.description().contains("BearerGuardLayer"));
+        assert_eq!(rejection.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        assert!(rejection.www_authenticate().is_none());
+    }
+
+    #[test]
+    fn every_description_fits_the_rfc_6750_character_set() {
+        use TokenErrorKind as T;
+        let kinds = [
+            RejectionKind::MissingCredentials,
+            RejectionKind::InsufficientScope,
+            RejectionKind::MissingLayer,
+            RejectionKind::InvalidRequest(RequestErrorKind::EmptyToken),
+            RejectionKind::InvalidRequest(RequestErrorKind::MalformedCredentials),
+            RejectionKind::InvalidRequest(RequestErrorKind::MultipleHeaders),
+            RejectionKind::InvalidRequest(RequestErrorKind::MultipleQueryTokens),
+            RejectionKind::InvalidRequest(RequestErrorKind::MultipleMethods),
+        ]
+        .into_iter()
+        .chain(
+            [
+                T::TooLarge,
+                T::Malformed,
+                T::UnsupportedAlgorithm,
+                T::CriticalHeader,
+                T::InvalidSignature,
+                T::InvalidClaim,
+                T::MissingExpiry,
+                T::Expired,
+                T::NotYetValid,
+                T::MissingAudience,
+                T::InvalidAudience,
+                T::MissingIssuer,
+                T::InvalidIssuer,
+            ]
+            .map(RejectionKind::InvalidToken),
+        );
+        for kind in kinds {
+            let description = Rejection::new(kind, realm()).description();
+            assert!(
+                description
+                    .bytes()
+                    .all(|b| matches!(b, 0x20 | 0x21 | 0x23..=0x5B | 0x5D..=0x7E)),
+                "{description}"
+            );
+        }
+    }
+
+    #[test]
+    fn default_body_is_json() {
+        let rejection = Rejection::insufficient_scope(realm(), "read:messages".into());
+        let response: Response<TestBody> = DefaultRejection.on_rejection(&rejection);
+        assert_eq!(response.headers()[header::CONTENT_TYPE], "application/json");
+        let body: serde_json::Value = serde_json::from_slice(&response.body().0).unwrap();
+        assert_eq!(body["error"], "insufficient_scope");
+        assert_eq!(body["scope"], "read:messages");
+    }
+}

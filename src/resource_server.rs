@@ -1,0 +1,300 @@
+//! The resource server registration, as the Management API returns it.
+//!
+//! # Example
+//!
+//! ```
+//! use bearer_guard::ResourceServer;
+//!
+//! let json = r#"{
+//!     "id": "56f0131ffdf1c311694f4cc7", "name": "My Sample API",
+//!     "identifier": "https://my-api-urn",
+//!     "scopes": [{ "value": "sample-scope", "description": "Description for Sample Scope" }],
+//!     "signing_alg": "HS256", "signing_secret": "FF1prn9UxZotnFEfPVwEJhqqyRmwdSu5",
+//!     "token_lifetime": 86400
+//! }"#;
+//! let from_json = ResourceServer::from_json(json)?;
+//!
+//! let in_code = ResourceServer::new("https://my-api-urn", "FF1prn9UxZotnFEfPVwEJhqqyRmwdSu5")
+//!     .with_name("My Sample API")
+//!     .with_scope("sample-scope", "Description for Sample Scope");
+//!
+//! assert_eq!(from_json.identifier(), in_code.identifier());
+//! assert!(from_json.declares_scope("sample-scope"));
+//! # Ok::<(), bearer_guard::ConfigError>(())
+//! ```
+
+use serde::Deserialize;
+
+use crate::error::ConfigError;
+use crate::secret::SigningSecret;
+
+/// An API registered with the authorization server. See the [module docs](self).
+///
+/// Deserializes verbatim from the Management API's resource-server JSON (unknown fields are
+/// ignored), or is built in code with [`ResourceServer::new`]. Nothing is checked here: the
+/// checks run when the layer is built, so that every problem surfaces at startup.
+#[derive(Clone, Debug, Deserialize)]
+pub struct ResourceServer {
+    #[serde(default)]
+    id: Option<String>,
+    #[serde(default)]
+    name: Option<String>,
+    identifier: String,
+    #[serde(default)]
+    scopes: Vec<ScopeDefinition>,
+    signing_alg: String,
+    #[serde(default)]
+    signing_secret: Option<SigningSecret>,
+    #[serde(default)]
+    token_lifetime: Option<u64>,
+}
+
+/// One scope that a resource server declares.
+///
+/// # Example
+///
+/// ```
+/// let scope = bearer_guard::ScopeDefinition::new("read:messages", "Read messages");
+/// assert_eq!(scope.value, "read:messages");
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+pub struct ScopeDefinition {
+    /// The scope token, as it appears in access tokens.
+    pub value: String,
+    /// What the scope allows, for people.
+    #[serde(default)]
+    pub description: Option<String>,
+}
+
+impl ScopeDefinition {
+    /// A scope with a description.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// let scope = bearer_guard::ScopeDefinition::new("read:messages", "Read messages");
+    /// assert_eq!(scope.description.as_deref(), Some("Read messages"));
+    /// ```
+    #[must_use]
+    pub fn new(value: impl Into<String>, description: impl Into<String>) -> Self {
+        Self {
+            value: value.into(),
+            description: Some(description.into()),
+        }
+    }
+}
+
+impl ResourceServer {
+    /// A resource server with this identifier (the tokens' audience) and HS256 signing secret.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// let api = bearer_guard::ResourceServer::new("https://my-api-urn", "FF1prn9UxZotnFEfPVwEJhqqyRmwdSu5");
+    /// assert_eq!(api.signing_alg(), "HS256");
+    /// ```
+    #[must_use]
+    pub fn new(identifier: impl Into<String>, signing_secret: impl Into<SigningSecret>) -> Self {
+        Self {
+            id: None,
+            name: None,
+            identifier: identifier.into(),
+            scopes: Vec::new(),
+            signing_alg: "HS256".to_owned(),
+            signing_secret: Some(signing_secret.into()),
+            token_lifetime: None,
+        }
+    }
+
+    /// Parses the Management API's JSON for a resource server.
+    ///
+    /// # Errors
+    ///
+    /// [`ConfigError::Json`] with the line and column of the problem. The message never quotes
+    /// values from the document, so a secret cannot leak through it.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// let err = bearer_guard::ResourceServer::from_json(r#"{"identifier": 5}"#).unwrap_err();
+    /// assert!(err.to_string().contains("line 1"));
+    /// ```
+    pub fn from_json(json: &str) -> Result<Self, ConfigError> {
+        serde_json::from_str(json).map_err(|err| ConfigError::Json {
+            line: err.line(),
+            column: err.column(),
+            problem: match err.classify() {
+                serde_json::error::Category::Io => "unreadable input",
+                serde_json::error::Category::Syntax => "not valid JSON",
+                serde_json::error::Category::Data => {
+                    "a field is missing or has the wrong type (identifier, signing_alg and signing_secret are strings; scopes is a list of {value, description})"
+                }
+                serde_json::error::Category::Eof => "the JSON ends too early",
+            },
+        })
+    }
+
+    /// Sets the name people know the API by.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// let api = bearer_guard::ResourceServer::new("https://my-api-urn", "FF1prn9UxZotnFEfPVwEJhqqyRmwdSu5")
+    ///     .with_name("My Sample API");
+    /// assert_eq!(api.name(), Some("My Sample API"));
+    /// ```
+    #[must_use]
+    pub fn with_name(mut self, name: impl Into<String>) -> Self {
+        self.name = Some(name.into());
+        self
+    }
+
+    /// Declares one more scope that the API supports.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// let api = bearer_guard::ResourceServer::new("https://my-api-urn", "FF1prn9UxZotnFEfPVwEJhqqyRmwdSu5")
+    ///     .with_scope("read:messages", "Read messages");
+    /// assert!(api.declares_scope("read:messages"));
+    /// ```
+    #[must_use]
+    pub fn with_scope(mut self, value: impl Into<String>, description: impl Into<String>) -> Self {
+        self.scopes.push(ScopeDefinition::new(value, description));
+        self
+    }
+
+    /// Sets the signing algorithm. Only `HS256` passes the checks at build time; this exists so
+    /// that code and JSON configuration fail the same way.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// let api = bearer_guard::ResourceServer::new("https://my-api-urn", "FF1prn9UxZotnFEfPVwEJhqqyRmwdSu5")
+    ///     .with_signing_alg("RS256");
+    /// assert!(bearer_guard::BearerGuardLayer::builder(api).build().is_err());
+    /// ```
+    #[must_use]
+    pub fn with_signing_alg(mut self, signing_alg: impl Into<String>) -> Self {
+        self.signing_alg = signing_alg.into();
+        self
+    }
+
+    /// Sets the lifetime, in seconds, of the tokens issued for this API.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// let api = bearer_guard::ResourceServer::new("https://my-api-urn", "FF1prn9UxZotnFEfPVwEJhqqyRmwdSu5")
+    ///     .with_token_lifetime(3600);
+    /// assert_eq!(api.token_lifetime(), Some(3600));
+    /// ```
+    #[must_use]
+    pub fn with_token_lifetime(mut self, seconds: u64) -> Self {
+        self.token_lifetime = Some(seconds);
+        self
+    }
+
+    /// The Management API's id of this resource server, if known.
+    #[must_use]
+    pub fn id(&self) -> Option<&str> {
+        self.id.as_deref()
+    }
+
+    /// The name people know the API by, if known.
+    #[must_use]
+    pub fn name(&self) -> Option<&str> {
+        self.name.as_deref()
+    }
+
+    /// The identifier: the audience (`aud`) that every token for this API carries.
+    #[must_use]
+    pub fn identifier(&self) -> &str {
+        &self.identifier
+    }
+
+    /// The scopes this API declares.
+    #[must_use]
+    pub fn scopes(&self) -> &[ScopeDefinition] {
+        &self.scopes
+    }
+
+    /// Whether this API declares the scope `value` (exact, case-sensitive match).
+    #[must_use]
+    pub fn declares_scope(&self, value: &str) -> bool {
+        self.scopes.iter().any(|scope| scope.value == value)
+    }
+
+    /// The signing algorithm, as registered.
+    #[must_use]
+    pub fn signing_alg(&self) -> &str {
+        &self.signing_alg
+    }
+
+    /// The lifetime, in seconds, of tokens issued for this API, if known.
+    #[must_use]
+    pub fn token_lifetime(&self) -> Option<u64> {
+        self.token_lifetime
+    }
+
+    pub(crate) fn signing_secret(&self) -> Option<&SigningSecret> {
+        self.signing_secret.as_ref()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MANAGEMENT_API_JSON: &str = r#"{ "id": "56f0131ffdf1c311694f4cc7", "name": "My Sample API", "identifier": "https://my-api-urn",
+      "scopes": [{ "value": "sample-scope", "description": "Description for Sample Scope" }],
+      "signing_alg": "HS256", "signing_secret": "FF1prn9UxZotnFEfPVwEJhqqyRmwdSu5", "token_lifetime": 86400,
+      "allow_offline_access": false, "skip_consent_for_verifiable_first_party_clients": true }"#;
+
+    #[test]
+    fn management_api_json_deserializes_verbatim() {
+        let api = ResourceServer::from_json(MANAGEMENT_API_JSON).unwrap();
+        assert_eq!(api.id(), Some("56f0131ffdf1c311694f4cc7"));
+        assert_eq!(api.name(), Some("My Sample API"));
+        assert_eq!(api.identifier(), "https://my-api-urn");
+        assert_eq!(
+            api.scopes(),
+            [ScopeDefinition::new(
+                "sample-scope",
+                "Description for Sample Scope"
+            )]
+        );
+        assert_eq!(api.signing_alg(), "HS256");
+        assert_eq!(
+            api.signing_secret().map(SigningSecret::as_bytes),
+            Some(&b"FF1prn9UxZotnFEfPVwEJhqqyRmwdSu5"[..])
+        );
+        assert_eq!(api.token_lifetime(), Some(86400));
+    }
+
+    #[test]
+    fn debug_of_resource_server_hides_the_secret() {
+        let api = ResourceServer::from_json(MANAGEMENT_API_JSON).unwrap();
+        let printed = format!("{api:?}");
+        assert!(!printed.contains("FF1prn9U"), "{printed}");
+        assert!(printed.contains("<redacted>"), "{printed}");
+    }
+
+    #[test]
+    fn json_error_names_the_place_but_never_a_value() {
+        let json = r#"{"identifier": "https://x", "signing_alg": "HS256", "signing_secret": "FF1prn9UxZotnFEfPVwEJhqqyRmwdSu5", "token_lifetime": "FF1prn9UxZotnFEfPVwEJhqqyRmwdSu5"}"#;
+        let message = ResourceServer::from_json(json).unwrap_err().to_string();
+        assert!(message.contains("line 1"), "{message}");
+        assert!(!message.contains("FF1prn"), "{message}");
+    }
+
+    #[test]
+    fn missing_identifier_fails_to_parse() {
+        let json =
+            r#"{"signing_alg": "HS256", "signing_secret": "FF1prn9UxZotnFEfPVwEJhqqyRmwdSu5"}"#;
+        assert!(matches!(
+            ResourceServer::from_json(json),
+            Err(ConfigError::Json { .. })
+        ));
+    }
+}

@@ -1,0 +1,94 @@
+//! Tokens for unit tests, minted with jsonwebtoken so that the code under test never signs
+//! what it verifies.
+
+use std::time::Duration;
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use jsonwebtoken::{Algorithm, EncodingKey};
+
+use crate::jws::Hs256Key;
+use crate::validator::TokenValidator;
+use crate::{ResourceServer, SigningSecret};
+
+/// The clock of the unit tests, in seconds since the epoch.
+pub(crate) const NOW: f64 = 1_700_000_000.0;
+pub(crate) const SECRET: &str = "FF1prn9UxZotnFEfPVwEJhqqyRmwdSu5";
+pub(crate) const AUDIENCE: &str = "https://my-api-urn";
+pub(crate) const ISSUER: &str = "https://issuer.example/";
+
+/// A validator for [`AUDIENCE`], [`ISSUER`] and [`SECRET`] with the default 60 s leeway.
+pub(crate) fn validator() -> TokenValidator {
+    TokenValidator::new(
+        Hs256Key::new(&SigningSecret::from(SECRET)),
+        AUDIENCE.into(),
+        Some(ISSUER.into()),
+        Duration::from_secs(60),
+        8192,
+        "scope".into(),
+        AUDIENCE.into(),
+    )
+}
+
+/// The demo resource server, declaring `read:messages` and `openid`.
+pub(crate) fn resource_server() -> ResourceServer {
+    ResourceServer::new(AUDIENCE, SECRET)
+        .with_scope("read:messages", "Read messages")
+        .with_scope("openid", "Sign in")
+}
+
+/// A claims object valid at [`NOW`], with `overrides` as raw JSON values (an empty value
+/// removes the claim).
+pub(crate) fn claims_json(overrides: &[(&str, &str)]) -> String {
+    let exp = (NOW + 3600.0).to_string();
+    let iat = (NOW - 10.0).to_string();
+    let defaults = [
+        ("iss", format!("\"{ISSUER}\"")),
+        ("sub", "\"client@clients\"".to_owned()),
+        ("aud", format!("\"{AUDIENCE}\"")),
+        ("exp", exp),
+        ("iat", iat),
+        ("scope", "\"read:messages openid\"".to_owned()),
+    ];
+    let mut members: Vec<(String, String)> = defaults
+        .into_iter()
+        .map(|(name, value)| (name.to_owned(), value))
+        .collect();
+    for (name, value) in overrides {
+        members.retain(|(n, _)| n != name);
+        if !value.is_empty() {
+            members.push(((*name).to_owned(), (*value).to_owned()));
+        }
+    }
+    let body: Vec<String> = members
+        .iter()
+        .map(|(name, value)| format!("\"{name}\":{value}"))
+        .collect();
+    format!("{{{}}}", body.join(","))
+}
+
+/// An HS256 token with a standard header over `claims`.
+pub(crate) fn mint(claims: &str) -> String {
+    mint_raw(br#"{"alg":"HS256","typ":"JWT"}"#, claims.as_bytes())
+}
+
+/// A token with exactly these header and payload bytes, signed with [`SECRET`].
+pub(crate) fn mint_raw(header: &[u8], payload: &[u8]) -> String {
+    mint_with(header, payload, SECRET.as_bytes())
+}
+
+/// A token with exactly these header and payload bytes, signed HS256 with `secret`.
+pub(crate) fn mint_with(header: &[u8], payload: &[u8], secret: &[u8]) -> String {
+    let input = format!(
+        "{}.{}",
+        URL_SAFE_NO_PAD.encode(header),
+        URL_SAFE_NO_PAD.encode(payload)
+    );
+    let signature = jsonwebtoken::crypto::sign(
+        input.as_bytes(),
+        &EncodingKey::from_secret(secret),
+        Algorithm::HS256,
+    )
+    .unwrap();
+    format!("{input}.{signature}")
+}

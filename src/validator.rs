@@ -1,0 +1,474 @@
+//! Token validation without HTTP: the pure checks the layer runs on every request.
+//!
+//! [`TokenValidator`] comes from a built [`BearerGuardLayer`](crate::BearerGuardLayer), so it
+//! carries the same checked configuration; use it to validate tokens outside a tower stack
+//! (a WebSocket handshake, a message queue).
+//!
+//! # Example
+//!
+//! ```
+//! use std::time::{Duration, UNIX_EPOCH};
+//! use bearer_guard::{BearerGuardLayer, ResourceServer, TokenErrorKind};
+//!
+//! let api = ResourceServer::new("https://my-api-urn", "FF1prn9UxZotnFEfPVwEJhqqyRmwdSu5");
+//! let layer = BearerGuardLayer::builder(api).build()?;
+//! let validator = layer.validator();
+//!
+//! let err = validator.validate_at("a.b.c", UNIX_EPOCH + Duration::from_secs(1_700_000_000)).unwrap_err();
+//! assert_eq!(err.kind(), TokenErrorKind::InvalidSignature);
+//! # Ok::<(), bearer_guard::ConfigError>(())
+//! ```
+
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use crate::claims::{self, Audience, Claims};
+use crate::error::{TokenError, TokenErrorKind};
+use crate::jws::{self, Hs256Key};
+use crate::token::{ClaimSpans, VerifiedToken};
+
+/// Validates HS256 access tokens for one resource server. See the [module docs](self).
+#[derive(Debug, Clone)]
+pub struct TokenValidator {
+    key: Hs256Key,
+    audience: Box<str>,
+    issuer: Option<Box<str>>,
+    leeway: f64,
+    max_token_len: usize,
+    scope_claim: Box<str>,
+    realm: Arc<str>,
+}
+
+impl TokenValidator {
+    /// Built only by the layer builder, after every setting has been checked.
+    pub(crate) fn new(
+        key: Hs256Key,
+        audience: Box<str>,
+        issuer: Option<Box<str>>,
+        leeway: Duration,
+        max_token_len: usize,
+        scope_claim: Box<str>,
+        realm: Arc<str>,
+    ) -> Self {
+        Self {
+            key,
+            audience,
+            issuer,
+            leeway: leeway.as_secs_f64(),
+            max_token_len,
+            scope_claim,
+            realm,
+        }
+    }
+
+    /// Validates `token` against the current system time.
+    ///
+    /// # Errors
+    ///
+    /// A [`TokenError`] whose [`kind`](TokenError::kind) names the first check that failed.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// # use bearer_guard::{BearerGuardLayer, ResourceServer, TokenErrorKind};
+    /// # let layer = BearerGuardLayer::builder(ResourceServer::new("https://my-api-urn", "FF1prn9UxZotnFEfPVwEJhqqyRmwdSu5")).build()?;
+    /// let err = layer.validator().validate(&"a".repeat(100_000)).unwrap_err();
+    /// assert_eq!(err.kind(), TokenErrorKind::TooLarge);
+    /// # Ok::<(), bearer_guard::ConfigError>(())
+    /// ```
+    pub fn validate(&self, token: &str) -> Result<VerifiedToken, TokenError> {
+        self.validate_at(token, SystemTime::now())
+    }
+
+    /// Validates `token` as of `now`; for tests and replays with a clock you control.
+    ///
+    /// # Errors
+    ///
+    /// A [`TokenError`] whose [`kind`](TokenError::kind) names the first check that failed.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// # use std::time::{Duration, UNIX_EPOCH};
+    /// # use bearer_guard::{BearerGuardLayer, ResourceServer, TokenErrorKind};
+    /// # let layer = BearerGuardLayer::builder(ResourceServer::new("https://my-api-urn", "FF1prn9UxZotnFEfPVwEJhqqyRmwdSu5")).build()?;
+    /// let now = UNIX_EPOCH + Duration::from_secs(1_700_000_000);
+    /// let err = layer.validator().validate_at("eyJhbGciOiJub25lIn0.e30.", now).unwrap_err();
+    /// assert_eq!(err.kind(), TokenErrorKind::InvalidSignature);
+    /// # Ok::<(), bearer_guard::ConfigError>(())
+    /// ```
+    pub fn validate_at(&self, token: &str, now: SystemTime) -> Result<VerifiedToken, TokenError> {
+        let now = now
+            .duration_since(UNIX_EPOCH)
+            .unwrap_or_default()
+            .as_secs_f64();
+        self.check(token, now).map_err(TokenError::from)
+    }
+
+    fn check(&self, token: &str, now: f64) -> Result<VerifiedToken, TokenErrorKind> {
+        if token.len() > self.max_token_len {
+            return Err(TokenErrorKind::TooLarge);
+        }
+        let segments = jws::split(token)?;
+        jws::check_header(segments.header)?;
+        self.key
+            .verify(segments.signing_input, segments.signature)?;
+        let payload = jws::decode_payload(segments.payload)?;
+        let claims = claims::parse(&payload, &self.audience, &self.scope_claim)?;
+        let spans = self.check_claims(claims, &payload, now)?;
+        Ok(VerifiedToken::new(payload, spans, Arc::clone(&self.realm)))
+    }
+
+    fn check_claims(
+        &self,
+        claims: Claims<'_>,
+        payload: &str,
+        now: f64,
+    ) -> Result<ClaimSpans, TokenErrorKind> {
+        let exp = check_lifetime(claims.exp, claims.nbf, now, self.leeway)?;
+        match claims.aud {
+            Audience::Matches => {}
+            Audience::Missing => return Err(TokenErrorKind::MissingAudience),
+            Audience::Mismatch => return Err(TokenErrorKind::InvalidAudience),
+        }
+        if let Some(expected) = &self.issuer {
+            match &claims.iss {
+                None => return Err(TokenErrorKind::MissingIssuer),
+                // Exact: no trailing-slash or case normalisation (RFC 8725 §3.8).
+                Some(iss) if iss.as_str() != &**expected => {
+                    return Err(TokenErrorKind::InvalidIssuer);
+                }
+                Some(_) => {}
+            }
+        }
+        Ok(ClaimSpans::new(payload, claims, exp))
+    }
+}
+
+/// Checks `exp` (required) and `nbf` (optional) against `now`, allowing `leeway` seconds of
+/// clock skew. Returns `exp`.
+fn check_lifetime(
+    exp: Option<f64>,
+    nbf: Option<f64>,
+    now: f64,
+    leeway: f64,
+) -> Result<f64, TokenErrorKind> {
+    let exp = exp.ok_or(TokenErrorKind::MissingExpiry)?;
+    if now >= exp + leeway {
+        return Err(TokenErrorKind::Expired);
+    }
+    if nbf.is_some_and(|nbf| nbf > now + leeway) {
+        return Err(TokenErrorKind::NotYetValid);
+    }
+    Ok(exp)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::test_support::{NOW, claims_json, mint, mint_raw, validator};
+
+    fn kind_of(token: &str) -> TokenErrorKind {
+        validator().check(token, NOW).map(|_| ()).unwrap_err()
+    }
+
+    #[test]
+    fn valid_token_passes() {
+        let token = mint(&claims_json(&[]));
+        let verified = validator().check(&token, NOW).unwrap();
+        assert_eq!(verified.subject(), Some("client@clients"));
+        assert_eq!(
+            verified.scopes().iter().collect::<Vec<_>>(),
+            ["read:messages", "openid"]
+        );
+    }
+
+    #[test]
+    fn token_over_the_size_cap_fails_before_decoding() {
+        let token = format!("{}.{}", mint(&claims_json(&[])), "x".repeat(8192));
+        assert_eq!(kind_of(&token), TokenErrorKind::TooLarge);
+    }
+
+    #[test]
+    fn wrong_segment_counts_fail() {
+        let token = mint(&claims_json(&[]));
+        let (h, rest) = token.split_once('.').unwrap();
+        let (p, s) = rest.split_once('.').unwrap();
+        for bad in [
+            format!("{h}.{p}"),
+            format!("{h}.{p}.{s}.{s}"),
+            format!("{h}..{s}"),
+            format!(".{p}.{s}"),
+            format!("{h}.{p}.{p}.{s}"),
+            h.to_owned(),
+        ] {
+            assert!(validator().check(&bad, NOW).is_err(), "{bad}");
+        }
+        assert_eq!(
+            kind_of(&format!("{h}.{p}.")),
+            TokenErrorKind::InvalidSignature
+        );
+        assert_eq!(kind_of(&format!("{h}..{s}")), TokenErrorKind::Malformed);
+    }
+
+    #[test]
+    fn tampered_payload_fails_signature() {
+        let token = mint(&claims_json(&[]));
+        let other = mint(&claims_json(&[("sub", "\"admin\"")]));
+        let (h, rest) = token.split_once('.').unwrap();
+        let (_, s) = rest.split_once('.').unwrap();
+        let p = other.split('.').nth(1).unwrap();
+        assert_eq!(
+            kind_of(&format!("{h}.{p}.{s}")),
+            TokenErrorKind::InvalidSignature
+        );
+    }
+
+    #[test]
+    fn token_signed_with_another_secret_fails() {
+        let token = crate::test_support::mint_with(
+            br#"{"alg":"HS256","typ":"JWT"}"#,
+            claims_json(&[]).as_bytes(),
+            b"another secret that is long enough!!",
+        );
+        assert_eq!(kind_of(&token), TokenErrorKind::InvalidSignature);
+    }
+
+    #[test]
+    fn non_hs256_algorithms_fail_even_with_the_right_secret() {
+        for header in [
+            r#"{"alg":"none"}"#,
+            r#"{"alg":"None"}"#,
+            r#"{"alg":"HS384"}"#,
+            r#"{"alg":"HS512"}"#,
+            r#"{"alg":"hs256"}"#,
+            r#"{"alg":"RS256"}"#,
+            r#"{"alg":"ES256"}"#,
+            r#"{"typ":"JWT"}"#,
+        ] {
+            let token = mint_raw(header.as_bytes(), claims_json(&[]).as_bytes());
+            assert_eq!(
+                kind_of(&token),
+                TokenErrorKind::UnsupportedAlgorithm,
+                "{header}"
+            );
+        }
+    }
+
+    #[test]
+    fn alg_of_wrong_type_is_malformed() {
+        let token = mint_raw(br#"{"alg":["HS256"]}"#, claims_json(&[]).as_bytes());
+        assert_eq!(kind_of(&token), TokenErrorKind::Malformed);
+    }
+
+    #[test]
+    fn crit_header_fails() {
+        let token = mint_raw(
+            br#"{"alg":"HS256","crit":["exp"],"exp":1}"#,
+            claims_json(&[]).as_bytes(),
+        );
+        assert_eq!(kind_of(&token), TokenErrorKind::CriticalHeader);
+    }
+
+    #[test]
+    fn duplicate_alg_fails() {
+        let token = mint_raw(
+            br#"{"alg":"none","alg":"HS256"}"#,
+            claims_json(&[]).as_bytes(),
+        );
+        assert_eq!(kind_of(&token), TokenErrorKind::Malformed);
+    }
+
+    #[test]
+    fn header_never_picks_the_key() {
+        // kid, jku, x5u and jwk are ignored: the configured secret still decides.
+        let header = br#"{"alg":"HS256","kid":"other","jku":"http://127.0.0.1:1/jwks","x5u":"http://127.0.0.1:1/x","jwk":{"kty":"oct","k":"AAAA"}}"#;
+        let token = mint_raw(header, claims_json(&[]).as_bytes());
+        assert!(validator().check(&token, NOW).is_ok());
+        let forged = crate::test_support::mint_with(header, claims_json(&[]).as_bytes(), &[0; 3]);
+        assert_eq!(kind_of(&forged), TokenErrorKind::InvalidSignature);
+    }
+
+    #[test]
+    fn header_that_is_not_a_json_object_is_malformed() {
+        for header in [
+            &b"[]"[..],
+            b"null",
+            b"{",
+            b"{\"alg\":\"HS256\"} x",
+            b"\xff\xfe",
+        ] {
+            let token = mint_raw(header, claims_json(&[]).as_bytes());
+            assert_eq!(kind_of(&token), TokenErrorKind::Malformed);
+        }
+    }
+
+    #[test]
+    fn non_base64url_bytes_are_malformed() {
+        let token = mint(&claims_json(&[]));
+        let (h, rest) = token.split_once('.').unwrap();
+        for bad in [
+            format!("{h}=.{rest}"),
+            format!("{}+{}.{rest}", &h[..4], &h[5..]),
+            format!("{} .{rest}", &h[..h.len() - 1]),
+        ] {
+            assert_eq!(kind_of(&bad), TokenErrorKind::Malformed, "{bad}");
+        }
+    }
+
+    #[test]
+    fn payload_that_is_not_utf8_json_is_malformed() {
+        for payload in [&b"\xff\xfe"[..], b"not json", b"{\"exp\":1"] {
+            let token = mint_raw(br#"{"alg":"HS256"}"#, payload);
+            assert_eq!(kind_of(&token), TokenErrorKind::Malformed);
+        }
+    }
+
+    #[test]
+    fn missing_exp_fails() {
+        let token = mint(&claims_json(&[("exp", "")]));
+        assert_eq!(kind_of(&token), TokenErrorKind::MissingExpiry);
+    }
+
+    #[test]
+    fn exp_in_past_fails() {
+        let token = mint(&claims_json(&[("exp", &(NOW - 61.0).to_string())]));
+        assert_eq!(kind_of(&token), TokenErrorKind::Expired);
+    }
+
+    #[test]
+    fn exp_in_past_but_in_leeway_ok() {
+        let token = mint(&claims_json(&[("exp", &(NOW - 59.5).to_string())]));
+        assert!(validator().check(&token, NOW).is_ok());
+    }
+
+    #[test]
+    fn exp_exactly_at_now_plus_leeway_fails() {
+        let token = mint(&claims_json(&[("exp", &(NOW - 60.0).to_string())]));
+        assert_eq!(kind_of(&token), TokenErrorKind::Expired);
+    }
+
+    #[test]
+    fn exp_as_string_fails() {
+        let token = mint(&claims_json(&[("exp", "\"4102444800\"")]));
+        assert_eq!(kind_of(&token), TokenErrorKind::InvalidClaim);
+    }
+
+    #[test]
+    fn nbf_in_future_fails() {
+        let token = mint(&claims_json(&[("nbf", &(NOW + 61.0).to_string())]));
+        assert_eq!(kind_of(&token), TokenErrorKind::NotYetValid);
+    }
+
+    #[test]
+    fn nbf_in_future_but_in_leeway_ok() {
+        let token = mint(&claims_json(&[("nbf", &(NOW + 60.0).to_string())]));
+        assert!(validator().check(&token, NOW).is_ok());
+    }
+
+    #[test]
+    fn iat_must_be_a_number() {
+        let token = mint(&claims_json(&[("iat", "\"yesterday\"")]));
+        assert_eq!(kind_of(&token), TokenErrorKind::InvalidClaim);
+    }
+
+    #[test]
+    fn missing_aud_fails() {
+        let token = mint(&claims_json(&[("aud", "")]));
+        assert_eq!(kind_of(&token), TokenErrorKind::MissingAudience);
+    }
+
+    #[test]
+    fn wrong_aud_fails() {
+        for aud in [r#""https://other""#, "[]", r#"["https://my-api-urn/"]"#] {
+            let token = mint(&claims_json(&[("aud", aud)]));
+            assert_eq!(kind_of(&token), TokenErrorKind::InvalidAudience, "{aud}");
+        }
+    }
+
+    #[test]
+    fn aud_array_with_identifier_ok() {
+        let token = mint(&claims_json(&[(
+            "aud",
+            r#"["https://other","https://my-api-urn"]"#,
+        )]));
+        assert!(validator().check(&token, NOW).is_ok());
+    }
+
+    #[test]
+    fn missing_iss_fails_when_an_issuer_is_configured() {
+        let token = mint(&claims_json(&[("iss", "")]));
+        assert_eq!(kind_of(&token), TokenErrorKind::MissingIssuer);
+    }
+
+    #[test]
+    fn iss_must_match_exactly() {
+        for iss in [
+            r#""https://issuer.example""#,
+            r#""https://ISSUER.example/""#,
+            "1",
+        ] {
+            let token = mint(&claims_json(&[("iss", iss)]));
+            assert!(
+                matches!(
+                    kind_of(&token),
+                    TokenErrorKind::InvalidIssuer | TokenErrorKind::InvalidClaim
+                ),
+                "{iss}"
+            );
+        }
+        let token = mint(&claims_json(&[("iss", r#""https://issuer.example""#)]));
+        assert_eq!(kind_of(&token), TokenErrorKind::InvalidIssuer);
+    }
+
+    #[test]
+    fn rfc7515_appendix_a1_vector() {
+        const KEY: &str = "AyM1SysPpbyDfgZld3umj1qzKObwVMkoqQ-EstJQLr_T-1qS0gZH75aKtMN3Yj0iPS4hcgUuTwjAzZr1Z9CAow";
+        const TOKEN: &str = "eyJ0eXAiOiJKV1QiLA0KICJhbGciOiJIUzI1NiJ9.eyJpc3MiOiJqb2UiLA0KICJleHAiOjEzMDA4MTkzODAsDQogImh0dHA6Ly9leGFtcGxlLmNvbS9pc19yb290Ijp0cnVlfQ.dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
+        let secret = crate::SigningSecret::from_base64url(KEY).unwrap();
+        let key = Hs256Key::new(&secret);
+
+        // Every check but the audience, with the clock just before `exp`: valid.
+        let segments = jws::split(TOKEN).unwrap();
+        jws::check_header(segments.header).unwrap();
+        key.verify(segments.signing_input, segments.signature)
+            .unwrap();
+        let payload = jws::decode_payload(segments.payload).unwrap();
+        let claims = claims::parse(&payload, "unused", "scope").unwrap();
+        assert_eq!(claims.iss.as_ref().map(claims::Str::as_str), Some("joe"));
+        assert_eq!(
+            check_lifetime(claims.exp, claims.nbf, 1_300_819_379.0, 0.0),
+            Ok(1_300_819_380.0)
+        );
+        assert_eq!(
+            check_lifetime(claims.exp, claims.nbf, 1_300_819_380.0, 0.0),
+            Err(TokenErrorKind::Expired)
+        );
+
+        // As a request to an API: before `exp` it lacks `aud`; today it has expired.
+        let validator = TokenValidator::new(
+            key,
+            "https://my-api-urn".into(),
+            None,
+            Duration::ZERO,
+            8192,
+            "scope".into(),
+            "https://my-api-urn".into(),
+        );
+        let before = UNIX_EPOCH + Duration::from_secs(1_300_819_379);
+        assert_eq!(
+            validator.validate_at(TOKEN, before).unwrap_err().kind(),
+            TokenErrorKind::MissingAudience
+        );
+        assert_eq!(
+            validator.validate(TOKEN).unwrap_err().kind(),
+            TokenErrorKind::Expired
+        );
+        let mut flipped = TOKEN.to_owned();
+        flipped.replace_range(TOKEN.len() - 2.., "jY");
+        assert_eq!(
+            validator.validate_at(&flipped, before).unwrap_err().kind(),
+            TokenErrorKind::InvalidSignature
+        );
+    }
+}
