@@ -40,7 +40,7 @@ pub(crate) struct Segments<'a> {
     pub(crate) signature: &'a str,
 }
 
-/// Splits a compact JWS into exactly three non-empty segments.
+/// Splits a compact JWS into exactly three segments, header and payload non-empty.
 pub(crate) fn split(token: &str) -> Result<Segments<'_>, TokenErrorKind> {
     let (signing_input, signature) = token.rsplit_once('.').ok_or(TokenErrorKind::Malformed)?;
     let (header, payload) = signing_input
@@ -48,10 +48,6 @@ pub(crate) fn split(token: &str) -> Result<Segments<'_>, TokenErrorKind> {
         .ok_or(TokenErrorKind::Malformed)?;
     if header.is_empty() || payload.is_empty() || payload.contains('.') {
         return Err(TokenErrorKind::Malformed);
-    }
-    if signature.len() != SIGNATURE_LEN {
-        // A wrong-length signature cannot be an HS256 tag: reject it before any work.
-        return Err(TokenErrorKind::InvalidSignature);
     }
     Ok(Segments {
         signing_input,
@@ -114,6 +110,10 @@ impl Hs256Key {
         signing_input: &str,
         signature: &str,
     ) -> Result<(), TokenErrorKind> {
+        // A wrong-length signature cannot be an HS256 tag: reject it before any hashing.
+        if signature.len() != SIGNATURE_LEN {
+            return Err(TokenErrorKind::InvalidSignature);
+        }
         let mut tag = [0u8; 32];
         match BASE64URL.decode_slice(signature, &mut tag) {
             Ok(32) => {}

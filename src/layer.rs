@@ -99,6 +99,8 @@ impl Required {
 /// [`allow_anonymous`]: BearerGuardBuilder::allow_anonymous
 #[derive(Clone, Debug)]
 pub(crate) struct Anonymous {
+    /// For the extractors' 401 challenge.
+    #[cfg_attr(not(feature = "axum"), allow(dead_code))]
     pub(crate) realm: Arc<str>,
 }
 

@@ -50,6 +50,7 @@ struct Inner {
     payload: String,
     claims: ClaimSpans,
     /// The realm of the layer that verified it, for extractor rejections.
+    #[cfg_attr(not(feature = "axum"), allow(dead_code))]
     realm: Arc<str>,
 }
 
@@ -137,6 +138,7 @@ impl VerifiedToken {
         }))
     }
 
+    #[cfg_attr(not(feature = "axum"), allow(dead_code))]
     pub(crate) fn realm(&self) -> &Arc<str> {
         &self.0.realm
     }

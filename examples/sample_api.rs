@@ -1,0 +1,162 @@
+//! Run with: cargo run --example sample_api
+//!
+//! A sample API protected by bearer-guard, on 127.0.0.1 (port from `PORT`, default 3000):
+//!
+//! - `GET /api/public`: no token needed;
+//! - `GET /api/private`: any valid token; the answer includes the token's `sub`;
+//! - `GET /api/private-scoped`: a valid token with the scope `read:messages`.
+//!
+//! Configuration: `RESOURCE_SERVER_JSON`, the path of a resource server as the Management API
+//! returns it; `TOKEN_ISSUER`, the expected `iss` (optional). With no `RESOURCE_SERVER_JSON` it
+//! runs on an embedded demo resource server and prints `curl` lines with fresh demo tokens.
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use axum::{Json, Router, routing::get};
+use bearer_guard::{BearerGuardLayer, ConfigError, ResourceServer, VerifiedToken};
+use jsonwebtoken::{EncodingKey, Header};
+use serde_json::{Value, json};
+
+/// The demo registration: a resource server as the Management API would return it.
+/// Its secret is public, so tokens for it prove nothing outside this demo.
+pub(crate) const DEMO_RESOURCE_SERVER: &str = r#"{
+  "id": "56f0131ffdf1c311694f4cc7",
+  "name": "My Sample API",
+  "identifier": "https://my-api-urn",
+  "scopes": [
+    { "value": "sample-scope", "description": "Description for Sample Scope" },
+    { "value": "read:messages", "description": "Read messages" }
+  ],
+  "signing_alg": "HS256",
+  "signing_secret": "FF1prn9UxZotnFEfPVwEJhqqyRmwdSu5",
+  "token_lifetime": 86400
+}"#;
+
+/// The secret of [`DEMO_RESOURCE_SERVER`], to mint its demo tokens.
+const DEMO_SECRET: &str = "FF1prn9UxZotnFEfPVwEJhqqyRmwdSu5";
+
+/// The issuer of demo tokens when `TOKEN_ISSUER` is not set.
+pub(crate) const DEMO_ISSUER: &str = "https://demo.bearer-guard.invalid/";
+
+/// The sample API's routes, protected for `api`.
+pub(crate) fn app(api: ResourceServer, issuer: Option<String>) -> Result<Router, ConfigError> {
+    let mut builder = BearerGuardLayer::builder(api);
+    if let Some(issuer) = issuer {
+        builder = builder.issuer(issuer);
+    }
+    let guard = builder.build()?;
+    let read_messages = guard.require_all(["read:messages"])?;
+    Ok(Router::new()
+        .route("/api/private", get(private))
+        .route(
+            "/api/private-scoped",
+            get(private_scoped).route_layer(read_messages),
+        )
+        .layer(guard)
+        .route("/api/public", get(public)))
+}
+
+async fn public() -> Json<Value> {
+    Json(
+        json!({ "message": "Hello from a public endpoint! You don't need to be authenticated to see this." }),
+    )
+}
+
+async fn private(token: VerifiedToken) -> Json<Value> {
+    Json(json!({
+        "message": "Hello from a private endpoint! You need to be authenticated to see this.",
+        "sub": token.subject(),
+    }))
+}
+
+async fn private_scoped(token: VerifiedToken) -> Json<Value> {
+    Json(json!({
+        "message": "Hello from a private endpoint! You need to be authenticated and have a scope of read:messages to see this.",
+        "sub": token.subject(),
+    }))
+}
+
+/// A demo access token for the demo resource server, as a client-credentials grant would get.
+pub(crate) fn demo_token(issuer: &str, scope: &str) -> Result<String, jsonwebtoken::errors::Error> {
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |since| since.as_secs());
+    let claims = json!({
+        "iss": issuer,
+        "sub": "demo-client@clients",
+        "aud": "https://my-api-urn",
+        "iat": now,
+        "exp": now + 3600,
+        "azp": "demo-client",
+        "gty": "client-credentials",
+        "scope": scope,
+    });
+    jsonwebtoken::encode(
+        &Header::default(),
+        &claims,
+        &EncodingKey::from_secret(DEMO_SECRET.as_bytes()),
+    )
+}
+
+fn fail(message: impl std::fmt::Display) -> ! {
+    eprintln!("sample_api: {message}");
+    std::process::exit(1)
+}
+
+#[tokio::main]
+async fn main() {
+    let port: u16 = match std::env::var("PORT") {
+        Ok(port) => port
+            .parse()
+            .unwrap_or_else(|_| fail(format!("PORT={port:?} is not a port number"))),
+        Err(_) => 3000,
+    };
+    let issuer = std::env::var("TOKEN_ISSUER").ok();
+    let json_path = std::env::var("RESOURCE_SERVER_JSON").ok();
+    let json = match &json_path {
+        Some(path) => std::fs::read_to_string(path)
+            .unwrap_or_else(|err| fail(format!("cannot read RESOURCE_SERVER_JSON={path}: {err}"))),
+        None => DEMO_RESOURCE_SERVER.to_owned(),
+    };
+    let api = ResourceServer::from_json(&json).unwrap_or_else(|err| fail(err));
+    let identifier = api.identifier().to_owned();
+    let router = app(api, issuer.clone()).unwrap_or_else(|err| fail(err));
+
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
+        .await
+        .unwrap_or_else(|err| fail(format!("cannot listen on 127.0.0.1:{port}: {err}")));
+    let base = format!("http://127.0.0.1:{port}");
+    println!("sample_api: protecting {identifier} on {base}");
+    if json_path.is_none() {
+        let issuer = issuer.as_deref().unwrap_or(DEMO_ISSUER);
+        let (Ok(reader), Ok(plain)) = (
+            demo_token(issuer, "read:messages sample-scope"),
+            demo_token(issuer, "sample-scope"),
+        ) else {
+            fail("could not mint the demo tokens")
+        };
+        println!("Demo resource server (its secret is public: demo only). Paste into a shell:");
+        println!("export TOKEN={plain}");
+        println!("export READER_TOKEN={reader}");
+        println!("curl -i {base}/api/public                                               # 200");
+        println!("curl -i {base}/api/private                                              # 401");
+        println!(
+            "curl -i -H \"Authorization: Bearer $TOKEN\" {base}/api/private                # 200"
+        );
+        println!(
+            "curl -i -H \"Authorization: Bearer $TOKEN\" {base}/api/private-scoped         # 403"
+        );
+        println!(
+            "curl -i -H \"Authorization: Bearer $READER_TOKEN\" {base}/api/private-scoped  # 200"
+        );
+    }
+    let shutdown = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    if let Err(err) = axum::serve(listener, router)
+        .with_graceful_shutdown(shutdown)
+        .await
+    {
+        fail(err);
+    }
+}

@@ -1,0 +1,137 @@
+//! Helpers shared by the black-box tests: tokens minted with jsonwebtoken, never with the
+//! code under test, and a way to send one request through a service.
+
+#![allow(dead_code, unreachable_pub, clippy::unwrap_used)] // Each test binary uses its own subset; `pub` is for them.
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use axum::body::Body;
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use http::{Request, Response};
+use http_body_util::BodyExt as _;
+use jsonwebtoken::{Algorithm, EncodingKey, Header};
+use serde_json::{Value, json};
+use tower::ServiceExt as _;
+
+pub const SECRET: &str = "FF1prn9UxZotnFEfPVwEJhqqyRmwdSu5";
+pub const AUDIENCE: &str = "https://my-api-urn";
+pub const ISSUER: &str = "https://tenant.example.com/";
+pub const REALM: &str = "https://my-api-urn";
+
+pub fn now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+}
+
+/// Claims valid for an hour, with `scope` and any `extra` members merged in (a `null` in
+/// `extra` removes the member).
+pub fn claims(scope: &str, extra: Value) -> Value {
+    let now = now();
+    let mut claims = json!({
+        "iss": ISSUER,
+        "sub": "client-1@clients",
+        "aud": AUDIENCE,
+        "iat": now,
+        "exp": now + 3600,
+        "azp": "client-1",
+        "scope": scope,
+    });
+    let map = claims.as_object_mut().unwrap();
+    for (name, value) in extra.as_object().unwrap() {
+        if value.is_null() {
+            map.remove(name);
+        } else {
+            map.insert(name.clone(), value.clone());
+        }
+    }
+    claims
+}
+
+/// An HS256 token over `claims`, signed with `secret` by jsonwebtoken.
+pub fn token_with(secret: &[u8], claims: &Value) -> String {
+    jsonwebtoken::encode(
+        &Header::new(Algorithm::HS256),
+        claims,
+        &EncodingKey::from_secret(secret),
+    )
+    .unwrap()
+}
+
+/// An HS256 token over `claims`, signed with [`SECRET`].
+pub fn token(claims: &Value) -> String {
+    token_with(SECRET.as_bytes(), claims)
+}
+
+/// A token with exactly these header and payload bytes, HMAC-signed with [`SECRET`] using
+/// `alg` (whatever the header claims).
+pub fn raw_token(header: &str, payload: &str, alg: Algorithm) -> String {
+    let input = format!(
+        "{}.{}",
+        URL_SAFE_NO_PAD.encode(header),
+        URL_SAFE_NO_PAD.encode(payload)
+    );
+    let signature = jsonwebtoken::crypto::sign(
+        input.as_bytes(),
+        &EncodingKey::from_secret(SECRET.as_bytes()),
+        alg,
+    )
+    .unwrap();
+    format!("{input}.{signature}")
+}
+
+/// What came back from one request.
+#[derive(Debug)]
+pub struct Answer {
+    pub status: u16,
+    pub challenge: Option<String>,
+    pub body: String,
+    pub response: Response<()>,
+}
+
+impl Answer {
+    pub fn json(&self) -> Value {
+        serde_json::from_str(&self.body).unwrap()
+    }
+}
+
+/// Sends `request` through a fresh clone of `app`.
+pub async fn send<S>(app: &S, request: Request<Body>) -> Answer
+where
+    S: tower::Service<Request<Body>, Response = Response<Body>, Error = std::convert::Infallible>
+        + Clone,
+{
+    let response = app.clone().oneshot(request).await.unwrap();
+    let (parts, body) = response.into_parts();
+    let bytes = body.collect().await.unwrap().to_bytes();
+    Answer {
+        status: parts.status.as_u16(),
+        challenge: parts
+            .headers
+            .get(http::header::WWW_AUTHENTICATE)
+            .map(|v| v.to_str().unwrap().to_owned()),
+        body: String::from_utf8(bytes.to_vec()).unwrap(),
+        response: Response::from_parts(parts, ()),
+    }
+}
+
+/// `GET uri` with these `Authorization` header values.
+pub fn request(uri: &str, authorization: &[&str]) -> Request<Body> {
+    let mut builder = Request::get(uri);
+    for value in authorization {
+        builder = builder.header(http::header::AUTHORIZATION, *value);
+    }
+    builder.body(Body::empty()).unwrap()
+}
+
+/// `GET uri` with `Authorization: Bearer <token>`.
+pub fn get_with_token(uri: &str, token: &str) -> Request<Body> {
+    request(uri, &[&format!("Bearer {token}")])
+}
+
+/// The challenge for an `invalid_token` answer with this description.
+pub fn invalid_token(description: &str) -> String {
+    format!(r#"Bearer realm="{REALM}", error="invalid_token", error_description="{description}""#)
+}

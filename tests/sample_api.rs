@@ -1,0 +1,116 @@
+//! The sample API of `examples/sample_api.rs`, driven in-process: the routes a newcomer tries
+//! answer 200, 401 and 403 as the README promises.
+
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+#[allow(dead_code)] // `main` is the example's, not the test's.
+#[path = "../examples/sample_api.rs"]
+mod sample_api;
+
+use bearer_guard::ResourceServer;
+use common::*;
+use serde_json::json;
+
+fn demo_app(issuer: Option<&str>) -> axum::Router {
+    let api = ResourceServer::from_json(sample_api::DEMO_RESOURCE_SERVER).unwrap();
+    sample_api::app(api, issuer.map(str::to_owned)).unwrap()
+}
+
+#[tokio::test]
+async fn public_route_answers_without_a_token() {
+    let answer = send(&demo_app(None), request("/api/public", &[])).await;
+    assert_eq!(answer.status, 200);
+}
+
+#[tokio::test]
+async fn private_routes_answer_401_without_a_token() {
+    for uri in ["/api/private", "/api/private-scoped"] {
+        let answer = send(&demo_app(None), request(uri, &[])).await;
+        assert_eq!(answer.status, 401, "{uri}");
+        assert_eq!(
+            answer.challenge.as_deref(),
+            Some(r#"Bearer realm="https://my-api-urn""#)
+        );
+    }
+}
+
+#[tokio::test]
+async fn demo_tokens_answer_200_and_403_as_printed() {
+    let plain = sample_api::demo_token(sample_api::DEMO_ISSUER, "sample-scope").unwrap();
+    let reader =
+        sample_api::demo_token(sample_api::DEMO_ISSUER, "read:messages sample-scope").unwrap();
+    let app = demo_app(None);
+
+    let answer = send(&app, get_with_token("/api/private", &plain)).await;
+    assert_eq!(answer.status, 200);
+    assert_eq!(answer.json()["sub"], "demo-client@clients");
+    assert_eq!(
+        send(&app, get_with_token("/api/private-scoped", &plain))
+            .await
+            .status,
+        403
+    );
+    assert_eq!(
+        send(&app, get_with_token("/api/private-scoped", &reader))
+            .await
+            .status,
+        200
+    );
+}
+
+#[tokio::test]
+async fn token_issuer_is_enforced_when_set() {
+    let app = demo_app(Some(ISSUER));
+    let wrong = sample_api::demo_token(sample_api::DEMO_ISSUER, "read:messages").unwrap();
+    let right = sample_api::demo_token(ISSUER, "read:messages").unwrap();
+    let answer = send(&app, get_with_token("/api/private", &wrong)).await;
+    assert_eq!(
+        answer.challenge.as_deref(),
+        Some(invalid_token("The access token issuer is not trusted").as_str())
+    );
+    assert_eq!(
+        send(&app, get_with_token("/api/private-scoped", &right))
+            .await
+            .status,
+        200
+    );
+}
+
+#[tokio::test]
+async fn saved_management_api_response_configures_the_api() {
+    let json = json!({
+        "id": "6580a1b2c3d4e5f6a7b8c9d0", "name": "Orders API", "identifier": "https://orders.example.com/",
+        "scopes": [{ "value": "read:messages", "description": "Read" }],
+        "signing_alg": "HS256", "signing_secret": "a-very-long-signing-secret-of-48-characters-abcd",
+        "token_lifetime": 7200, "allow_offline_access": false
+    });
+    let api = ResourceServer::from_json(&json.to_string()).unwrap();
+    let app = sample_api::app(api, None).unwrap();
+    let claims = claims(
+        "read:messages",
+        json!({ "aud": "https://orders.example.com/" }),
+    );
+    let token = token_with(b"a-very-long-signing-secret-of-48-characters-abcd", &claims);
+    assert_eq!(
+        send(&app, get_with_token("/api/private-scoped", &token))
+            .await
+            .status,
+        200
+    );
+    let demo = sample_api::demo_token(sample_api::DEMO_ISSUER, "read:messages").unwrap();
+    assert_eq!(
+        send(&app, get_with_token("/api/private", &demo))
+            .await
+            .status,
+        401
+    );
+}
+
+#[test]
+fn resource_server_without_read_messages_fails_at_startup() {
+    let api = ResourceServer::new("https://my-api-urn", SECRET);
+    let err = sample_api::app(api, None).unwrap_err();
+    assert!(err.to_string().contains("read:messages"), "{err}");
+}
