@@ -9,6 +9,14 @@ use http::header::AUTHORIZATION;
 
 use crate::error::RequestErrorKind;
 
+/// A bearer token and where it was found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Found<'a> {
+    pub(crate) token: &'a str,
+    /// In the `access_token` query parameter rather than the `Authorization` header.
+    pub(crate) in_url: bool,
+}
+
 /// The request's bearer token: `Ok(None)` when it has no bearer credentials at all (no
 /// `Authorization` header, or another scheme such as `Basic`).
 ///
@@ -16,7 +24,7 @@ use crate::error::RequestErrorKind;
 pub(crate) fn find_token<'a>(
     headers: &'a HeaderMap,
     query: Option<&'a str>,
-) -> Result<Option<&'a str>, RequestErrorKind> {
+) -> Result<Option<Found<'a>>, RequestErrorKind> {
     let from_header = header_token(headers)?;
     let from_query = match query {
         Some(query) => query_token(query)?,
@@ -24,7 +32,15 @@ pub(crate) fn find_token<'a>(
     };
     match (from_header, from_query) {
         (Some(_), Some(_)) => Err(RequestErrorKind::MultipleMethods),
-        (token, None) | (None, token) => Ok(token),
+        (Some(token), None) => Ok(Some(Found {
+            token,
+            in_url: false,
+        })),
+        (None, Some(token)) => Ok(Some(Found {
+            token,
+            in_url: true,
+        })),
+        (None, None) => Ok(None),
     }
 }
 
@@ -193,7 +209,10 @@ mod tests {
         assert_eq!(find_token(&headers, None), Ok(None));
         assert_eq!(
             find_token(&headers, Some("x=1&access_token=a.b.c")),
-            Ok(Some("a.b.c"))
+            Ok(Some(Found {
+                token: "a.b.c",
+                in_url: true
+            }))
         );
         assert_eq!(find_token(&headers, Some("x=1")), Ok(None));
     }

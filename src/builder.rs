@@ -11,6 +11,8 @@
 //! | [`allow_anonymous`](BearerGuardBuilder::allow_anonymous) | off: a token is required |
 //! | [`allow_query_token`](BearerGuardBuilder::allow_query_token) | off |
 //! | [`allow_short_secret`](BearerGuardBuilder::allow_short_secret) | off: secrets under 32 bytes are refused |
+//! | [`rfc9068_profile`](BearerGuardBuilder::rfc9068_profile) | off |
+//! | [`max_token_age`](BearerGuardBuilder::max_token_age) | none |
 //!
 //! # Example
 //!
@@ -60,6 +62,8 @@ pub struct BearerGuardBuilder<R = DefaultRejection> {
     allow_short_secret: bool,
     allow_anonymous: bool,
     allow_query_token: bool,
+    rfc9068: bool,
+    max_token_age: Option<Duration>,
     on_rejection: R,
 }
 
@@ -76,6 +80,8 @@ impl BearerGuardBuilder {
             allow_short_secret: false,
             allow_anonymous: false,
             allow_query_token: false,
+            rfc9068: false,
+            max_token_age: None,
             on_rejection: DefaultRejection,
         }
     }
@@ -143,6 +149,22 @@ impl<R> BearerGuardBuilder<R> {
         self
     }
 
+    /// Applies the JWT access token profile of RFC 9068: the header's `typ` must be `at+jwt`
+    /// (or `application/at+jwt`), `sub`, `client_id`, `iat` and `jti` are required, and an
+    /// `iat` after now plus leeway is refused. Defaults to off, since Auth0-style tokens are
+    /// typed `JWT` and carry `azp` rather than `client_id`.
+    pub fn rfc9068_profile(mut self) -> Self {
+        self.rfc9068 = true;
+        self
+    }
+
+    /// Refuses tokens issued (`iat`) more than `max_age` ago, whatever their `exp`; `iat`
+    /// becomes required. Defaults to none.
+    pub fn max_token_age(mut self, max_age: Duration) -> Self {
+        self.max_token_age = Some(max_age);
+        self
+    }
+
     /// Replaces the response sent for rejected requests; see [`OnRejection`].
     ///
     /// [`OnRejection`]: crate::OnRejection
@@ -158,6 +180,8 @@ impl<R> BearerGuardBuilder<R> {
             allow_short_secret: self.allow_short_secret,
             allow_anonymous: self.allow_anonymous,
             allow_query_token: self.allow_query_token,
+            rfc9068: self.rfc9068,
+            max_token_age: self.max_token_age,
             on_rejection,
         }
     }
@@ -219,15 +243,20 @@ impl<R> BearerGuardBuilder<R> {
             .transpose()?;
 
         let realm: Arc<str> = realm.into();
-        let validator = TokenValidator::new(
-            Hs256Key::new(secret),
-            api.identifier().into(),
-            self.issuer.map(String::into_boxed_str),
-            self.leeway,
-            self.max_token_len,
-            self.scope_claim.into_boxed_str(),
-            Arc::clone(&realm),
-        );
+        if self.max_token_age == Some(Duration::ZERO) {
+            return Err(ConfigError::ZeroMaxTokenAge);
+        }
+        let validator = TokenValidator {
+            key: Hs256Key::new(secret),
+            audience: api.identifier().into(),
+            issuer: self.issuer.map(String::into_boxed_str),
+            leeway: self.leeway.as_secs_f64(),
+            max_token_len: self.max_token_len,
+            scope_claim: self.scope_claim.into_boxed_str(),
+            rfc9068: self.rfc9068,
+            max_age: self.max_token_age.map(|age| age.as_secs_f64()),
+            realm: Arc::clone(&realm),
+        };
         Ok(BearerGuardLayer::new(Arc::new(Guard {
             validator,
             realm,
@@ -285,6 +314,8 @@ impl<R> fmt::Debug for BearerGuardBuilder<R> {
             .field("allow_short_secret", &self.allow_short_secret)
             .field("allow_anonymous", &self.allow_anonymous)
             .field("allow_query_token", &self.allow_query_token)
+            .field("rfc9068", &self.rfc9068)
+            .field("max_token_age", &self.max_token_age)
             .finish_non_exhaustive()
     }
 }
@@ -466,6 +497,12 @@ mod tests {
                 "{realm:?}"
             );
         }
+    }
+
+    #[test]
+    fn zero_max_token_age_fails() {
+        let builder = builder_for(resource_server()).max_token_age(Duration::ZERO);
+        assert_eq!(build_err(builder), ConfigError::ZeroMaxTokenAge);
     }
 
     #[test]

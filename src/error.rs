@@ -109,6 +109,9 @@ pub enum ConfigError {
         /// The largest leeway allowed, in seconds.
         max: u64,
     },
+    /// The maximum token age is zero.
+    #[error("max_token_age must be more than zero")]
+    ZeroMaxTokenAge,
     /// The maximum token size is outside the allowed range.
     #[error("max_token_len {len} is outside {min}..={max} bytes")]
     MaxTokenLenOutOfRange {
@@ -211,6 +214,15 @@ pub enum TokenErrorKind {
     MissingIssuer,
     /// `iss` is not the configured issuer.
     InvalidIssuer,
+    /// The RFC 9068 profile is on and the header's `typ` is not `at+jwt`.
+    InvalidType,
+    /// A claim the RFC 9068 profile or the maximum token age needs (`sub`, `client_id`, `iat`,
+    /// `jti`) is missing.
+    MissingClaim,
+    /// `iat` is after now plus leeway (checked with the RFC 9068 profile or a maximum age).
+    IssuedInFuture,
+    /// `iat` is older than the configured maximum token age.
+    TooOld,
 }
 
 impl TokenErrorKind {
@@ -231,6 +243,10 @@ impl TokenErrorKind {
             Self::InvalidAudience => "wrong_aud",
             Self::MissingIssuer => "missing_iss",
             Self::InvalidIssuer => "wrong_iss",
+            Self::InvalidType => "wrong_typ",
+            Self::MissingClaim => "missing_claim",
+            Self::IssuedInFuture => "iat_in_future",
+            Self::TooOld => "too_old",
         }
     }
 
@@ -244,13 +260,17 @@ impl TokenErrorKind {
             Self::CriticalHeader => "The access token requires an unsupported extension",
             Self::InvalidSignature => "The access token signature is invalid",
             Self::InvalidClaim => "The access token has an invalid claim",
-            Self::MissingExpiry | Self::MissingAudience | Self::MissingIssuer => {
-                "The access token lacks a required claim"
-            }
+            Self::MissingExpiry
+            | Self::MissingAudience
+            | Self::MissingIssuer
+            | Self::MissingClaim => "The access token lacks a required claim",
             Self::Expired => "The access token expired",
             Self::NotYetValid => "The access token is not valid yet",
             Self::InvalidAudience => "The access token is not meant for this API",
             Self::InvalidIssuer => "The access token issuer is not trusted",
+            Self::InvalidType => "The token is not typed as an access token (at+jwt)",
+            Self::IssuedInFuture => "The access token was issued in the future",
+            Self::TooOld => "The access token is too old",
         }
     }
 }

@@ -7,6 +7,7 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 
 use http::Response;
+use http::header::{CACHE_CONTROL, HeaderValue};
 use pin_project_lite::pin_project;
 
 pin_project! {
@@ -21,15 +22,17 @@ pin_project! {
 pin_project! {
     #[project = KindProj]
     enum Kind<F, B> {
-        Inner { #[pin] future: F },
+        Inner { #[pin] future: F, private: bool },
         Rejected { response: Option<Response<B>> },
     }
 }
 
 impl<F, B> ResponseFuture<F, B> {
-    pub(crate) fn inner(future: F) -> Self {
+    /// The inner service's answer; `private` marks it `Cache-Control: private` unless it
+    /// says otherwise, as RFC 6750 §2.3 asks for tokens sent in the URL.
+    pub(crate) fn inner(future: F, private: bool) -> Self {
         Self {
-            kind: Kind::Inner { future },
+            kind: Kind::Inner { future, private },
         }
     }
 
@@ -50,7 +53,16 @@ where
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         match self.project().kind.project() {
-            KindProj::Inner { future } => future.poll(cx),
+            KindProj::Inner { future, private } => {
+                let mut result = std::task::ready!(future.poll(cx));
+                if let (true, Ok(response)) = (*private, &mut result) {
+                    response
+                        .headers_mut()
+                        .entry(CACHE_CONTROL)
+                        .or_insert(HeaderValue::from_static("private"));
+                }
+                Poll::Ready(result)
+            }
             KindProj::Rejected { response } => match response.take() {
                 Some(response) => Poll::Ready(Ok(response)),
                 None => panic!("ResponseFuture polled after completion"),

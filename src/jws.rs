@@ -57,10 +57,11 @@ pub(crate) fn split(token: &str) -> Result<Segments<'_>, TokenErrorKind> {
     })
 }
 
-/// Checks the protected header: `alg` exactly `HS256`, no `crit`, no duplicate parameters.
+/// Checks the protected header: `alg` exactly `HS256`, no `crit`, no duplicate parameters,
+/// and, when `require_at_jwt`, `typ` `at+jwt` (RFC 9068 §2.1).
 ///
 /// The header never chooses the key or the algorithm; `kid`, `jku`, `x5u` and `jwk` are ignored.
-pub(crate) fn check_header(segment: &str) -> Result<(), TokenErrorKind> {
+pub(crate) fn check_header(segment: &str, require_at_jwt: bool) -> Result<(), TokenErrorKind> {
     if segment.len() > MAX_HEADER_LEN {
         return Err(TokenErrorKind::Malformed);
     }
@@ -77,10 +78,13 @@ pub(crate) fn check_header(segment: &str) -> Result<(), TokenErrorKind> {
     if header.crit {
         return Err(TokenErrorKind::CriticalHeader);
     }
-    match header.alg {
-        Some(Alg::Hs256) => Ok(()),
-        Some(Alg::Other) | None => Err(TokenErrorKind::UnsupportedAlgorithm),
+    if header.alg != Some(Alg::Hs256) {
+        return Err(TokenErrorKind::UnsupportedAlgorithm);
     }
+    if require_at_jwt && header.typ != Some(Typ::AtJwt) {
+        return Err(TokenErrorKind::InvalidType);
+    }
+    Ok(())
 }
 
 /// Decodes the payload segment to UTF-8 text.
@@ -160,10 +164,42 @@ impl<'de> de::Deserialize<'de> for Alg {
     }
 }
 
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Typ {
+    AtJwt,
+    Other,
+}
+
+impl<'de> de::Deserialize<'de> for Typ {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct TypVisitor;
+        impl Visitor<'_> for TypVisitor {
+            type Value = Typ;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a media type")
+            }
+            fn visit_str<E: de::Error>(self, typ: &str) -> Result<Typ, E> {
+                // Media types compare case-insensitively; `application/` may be omitted.
+                let typ = typ
+                    .get(..12)
+                    .filter(|prefix| prefix.eq_ignore_ascii_case("application/"))
+                    .map_or(typ, |_| &typ[12..]);
+                Ok(if typ.eq_ignore_ascii_case("at+jwt") {
+                    Typ::AtJwt
+                } else {
+                    Typ::Other
+                })
+            }
+        }
+        deserializer.deserialize_str(TypVisitor)
+    }
+}
+
 /// The header parameters bearer-guard reads; all others are ignored.
 enum Param {
     Alg,
     Crit,
+    Typ,
     Other,
 }
 
@@ -179,6 +215,7 @@ impl<'de> de::Deserialize<'de> for Param {
                 Ok(match name {
                     "alg" => Param::Alg,
                     "crit" => Param::Crit,
+                    "typ" => Param::Typ,
                     _ => Param::Other,
                 })
             }
@@ -190,6 +227,7 @@ impl<'de> de::Deserialize<'de> for Param {
 #[derive(Default)]
 struct Header {
     alg: Option<Alg>,
+    typ: Option<Typ>,
     crit: bool,
 }
 
@@ -214,7 +252,8 @@ impl<'de> Visitor<'de> for HeaderVisitor {
                     map.next_value::<IgnoredAny>()?;
                     header.crit = true;
                 }
-                Param::Alg | Param::Crit => {
+                Param::Typ if header.typ.is_none() => header.typ = Some(map.next_value()?),
+                Param::Alg | Param::Crit | Param::Typ => {
                     return Err(de::Error::custom("duplicate header parameter"));
                 }
                 Param::Other => {

@@ -260,20 +260,20 @@ pub struct BearerGuard<S, R = DefaultRejection> {
 
 impl<R> Guard<R> {
     /// Finds and checks the token, leaving a [`VerifiedToken`] (or the anonymous marker) in
-    /// the request extensions.
-    fn authenticate<B>(&self, request: &mut Request<B>) -> Result<(), Rejection> {
+    /// the request extensions. Returns whether the token came in the URL.
+    fn authenticate<B>(&self, request: &mut Request<B>) -> Result<bool, Rejection> {
         let query = if self.allow_query_token {
             request.uri().query()
         } else {
             None
         };
-        let token = match bearer::find_token(request.headers(), query) {
-            Ok(Some(token)) => token,
+        let (token, in_url) = match bearer::find_token(request.headers(), query) {
+            Ok(Some(found)) => (found.token, found.in_url),
             Ok(None) if self.allow_anonymous => {
                 request.extensions_mut().insert(Anonymous {
                     realm: Arc::clone(&self.realm),
                 });
-                return Ok(());
+                return Ok(false);
             }
             Ok(None) => return Err(self.reject(RejectionKind::MissingCredentials)),
             Err(kind) => return Err(self.reject(RejectionKind::InvalidRequest(kind))),
@@ -286,7 +286,7 @@ impl<R> Guard<R> {
             required.check(&verified, &self.realm)?;
         }
         request.extensions_mut().insert(verified);
-        Ok(())
+        Ok(in_url)
     }
 
     pub(crate) fn reject(&self, kind: RejectionKind) -> Rejection {
@@ -324,7 +324,7 @@ where
 
     fn call(&mut self, mut request: Request<ReqBody>) -> Self::Future {
         match self.guard.authenticate(&mut request) {
-            Ok(()) => ResponseFuture::inner(self.inner.call(request)),
+            Ok(in_url) => ResponseFuture::inner(self.inner.call(request), in_url),
             Err(rejection) => ResponseFuture::rejected(self.guard.respond(rejection)),
         }
     }

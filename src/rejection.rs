@@ -368,6 +368,10 @@ mod tests {
                 T::InvalidAudience,
                 T::MissingIssuer,
                 T::InvalidIssuer,
+                T::InvalidType,
+                T::MissingClaim,
+                T::IssuedInFuture,
+                T::TooOld,
             ]
             .map(RejectionKind::InvalidToken),
         );

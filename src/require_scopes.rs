@@ -106,7 +106,7 @@ where
             None => Err(Rejection::missing_layer()),
         };
         match checked {
-            Ok(()) => ResponseFuture::inner(self.inner.call(request)),
+            Ok(()) => ResponseFuture::inner(self.inner.call(request), false),
             Err(rejection) => ResponseFuture::rejected(guard.respond(rejection)),
         }
     }

@@ -1,8 +1,6 @@
 //! Tokens for unit tests, minted with jsonwebtoken so that the code under test never signs
 //! what it verifies.
 
-use std::time::Duration;
-
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use jsonwebtoken::{Algorithm, EncodingKey};
@@ -19,15 +17,17 @@ pub(crate) const ISSUER: &str = "https://issuer.example/";
 
 /// A validator for [`AUDIENCE`], [`ISSUER`] and [`SECRET`] with the default 60 s leeway.
 pub(crate) fn validator() -> TokenValidator {
-    TokenValidator::new(
-        Hs256Key::new(&SigningSecret::from(SECRET)),
-        AUDIENCE.into(),
-        Some(ISSUER.into()),
-        Duration::from_secs(60),
-        8192,
-        "scope".into(),
-        AUDIENCE.into(),
-    )
+    TokenValidator {
+        key: Hs256Key::new(&SigningSecret::from(SECRET)),
+        audience: AUDIENCE.into(),
+        issuer: Some(ISSUER.into()),
+        leeway: 60.0,
+        max_token_len: 8192,
+        scope_claim: "scope".into(),
+        rfc9068: false,
+        max_age: None,
+        realm: AUDIENCE.into(),
+    }
 }
 
 /// The demo resource server, declaring `read:messages` and `openid`.

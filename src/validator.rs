@@ -20,7 +20,7 @@
 //! ```
 
 use std::sync::Arc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{SystemTime, UNIX_EPOCH};
 
 use crate::claims::{self, Audience, Claims};
 use crate::error::{TokenError, TokenErrorKind};
@@ -30,37 +30,21 @@ use crate::token::{ClaimSpans, VerifiedToken};
 /// Validates HS256 access tokens for one resource server. See the [module docs](self).
 #[derive(Debug, Clone)]
 pub struct TokenValidator {
-    key: Hs256Key,
-    audience: Box<str>,
-    issuer: Option<Box<str>>,
-    leeway: f64,
-    max_token_len: usize,
-    scope_claim: Box<str>,
-    realm: Arc<str>,
+    pub(crate) key: Hs256Key,
+    pub(crate) audience: Box<str>,
+    pub(crate) issuer: Option<Box<str>>,
+    /// Seconds of clock skew allowed on `exp`, `nbf` and `iat`.
+    pub(crate) leeway: f64,
+    pub(crate) max_token_len: usize,
+    pub(crate) scope_claim: Box<str>,
+    /// RFC 9068: `typ` `at+jwt`; `sub`, `client_id`, `iat` and `jti` required.
+    pub(crate) rfc9068: bool,
+    /// Seconds after `iat` at which a token is too old.
+    pub(crate) max_age: Option<f64>,
+    pub(crate) realm: Arc<str>,
 }
 
 impl TokenValidator {
-    /// Built only by the layer builder, after every setting has been checked.
-    pub(crate) fn new(
-        key: Hs256Key,
-        audience: Box<str>,
-        issuer: Option<Box<str>>,
-        leeway: Duration,
-        max_token_len: usize,
-        scope_claim: Box<str>,
-        realm: Arc<str>,
-    ) -> Self {
-        Self {
-            key,
-            audience,
-            issuer,
-            leeway: leeway.as_secs_f64(),
-            max_token_len,
-            scope_claim,
-            realm,
-        }
-    }
-
     /// Validates `token` against the current system time.
     ///
     /// # Errors
@@ -111,7 +95,7 @@ impl TokenValidator {
             return Err(TokenErrorKind::TooLarge);
         }
         let segments = jws::split(token)?;
-        jws::check_header(segments.header)?;
+        jws::check_header(segments.header, self.rfc9068)?;
         self.key
             .verify(segments.signing_input, segments.signature)?;
         let payload = jws::decode_payload(segments.payload)?;
@@ -127,6 +111,17 @@ impl TokenValidator {
         now: f64,
     ) -> Result<ClaimSpans, TokenErrorKind> {
         let exp = check_lifetime(claims.exp, claims.nbf, now, self.leeway)?;
+        if self.rfc9068
+            && (claims.sub.is_none()
+                || claims.client_id.is_none()
+                || claims.iat.is_none()
+                || claims.jti.is_none())
+        {
+            return Err(TokenErrorKind::MissingClaim);
+        }
+        if self.rfc9068 || self.max_age.is_some() {
+            check_issued_at(claims.iat, now, self.leeway, self.max_age)?;
+        }
         match claims.aud {
             Audience::Matches => {}
             Audience::Missing => return Err(TokenErrorKind::MissingAudience),
@@ -164,9 +159,34 @@ fn check_lifetime(
     Ok(exp)
 }
 
+/// Checks `iat`: not after now (plus leeway), and, with `max_age`, present and recent enough.
+fn check_issued_at(
+    iat: Option<f64>,
+    now: f64,
+    leeway: f64,
+    max_age: Option<f64>,
+) -> Result<(), TokenErrorKind> {
+    let Some(iat) = iat else {
+        return if max_age.is_some() {
+            Err(TokenErrorKind::MissingClaim)
+        } else {
+            Ok(())
+        };
+    };
+    if iat > now + leeway {
+        return Err(TokenErrorKind::IssuedInFuture);
+    }
+    if max_age.is_some_and(|max_age| now - iat >= max_age + leeway) {
+        return Err(TokenErrorKind::TooOld);
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::time::Duration;
+
     use crate::test_support::{NOW, claims_json, mint, mint_raw, validator};
 
     fn kind_of(token: &str) -> TokenErrorKind {
@@ -422,6 +442,99 @@ mod tests {
         assert_eq!(kind_of(&token), TokenErrorKind::InvalidIssuer);
     }
 
+    fn strict() -> TokenValidator {
+        TokenValidator {
+            rfc9068: true,
+            ..validator()
+        }
+    }
+
+    fn strict_claims(overrides: &[(&str, &str)]) -> String {
+        let mut all = vec![("client_id", "\"client\""), ("jti", "\"id-1\"")];
+        all.extend_from_slice(overrides);
+        claims_json(&all)
+    }
+
+    fn strict_kind(header: &str, claims: &str) -> Option<TokenErrorKind> {
+        let token = mint_raw(header.as_bytes(), claims.as_bytes());
+        strict().check(&token, NOW).err()
+    }
+
+    const AT_JWT: &str = r#"{"alg":"HS256","typ":"at+jwt"}"#;
+
+    #[test]
+    fn rfc9068_profile_accepts_at_jwt_tokens_with_its_claims() {
+        assert_eq!(strict_kind(AT_JWT, &strict_claims(&[])), None);
+        let long_form = r#"{"alg":"HS256","typ":"Application/AT+JWT"}"#;
+        assert_eq!(strict_kind(long_form, &strict_claims(&[])), None);
+    }
+
+    #[test]
+    fn rfc9068_profile_rejects_other_types() {
+        for header in [
+            r#"{"alg":"HS256","typ":"JWT"}"#,
+            r#"{"alg":"HS256"}"#,
+            r#"{"alg":"HS256","typ":"application/jwt"}"#,
+            r#"{"alg":"HS256","typ":"at+jwt+x"}"#,
+        ] {
+            assert_eq!(
+                strict_kind(header, &strict_claims(&[])),
+                Some(TokenErrorKind::InvalidType),
+                "{header}"
+            );
+        }
+        assert!(validator().check(&mint(&claims_json(&[])), NOW).is_ok());
+    }
+
+    #[test]
+    fn duplicate_typ_is_malformed() {
+        let header = r#"{"alg":"HS256","typ":"at+jwt","typ":"JWT"}"#;
+        assert_eq!(
+            strict_kind(header, &strict_claims(&[])),
+            Some(TokenErrorKind::Malformed)
+        );
+    }
+
+    #[test]
+    fn rfc9068_profile_requires_sub_client_id_iat_and_jti() {
+        for claim in ["sub", "client_id", "iat", "jti"] {
+            assert_eq!(
+                strict_kind(AT_JWT, &strict_claims(&[(claim, "")])),
+                Some(TokenErrorKind::MissingClaim),
+                "{claim}"
+            );
+        }
+    }
+
+    #[test]
+    fn iat_in_future_fails_under_rfc9068_profile() {
+        let late = (NOW + 61.0).to_string();
+        assert_eq!(
+            strict_kind(AT_JWT, &strict_claims(&[("iat", &late)])),
+            Some(TokenErrorKind::IssuedInFuture)
+        );
+        let within_leeway = (NOW + 59.0).to_string();
+        assert_eq!(
+            strict_kind(AT_JWT, &strict_claims(&[("iat", &within_leeway)])),
+            None
+        );
+    }
+
+    #[test]
+    fn token_older_than_max_age_fails() {
+        let aged = TokenValidator {
+            max_age: Some(300.0),
+            ..validator()
+        };
+        let kind = |iat: &str| aged.check(&mint(&claims_json(&[("iat", iat)])), NOW).err();
+        assert_eq!(
+            kind(&(NOW - 361.0).to_string()),
+            Some(TokenErrorKind::TooOld)
+        );
+        assert_eq!(kind(&(NOW - 359.0).to_string()), None);
+        assert_eq!(kind(""), Some(TokenErrorKind::MissingClaim));
+    }
+
     #[test]
     fn rfc7515_appendix_a1_vector() {
         const KEY: &str = "AyM1SysPpbyDfgZld3umj1qzKObwVMkoqQ-EstJQLr_T-1qS0gZH75aKtMN3Yj0iPS4hcgUuTwjAzZr1Z9CAow";
@@ -431,7 +544,7 @@ mod tests {
 
         // Every check but the audience, with the clock just before `exp`: valid.
         let segments = jws::split(TOKEN).unwrap();
-        jws::check_header(segments.header).unwrap();
+        jws::check_header(segments.header, false).unwrap();
         key.verify(segments.signing_input, segments.signature)
             .unwrap();
         let payload = jws::decode_payload(segments.payload).unwrap();
@@ -447,15 +560,12 @@ mod tests {
         );
 
         // As a request to an API: before `exp` it lacks `aud`; today it has expired.
-        let validator = TokenValidator::new(
+        let validator = TokenValidator {
             key,
-            "https://my-api-urn".into(),
-            None,
-            Duration::ZERO,
-            8192,
-            "scope".into(),
-            "https://my-api-urn".into(),
-        );
+            issuer: None,
+            leeway: 0.0,
+            ..validator()
+        };
         let before = UNIX_EPOCH + Duration::from_secs(1_300_819_379);
         assert_eq!(
             validator.validate_at(TOKEN, before).unwrap_err().kind(),

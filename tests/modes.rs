@@ -204,6 +204,40 @@ async fn query_tokens_work_when_enabled() {
 }
 
 #[tokio::test]
+async fn answers_to_query_tokens_are_cache_control_private() {
+    let token = token(&claims("", json!({})));
+    let by_query = send(
+        &query_app(),
+        request(&format!("/private?access_token={token}"), &[]),
+    )
+    .await;
+    assert_eq!(by_query.response.headers()["cache-control"], "private");
+    let by_header = send(&query_app(), get_with_token("/private", &token)).await;
+    assert!(by_header.response.headers().get("cache-control").is_none());
+}
+
+#[tokio::test]
+async fn rfc9068_profile_through_the_layer() {
+    let guard = BearerGuardLayer::builder(resource_server())
+        .rfc9068_profile()
+        .build()
+        .unwrap();
+    let app = Router::new().route("/private", get(must)).layer(guard);
+    let claims = claims("", json!({ "client_id": "client-1", "jti": "a1" }));
+    let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256);
+    header.typ = Some("at+jwt".to_owned());
+    let key = jsonwebtoken::EncodingKey::from_secret(SECRET.as_bytes());
+    let at_jwt = jsonwebtoken::encode(&header, &claims, &key).unwrap();
+    assert_eq!(
+        send(&app, get_with_token("/private", &at_jwt)).await.status,
+        200
+    );
+    let answer = send(&app, get_with_token("/private", &token(&claims))).await;
+    assert_eq!(answer.status, 401);
+    assert!(answer.challenge.unwrap().contains("at+jwt"));
+}
+
+#[tokio::test]
 async fn token_by_header_and_query_is_400() {
     let token = token(&claims("", json!({})));
     let answer = send(
