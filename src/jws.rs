@@ -95,7 +95,8 @@ pub(crate) fn decode_payload(segment: &str) -> Result<String, TokenErrorKind> {
     String::from_utf8(bytes).map_err(|_| TokenErrorKind::Malformed)
 }
 
-/// An HMAC-SHA256 key with its inner and outer pads already hashed, zeroized on drop.
+/// An HMAC-SHA256 key with its inner and outer pads already hashed. The two SHA-256 states
+/// that hold it are zeroized on drop (sha2's `zeroize` feature).
 #[derive(Clone)]
 pub(crate) struct Hs256Key(Hmac<Sha256>);
 
@@ -262,5 +263,64 @@ impl<'de> Visitor<'de> for HeaderVisitor {
             }
         }
         Ok(header)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn derived_hmac_key_is_zeroized_on_drop() {
+        // `Hmac` keeps the key as two SHA-256 states (inner and outer pad); each wipes itself
+        // on drop. This compiles only while sha2's `zeroize` feature is on.
+        fn zeroized_on_drop<T: zeroize::ZeroizeOnDrop>() {}
+        zeroized_on_drop::<<Sha256 as hmac::digest::block_api::CoreProxy>::Core>();
+    }
+
+    #[test]
+    fn key_debug_is_redacted() {
+        let key = Hs256Key::new(&SigningSecret::from("FF1prn9UxZotnFEfPVwEJhqqyRmwdSu5"));
+        assert_eq!(format!("{key:?}"), "Hs256Key(<redacted>)");
+    }
+
+    #[test]
+    fn split_finds_three_segments() {
+        let segments = split("aa.bb.cc").unwrap();
+        assert_eq!(
+            (
+                segments.header,
+                segments.payload,
+                segments.signature,
+                segments.signing_input
+            ),
+            ("aa", "bb", "cc", "aa.bb")
+        );
+        for bad in ["aa.bb", "aa", ".bb.cc", "aa..cc", "aa.bb.cc.dd", ""] {
+            assert_eq!(
+                split(bad).map(|_| ()),
+                Err(TokenErrorKind::Malformed),
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn oversized_header_is_malformed_without_decoding() {
+        let header = "e".repeat(MAX_HEADER_LEN + 1);
+        assert_eq!(check_header(&header, false), Err(TokenErrorKind::Malformed));
+    }
+
+    #[test]
+    fn non_canonical_base64url_is_refused() {
+        // "eyJhbGciOiJIUzI1NiJ9" is {"alg":"HS256"}; a changed final character that decodes to
+        // the same bytes with other trailing bits must not pass.
+        assert_eq!(check_header("eyJhbGciOiJIUzI1NiJ9", false), Ok(()));
+        assert_eq!(
+            check_header("eyJhbGciOiJIUzI1NiJ9=", false),
+            Err(TokenErrorKind::Malformed)
+        );
+        assert_eq!(decode_payload("e30"), Ok("{}".to_owned()));
+        assert_eq!(decode_payload("e31"), Err(TokenErrorKind::Malformed));
     }
 }

@@ -76,3 +76,8 @@ pub use scope::{ScopeRequirement, Scopes};
 pub use secret::SigningSecret;
 pub use token::VerifiedToken;
 pub use validator::TokenValidator;
+
+/// The README's Rust examples, compiled and run as doc tests so they stay true.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;
