@@ -247,7 +247,7 @@ impl<R> BearerGuardBuilder<R> {
             return Err(ConfigError::ZeroMaxTokenAge);
         }
         let validator = TokenValidator {
-            key: Hs256Key::new(secret),
+            key: Hs256Key::new(secret)?,
             audience: api.identifier().into(),
             issuer: self.issuer.map(String::into_boxed_str),
             leeway: self.leeway.as_secs_f64(),

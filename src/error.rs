@@ -26,8 +26,9 @@ pub enum ConfigError {
         line: usize,
         /// Column of the problem, from 1.
         column: usize,
-        /// What is wrong, in general terms (values are never quoted).
-        problem: &'static str,
+        /// What is wrong: serde's message when it names only fields, a general one when it
+        /// would quote a value (which could be the secret).
+        problem: String,
     },
     /// The identifier (the tokens' audience) is empty.
     #[error(
@@ -53,6 +54,9 @@ pub enum ConfigError {
         "the resource server has no signing_secret; HS256 APIs get one from the authorization server"
     )]
     MissingSecret,
+    /// The HMAC implementation refused the secret.
+    #[error("the HMAC-SHA256 implementation refused the signing secret")]
+    UnusableSecret,
     /// The signing secret is empty.
     #[error("the signing secret is empty")]
     EmptySecret,

@@ -13,7 +13,7 @@ use serde::Deserializer;
 use serde::de::{self, IgnoredAny, MapAccess, Visitor};
 use sha2::Sha256;
 
-use crate::error::TokenErrorKind;
+use crate::error::{ConfigError, TokenErrorKind};
 use crate::secret::SigningSecret;
 
 /// Strict base64url: no padding, no whitespace, no non-canonical trailing bits.
@@ -101,12 +101,11 @@ pub(crate) fn decode_payload(segment: &str) -> Result<String, TokenErrorKind> {
 pub(crate) struct Hs256Key(Hmac<Sha256>);
 
 impl Hs256Key {
-    pub(crate) fn new(secret: &SigningSecret) -> Self {
-        // HMAC accepts keys of any length, so this cannot fail; the fallback keeps it panic-free.
-        Self(
-            Hmac::new_from_slice(secret.as_bytes())
-                .unwrap_or_else(|_| Hmac::new(&Default::default())),
-        )
+    /// HMAC takes keys of any length, so this fails only if the hmac crate changes that.
+    pub(crate) fn new(secret: &SigningSecret) -> Result<Self, ConfigError> {
+        Hmac::new_from_slice(secret.as_bytes())
+            .map(Self)
+            .map_err(|_| ConfigError::UnusableSecret)
     }
 
     /// Verifies the base64url tag over `signing_input`, comparing in constant time.
@@ -280,7 +279,7 @@ mod tests {
 
     #[test]
     fn key_debug_is_redacted() {
-        let key = Hs256Key::new(&SigningSecret::from("FF1prn9UxZotnFEfPVwEJhqqyRmwdSu5"));
+        let key = Hs256Key::new(&SigningSecret::from("FF1prn9UxZotnFEfPVwEJhqqyRmwdSu5")).unwrap();
         assert_eq!(format!("{key:?}"), "Hs256Key(<redacted>)");
     }
 

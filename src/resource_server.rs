@@ -120,17 +120,22 @@ impl ResourceServer {
     /// assert!(err.to_string().contains("line 1"));
     /// ```
     pub fn from_json(json: &str) -> Result<Self, ConfigError> {
-        serde_json::from_str(json).map_err(|err| ConfigError::Json {
-            line: err.line(),
-            column: err.column(),
-            problem: match err.classify() {
-                serde_json::error::Category::Io => "unreadable input",
-                serde_json::error::Category::Syntax => "not valid JSON",
-                serde_json::error::Category::Data => {
-                    "a field is missing or has the wrong type (identifier, signing_alg and signing_secret are strings; scopes is a list of {value, description})"
+        serde_json::from_str(json).map_err(|err| {
+            let problem = match err.classify() {
+                serde_json::error::Category::Syntax => "not valid JSON".to_owned(),
+                serde_json::error::Category::Eof => "the JSON ends too early".to_owned(),
+                serde_json::error::Category::Io => "unreadable input".to_owned(),
+                // serde names fields, never values, in these two messages.
+                serde_json::error::Category::Data if is_field_message(&err) => {
+                    field_message(&err)
                 }
-                serde_json::error::Category::Eof => "the JSON ends too early",
-            },
+                serde_json::error::Category::Data => "a field has the wrong type (identifier, signing_alg and signing_secret are strings, scopes a list of {value, description}, token_lifetime a number)".to_owned(),
+            };
+            ConfigError::Json {
+                line: err.line(),
+                column: err.column(),
+                problem,
+            }
         })
     }
 
@@ -242,6 +247,20 @@ impl ResourceServer {
     }
 }
 
+fn is_field_message(err: &serde_json::Error) -> bool {
+    let message = err.to_string();
+    message.starts_with("missing field `") || message.starts_with("duplicate field `")
+}
+
+/// serde's message without its " at line L column C" suffix, which the error carries apart.
+fn field_message(err: &serde_json::Error) -> String {
+    let message = err.to_string();
+    match message.find(" at line ") {
+        Some(end) => message[..end].to_owned(),
+        None => message,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -289,12 +308,21 @@ mod tests {
     }
 
     #[test]
-    fn missing_identifier_fails_to_parse() {
+    fn missing_identifier_fails_naming_the_field() {
         let json =
             r#"{"signing_alg": "HS256", "signing_secret": "FF1prn9UxZotnFEfPVwEJhqqyRmwdSu5"}"#;
-        assert!(matches!(
-            ResourceServer::from_json(json),
-            Err(ConfigError::Json { .. })
-        ));
+        let err = ResourceServer::from_json(json).unwrap_err();
+        assert!(
+            matches!(&err, ConfigError::Json { problem, .. } if problem == "missing field `identifier`"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn wrong_type_error_never_quotes_the_value() {
+        let json = r#"{"identifier": "https://x", "signing_alg": "HS256", "signing_secret": ["FF1prn9UxZotnFEfPVwEJhqqyRmwdSu5"]}"#;
+        let message = ResourceServer::from_json(json).unwrap_err().to_string();
+        assert!(!message.contains("FF1prn"), "{message}");
+        assert!(message.contains("wrong type"), "{message}");
     }
 }

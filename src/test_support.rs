@@ -18,7 +18,7 @@ pub(crate) const ISSUER: &str = "https://issuer.example/";
 /// A validator for [`AUDIENCE`], [`ISSUER`] and [`SECRET`] with the default 60 s leeway.
 pub(crate) fn validator() -> TokenValidator {
     TokenValidator {
-        key: Hs256Key::new(&SigningSecret::from(SECRET)),
+        key: Hs256Key::new(&SigningSecret::from(SECRET)).unwrap(),
         audience: AUDIENCE.into(),
         issuer: Some(ISSUER.into()),
         leeway: 60.0,

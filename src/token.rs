@@ -79,9 +79,14 @@ impl Text {
     fn new(payload: &str, s: Str<'_>) -> Self {
         match s {
             Str::Borrowed(borrowed) => {
-                // The parser borrowed `borrowed` from `payload`, so the offset is in bounds.
-                let start = borrowed.as_ptr() as usize - payload.as_ptr() as usize;
-                Self::Span(start, start + borrowed.len())
+                // The parser borrowed `borrowed` from `payload`; should that ever not hold, the
+                // string is copied rather than mis-addressed.
+                let start = (borrowed.as_ptr() as usize).wrapping_sub(payload.as_ptr() as usize);
+                let end = start.wrapping_add(borrowed.len());
+                match payload.get(start..end) {
+                    Some(span) if span.as_ptr() == borrowed.as_ptr() => Self::Span(start, end),
+                    _ => Self::Owned(borrowed.into()),
+                }
             }
             Str::Owned(owned) => Self::Owned(owned),
         }
