@@ -38,7 +38,7 @@ use crate::claims::REGISTERED;
 use crate::error::ConfigError;
 use crate::jws::Hs256Key;
 use crate::layer::{BearerGuardLayer, Guard, Required};
-use crate::rejection::DefaultRejection;
+use crate::rejection::{DefaultRejection, quotable};
 use crate::resource_server::ResourceServer;
 use crate::scope::ScopeRequirement;
 use crate::validator::TokenValidator;
@@ -90,12 +90,31 @@ impl BearerGuardBuilder {
 impl<R> BearerGuardBuilder<R> {
     /// Requires `iss` to equal `issuer` exactly (no trailing-slash or case normalisation).
     /// Defaults to no issuer check.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// # use bearer_guard::{BearerGuardLayer, ResourceServer};
+    /// # let api = ResourceServer::new("https://my-api-urn", "FF1prn9UxZotnFEfPVwEJhqqyRmwdSu5").with_scope("read:messages", "Read messages");
+    /// let layer = BearerGuardLayer::builder(api).issuer("https://my-tenant.example.com/").build()?;
+    /// # Ok::<(), bearer_guard::ConfigError>(())
+    /// ```
     pub fn issuer(mut self, issuer: impl Into<String>) -> Self {
         self.issuer = Some(issuer.into());
         self
     }
 
     /// Clock skew tolerated on `exp` and `nbf`. Defaults to 60 seconds; at most 300.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// # use std::time::Duration;
+    /// # use bearer_guard::{BearerGuardLayer, ResourceServer};
+    /// # let api = ResourceServer::new("https://my-api-urn", "FF1prn9UxZotnFEfPVwEJhqqyRmwdSu5").with_scope("read:messages", "Read messages");
+    /// let layer = BearerGuardLayer::builder(api).leeway(Duration::from_secs(10)).build()?;
+    /// # Ok::<(), bearer_guard::ConfigError>(())
+    /// ```
     pub fn leeway(mut self, leeway: Duration) -> Self {
         self.leeway = leeway;
         self
@@ -103,6 +122,16 @@ impl<R> BearerGuardBuilder<R> {
 
     /// Longest token accepted, in bytes, checked before any decoding. Defaults to 8192;
     /// from 256 to 65536.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// # use bearer_guard::{BearerGuardLayer, ResourceServer};
+    /// # let api = ResourceServer::new("https://my-api-urn", "FF1prn9UxZotnFEfPVwEJhqqyRmwdSu5").with_scope("read:messages", "Read messages");
+    /// let layer = BearerGuardLayer::builder(api).max_token_len(4096).build()?;
+    /// assert!(layer.validator().validate(&"a".repeat(4097)).is_err());
+    /// # Ok::<(), bearer_guard::ConfigError>(())
+    /// ```
     pub fn max_token_len(mut self, bytes: usize) -> Self {
         self.max_token_len = bytes;
         self
@@ -110,6 +139,16 @@ impl<R> BearerGuardBuilder<R> {
 
     /// The claim that holds the token's scopes: `scope` (the default, RFC 9068), `scp`, or
     /// Auth0's `permissions`. It may be a space-delimited string or an array of strings.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// # use bearer_guard::{BearerGuardLayer, ResourceServer};
+    /// # let api = ResourceServer::new("https://my-api-urn", "FF1prn9UxZotnFEfPVwEJhqqyRmwdSu5").with_scope("read:messages", "Read messages");
+    /// // Auth0 puts RBAC permissions in `permissions`.
+    /// let layer = BearerGuardLayer::builder(api).scope_claim("permissions").build()?;
+    /// # Ok::<(), bearer_guard::ConfigError>(())
+    /// ```
     pub fn scope_claim(mut self, claim: impl Into<String>) -> Self {
         self.scope_claim = claim.into();
         self
@@ -117,12 +156,33 @@ impl<R> BearerGuardBuilder<R> {
 
     /// Scopes every request through this layer needs. For per-route needs, see
     /// [`BearerGuardLayer::require`]. Defaults to none.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// # use bearer_guard::ScopeRequirement;
+    /// # use bearer_guard::{BearerGuardLayer, ResourceServer};
+    /// # let api = ResourceServer::new("https://my-api-urn", "FF1prn9UxZotnFEfPVwEJhqqyRmwdSu5").with_scope("read:messages", "Read messages");
+    /// let layer = BearerGuardLayer::builder(api)
+    ///     .require(ScopeRequirement::all(["read:messages"]))
+    ///     .build()?;
+    /// # Ok::<(), bearer_guard::ConfigError>(())
+    /// ```
     pub fn require(mut self, requirement: ScopeRequirement) -> Self {
         self.required = Some(requirement);
         self
     }
 
     /// The `realm` of the `WWW-Authenticate` challenge. Defaults to the identifier.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// # use bearer_guard::{BearerGuardLayer, ResourceServer};
+    /// # let api = ResourceServer::new("https://my-api-urn", "FF1prn9UxZotnFEfPVwEJhqqyRmwdSu5").with_scope("read:messages", "Read messages");
+    /// let layer = BearerGuardLayer::builder(api).realm("My Sample API").build()?;
+    /// # Ok::<(), bearer_guard::ConfigError>(())
+    /// ```
     pub fn realm(mut self, realm: impl Into<String>) -> Self {
         self.realm = Some(realm.into());
         self
@@ -130,6 +190,16 @@ impl<R> BearerGuardBuilder<R> {
 
     /// Accepts a signing secret shorter than 32 bytes. Only for legacy secrets you cannot
     /// rotate yet: short HMAC keys can be brute-forced offline from a single token.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// # use bearer_guard::{BearerGuardLayer, ResourceServer};
+    /// let legacy = ResourceServer::new("https://my-api-urn", "only-16-bytes!!!");
+    /// assert!(BearerGuardLayer::builder(legacy.clone()).build().is_err());
+    /// let layer = BearerGuardLayer::builder(legacy).allow_short_secret().build()?;
+    /// # Ok::<(), bearer_guard::ConfigError>(())
+    /// ```
     pub fn allow_short_secret(mut self) -> Self {
         self.allow_short_secret = true;
         self
@@ -137,6 +207,15 @@ impl<R> BearerGuardBuilder<R> {
 
     /// Lets requests without bearer credentials through as anonymous (no token in the
     /// extensions). Requests with an invalid token are still rejected. Defaults to off.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// # use bearer_guard::{BearerGuardLayer, ResourceServer};
+    /// # let api = ResourceServer::new("https://my-api-urn", "FF1prn9UxZotnFEfPVwEJhqqyRmwdSu5").with_scope("read:messages", "Read messages");
+    /// let layer = BearerGuardLayer::builder(api).allow_anonymous().build()?;
+    /// # Ok::<(), bearer_guard::ConfigError>(())
+    /// ```
     pub fn allow_anonymous(mut self) -> Self {
         self.allow_anonymous = true;
         self
@@ -144,6 +223,15 @@ impl<R> BearerGuardBuilder<R> {
 
     /// Also reads the token from the `access_token` query parameter (RFC 6750 §2.3). Off by
     /// default: URLs end up in logs and browser history. A token sent both ways is a 400.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// # use bearer_guard::{BearerGuardLayer, ResourceServer};
+    /// # let api = ResourceServer::new("https://my-api-urn", "FF1prn9UxZotnFEfPVwEJhqqyRmwdSu5").with_scope("read:messages", "Read messages");
+    /// let layer = BearerGuardLayer::builder(api).allow_query_token().build()?;
+    /// # Ok::<(), bearer_guard::ConfigError>(())
+    /// ```
     pub fn allow_query_token(mut self) -> Self {
         self.allow_query_token = true;
         self
@@ -153,6 +241,15 @@ impl<R> BearerGuardBuilder<R> {
     /// (or `application/at+jwt`), `sub`, `client_id`, `iat` and `jti` are required, and an
     /// `iat` after now plus leeway is refused. Defaults to off, since Auth0-style tokens are
     /// typed `JWT` and carry `azp` rather than `client_id`.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// # use bearer_guard::{BearerGuardLayer, ResourceServer};
+    /// # let api = ResourceServer::new("https://my-api-urn", "FF1prn9UxZotnFEfPVwEJhqqyRmwdSu5").with_scope("read:messages", "Read messages");
+    /// let layer = BearerGuardLayer::builder(api).rfc9068_profile().build()?;
+    /// # Ok::<(), bearer_guard::ConfigError>(())
+    /// ```
     pub fn rfc9068_profile(mut self) -> Self {
         self.rfc9068 = true;
         self
@@ -160,6 +257,16 @@ impl<R> BearerGuardBuilder<R> {
 
     /// Refuses tokens issued (`iat`) more than `max_age` ago, whatever their `exp`; `iat`
     /// becomes required. Defaults to none.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// # use std::time::Duration;
+    /// # use bearer_guard::{BearerGuardLayer, ResourceServer};
+    /// # let api = ResourceServer::new("https://my-api-urn", "FF1prn9UxZotnFEfPVwEJhqqyRmwdSu5").with_scope("read:messages", "Read messages");
+    /// let layer = BearerGuardLayer::builder(api).max_token_age(Duration::from_secs(3600)).build()?;
+    /// # Ok::<(), bearer_guard::ConfigError>(())
+    /// ```
     pub fn max_token_age(mut self, max_age: Duration) -> Self {
         self.max_token_age = Some(max_age);
         self
@@ -168,6 +275,22 @@ impl<R> BearerGuardBuilder<R> {
     /// Replaces the response sent for rejected requests; see [`OnRejection`].
     ///
     /// [`OnRejection`]: crate::OnRejection
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// # use bearer_guard::Rejection;
+    /// # use bearer_guard::{BearerGuardLayer, ResourceServer};
+    /// # let api = ResourceServer::new("https://my-api-urn", "FF1prn9UxZotnFEfPVwEJhqqyRmwdSu5").with_scope("read:messages", "Read messages");
+    /// let layer = BearerGuardLayer::builder(api)
+    ///     .on_rejection(|rejection: &Rejection| {
+    ///         let mut response = http::Response::new(axum::body::Body::from(rejection.reason()));
+    ///         *response.status_mut() = rejection.status();
+    ///         response
+    ///     })
+    ///     .build()?;
+    /// # Ok::<(), bearer_guard::ConfigError>(())
+    /// ```
     pub fn on_rejection<R2>(self, on_rejection: R2) -> BearerGuardBuilder<R2> {
         BearerGuardBuilder {
             resource_server: self.resource_server,
@@ -191,6 +314,15 @@ impl<R> BearerGuardBuilder<R> {
     /// # Errors
     ///
     /// A [`ConfigError`] naming the first problem found.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// # use bearer_guard::{BearerGuardLayer, ConfigError, ResourceServer};
+    /// let api = ResourceServer::new("https://my-api-urn", "FF1prn9UxZotnFEfPVwEJhqqyRmwdSu5").with_signing_alg("RS256");
+    /// let err = BearerGuardLayer::builder(api).build().unwrap_err();
+    /// assert_eq!(err, ConfigError::UnsupportedAlgorithm { alg: "RS256".into() });
+    /// ```
     pub fn build(self) -> Result<BearerGuardLayer<R>, ConfigError> {
         let api = &self.resource_server;
         check_identifier(api.identifier())?;
@@ -229,7 +361,7 @@ impl<R> BearerGuardBuilder<R> {
             });
         }
         let realm = self.realm.unwrap_or_else(|| api.identifier().to_owned());
-        if realm.is_empty() || !realm.bytes().all(is_quotable) {
+        if realm.is_empty() || !quotable(&realm) {
             return Err(ConfigError::InvalidRealm { realm });
         }
         let declared: Box<[Box<str>]> = api
@@ -294,11 +426,6 @@ fn check_identifier(identifier: &str) -> Result<(), ConfigError> {
             identifier: identifier.to_owned(),
         })
     }
-}
-
-/// May stand inside a quoted `WWW-Authenticate` parameter (RFC 6750 §3).
-fn is_quotable(b: u8) -> bool {
-    matches!(b, 0x20 | 0x21 | 0x23..=0x5B | 0x5D..=0x7E)
 }
 
 impl<R> fmt::Debug for BearerGuardBuilder<R> {

@@ -151,6 +151,18 @@ pub struct TokenError {
 
 impl TokenError {
     /// What went wrong.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// # use bearer_guard::{BearerGuardLayer, ResourceServer};
+    /// # let api = ResourceServer::new("https://my-api-urn", "FF1prn9UxZotnFEfPVwEJhqqyRmwdSu5").with_scope("read:messages", "Read messages");
+    /// # use bearer_guard::TokenErrorKind;
+    /// let layer = BearerGuardLayer::builder(api).build()?;
+    /// let err = layer.validator().validate("e30.e30.e30").unwrap_err();
+    /// assert_eq!(err.kind(), TokenErrorKind::UnsupportedAlgorithm);
+    /// # Ok::<(), bearer_guard::ConfigError>(())
+    /// ```
     #[must_use]
     pub fn kind(&self) -> TokenErrorKind {
         self.kind
@@ -231,6 +243,12 @@ pub enum TokenErrorKind {
 
 impl TokenErrorKind {
     /// A short, stable, machine-readable reason, used in `tracing` events.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// assert_eq!(bearer_guard::TokenErrorKind::InvalidAudience.code(), "wrong_aud");
+    /// ```
     #[must_use]
     pub fn code(self) -> &'static str {
         match self {
@@ -255,6 +273,13 @@ impl TokenErrorKind {
     }
 
     /// The generic text sent as `error_description`. It never quotes the token or its claims.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// let text = bearer_guard::TokenErrorKind::NotYetValid.description();
+    /// assert_eq!(text, "The access token is not valid yet");
+    /// ```
     #[must_use]
     pub fn description(self) -> &'static str {
         match self {
@@ -306,6 +331,12 @@ pub enum RequestErrorKind {
 
 impl RequestErrorKind {
     /// A short, stable, machine-readable reason, used in `tracing` events.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// assert_eq!(bearer_guard::RequestErrorKind::EmptyToken.code(), "empty_token");
+    /// ```
     #[must_use]
     pub fn code(self) -> &'static str {
         match self {
@@ -318,6 +349,13 @@ impl RequestErrorKind {
     }
 
     /// The generic text sent as `error_description`.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// let text = bearer_guard::RequestErrorKind::MultipleHeaders.description();
+    /// assert_eq!(text, "Only one Authorization header is allowed");
+    /// ```
     #[must_use]
     pub fn description(self) -> &'static str {
         match self {

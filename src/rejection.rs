@@ -64,10 +64,22 @@ pub enum RejectionKind {
 }
 
 impl Rejection {
-    pub(crate) fn new(kind: RejectionKind, realm: Arc<str>) -> Self {
+    /// A rejection of this kind in `realm`; for testing your own [`OnRejection`] hooks.
+    /// Use [`insufficient_scope`](Self::insufficient_scope) for a 403.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use bearer_guard::{Rejection, RejectionKind};
+    ///
+    /// let rejection = Rejection::new(RejectionKind::MissingCredentials, "https://my-api-urn");
+    /// assert_eq!(rejection.status(), 401);
+    /// ```
+    #[must_use]
+    pub fn new(kind: RejectionKind, realm: impl Into<Arc<str>>) -> Self {
         Self {
             kind,
-            realm,
+            realm: realm.into(),
             required_scope: None,
         }
     }
@@ -77,24 +89,53 @@ impl Rejection {
         tracing::error!(
             "bearer-guard found no verified token in the request: add BearerGuardLayer around this route"
         );
-        Self::new(RejectionKind::MissingLayer, Arc::from(""))
+        Self::new(RejectionKind::MissingLayer, "")
     }
 
-    pub(crate) fn insufficient_scope(realm: Arc<str>, required_scope: Arc<str>) -> Self {
+    /// A 403 `insufficient_scope` rejection naming `required_scope` (space-delimited).
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// let rejection = bearer_guard::Rejection::insufficient_scope("https://my-api-urn", "read:messages");
+    /// assert_eq!(rejection.status(), 403);
+    /// assert_eq!(rejection.required_scope(), Some("read:messages"));
+    /// ```
+    #[must_use]
+    pub fn insufficient_scope(
+        realm: impl Into<Arc<str>>,
+        required_scope: impl Into<Arc<str>>,
+    ) -> Self {
         Self {
             kind: RejectionKind::InsufficientScope,
-            realm,
-            required_scope: Some(required_scope),
+            realm: realm.into(),
+            required_scope: Some(required_scope.into()),
         }
     }
 
     /// What kind of rejection this is.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use bearer_guard::{Rejection, RejectionKind, TokenErrorKind};
+    /// let expired = Rejection::new(RejectionKind::InvalidToken(TokenErrorKind::Expired), "https://my-api-urn");
+    /// assert_eq!(expired.kind(), RejectionKind::InvalidToken(TokenErrorKind::Expired));
+    /// ```
     #[must_use]
     pub fn kind(&self) -> RejectionKind {
         self.kind
     }
 
     /// The HTTP status of the answer: 400, 401, 403, or 500 for a missing layer.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use bearer_guard::{Rejection, RejectionKind, TokenErrorKind};
+    /// let expired = Rejection::new(RejectionKind::InvalidToken(TokenErrorKind::Expired), "https://my-api-urn");
+    /// assert_eq!(expired.status(), http::StatusCode::UNAUTHORIZED);
+    /// ```
     #[must_use]
     pub fn status(&self) -> StatusCode {
         match self.kind {
@@ -108,6 +149,14 @@ impl Rejection {
     }
 
     /// The RFC 6750 error code, if the answer has one.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use bearer_guard::{Rejection, RejectionKind, TokenErrorKind};
+    /// let expired = Rejection::new(RejectionKind::InvalidToken(TokenErrorKind::Expired), "https://my-api-urn");
+    /// assert_eq!(expired.error_code(), Some("invalid_token"));
+    /// ```
     #[must_use]
     pub fn error_code(&self) -> Option<&'static str> {
         match self.kind {
@@ -119,6 +168,14 @@ impl Rejection {
     }
 
     /// A short generic text for people; it never quotes the token or its claims.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use bearer_guard::{Rejection, RejectionKind, TokenErrorKind};
+    /// let expired = Rejection::new(RejectionKind::InvalidToken(TokenErrorKind::Expired), "https://my-api-urn");
+    /// assert_eq!(expired.description(), "The access token expired");
+    /// ```
     #[must_use]
     pub fn description(&self) -> &'static str {
         match self.kind {
@@ -133,6 +190,14 @@ impl Rejection {
     }
 
     /// A stable machine-readable reason, the one logged by `tracing`.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use bearer_guard::{Rejection, RejectionKind, TokenErrorKind};
+    /// let expired = Rejection::new(RejectionKind::InvalidToken(TokenErrorKind::Expired), "https://my-api-urn");
+    /// assert_eq!(expired.reason(), "expired");
+    /// ```
     #[must_use]
     pub fn reason(&self) -> &'static str {
         match self.kind {
@@ -145,19 +210,40 @@ impl Rejection {
     }
 
     /// The scopes the route needs (space-delimited), for `insufficient_scope`.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// let rejection = bearer_guard::Rejection::insufficient_scope("https://my-api-urn", "read:messages");
+    /// assert_eq!(rejection.required_scope(), Some("read:messages"));
+    /// ```
     #[must_use]
     pub fn required_scope(&self) -> Option<&str> {
         self.required_scope.as_deref()
     }
 
-    /// The `WWW-Authenticate` challenge (RFC 6750 §3); none for a missing layer.
+    /// The `WWW-Authenticate` challenge (RFC 6750 §3); none for a missing layer, or when the
+    /// realm or scope could not stand in a quoted parameter (never for a built layer's).
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use bearer_guard::{Rejection, RejectionKind, TokenErrorKind};
+    /// let expired = Rejection::new(RejectionKind::InvalidToken(TokenErrorKind::Expired), "https://my-api-urn");
+    /// assert_eq!(
+    ///     expired.www_authenticate().unwrap(),
+    ///     r#"Bearer realm="https://my-api-urn", error="invalid_token", error_description="The access token expired""#
+    /// );
+    /// ```
     #[must_use]
     pub fn www_authenticate(&self) -> Option<HeaderValue> {
-        if self.kind == RejectionKind::MissingLayer {
+        if self.kind == RejectionKind::MissingLayer
+            || !quotable(&self.realm)
+            || !self.required_scope.as_deref().is_none_or(quotable)
+        {
             return None;
         }
-        // Realm, descriptions and scopes were all checked against the quoted-string rules of
-        // RFC 6750 §3 when configured, so nothing here needs escaping.
+        // Descriptions are static text in the same character set, so nothing needs escaping.
         let mut challenge = format!("Bearer realm=\"{}\"", self.realm);
         if let Some(code) = self.error_code() {
             let _ = write!(
@@ -202,7 +288,8 @@ impl Rejection {
             let _ = write!(body, "\"error\":\"{code}\",");
         }
         let _ = write!(body, "\"error_description\":\"{}\"", self.description());
-        if let Some(scope) = &self.required_scope {
+        // A quotable scope has no `"`, `\` or control character, so it is a valid JSON string.
+        if let Some(scope) = self.required_scope.as_deref().filter(|s| quotable(s)) {
             let _ = write!(body, ",\"scope\":\"{scope}\"");
         }
         body.push('}');
@@ -219,6 +306,13 @@ impl Rejection {
         }
         response
     }
+}
+
+/// May stand inside a quoted `WWW-Authenticate` parameter (RFC 6750 §3: %x20-21 / %x23-5B /
+/// %x5D-7E).
+pub(crate) fn quotable(text: &str) -> bool {
+    text.bytes()
+        .all(|b| matches!(b, 0x20 | 0x21 | 0x23..=0x5B | 0x5D..=0x7E))
 }
 
 /// Builds the response for a rejected request; see [`BearerGuardBuilder::on_rejection`].
@@ -322,8 +416,7 @@ mod tests {
 
     #[test]
     fn insufficient_scope_is_403_naming_the_scope() {
-        let rejection =
-            Rejection::insufficient_scope(realm(), "read:messages write:messages".into());
+        let rejection = Rejection::insufficient_scope(realm(), "read:messages write:messages");
         assert_eq!(rejection.status(), StatusCode::FORBIDDEN);
         assert_eq!(
             challenge(&rejection),
@@ -387,8 +480,22 @@ mod tests {
     }
 
     #[test]
+    fn unquotable_realm_or_scope_gets_no_challenge() {
+        assert!(
+            Rejection::new(RejectionKind::MissingCredentials, "a\"b")
+                .www_authenticate()
+                .is_none()
+        );
+        let rejection = Rejection::insufficient_scope(realm(), "a\\b");
+        assert!(rejection.www_authenticate().is_none());
+        let response: Response<TestBody> = rejection.to_response();
+        let body: serde_json::Value = serde_json::from_slice(&response.body().0).unwrap();
+        assert!(body.get("scope").is_none());
+    }
+
+    #[test]
     fn default_body_is_json() {
-        let rejection = Rejection::insufficient_scope(realm(), "read:messages".into());
+        let rejection = Rejection::insufficient_scope(realm(), "read:messages");
         let response: Response<TestBody> = DefaultRejection.on_rejection(&rejection);
         assert_eq!(response.headers()[header::CONTENT_TYPE], "application/json");
         let body: serde_json::Value = serde_json::from_slice(&response.body().0).unwrap();

@@ -201,42 +201,113 @@ impl ResourceServer {
     }
 
     /// The Management API's id of this resource server, if known.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// let api = bearer_guard::ResourceServer::from_json(r#"{"id": "56f0131ffdf1c311694f4cc7", "name": "My Sample API",
+    ///     "identifier": "https://my-api-urn", "signing_alg": "HS256", "signing_secret": "FF1prn9UxZotnFEfPVwEJhqqyRmwdSu5",
+    ///     "scopes": [{"value": "read:messages", "description": "Read messages"}], "token_lifetime": 86400}"#)?;
+    /// assert_eq!(api.id(), Some("56f0131ffdf1c311694f4cc7"));
+    /// # Ok::<(), bearer_guard::ConfigError>(())
+    /// ```
     #[must_use]
     pub fn id(&self) -> Option<&str> {
         self.id.as_deref()
     }
 
     /// The name people know the API by, if known.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// let api = bearer_guard::ResourceServer::from_json(r#"{"id": "56f0131ffdf1c311694f4cc7", "name": "My Sample API",
+    ///     "identifier": "https://my-api-urn", "signing_alg": "HS256", "signing_secret": "FF1prn9UxZotnFEfPVwEJhqqyRmwdSu5",
+    ///     "scopes": [{"value": "read:messages", "description": "Read messages"}], "token_lifetime": 86400}"#)?;
+    /// assert_eq!(api.name(), Some("My Sample API"));
+    /// # Ok::<(), bearer_guard::ConfigError>(())
+    /// ```
     #[must_use]
     pub fn name(&self) -> Option<&str> {
         self.name.as_deref()
     }
 
     /// The identifier: the audience (`aud`) that every token for this API carries.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// let api = bearer_guard::ResourceServer::from_json(r#"{"id": "56f0131ffdf1c311694f4cc7", "name": "My Sample API",
+    ///     "identifier": "https://my-api-urn", "signing_alg": "HS256", "signing_secret": "FF1prn9UxZotnFEfPVwEJhqqyRmwdSu5",
+    ///     "scopes": [{"value": "read:messages", "description": "Read messages"}], "token_lifetime": 86400}"#)?;
+    /// assert_eq!(api.identifier(), "https://my-api-urn");
+    /// # Ok::<(), bearer_guard::ConfigError>(())
+    /// ```
     #[must_use]
     pub fn identifier(&self) -> &str {
         &self.identifier
     }
 
     /// The scopes this API declares.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// let api = bearer_guard::ResourceServer::from_json(r#"{"id": "56f0131ffdf1c311694f4cc7", "name": "My Sample API",
+    ///     "identifier": "https://my-api-urn", "signing_alg": "HS256", "signing_secret": "FF1prn9UxZotnFEfPVwEJhqqyRmwdSu5",
+    ///     "scopes": [{"value": "read:messages", "description": "Read messages"}], "token_lifetime": 86400}"#)?;
+    /// assert_eq!(api.scopes()[0].value, "read:messages");
+    /// # Ok::<(), bearer_guard::ConfigError>(())
+    /// ```
     #[must_use]
     pub fn scopes(&self) -> &[ScopeDefinition] {
         &self.scopes
     }
 
     /// Whether this API declares the scope `value` (exact, case-sensitive match).
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// let api = bearer_guard::ResourceServer::from_json(r#"{"id": "56f0131ffdf1c311694f4cc7", "name": "My Sample API",
+    ///     "identifier": "https://my-api-urn", "signing_alg": "HS256", "signing_secret": "FF1prn9UxZotnFEfPVwEJhqqyRmwdSu5",
+    ///     "scopes": [{"value": "read:messages", "description": "Read messages"}], "token_lifetime": 86400}"#)?;
+    /// assert!(api.declares_scope("read:messages"));
+    /// assert!(!api.declares_scope("read:Messages"));
+    /// # Ok::<(), bearer_guard::ConfigError>(())
+    /// ```
     #[must_use]
     pub fn declares_scope(&self, value: &str) -> bool {
         self.scopes.iter().any(|scope| scope.value == value)
     }
 
     /// The signing algorithm, as registered.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// let api = bearer_guard::ResourceServer::from_json(r#"{"id": "56f0131ffdf1c311694f4cc7", "name": "My Sample API",
+    ///     "identifier": "https://my-api-urn", "signing_alg": "HS256", "signing_secret": "FF1prn9UxZotnFEfPVwEJhqqyRmwdSu5",
+    ///     "scopes": [{"value": "read:messages", "description": "Read messages"}], "token_lifetime": 86400}"#)?;
+    /// assert_eq!(api.signing_alg(), "HS256");
+    /// # Ok::<(), bearer_guard::ConfigError>(())
+    /// ```
     #[must_use]
     pub fn signing_alg(&self) -> &str {
         &self.signing_alg
     }
 
     /// The lifetime, in seconds, of tokens issued for this API, if known.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// let api = bearer_guard::ResourceServer::from_json(r#"{"id": "56f0131ffdf1c311694f4cc7", "name": "My Sample API",
+    ///     "identifier": "https://my-api-urn", "signing_alg": "HS256", "signing_secret": "FF1prn9UxZotnFEfPVwEJhqqyRmwdSu5",
+    ///     "scopes": [{"value": "read:messages", "description": "Read messages"}], "token_lifetime": 86400}"#)?;
+    /// assert_eq!(api.token_lifetime(), Some(86400));
+    /// # Ok::<(), bearer_guard::ConfigError>(())
+    /// ```
     #[must_use]
     pub fn token_lifetime(&self) -> Option<u64> {
         self.token_lifetime

@@ -191,18 +191,70 @@ impl<'a> Scopes<'a> {
     }
 
     /// Whether the token grants `scope` (exact, case-sensitive).
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// # use bearer_guard::{BearerGuardLayer, ResourceServer};
+    /// # let secret = "FF1prn9UxZotnFEfPVwEJhqqyRmwdSu5";
+    /// # let claims = serde_json::json!({"iss": "https://tenant.example/", "sub": "client@clients",
+    /// #     "aud": "https://my-api-urn", "azp": "client", "client_id": "client", "jti": "id-1",
+    /// #     "iat": 1700000000, "nbf": 1700000000, "exp": 4102444800u64,
+    /// #     "scope": "read:messages openid", "tenant": "acme"});
+    /// # let token = jsonwebtoken::encode(&jsonwebtoken::Header::default(), &claims,
+    /// #     &jsonwebtoken::EncodingKey::from_secret(secret.as_bytes()))?;
+    /// # let layer = BearerGuardLayer::builder(ResourceServer::new("https://my-api-urn", secret)).build()?;
+    /// let verified = layer.validator().validate(&token)?;
+    /// assert!(verified.scopes().contains("read:messages"));
+    /// assert!(!verified.scopes().contains("read:message"));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     #[must_use]
     pub fn contains(&self, scope: &str) -> bool {
         self.iter().any(|granted| granted == scope)
     }
 
     /// Whether the token grants no scope at all.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// # use bearer_guard::{BearerGuardLayer, ResourceServer};
+    /// # let secret = "FF1prn9UxZotnFEfPVwEJhqqyRmwdSu5";
+    /// # let claims = serde_json::json!({"iss": "https://tenant.example/", "sub": "client@clients",
+    /// #     "aud": "https://my-api-urn", "azp": "client", "client_id": "client", "jti": "id-1",
+    /// #     "iat": 1700000000, "nbf": 1700000000, "exp": 4102444800u64,
+    /// #     "scope": "read:messages openid", "tenant": "acme"});
+    /// # let token = jsonwebtoken::encode(&jsonwebtoken::Header::default(), &claims,
+    /// #     &jsonwebtoken::EncodingKey::from_secret(secret.as_bytes()))?;
+    /// # let layer = BearerGuardLayer::builder(ResourceServer::new("https://my-api-urn", secret)).build()?;
+    /// let verified = layer.validator().validate(&token)?;
+    /// assert!(!verified.scopes().is_empty());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     #[must_use]
     pub fn is_empty(&self) -> bool {
         self.iter().next().is_none()
     }
 
     /// The granted scopes, in token order.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// # use bearer_guard::{BearerGuardLayer, ResourceServer};
+    /// # let secret = "FF1prn9UxZotnFEfPVwEJhqqyRmwdSu5";
+    /// # let claims = serde_json::json!({"iss": "https://tenant.example/", "sub": "client@clients",
+    /// #     "aud": "https://my-api-urn", "azp": "client", "client_id": "client", "jti": "id-1",
+    /// #     "iat": 1700000000, "nbf": 1700000000, "exp": 4102444800u64,
+    /// #     "scope": "read:messages openid", "tenant": "acme"});
+    /// # let token = jsonwebtoken::encode(&jsonwebtoken::Header::default(), &claims,
+    /// #     &jsonwebtoken::EncodingKey::from_secret(secret.as_bytes()))?;
+    /// # let layer = BearerGuardLayer::builder(ResourceServer::new("https://my-api-urn", secret)).build()?;
+    /// let verified = layer.validator().validate(&token)?;
+    /// assert_eq!(verified.scopes().iter().collect::<Vec<_>>(), ["read:messages", "openid"]);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     #[must_use]
     pub fn iter(&self) -> ScopesIter<'a> {
         let payload = self.payload;

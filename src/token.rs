@@ -153,54 +153,207 @@ impl VerifiedToken {
     }
 
     /// `sub`: whom the token is about (a user id, or `<client_id>@clients` for machines).
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// # use bearer_guard::{BearerGuardLayer, ResourceServer};
+    /// # let secret = "FF1prn9UxZotnFEfPVwEJhqqyRmwdSu5";
+    /// # let claims = serde_json::json!({"iss": "https://tenant.example/", "sub": "client@clients",
+    /// #     "aud": "https://my-api-urn", "azp": "client", "client_id": "client", "jti": "id-1",
+    /// #     "iat": 1700000000, "nbf": 1700000000, "exp": 4102444800u64,
+    /// #     "scope": "read:messages openid", "tenant": "acme"});
+    /// # let token = jsonwebtoken::encode(&jsonwebtoken::Header::default(), &claims,
+    /// #     &jsonwebtoken::EncodingKey::from_secret(secret.as_bytes()))?;
+    /// # let layer = BearerGuardLayer::builder(ResourceServer::new("https://my-api-urn", secret)).build()?;
+    /// let verified = layer.validator().validate(&token)?;
+    /// assert_eq!(verified.subject(), Some("client@clients"));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     #[must_use]
     pub fn subject(&self) -> Option<&str> {
         self.text(self.0.claims.sub.as_ref())
     }
 
     /// `iss`: who issued the token.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// # use bearer_guard::{BearerGuardLayer, ResourceServer};
+    /// # let secret = "FF1prn9UxZotnFEfPVwEJhqqyRmwdSu5";
+    /// # let claims = serde_json::json!({"iss": "https://tenant.example/", "sub": "client@clients",
+    /// #     "aud": "https://my-api-urn", "azp": "client", "client_id": "client", "jti": "id-1",
+    /// #     "iat": 1700000000, "nbf": 1700000000, "exp": 4102444800u64,
+    /// #     "scope": "read:messages openid", "tenant": "acme"});
+    /// # let token = jsonwebtoken::encode(&jsonwebtoken::Header::default(), &claims,
+    /// #     &jsonwebtoken::EncodingKey::from_secret(secret.as_bytes()))?;
+    /// # let layer = BearerGuardLayer::builder(ResourceServer::new("https://my-api-urn", secret)).build()?;
+    /// let verified = layer.validator().validate(&token)?;
+    /// assert_eq!(verified.issuer(), Some("https://tenant.example/"));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     #[must_use]
     pub fn issuer(&self) -> Option<&str> {
         self.text(self.0.claims.iss.as_ref())
     }
 
     /// `azp`: the client the token was issued to.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// # use bearer_guard::{BearerGuardLayer, ResourceServer};
+    /// # let secret = "FF1prn9UxZotnFEfPVwEJhqqyRmwdSu5";
+    /// # let claims = serde_json::json!({"iss": "https://tenant.example/", "sub": "client@clients",
+    /// #     "aud": "https://my-api-urn", "azp": "client", "client_id": "client", "jti": "id-1",
+    /// #     "iat": 1700000000, "nbf": 1700000000, "exp": 4102444800u64,
+    /// #     "scope": "read:messages openid", "tenant": "acme"});
+    /// # let token = jsonwebtoken::encode(&jsonwebtoken::Header::default(), &claims,
+    /// #     &jsonwebtoken::EncodingKey::from_secret(secret.as_bytes()))?;
+    /// # let layer = BearerGuardLayer::builder(ResourceServer::new("https://my-api-urn", secret)).build()?;
+    /// let verified = layer.validator().validate(&token)?;
+    /// assert_eq!(verified.authorized_party(), Some("client"));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     #[must_use]
     pub fn authorized_party(&self) -> Option<&str> {
         self.text(self.0.claims.azp.as_ref())
     }
 
     /// `client_id` (RFC 9068): the client the token was issued to.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// # use bearer_guard::{BearerGuardLayer, ResourceServer};
+    /// # let secret = "FF1prn9UxZotnFEfPVwEJhqqyRmwdSu5";
+    /// # let claims = serde_json::json!({"iss": "https://tenant.example/", "sub": "client@clients",
+    /// #     "aud": "https://my-api-urn", "azp": "client", "client_id": "client", "jti": "id-1",
+    /// #     "iat": 1700000000, "nbf": 1700000000, "exp": 4102444800u64,
+    /// #     "scope": "read:messages openid", "tenant": "acme"});
+    /// # let token = jsonwebtoken::encode(&jsonwebtoken::Header::default(), &claims,
+    /// #     &jsonwebtoken::EncodingKey::from_secret(secret.as_bytes()))?;
+    /// # let layer = BearerGuardLayer::builder(ResourceServer::new("https://my-api-urn", secret)).build()?;
+    /// let verified = layer.validator().validate(&token)?;
+    /// assert_eq!(verified.client_id(), Some("client"));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     #[must_use]
     pub fn client_id(&self) -> Option<&str> {
         self.text(self.0.claims.client_id.as_ref())
     }
 
     /// `jti`: the token's unique identifier.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// # use bearer_guard::{BearerGuardLayer, ResourceServer};
+    /// # let secret = "FF1prn9UxZotnFEfPVwEJhqqyRmwdSu5";
+    /// # let claims = serde_json::json!({"iss": "https://tenant.example/", "sub": "client@clients",
+    /// #     "aud": "https://my-api-urn", "azp": "client", "client_id": "client", "jti": "id-1",
+    /// #     "iat": 1700000000, "nbf": 1700000000, "exp": 4102444800u64,
+    /// #     "scope": "read:messages openid", "tenant": "acme"});
+    /// # let token = jsonwebtoken::encode(&jsonwebtoken::Header::default(), &claims,
+    /// #     &jsonwebtoken::EncodingKey::from_secret(secret.as_bytes()))?;
+    /// # let layer = BearerGuardLayer::builder(ResourceServer::new("https://my-api-urn", secret)).build()?;
+    /// let verified = layer.validator().validate(&token)?;
+    /// assert_eq!(verified.jwt_id(), Some("id-1"));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     #[must_use]
     pub fn jwt_id(&self) -> Option<&str> {
         self.text(self.0.claims.jti.as_ref())
     }
 
     /// `exp`, in seconds since the Unix epoch (a NumericDate, fractions allowed).
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// # use bearer_guard::{BearerGuardLayer, ResourceServer};
+    /// # let secret = "FF1prn9UxZotnFEfPVwEJhqqyRmwdSu5";
+    /// # let claims = serde_json::json!({"iss": "https://tenant.example/", "sub": "client@clients",
+    /// #     "aud": "https://my-api-urn", "azp": "client", "client_id": "client", "jti": "id-1",
+    /// #     "iat": 1700000000, "nbf": 1700000000, "exp": 4102444800u64,
+    /// #     "scope": "read:messages openid", "tenant": "acme"});
+    /// # let token = jsonwebtoken::encode(&jsonwebtoken::Header::default(), &claims,
+    /// #     &jsonwebtoken::EncodingKey::from_secret(secret.as_bytes()))?;
+    /// # let layer = BearerGuardLayer::builder(ResourceServer::new("https://my-api-urn", secret)).build()?;
+    /// let verified = layer.validator().validate(&token)?;
+    /// assert_eq!(verified.expires_at(), 4_102_444_800.0);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     #[must_use]
     pub fn expires_at(&self) -> f64 {
         self.0.claims.exp
     }
 
     /// `nbf`, in seconds since the Unix epoch.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// # use bearer_guard::{BearerGuardLayer, ResourceServer};
+    /// # let secret = "FF1prn9UxZotnFEfPVwEJhqqyRmwdSu5";
+    /// # let claims = serde_json::json!({"iss": "https://tenant.example/", "sub": "client@clients",
+    /// #     "aud": "https://my-api-urn", "azp": "client", "client_id": "client", "jti": "id-1",
+    /// #     "iat": 1700000000, "nbf": 1700000000, "exp": 4102444800u64,
+    /// #     "scope": "read:messages openid", "tenant": "acme"});
+    /// # let token = jsonwebtoken::encode(&jsonwebtoken::Header::default(), &claims,
+    /// #     &jsonwebtoken::EncodingKey::from_secret(secret.as_bytes()))?;
+    /// # let layer = BearerGuardLayer::builder(ResourceServer::new("https://my-api-urn", secret)).build()?;
+    /// let verified = layer.validator().validate(&token)?;
+    /// assert_eq!(verified.not_before(), Some(1_700_000_000.0));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     #[must_use]
     pub fn not_before(&self) -> Option<f64> {
         self.0.claims.nbf
     }
 
     /// `iat`, in seconds since the Unix epoch.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// # use bearer_guard::{BearerGuardLayer, ResourceServer};
+    /// # let secret = "FF1prn9UxZotnFEfPVwEJhqqyRmwdSu5";
+    /// # let claims = serde_json::json!({"iss": "https://tenant.example/", "sub": "client@clients",
+    /// #     "aud": "https://my-api-urn", "azp": "client", "client_id": "client", "jti": "id-1",
+    /// #     "iat": 1700000000, "nbf": 1700000000, "exp": 4102444800u64,
+    /// #     "scope": "read:messages openid", "tenant": "acme"});
+    /// # let token = jsonwebtoken::encode(&jsonwebtoken::Header::default(), &claims,
+    /// #     &jsonwebtoken::EncodingKey::from_secret(secret.as_bytes()))?;
+    /// # let layer = BearerGuardLayer::builder(ResourceServer::new("https://my-api-urn", secret)).build()?;
+    /// let verified = layer.validator().validate(&token)?;
+    /// assert_eq!(verified.issued_at(), Some(1_700_000_000.0));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     #[must_use]
     pub fn issued_at(&self) -> Option<f64> {
         self.0.claims.iat
     }
 
     /// The scopes the token grants, from the configured scope claim.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// # use bearer_guard::{BearerGuardLayer, ResourceServer};
+    /// # let secret = "FF1prn9UxZotnFEfPVwEJhqqyRmwdSu5";
+    /// # let claims = serde_json::json!({"iss": "https://tenant.example/", "sub": "client@clients",
+    /// #     "aud": "https://my-api-urn", "azp": "client", "client_id": "client", "jti": "id-1",
+    /// #     "iat": 1700000000, "nbf": 1700000000, "exp": 4102444800u64,
+    /// #     "scope": "read:messages openid", "tenant": "acme"});
+    /// # let token = jsonwebtoken::encode(&jsonwebtoken::Header::default(), &claims,
+    /// #     &jsonwebtoken::EncodingKey::from_secret(secret.as_bytes()))?;
+    /// # let layer = BearerGuardLayer::builder(ResourceServer::new("https://my-api-urn", secret)).build()?;
+    /// let verified = layer.validator().validate(&token)?;
+    /// assert!(verified.scopes().contains("openid"));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     #[must_use]
     pub fn scopes(&self) -> Scopes<'_> {
         Scopes::new(&self.0.payload, &self.0.claims.scopes)
@@ -211,11 +364,48 @@ impl VerifiedToken {
     /// # Errors
     ///
     /// When the claims do not fit `T`.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// # use bearer_guard::{BearerGuardLayer, ResourceServer};
+    /// # let secret = "FF1prn9UxZotnFEfPVwEJhqqyRmwdSu5";
+    /// # let claims = serde_json::json!({"iss": "https://tenant.example/", "sub": "client@clients",
+    /// #     "aud": "https://my-api-urn", "azp": "client", "client_id": "client", "jti": "id-1",
+    /// #     "iat": 1700000000, "nbf": 1700000000, "exp": 4102444800u64,
+    /// #     "scope": "read:messages openid", "tenant": "acme"});
+    /// # let token = jsonwebtoken::encode(&jsonwebtoken::Header::default(), &claims,
+    /// #     &jsonwebtoken::EncodingKey::from_secret(secret.as_bytes()))?;
+    /// # let layer = BearerGuardLayer::builder(ResourceServer::new("https://my-api-urn", secret)).build()?;
+    /// let verified = layer.validator().validate(&token)?;
+    /// #[derive(serde::Deserialize)]
+    /// struct Tenant { tenant: String }
+    /// assert_eq!(verified.claims::<Tenant>()?.tenant, "acme");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn claims<T: DeserializeOwned>(&self) -> Result<T, serde_json::Error> {
         serde_json::from_str(&self.0.payload)
     }
 
     /// The claims set as the JSON text the token carried.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// # use bearer_guard::{BearerGuardLayer, ResourceServer};
+    /// # let secret = "FF1prn9UxZotnFEfPVwEJhqqyRmwdSu5";
+    /// # let claims = serde_json::json!({"iss": "https://tenant.example/", "sub": "client@clients",
+    /// #     "aud": "https://my-api-urn", "azp": "client", "client_id": "client", "jti": "id-1",
+    /// #     "iat": 1700000000, "nbf": 1700000000, "exp": 4102444800u64,
+    /// #     "scope": "read:messages openid", "tenant": "acme"});
+    /// # let token = jsonwebtoken::encode(&jsonwebtoken::Header::default(), &claims,
+    /// #     &jsonwebtoken::EncodingKey::from_secret(secret.as_bytes()))?;
+    /// # let layer = BearerGuardLayer::builder(ResourceServer::new("https://my-api-urn", secret)).build()?;
+    /// let verified = layer.validator().validate(&token)?;
+    /// let claims: serde_json::Value = serde_json::from_str(verified.claims_json())?;
+    /// assert_eq!(claims["tenant"], "acme");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     #[must_use]
     pub fn claims_json(&self) -> &str {
         &self.0.payload
