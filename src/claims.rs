@@ -338,11 +338,11 @@ impl<'de> Visitor<'de> for ScopeSeed {
     }
 
     fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<ScopeClaim<'de>, E> {
-        Ok(ScopeClaim::Delimited(Str::Borrowed(v)))
+        StrSeed.visit_borrowed_str(v).map(ScopeClaim::Delimited)
     }
 
     fn visit_str<E: de::Error>(self, v: &str) -> Result<ScopeClaim<'de>, E> {
-        Ok(ScopeClaim::Delimited(Str::Owned(v.into())))
+        StrSeed.visit_str(v).map(ScopeClaim::Delimited)
     }
 
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<ScopeClaim<'de>, A::Error> {
