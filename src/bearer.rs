@@ -2,7 +2,10 @@
 //!
 //! `Authorization: Bearer <b64token>` with a case-insensitive scheme and `1*SP` before the
 //! token; `b64token = 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"="`.
-//! The `access_token` query parameter is read only when enabled.
+//! The `access_token` query parameter (§2.3) and form-encoded body parameter (§2.2) are read
+//! only when enabled; a token sent more than one way is an error.
+
+use std::borrow::Cow;
 
 use http::HeaderMap;
 use http::header::AUTHORIZATION;
@@ -10,38 +13,41 @@ use http::header::AUTHORIZATION;
 use crate::error::RequestErrorKind;
 
 /// A bearer token and where it was found.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Found<'a> {
-    pub(crate) token: &'a str,
-    /// In the `access_token` query parameter rather than the `Authorization` header.
+    pub(crate) token: Cow<'a, str>,
+    /// In the `access_token` query parameter, so in the URL.
     pub(crate) in_url: bool,
 }
 
 /// The request's bearer token: `Ok(None)` when it has no bearer credentials at all (no
 /// `Authorization` header, or another scheme such as `Basic`).
 ///
-/// `query` is the request's query string, passed only when query tokens are enabled.
+/// `query` is the request's query string, passed only when query tokens are enabled; `body`
+/// is the token [`FormTokenLayer`](crate::FormTokenLayer) read from a form body, if any.
 pub(crate) fn find_token<'a>(
     headers: &'a HeaderMap,
     query: Option<&'a str>,
+    body: Option<&'a str>,
 ) -> Result<Option<Found<'a>>, RequestErrorKind> {
     let from_header = header_token(headers)?;
     let from_query = match query {
-        Some(query) => query_token(query)?,
+        Some(query) => urlencoded_token(query.as_bytes())?,
         None => None,
     };
-    match (from_header, from_query) {
-        (Some(_), Some(_)) => Err(RequestErrorKind::MultipleMethods),
-        (Some(token), None) => Ok(Some(Found {
-            token,
-            in_url: false,
-        })),
-        (None, Some(token)) => Ok(Some(Found {
-            token,
-            in_url: true,
-        })),
-        (None, None) => Ok(None),
+    let mut found = None;
+    for (token, in_url) in [
+        (from_header.map(Cow::Borrowed), false),
+        (from_query, true),
+        (body.map(Cow::Borrowed), false),
+    ] {
+        let Some(token) = token else { continue };
+        if found.is_some() {
+            return Err(RequestErrorKind::MultipleMethods);
+        }
+        found = Some(Found { token, in_url });
     }
+    Ok(found)
 }
 
 fn header_token(headers: &HeaderMap) -> Result<Option<&str>, RequestErrorKind> {
@@ -67,7 +73,7 @@ pub(crate) fn parse_credentials(value: &[u8]) -> Result<Option<&str>, RequestErr
     }
     match rest.first() {
         None => Err(RequestErrorKind::EmptyToken),
-        Some(b' ') => b64token(rest.trim_ascii_start()),
+        Some(b' ') => b64token(rest.trim_ascii_start()).map(Some),
         // `Bearer\tabc` is a bearer attempt with bad grammar; `Bearerx` is another scheme.
         Some(b) if b.is_ascii_whitespace() => Err(RequestErrorKind::MalformedCredentials),
         Some(_) => Ok(None),
@@ -75,7 +81,7 @@ pub(crate) fn parse_credentials(value: &[u8]) -> Result<Option<&str>, RequestErr
 }
 
 /// Checks the b64token grammar and returns the token.
-fn b64token(token: &[u8]) -> Result<Option<&str>, RequestErrorKind> {
+fn b64token(token: &[u8]) -> Result<&str, RequestErrorKind> {
     if token.is_empty() {
         return Err(RequestErrorKind::EmptyToken);
     }
@@ -87,34 +93,62 @@ fn b64token(token: &[u8]) -> Result<Option<&str>, RequestErrorKind> {
         return Err(RequestErrorKind::MalformedCredentials);
     }
     // Only ASCII bytes passed the grammar, so this is valid UTF-8.
-    std::str::from_utf8(token)
-        .map(Some)
-        .map_err(|_| RequestErrorKind::MalformedCredentials)
+    std::str::from_utf8(token).map_err(|_| RequestErrorKind::MalformedCredentials)
 }
 
 fn is_b64token_char(b: u8) -> bool {
     b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~' | b'+' | b'/')
 }
 
-/// The `access_token` query parameter (RFC 6750 §2.3), if present exactly once.
-///
-/// The value must already be a b64token: JWTs need no percent-encoding, so an encoded value
-/// is refused rather than decoded.
-fn query_token(query: &str) -> Result<Option<&str>, RequestErrorKind> {
+/// The `access_token` parameter of `application/x-www-form-urlencoded` text (a query string
+/// or a form body), if present exactly once. Borrowed unless it had to be percent-decoded.
+pub(crate) fn urlencoded_token(input: &[u8]) -> Result<Option<Cow<'_, str>>, RequestErrorKind> {
     let mut found = None;
-    for pair in query.split('&') {
-        let Some(value) = pair.strip_prefix("access_token=") else {
-            if pair == "access_token" {
-                return Err(RequestErrorKind::EmptyToken);
-            }
-            continue;
+    for pair in input.split(|&b| b == b'&') {
+        let (name, value) = match pair.iter().position(|&b| b == b'=') {
+            Some(eq) => (&pair[..eq], &pair[eq + 1..]),
+            None => (pair, &b""[..]),
         };
-        if found.is_some() {
-            return Err(RequestErrorKind::MultipleQueryTokens);
+        if form_decode(name).as_deref() != Some(b"access_token") {
+            continue;
         }
-        found = b64token(value.as_bytes())?;
+        if found.is_some() {
+            return Err(RequestErrorKind::MultipleTokenParameters);
+        }
+        let token = match form_decode(value).ok_or(RequestErrorKind::MalformedCredentials)? {
+            Cow::Borrowed(raw) => Cow::Borrowed(b64token(raw)?),
+            Cow::Owned(decoded) => Cow::Owned(b64token(&decoded)?.to_owned()),
+        };
+        found = Some(token);
     }
     Ok(found)
+}
+
+/// Undoes form encoding: `+` is a space, `%XX` a byte. `None` for a broken escape.
+fn form_decode(input: &[u8]) -> Option<Cow<'_, [u8]>> {
+    if !input.iter().any(|&b| b == b'%' || b == b'+') {
+        return Some(Cow::Borrowed(input));
+    }
+    let mut out = Vec::with_capacity(input.len());
+    let mut bytes = input.iter();
+    while let Some(&b) = bytes.next() {
+        out.push(match b {
+            b'+' => b' ',
+            b'%' => {
+                let hi = hex(*bytes.next()?)?;
+                let lo = hex(*bytes.next()?)?;
+                hi << 4 | lo
+            }
+            _ => b,
+        });
+    }
+    Some(Cow::Owned(out))
+}
+
+fn hex(digit: u8) -> Option<u8> {
+    char::from(digit)
+        .to_digit(16)
+        .and_then(|value| u8::try_from(value).ok())
 }
 
 #[cfg(test)]
@@ -124,6 +158,12 @@ mod tests {
 
     fn parse(value: &str) -> Result<Option<&str>, RequestErrorKind> {
         parse_credentials(value.as_bytes())
+    }
+
+    fn token_of(
+        found: Result<Option<Found<'_>>, RequestErrorKind>,
+    ) -> Result<Option<String>, RequestErrorKind> {
+        found.map(|found| found.map(|found| found.token.into_owned()))
     }
 
     #[test]
@@ -198,7 +238,7 @@ mod tests {
         headers.append(AUTHORIZATION, HeaderValue::from_static("Bearer abc"));
         headers.append(AUTHORIZATION, HeaderValue::from_static("Bearer abc"));
         assert_eq!(
-            find_token(&headers, None),
+            find_token(&headers, None, None),
             Err(RequestErrorKind::MultipleHeaders)
         );
     }
@@ -206,40 +246,80 @@ mod tests {
     #[test]
     fn query_token_is_read_only_when_enabled() {
         let headers = HeaderMap::new();
-        assert_eq!(find_token(&headers, None), Ok(None));
+        assert_eq!(find_token(&headers, None, None), Ok(None));
         assert_eq!(
-            find_token(&headers, Some("x=1&access_token=a.b.c")),
+            find_token(&headers, Some("x=1&access_token=a.b.c"), None),
             Ok(Some(Found {
-                token: "a.b.c",
+                token: Cow::Borrowed("a.b.c"),
                 in_url: true
             }))
         );
-        assert_eq!(find_token(&headers, Some("x=1")), Ok(None));
+        assert_eq!(find_token(&headers, Some("x=1"), None), Ok(None));
     }
 
     #[test]
-    fn query_token_errors() {
-        let headers = HeaderMap::new();
-        for (query, kind) in [
+    fn urlencoded_token_errors() {
+        for (input, kind) in [
             ("access_token=", RequestErrorKind::EmptyToken),
             ("access_token", RequestErrorKind::EmptyToken),
             (
                 "access_token=a&access_token=b",
-                RequestErrorKind::MultipleQueryTokens,
+                RequestErrorKind::MultipleTokenParameters,
             ),
-            ("access_token=a%2Eb", RequestErrorKind::MalformedCredentials),
+            (
+                "access_token=a&access%5Ftoken=b",
+                RequestErrorKind::MultipleTokenParameters,
+            ),
+            ("access_token=a%2", RequestErrorKind::MalformedCredentials),
+            ("access_token=a%zz", RequestErrorKind::MalformedCredentials),
+            ("access_token=a+b", RequestErrorKind::MalformedCredentials),
+            ("access_token=a%20b", RequestErrorKind::MalformedCredentials),
         ] {
-            assert_eq!(find_token(&headers, Some(query)), Err(kind), "{query}");
+            assert_eq!(urlencoded_token(input.as_bytes()), Err(kind), "{input}");
         }
     }
 
     #[test]
-    fn token_by_header_and_query_is_invalid_request() {
+    fn urlencoded_token_is_decoded() {
+        let decoded = |input: &str| {
+            urlencoded_token(input.as_bytes()).map(|token| token.map(Cow::into_owned))
+        };
+        assert_eq!(
+            decoded("a=1&access_token=x.y.z&b=2"),
+            Ok(Some("x.y.z".to_owned()))
+        );
+        assert_eq!(
+            decoded("access_token=x%2Ey%2Bz"),
+            Ok(Some("x.y+z".to_owned()))
+        );
+        assert_eq!(decoded("access%5ftoken=x"), Ok(Some("x".to_owned())));
+        assert_eq!(decoded("access_tokens=x&token=y"), Ok(None));
+        assert_eq!(decoded(""), Ok(None));
+    }
+
+    #[test]
+    fn token_sent_two_ways_is_invalid_request() {
         let mut headers = HeaderMap::new();
         headers.insert(AUTHORIZATION, HeaderValue::from_static("Bearer abc"));
         assert_eq!(
-            find_token(&headers, Some("access_token=abc")),
+            find_token(&headers, Some("access_token=abc"), None),
             Err(RequestErrorKind::MultipleMethods)
+        );
+        assert_eq!(
+            find_token(&headers, None, Some("abc")),
+            Err(RequestErrorKind::MultipleMethods)
+        );
+        assert_eq!(
+            find_token(&HeaderMap::new(), Some("access_token=abc"), Some("abc")),
+            Err(RequestErrorKind::MultipleMethods)
+        );
+    }
+
+    #[test]
+    fn body_token_is_found_when_alone() {
+        assert_eq!(
+            token_of(find_token(&HeaderMap::new(), Some("x=1"), Some("abc"))),
+            Ok(Some("abc".to_owned()))
         );
     }
 }

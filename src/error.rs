@@ -323,10 +323,14 @@ pub enum RequestErrorKind {
     MalformedCredentials,
     /// More than one `Authorization` header.
     MultipleHeaders,
-    /// More than one `access_token` query parameter.
-    MultipleQueryTokens,
-    /// The token came by more than one method (header and query).
+    /// More than one `access_token` parameter in the query or the form body.
+    MultipleTokenParameters,
+    /// The token came by more than one method (header, query, form body).
     MultipleMethods,
+    /// A form body was larger than [`FormTokenLayer`](crate::FormTokenLayer) reads.
+    BodyTooLarge,
+    /// A form body could not be read.
+    UnreadableBody,
 }
 
 impl RequestErrorKind {
@@ -343,8 +347,10 @@ impl RequestErrorKind {
             Self::EmptyToken => "empty_token",
             Self::MalformedCredentials => "malformed_credentials",
             Self::MultipleHeaders => "multiple_authorization_headers",
-            Self::MultipleQueryTokens => "multiple_query_tokens",
+            Self::MultipleTokenParameters => "multiple_token_parameters",
             Self::MultipleMethods => "multiple_methods",
+            Self::BodyTooLarge => "body_too_large",
+            Self::UnreadableBody => "unreadable_body",
         }
     }
 
@@ -360,10 +366,12 @@ impl RequestErrorKind {
     pub fn description(self) -> &'static str {
         match self {
             Self::EmptyToken => "The bearer token is missing",
-            Self::MalformedCredentials => "The Authorization header is malformed",
+            Self::MalformedCredentials => "The bearer credentials are malformed",
             Self::MultipleHeaders => "Only one Authorization header is allowed",
-            Self::MultipleQueryTokens => "Only one access_token parameter is allowed",
+            Self::MultipleTokenParameters => "Only one access_token parameter is allowed",
             Self::MultipleMethods => "The access token was sent by more than one method",
+            Self::BodyTooLarge => "The form body is too large to read an access token from",
+            Self::UnreadableBody => "The form body could not be read",
         }
     }
 }

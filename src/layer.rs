@@ -141,6 +141,31 @@ impl<R> BearerGuardLayer<R> {
         &self.guard.validator
     }
 
+    /// A layer that reads an `access_token` from form-encoded request bodies (RFC 6750 §2.2)
+    /// for this guard; apply it outside the guard. See [`FormTokenLayer`].
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use axum::{Router, routing::post};
+    /// use bearer_guard::{BearerGuardLayer, ResourceServer};
+    ///
+    /// let api = ResourceServer::new("https://my-api-urn", "FF1prn9UxZotnFEfPVwEJhqqyRmwdSu5");
+    /// let guard = BearerGuardLayer::builder(api).build()?;
+    /// let app: Router = Router::new()
+    ///     .route("/api/messages", post(|| async { "posted" }))
+    ///     .layer(guard.clone())
+    ///     .layer(guard.form_token_layer());
+    /// # Ok::<(), bearer_guard::ConfigError>(())
+    /// ```
+    ///
+    /// [`FormTokenLayer`]: crate::FormTokenLayer
+    #[cfg(feature = "form")]
+    #[must_use]
+    pub fn form_token_layer(&self) -> crate::FormTokenLayer<R> {
+        crate::FormTokenLayer::new(Arc::clone(&self.guard))
+    }
+
     /// A layer for one route (axum's `route_layer`) that needs `requirement` on top of a valid
     /// token. It must run inside this layer, and answers like it.
     ///
@@ -262,13 +287,21 @@ impl<R> Guard<R> {
     /// Finds and checks the token, leaving a [`VerifiedToken`] (or the anonymous marker) in
     /// the request extensions. Returns whether the token came in the URL.
     fn authenticate<B>(&self, request: &mut Request<B>) -> Result<bool, Rejection> {
+        #[cfg(feature = "form")]
+        let body = request
+            .extensions_mut()
+            .remove::<crate::form_token::FormBodyToken>();
+        #[cfg(feature = "form")]
+        let body = body.as_ref().map(|body| &*body.0);
+        #[cfg(not(feature = "form"))]
+        let body = None;
         let query = if self.allow_query_token {
             request.uri().query()
         } else {
             None
         };
-        let (token, in_url) = match bearer::find_token(request.headers(), query) {
-            Ok(Some(found)) => (found.token, found.in_url),
+        let found = match bearer::find_token(request.headers(), query, body) {
+            Ok(Some(found)) => found,
             Ok(None) if self.allow_anonymous => {
                 request.extensions_mut().insert(Anonymous {
                     realm: Arc::clone(&self.realm),
@@ -280,8 +313,9 @@ impl<R> Guard<R> {
         };
         let verified = self
             .validator
-            .validate(token)
+            .validate(&found.token)
             .map_err(|err| self.reject(RejectionKind::InvalidToken(err.kind())))?;
+        let in_url = found.in_url;
         if let Some(required) = &self.required {
             required.check(&verified, &self.realm)?;
         }

@@ -41,6 +41,7 @@
 //!
 //! - `axum` (default): extractors for [`VerifiedToken`] and [`Claims`], and `IntoResponse` for
 //!   [`Rejection`].
+//! - `form`: [`FormTokenLayer`], for tokens in form-encoded bodies (RFC 6750 §2.2).
 
 #![forbid(unsafe_code)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
@@ -51,6 +52,8 @@ mod claims;
 pub mod error;
 #[cfg(feature = "axum")]
 pub mod extract;
+#[cfg(feature = "form")]
+pub mod form_token;
 pub mod future;
 mod jws;
 pub mod layer;
@@ -68,6 +71,8 @@ pub use builder::BearerGuardBuilder;
 pub use error::{ConfigError, RequestErrorKind, TokenError, TokenErrorKind};
 #[cfg(feature = "axum")]
 pub use extract::Claims;
+#[cfg(feature = "form")]
+pub use form_token::{FormToken, FormTokenLayer};
 pub use layer::{BearerGuard, BearerGuardLayer};
 pub use rejection::{DefaultRejection, OnRejection, Rejection, RejectionKind};
 pub use require_scopes::{RequireScopes, RequireScopesLayer};

@@ -442,8 +442,10 @@ mod tests {
             RejectionKind::InvalidRequest(RequestErrorKind::EmptyToken),
             RejectionKind::InvalidRequest(RequestErrorKind::MalformedCredentials),
             RejectionKind::InvalidRequest(RequestErrorKind::MultipleHeaders),
-            RejectionKind::InvalidRequest(RequestErrorKind::MultipleQueryTokens),
+            RejectionKind::InvalidRequest(RequestErrorKind::MultipleTokenParameters),
             RejectionKind::InvalidRequest(RequestErrorKind::MultipleMethods),
+            RejectionKind::InvalidRequest(RequestErrorKind::BodyTooLarge),
+            RejectionKind::InvalidRequest(RequestErrorKind::UnreadableBody),
         ]
         .into_iter()
         .chain(

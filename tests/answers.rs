@@ -99,19 +99,19 @@ async fn bearer_without_token_or_bad_grammar_is_400_invalid_request() {
         ("Bearer    ".to_owned(), "The bearer token is missing"),
         (
             "Bearer a b".to_owned(),
-            "The Authorization header is malformed",
+            "The bearer credentials are malformed",
         ),
         (
             format!("Bearer {token} {token}"),
-            "The Authorization header is malformed",
+            "The bearer credentials are malformed",
         ),
         (
             format!("Bearer\t{token}"),
-            "The Authorization header is malformed",
+            "The bearer credentials are malformed",
         ),
         (
             format!("Bearer \"{token}\""),
-            "The Authorization header is malformed",
+            "The bearer credentials are malformed",
         ),
     ] {
         let answer = send(&app(), request("/private", &[&value])).await;

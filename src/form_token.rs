@@ -1,0 +1,256 @@
+//! Tokens in a form-encoded request body (RFC 6750 §2.2), behind the `form` feature.
+//!
+//! RFC 6750 discourages this method; use it only for clients that cannot set the
+//! `Authorization` header. [`FormTokenLayer`] comes from
+//! [`BearerGuardLayer::form_token_layer`] and runs outside the guard. For a request whose
+//! method is not `GET` or `HEAD` and whose `Content-Type` is
+//! `application/x-www-form-urlencoded`, it reads the body (up to a limit), takes its
+//! `access_token` parameter for the guard to check, and passes the body on unchanged. A token
+//! also sent in the header or the query is a 400, as are an oversized or unreadable body.
+//!
+//! # Example
+//!
+//! ```
+//! use axum::{Router, routing::post};
+//! use bearer_guard::{BearerGuardLayer, ResourceServer};
+//!
+//! let api = ResourceServer::new("https://my-api-urn", "FF1prn9UxZotnFEfPVwEJhqqyRmwdSu5");
+//! let guard = BearerGuardLayer::builder(api).build()?;
+//! let app: Router = Router::new()
+//!     .route("/api/messages", post(|body: String| async move { body }))
+//!     .layer(guard.clone())
+//!     .layer(guard.form_token_layer().max_body_len(16 * 1024));
+//! # Ok::<(), bearer_guard::ConfigError>(())
+//! ```
+//!
+//! [`BearerGuardLayer::form_token_layer`]: crate::BearerGuardLayer::form_token_layer
+
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use bytes::Bytes;
+use http::header::CONTENT_TYPE;
+use http::{Method, Request, Response};
+use http_body_util::{BodyExt as _, LengthLimitError, Limited};
+use pin_project_lite::pin_project;
+use tower_layer::Layer;
+use tower_service::Service;
+
+use crate::bearer::urlencoded_token;
+use crate::error::RequestErrorKind;
+use crate::layer::Guard;
+use crate::rejection::{DefaultRejection, OnRejection, RejectionKind};
+
+const DEFAULT_MAX_BODY_LEN: usize = 64 * 1024;
+
+/// The token a [`FormToken`] service found, for the guard to check.
+#[derive(Clone)]
+pub(crate) struct FormBodyToken(pub(crate) Box<str>);
+
+/// Applies [`FormToken`]. See the [module docs](self).
+pub struct FormTokenLayer<R = DefaultRejection> {
+    guard: Arc<Guard<R>>,
+    max_body_len: usize,
+}
+
+impl<R> FormTokenLayer<R> {
+    pub(crate) fn new(guard: Arc<Guard<R>>) -> Self {
+        Self {
+            guard,
+            max_body_len: DEFAULT_MAX_BODY_LEN,
+        }
+    }
+
+    /// The largest form body read, in bytes; a larger one is answered 400. Defaults to 64 KiB.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// # use bearer_guard::{BearerGuardLayer, ResourceServer};
+    /// # let guard = BearerGuardLayer::builder(ResourceServer::new("https://my-api-urn", "FF1prn9UxZotnFEfPVwEJhqqyRmwdSu5")).build()?;
+    /// let form = guard.form_token_layer().max_body_len(4096);
+    /// # Ok::<(), bearer_guard::ConfigError>(())
+    /// ```
+    #[must_use]
+    pub fn max_body_len(mut self, bytes: usize) -> Self {
+        self.max_body_len = bytes;
+        self
+    }
+}
+
+impl<R> Clone for FormTokenLayer<R> {
+    fn clone(&self) -> Self {
+        Self {
+            guard: Arc::clone(&self.guard),
+            max_body_len: self.max_body_len,
+        }
+    }
+}
+
+impl<R> fmt::Debug for FormTokenLayer<R> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("FormTokenLayer")
+            .field("max_body_len", &self.max_body_len)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<S, R> Layer<S> for FormTokenLayer<R> {
+    type Service = FormToken<S, R>;
+
+    fn layer(&self, inner: S) -> FormToken<S, R> {
+        FormToken {
+            inner,
+            layer: self.clone(),
+        }
+    }
+}
+
+/// Middleware that reads an `access_token` from form-encoded bodies for the guard inside it.
+/// See the [module docs](self).
+pub struct FormToken<S, R = DefaultRejection> {
+    inner: S,
+    layer: FormTokenLayer<R>,
+}
+
+impl<S: Clone, R> Clone for FormToken<S, R> {
+    fn clone(&self) -> Self {
+        Self {
+            inner: self.inner.clone(),
+            layer: self.layer.clone(),
+        }
+    }
+}
+
+impl<S: fmt::Debug, R> fmt::Debug for FormToken<S, R> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("FormToken")
+            .field("inner", &self.inner)
+            .field("max_body_len", &self.layer.max_body_len)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A form body may carry the token: a method with body semantics and the form media type.
+fn may_carry_token<B>(request: &Request<B>) -> bool {
+    if request.method() == Method::GET || request.method() == Method::HEAD {
+        return false;
+    }
+    let mut types = request.headers().get_all(CONTENT_TYPE).iter();
+    match (types.next(), types.next()) {
+        (Some(value), None) => value.to_str().is_ok_and(|value| {
+            let essence = value.split(';').next().unwrap_or_default().trim();
+            essence.eq_ignore_ascii_case("application/x-www-form-urlencoded")
+        }),
+        _ => false,
+    }
+}
+
+type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send>>;
+
+impl<S, R, ReqBody, ResBody> Service<Request<ReqBody>> for FormToken<S, R>
+where
+    S: Service<Request<ReqBody>, Response = Response<ResBody>> + Clone + Send + 'static,
+    S::Future: Send,
+    R: OnRejection<ResBody> + Send + Sync + 'static,
+    ReqBody: http_body::Body + From<Bytes> + Send + 'static,
+    ReqBody::Data: Send,
+    ReqBody::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+    ResBody: Send + 'static,
+{
+    type Response = Response<ResBody>;
+    type Error = S::Error;
+    type Future = FormTokenFuture<S::Future, Result<Response<ResBody>, S::Error>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), S::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, request: Request<ReqBody>) -> Self::Future {
+        if !may_carry_token(&request) {
+            return FormTokenFuture {
+                kind: Kind::Inner {
+                    future: self.inner.call(request),
+                },
+            };
+        }
+        // The service that was polled ready goes into the future; a clone takes its place.
+        let ready = self.inner.clone();
+        let mut inner = std::mem::replace(&mut self.inner, ready);
+        let guard = Arc::clone(&self.layer.guard);
+        let limit = self.layer.max_body_len;
+        let future: BoxFuture<_> = Box::pin(async move {
+            let (mut parts, body) = request.into_parts();
+            let bytes = match Limited::new(body, limit).collect().await {
+                Ok(collected) => collected.to_bytes(),
+                Err(err) => {
+                    let kind = if err.is::<LengthLimitError>() {
+                        RequestErrorKind::BodyTooLarge
+                    } else {
+                        RequestErrorKind::UnreadableBody
+                    };
+                    return Ok(guard.respond(guard.reject(RejectionKind::InvalidRequest(kind))));
+                }
+            };
+            match urlencoded_token(&bytes) {
+                Ok(Some(token)) => {
+                    parts.extensions.insert(FormBodyToken(token.into()));
+                }
+                Ok(None) => {}
+                Err(kind) => {
+                    return Ok(guard.respond(guard.reject(RejectionKind::InvalidRequest(kind))));
+                }
+            }
+            inner
+                .call(Request::from_parts(parts, ReqBody::from(bytes)))
+                .await
+        });
+        FormTokenFuture {
+            kind: Kind::Reading { future },
+        }
+    }
+}
+
+pin_project! {
+    /// Response future of [`FormToken`]: the inner service's future, or the body being read
+    /// first. See the [module docs](self).
+    pub struct FormTokenFuture<F, T> {
+        #[pin]
+        kind: Kind<F, T>,
+    }
+}
+
+pin_project! {
+    #[project = KindProj]
+    enum Kind<F, T> {
+        Inner { #[pin] future: F },
+        Reading { future: BoxFuture<T> },
+    }
+}
+
+impl<F, T> Future for FormTokenFuture<F, T>
+where
+    F: Future<Output = T>,
+{
+    type Output = T;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<T> {
+        match self.project().kind.project() {
+            KindProj::Inner { future } => future.poll(cx),
+            KindProj::Reading { future } => future.as_mut().poll(cx),
+        }
+    }
+}
+
+impl<F, T> fmt::Debug for FormTokenFuture<F, T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let state = match self.kind {
+            Kind::Inner { .. } => "Inner",
+            Kind::Reading { .. } => "Reading",
+        };
+        f.debug_tuple("FormTokenFuture").field(&state).finish()
+    }
+}
