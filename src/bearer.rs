@@ -63,8 +63,8 @@ fn header_token(headers: &HeaderMap) -> Result<Option<&str>, RequestErrorKind> {
 
 /// Parses one `Authorization` field value.
 pub(crate) fn parse_credentials(value: &[u8]) -> Result<Option<&str>, RequestErrorKind> {
-    // Leading and trailing whitespace is not part of a field value (RFC 9110 §5.5).
-    let value = value.trim_ascii();
+    // Leading and trailing OWS (SP / HTAB) is not part of a field value (RFC 9110 §5.5).
+    let value = trim_ows(value);
     let Some((scheme, rest)) = value.split_at_checked(6) else {
         return Ok(None);
     };
@@ -73,11 +73,30 @@ pub(crate) fn parse_credentials(value: &[u8]) -> Result<Option<&str>, RequestErr
     }
     match rest.first() {
         None => Err(RequestErrorKind::EmptyToken),
-        Some(b' ') => b64token(rest.trim_ascii_start()).map(Some),
-        // `Bearer\tabc` is a bearer attempt with bad grammar; `Bearerx` is another scheme.
-        Some(b) if b.is_ascii_whitespace() => Err(RequestErrorKind::MalformedCredentials),
-        Some(_) => Ok(None),
+        // `1*SP`: spaces only; a tab or other byte left over fails the b64token grammar.
+        Some(b' ') => {
+            let token_start = rest.iter().position(|&b| b != b' ').unwrap_or(rest.len());
+            b64token(&rest[token_start..]).map(Some)
+        }
+        // `Bearerx` is another scheme; `Bearer\tabc` is a bearer attempt with bad grammar.
+        Some(&b) if is_tchar(b) => Ok(None),
+        Some(_) => Err(RequestErrorKind::MalformedCredentials),
     }
+}
+
+fn trim_ows(mut value: &[u8]) -> &[u8] {
+    while let [b' ' | b'\t', rest @ ..] = value {
+        value = rest;
+    }
+    while let [rest @ .., b' ' | b'\t'] = value {
+        value = rest;
+    }
+    value
+}
+
+/// May continue an auth-scheme token (RFC 9110 §5.6.2).
+fn is_tchar(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b)
 }
 
 /// Checks the b64token grammar and returns the token.
@@ -214,6 +233,9 @@ mod tests {
             "Bearer \"abc\"",
             "Bearer\tabc",
             "Bearer a\tb",
+            "Bearer \tabc",
+            "Bearer\x0babc",
+            "Bearer\x00abc",
             "Bearer abc, Basic x",
         ] {
             assert_eq!(

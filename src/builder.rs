@@ -32,6 +32,7 @@
 
 use std::fmt;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use crate::claims::REGISTERED;
@@ -42,6 +43,8 @@ use crate::rejection::{DefaultRejection, quotable};
 use crate::resource_server::ResourceServer;
 use crate::scope::ScopeRequirement;
 use crate::validator::TokenValidator;
+
+static NEXT_VALIDATOR_ID: AtomicU64 = AtomicU64::new(1);
 
 const DEFAULT_LEEWAY: Duration = Duration::from_secs(60);
 const MAX_LEEWAY: Duration = Duration::from_secs(300);
@@ -378,6 +381,9 @@ impl<R> BearerGuardBuilder<R> {
         if self.max_token_age == Some(Duration::ZERO) {
             return Err(ConfigError::ZeroMaxTokenAge);
         }
+        if api.token_lifetime() == Some(0) {
+            return Err(ConfigError::ZeroTokenLifetime);
+        }
         let validator = TokenValidator {
             key: Hs256Key::new(secret)?,
             audience: api.identifier().into(),
@@ -387,7 +393,10 @@ impl<R> BearerGuardBuilder<R> {
             scope_claim: self.scope_claim.into_boxed_str(),
             rfc9068: self.rfc9068,
             max_age: self.max_token_age.map(|age| age.as_secs_f64()),
+            #[allow(clippy::cast_precision_loss)] // Lifetimes are far below 2^53 seconds.
+            max_lifetime: api.token_lifetime().map(|seconds| seconds as f64),
             realm: Arc::clone(&realm),
+            id: NEXT_VALIDATOR_ID.fetch_add(1, Ordering::Relaxed),
         };
         Ok(BearerGuardLayer::new(Arc::new(Guard {
             validator,
@@ -624,6 +633,12 @@ mod tests {
                 "{realm:?}"
             );
         }
+    }
+
+    #[test]
+    fn zero_token_lifetime_fails() {
+        let api = resource_server().with_token_lifetime(0);
+        assert_eq!(build_err(builder_for(api)), ConfigError::ZeroTokenLifetime);
     }
 
     #[test]

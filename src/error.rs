@@ -113,6 +113,9 @@ pub enum ConfigError {
         /// The largest leeway allowed, in seconds.
         max: u64,
     },
+    /// The resource server's `token_lifetime` is zero.
+    #[error("token_lifetime is 0: no token could be valid")]
+    ZeroTokenLifetime,
     /// The maximum token age is zero.
     #[error("max_token_age must be more than zero")]
     ZeroMaxTokenAge,
@@ -239,6 +242,9 @@ pub enum TokenErrorKind {
     IssuedInFuture,
     /// `iat` is older than the configured maximum token age.
     TooOld,
+    /// `exp` is further from now than the resource server's `token_lifetime` (plus leeway):
+    /// no token it issues lives that long.
+    ExcessiveLifetime,
 }
 
 impl TokenErrorKind {
@@ -269,6 +275,7 @@ impl TokenErrorKind {
             Self::MissingClaim => "missing_claim",
             Self::IssuedInFuture => "iat_in_future",
             Self::TooOld => "too_old",
+            Self::ExcessiveLifetime => "excessive_lifetime",
         }
     }
 
@@ -300,6 +307,7 @@ impl TokenErrorKind {
             Self::InvalidType => "The token is not typed as an access token (at+jwt)",
             Self::IssuedInFuture => "The access token was issued in the future",
             Self::TooOld => "The access token is too old",
+            Self::ExcessiveLifetime => "The access token lives longer than this API allows",
         }
     }
 }

@@ -6,7 +6,10 @@
 //! method is not `GET` or `HEAD` and whose `Content-Type` is
 //! `application/x-www-form-urlencoded`, it reads the body (up to a limit), takes its
 //! `access_token` parameter for the guard to check, and passes the body on unchanged. A token
-//! also sent in the header or the query is a 400, as are an oversized or unreadable body.
+//! also sent in the query, or in the header with a body of declared length within the limit,
+//! is a 400, as are an oversized or unreadable body without an `Authorization` header. With
+//! that header, a larger body passes on unread, so header-authenticated uploads are not
+//! limited.
 //!
 //! # Example
 //!
@@ -32,7 +35,7 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use bytes::Bytes;
-use http::header::CONTENT_TYPE;
+use http::header::{AUTHORIZATION, CONTENT_LENGTH, CONTENT_TYPE};
 use http::{Method, Request, Response};
 use http_body_util::{BodyExt as _, LengthLimitError, Limited};
 use pin_project_lite::pin_project;
@@ -134,6 +137,24 @@ impl<S: fmt::Debug, R> fmt::Debug for FormToken<S, R> {
     }
 }
 
+/// Whether to read the body: it may carry a token (a method with body semantics and the form
+/// media type), and reading it cannot turn away a request the header already authenticates.
+/// With an `Authorization` header the body is read only when its declared length fits the
+/// limit, to catch a second token; otherwise it passes on unread.
+fn should_read<B>(request: &Request<B>, limit: usize) -> bool {
+    if !may_carry_token(request) {
+        return false;
+    }
+    if !request.headers().contains_key(AUTHORIZATION) {
+        return true;
+    }
+    request
+        .headers()
+        .get(CONTENT_LENGTH)
+        .and_then(|len| len.to_str().ok()?.parse::<usize>().ok())
+        .is_some_and(|len| len <= limit)
+}
+
 /// A form body may carry the token: a method with body semantics and the form media type.
 fn may_carry_token<B>(request: &Request<B>) -> bool {
     if request.method() == Method::GET || request.method() == Method::HEAD {
@@ -170,7 +191,7 @@ where
     }
 
     fn call(&mut self, request: Request<ReqBody>) -> Self::Future {
-        if !may_carry_token(&request) {
+        if !should_read(&request, self.layer.max_body_len) {
             return FormTokenFuture {
                 kind: Kind::Inner {
                     future: self.inner.call(request),

@@ -6,6 +6,7 @@ use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
+use http::HeaderMap;
 use http::Response;
 use http::header::{CACHE_CONTROL, HeaderValue};
 use pin_project_lite::pin_project;
@@ -28,8 +29,8 @@ pin_project! {
 }
 
 impl<F, B> ResponseFuture<F, B> {
-    /// The inner service's answer; `private` marks it `Cache-Control: private` unless it
-    /// says otherwise, as RFC 6750 §2.3 asks for tokens sent in the URL.
+    /// The inner service's answer; `private` keeps it out of shared caches, as RFC 6750 §2.3
+    /// asks for tokens sent in the URL.
     pub(crate) fn inner(future: F, private: bool) -> Self {
         Self {
             kind: Kind::Inner { future, private },
@@ -56,10 +57,7 @@ where
             KindProj::Inner { future, private } => {
                 let mut result = std::task::ready!(future.poll(cx));
                 if let (true, Ok(response)) = (*private, &mut result) {
-                    response
-                        .headers_mut()
-                        .entry(CACHE_CONTROL)
-                        .or_insert(HeaderValue::from_static("private"));
+                    keep_private(response.headers_mut());
                 }
                 Poll::Ready(result)
             }
@@ -71,6 +69,23 @@ where
     }
 }
 
+/// Sets `Cache-Control: private` unless the response is already `private` or `no-store`; a
+/// `public` directive from the service is overridden.
+fn keep_private(headers: &mut HeaderMap) {
+    let kept = headers.get_all(CACHE_CONTROL).iter().any(|value| {
+        value.to_str().is_ok_and(|value| {
+            value.split(',').any(|directive| {
+                let directive = directive.trim();
+                directive.eq_ignore_ascii_case("private")
+                    || directive.eq_ignore_ascii_case("no-store")
+            })
+        })
+    });
+    if !kept {
+        headers.insert(CACHE_CONTROL, HeaderValue::from_static("private"));
+    }
+}
+
 impl<F, B> fmt::Debug for ResponseFuture<F, B> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let state = match self.kind {
@@ -78,5 +93,34 @@ impl<F, B> fmt::Debug for ResponseFuture<F, B> {
             Kind::Rejected { .. } => "Rejected",
         };
         f.debug_tuple("ResponseFuture").field(&state).finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cache_control_after(values: &[&'static str]) -> Vec<String> {
+        let mut headers = HeaderMap::new();
+        for value in values {
+            headers.append(CACHE_CONTROL, HeaderValue::from_static(value));
+        }
+        keep_private(&mut headers);
+        headers
+            .get_all(CACHE_CONTROL)
+            .iter()
+            .map(|v| v.to_str().unwrap().to_owned())
+            .collect()
+    }
+
+    #[test]
+    fn url_token_answers_are_made_private() {
+        assert_eq!(cache_control_after(&[]), ["private"]);
+        assert_eq!(cache_control_after(&["public, max-age=60"]), ["private"]);
+        assert_eq!(
+            cache_control_after(&["max-age=60, Private"]),
+            ["max-age=60, Private"]
+        );
+        assert_eq!(cache_control_after(&["no-store"]), ["no-store"]);
     }
 }

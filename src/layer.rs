@@ -302,7 +302,8 @@ impl<R> Guard<R> {
         };
         let found = match bearer::find_token(request.headers(), query, body) {
             Ok(Some(found)) => found,
-            Ok(None) if self.allow_anonymous => {
+            // A layer-wide scope requirement cannot be met without a token.
+            Ok(None) if self.allow_anonymous && self.required.is_none() => {
                 request.extensions_mut().insert(Anonymous {
                     realm: Arc::clone(&self.realm),
                 });

@@ -87,7 +87,7 @@ impl Rejection {
     /// A scope layer or extractor ran where no `BearerGuardLayer` ran first.
     pub(crate) fn missing_layer() -> Self {
         tracing::error!(
-            "bearer-guard found no verified token in the request: add BearerGuardLayer around this route"
+            "bearer-guard found no token verified by this route's BearerGuardLayer: add that layer around the route"
         );
         Self::new(RejectionKind::MissingLayer, "")
     }
@@ -184,7 +184,7 @@ impl Rejection {
             RejectionKind::InvalidToken(kind) => kind.description(),
             RejectionKind::InsufficientScope => "The access token lacks a required scope",
             RejectionKind::MissingLayer => {
-                "bearer-guard found no verified token: add BearerGuardLayer around this route (is the layer installed?)"
+                "bearer-guard found no token verified by this route's BearerGuardLayer: add that layer around the route (is the layer installed?)"
             }
         }
     }
@@ -467,6 +467,7 @@ mod tests {
                 T::MissingClaim,
                 T::IssuedInFuture,
                 T::TooOld,
+                T::ExcessiveLifetime,
             ]
             .map(RejectionKind::InvalidToken),
         );

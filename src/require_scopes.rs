@@ -75,8 +75,9 @@ impl<S, R> Layer<S> for RequireScopesLayer<R> {
 }
 
 /// Middleware that lets a request through only if its verified token holds the route's
-/// scopes: 403 `insufficient_scope` otherwise, 401 for an anonymous request, 500 when no
-/// [`BearerGuard`](crate::BearerGuard) ran before it. See the [module docs](self).
+/// scopes: 403 `insufficient_scope` otherwise, 401 for an anonymous request, 500 when the
+/// [`BearerGuard`](crate::BearerGuard) it was made from did not run before it. See the
+/// [module docs](self).
 pub struct RequireScopes<S, R = DefaultRejection> {
     inner: S,
     layer: RequireScopesLayer<R>,
@@ -99,7 +100,11 @@ where
         let guard = &self.layer.guard;
         let extensions = request.extensions();
         let checked = match extensions.get::<VerifiedToken>() {
-            Some(token) => self.layer.required.check(token, &guard.realm),
+            Some(token) if token.validator_id() == guard.validator.id => {
+                self.layer.required.check(token, &guard.realm)
+            }
+            // Verified by another guard (another audience or secret): not ours to vouch for.
+            Some(_) => Err(Rejection::missing_layer()),
             None if extensions.get::<Anonymous>().is_some() => {
                 Err(guard.reject(RejectionKind::MissingCredentials))
             }

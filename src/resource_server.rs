@@ -185,7 +185,8 @@ impl ResourceServer {
         self
     }
 
-    /// Sets the lifetime, in seconds, of the tokens issued for this API.
+    /// Sets the lifetime, in seconds, of the tokens issued for this API. When known, a token
+    /// whose `exp` is further from now than this (plus leeway) is refused.
     ///
     /// # Example
     ///

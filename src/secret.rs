@@ -27,9 +27,9 @@ use crate::jws::BASE64URL;
 
 /// The secret that signs and verifies HS256 tokens. See the [module docs](self).
 ///
-/// It never prints: `Debug` shows `SigningSecret(<redacted>)`, and there is no `Display` or
-/// `Serialize`. Its bytes are overwritten with zeros when it is dropped.
-#[derive(Clone, PartialEq, Eq)]
+/// It never prints: `Debug` shows `SigningSecret(<redacted>)`, and there is no `Display`,
+/// `Serialize` or (timing-leaky) `PartialEq`. Its bytes are overwritten with zeros when it is dropped.
+#[derive(Clone)]
 pub struct SigningSecret(Zeroizing<Vec<u8>>);
 
 impl SigningSecret {

@@ -26,7 +26,9 @@ pub(crate) fn validator() -> TokenValidator {
         scope_claim: "scope".into(),
         rfc9068: false,
         max_age: None,
+        max_lifetime: None,
         realm: AUDIENCE.into(),
+        id: 0,
     }
 }
 

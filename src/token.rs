@@ -52,6 +52,8 @@ struct Inner {
     /// The realm of the layer that verified it, for extractor rejections.
     #[cfg_attr(not(feature = "axum"), allow(dead_code))]
     realm: Arc<str>,
+    /// The [`TokenValidator`](crate::TokenValidator) that verified it.
+    validator_id: u64,
 }
 
 /// The claims bearer-guard keeps, with strings as ranges of the payload.
@@ -135,12 +137,22 @@ impl ClaimSpans {
 
 impl VerifiedToken {
     /// Keeps the checked claims with the payload they point into.
-    pub(crate) fn new(payload: String, claims: ClaimSpans, realm: Arc<str>) -> Self {
+    pub(crate) fn new(
+        payload: String,
+        claims: ClaimSpans,
+        realm: Arc<str>,
+        validator_id: u64,
+    ) -> Self {
         Self(Arc::new(Inner {
             payload,
             claims,
             realm,
+            validator_id,
         }))
+    }
+
+    pub(crate) fn validator_id(&self) -> u64 {
+        self.0.validator_id
     }
 
     #[cfg_attr(not(feature = "axum"), allow(dead_code))]

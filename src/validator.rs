@@ -41,7 +41,13 @@ pub struct TokenValidator {
     pub(crate) rfc9068: bool,
     /// Seconds after `iat` at which a token is too old.
     pub(crate) max_age: Option<f64>,
+    /// The resource server's `token_lifetime`: no token it issues expires later than that
+    /// from now.
+    pub(crate) max_lifetime: Option<f64>,
     pub(crate) realm: Arc<str>,
+    /// Tells this validator's tokens from another's, so a scope layer made by one guard
+    /// cannot vouch for a token verified by another (another audience or secret).
+    pub(crate) id: u64,
 }
 
 impl TokenValidator {
@@ -101,7 +107,12 @@ impl TokenValidator {
         let payload = jws::decode_payload(segments.payload)?;
         let claims = claims::parse(&payload, &self.audience, &self.scope_claim)?;
         let spans = self.check_claims(claims, &payload, now)?;
-        Ok(VerifiedToken::new(payload, spans, Arc::clone(&self.realm)))
+        Ok(VerifiedToken::new(
+            payload,
+            spans,
+            Arc::clone(&self.realm),
+            self.id,
+        ))
     }
 
     fn check_claims(
@@ -111,6 +122,12 @@ impl TokenValidator {
         now: f64,
     ) -> Result<ClaimSpans, TokenErrorKind> {
         let exp = check_lifetime(claims.exp, claims.nbf, now, self.leeway)?;
+        if self
+            .max_lifetime
+            .is_some_and(|lifetime| exp > now + lifetime + self.leeway)
+        {
+            return Err(TokenErrorKind::ExcessiveLifetime);
+        }
         if self.rfc9068
             && (claims.sub.is_none()
                 || claims.client_id.is_none()
@@ -391,6 +408,30 @@ mod tests {
     fn iat_must_be_a_number() {
         let token = mint(&claims_json(&[("iat", "\"yesterday\"")]));
         assert_eq!(kind_of(&token), TokenErrorKind::InvalidClaim);
+    }
+
+    #[test]
+    fn exp_beyond_the_token_lifetime_fails() {
+        let bounded = TokenValidator {
+            max_lifetime: Some(3600.0),
+            ..validator()
+        };
+        let kind = |exp: f64| {
+            bounded
+                .check(&mint(&claims_json(&[("exp", &exp.to_string())])), NOW)
+                .err()
+        };
+        assert_eq!(
+            kind(NOW + 3600.0 + 61.0),
+            Some(TokenErrorKind::ExcessiveLifetime)
+        );
+        assert_eq!(kind(1e300), Some(TokenErrorKind::ExcessiveLifetime));
+        assert_eq!(kind(NOW + 3600.0 + 59.0), None);
+        assert!(
+            validator()
+                .check(&mint(&claims_json(&[("exp", "1e300")])), NOW)
+                .is_ok()
+        );
     }
 
     #[test]

@@ -105,10 +105,11 @@ async fn other_content_types_are_not_read() {
 #[tokio::test]
 async fn token_in_the_header_and_the_body_is_400() {
     let token = token(&claims("", json!({})));
-    let mut request = form("POST", FORM, format!("access_token={token}"));
-    request
-        .headers_mut()
-        .insert("authorization", format!("Bearer {token}").parse().unwrap());
+    let body = format!("access_token={token}");
+    let mut request = form("POST", FORM, body.clone());
+    let headers = request.headers_mut();
+    headers.insert("authorization", format!("Bearer {token}").parse().unwrap());
+    headers.insert("content-length", body.len().into());
     let answer = send(&app(), request).await;
     assert_eq!(answer.status, 400);
     assert!(answer.challenge.unwrap().contains("more than one method"));
@@ -139,6 +140,22 @@ async fn bad_form_bodies_are_400_invalid_request() {
             "{description}"
         );
     }
+}
+
+#[tokio::test]
+async fn large_bodies_with_a_header_token_pass_unread() {
+    let token = token(&claims("", json!({})));
+    let body = format!("data={}", "x".repeat(5000));
+    let mut request = form("POST", FORM, body.clone());
+    request
+        .headers_mut()
+        .insert("authorization", format!("Bearer {token}").parse().unwrap());
+    request
+        .headers_mut()
+        .insert("content-length", body.len().into());
+    let answer = send(&app(), request).await;
+    assert_eq!(answer.status, 200);
+    assert_eq!(answer.body, format!("client-1@clients posted {body}"));
 }
 
 #[tokio::test]

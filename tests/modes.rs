@@ -405,3 +405,54 @@ fn poll_ready_forwards_to_the_inner_service() {
             .is_pending()
     );
 }
+
+#[tokio::test]
+async fn anonymous_mode_with_a_layer_wide_requirement_still_needs_a_token() {
+    let guard = BearerGuardLayer::builder(resource_server())
+        .allow_anonymous()
+        .require(bearer_guard::ScopeRequirement::all(["read:messages"]))
+        .build()
+        .unwrap();
+    let app = Router::new().route("/a", get(maybe)).layer(guard);
+    let answer = send(&app, request("/a", &[])).await;
+    assert_eq!(answer.status, 401);
+    assert_eq!(
+        answer.challenge.as_deref(),
+        Some(r#"Bearer realm="https://my-api-urn""#)
+    );
+    let reader = token(&claims("read:messages", json!({})));
+    assert_eq!(send(&app, get_with_token("/a", &reader)).await.status, 200);
+}
+
+#[tokio::test]
+async fn scope_layer_refuses_tokens_verified_by_another_guard() {
+    let other_api = ResourceServer::new("https://other-api", "another-secret-another-secret-12")
+        .with_scope("read:messages", "Read");
+    let other = BearerGuardLayer::builder(other_api).build().unwrap();
+    let guard = BearerGuardLayer::builder(resource_server())
+        .build()
+        .unwrap();
+    let app = Router::new()
+        .route(
+            "/scoped",
+            get(must).route_layer(other.require_all(["read:messages"]).unwrap()),
+        )
+        .layer(guard.clone());
+    let reader = token(&claims("read:messages", json!({})));
+    let answer = send(&app, get_with_token("/scoped", &reader)).await;
+    assert_eq!(answer.status, 500);
+    assert!(answer.body.contains("BearerGuardLayer"), "{}", answer.body);
+
+    let same_guard = Router::new()
+        .route(
+            "/scoped",
+            get(must).route_layer(guard.require_all(["read:messages"]).unwrap()),
+        )
+        .layer(guard);
+    assert_eq!(
+        send(&same_guard, get_with_token("/scoped", &reader))
+            .await
+            .status,
+        200
+    );
+}
