@@ -335,7 +335,7 @@ pub enum RequestErrorKind {
     MultipleTokenParameters,
     /// The token came by more than one method (header, query, form body).
     MultipleMethods,
-    /// A form body was larger than [`FormTokenLayer`](crate::FormTokenLayer) reads.
+    /// A form body was larger than `FormTokenLayer` (feature `form`) reads.
     BodyTooLarge,
     /// A form body could not be read.
     UnreadableBody,

@@ -41,7 +41,7 @@
 //!
 //! - `axum` (default): extractors for [`VerifiedToken`] and [`Claims`], and `IntoResponse` for
 //!   [`Rejection`].
-//! - `form`: [`FormTokenLayer`], for tokens in form-encoded bodies (RFC 6750 §2.2).
+//! - `form`: `FormTokenLayer`, for tokens in form-encoded bodies (RFC 6750 §2.2).
 
 #![forbid(unsafe_code)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
