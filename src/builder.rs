@@ -55,6 +55,13 @@ const MIN_SECRET_LEN: usize = 32;
 /// Configures a [`BearerGuardLayer`]. See the [module docs](self) for the defaults.
 #[must_use = "a builder does nothing until .build() is called"]
 pub struct BearerGuardBuilder<R = DefaultRejection> {
+    settings: Settings,
+    on_rejection: R,
+}
+
+/// Everything the builder collects but the rejection hook, whose type it changes.
+#[derive(Debug)]
+struct Settings {
     resource_server: ResourceServer,
     issuer: Option<String>,
     leeway: Duration,
@@ -67,24 +74,25 @@ pub struct BearerGuardBuilder<R = DefaultRejection> {
     allow_query_token: bool,
     rfc9068: bool,
     max_token_age: Option<Duration>,
-    on_rejection: R,
 }
 
 impl BearerGuardBuilder {
     pub(crate) fn new(resource_server: ResourceServer) -> Self {
         Self {
-            resource_server,
-            issuer: None,
-            leeway: DEFAULT_LEEWAY,
-            max_token_len: DEFAULT_MAX_TOKEN_LEN,
-            scope_claim: "scope".to_owned(),
-            required: None,
-            realm: None,
-            allow_short_secret: false,
-            allow_anonymous: false,
-            allow_query_token: false,
-            rfc9068: false,
-            max_token_age: None,
+            settings: Settings {
+                resource_server,
+                issuer: None,
+                leeway: DEFAULT_LEEWAY,
+                max_token_len: DEFAULT_MAX_TOKEN_LEN,
+                scope_claim: "scope".to_owned(),
+                required: None,
+                realm: None,
+                allow_short_secret: false,
+                allow_anonymous: false,
+                allow_query_token: false,
+                rfc9068: false,
+                max_token_age: None,
+            },
             on_rejection: DefaultRejection,
         }
     }
@@ -103,7 +111,7 @@ impl<R> BearerGuardBuilder<R> {
     /// # Ok::<(), bearer_guard::ConfigError>(())
     /// ```
     pub fn issuer(mut self, issuer: impl Into<String>) -> Self {
-        self.issuer = Some(issuer.into());
+        self.settings.issuer = Some(issuer.into());
         self
     }
 
@@ -119,7 +127,7 @@ impl<R> BearerGuardBuilder<R> {
     /// # Ok::<(), bearer_guard::ConfigError>(())
     /// ```
     pub fn leeway(mut self, leeway: Duration) -> Self {
-        self.leeway = leeway;
+        self.settings.leeway = leeway;
         self
     }
 
@@ -136,7 +144,7 @@ impl<R> BearerGuardBuilder<R> {
     /// # Ok::<(), bearer_guard::ConfigError>(())
     /// ```
     pub fn max_token_len(mut self, bytes: usize) -> Self {
-        self.max_token_len = bytes;
+        self.settings.max_token_len = bytes;
         self
     }
 
@@ -153,7 +161,7 @@ impl<R> BearerGuardBuilder<R> {
     /// # Ok::<(), bearer_guard::ConfigError>(())
     /// ```
     pub fn scope_claim(mut self, claim: impl Into<String>) -> Self {
-        self.scope_claim = claim.into();
+        self.settings.scope_claim = claim.into();
         self
     }
 
@@ -172,7 +180,7 @@ impl<R> BearerGuardBuilder<R> {
     /// # Ok::<(), bearer_guard::ConfigError>(())
     /// ```
     pub fn require(mut self, requirement: ScopeRequirement) -> Self {
-        self.required = Some(requirement);
+        self.settings.required = Some(requirement);
         self
     }
 
@@ -187,7 +195,7 @@ impl<R> BearerGuardBuilder<R> {
     /// # Ok::<(), bearer_guard::ConfigError>(())
     /// ```
     pub fn realm(mut self, realm: impl Into<String>) -> Self {
-        self.realm = Some(realm.into());
+        self.settings.realm = Some(realm.into());
         self
     }
 
@@ -204,7 +212,7 @@ impl<R> BearerGuardBuilder<R> {
     /// # Ok::<(), bearer_guard::ConfigError>(())
     /// ```
     pub fn allow_short_secret(mut self) -> Self {
-        self.allow_short_secret = true;
+        self.settings.allow_short_secret = true;
         self
     }
 
@@ -220,7 +228,7 @@ impl<R> BearerGuardBuilder<R> {
     /// # Ok::<(), bearer_guard::ConfigError>(())
     /// ```
     pub fn allow_anonymous(mut self) -> Self {
-        self.allow_anonymous = true;
+        self.settings.allow_anonymous = true;
         self
     }
 
@@ -236,7 +244,7 @@ impl<R> BearerGuardBuilder<R> {
     /// # Ok::<(), bearer_guard::ConfigError>(())
     /// ```
     pub fn allow_query_token(mut self) -> Self {
-        self.allow_query_token = true;
+        self.settings.allow_query_token = true;
         self
     }
 
@@ -254,7 +262,7 @@ impl<R> BearerGuardBuilder<R> {
     /// # Ok::<(), bearer_guard::ConfigError>(())
     /// ```
     pub fn rfc9068_profile(mut self) -> Self {
-        self.rfc9068 = true;
+        self.settings.rfc9068 = true;
         self
     }
 
@@ -271,7 +279,7 @@ impl<R> BearerGuardBuilder<R> {
     /// # Ok::<(), bearer_guard::ConfigError>(())
     /// ```
     pub fn max_token_age(mut self, max_age: Duration) -> Self {
-        self.max_token_age = Some(max_age);
+        self.settings.max_token_age = Some(max_age);
         self
     }
 
@@ -296,18 +304,7 @@ impl<R> BearerGuardBuilder<R> {
     /// ```
     pub fn on_rejection<R2>(self, on_rejection: R2) -> BearerGuardBuilder<R2> {
         BearerGuardBuilder {
-            resource_server: self.resource_server,
-            issuer: self.issuer,
-            leeway: self.leeway,
-            max_token_len: self.max_token_len,
-            scope_claim: self.scope_claim,
-            required: self.required,
-            realm: self.realm,
-            allow_short_secret: self.allow_short_secret,
-            allow_anonymous: self.allow_anonymous,
-            allow_query_token: self.allow_query_token,
-            rfc9068: self.rfc9068,
-            max_token_age: self.max_token_age,
+            settings: self.settings,
             on_rejection,
         }
     }
@@ -327,7 +324,11 @@ impl<R> BearerGuardBuilder<R> {
     /// assert_eq!(err, ConfigError::UnsupportedAlgorithm { alg: "RS256".into() });
     /// ```
     pub fn build(self) -> Result<BearerGuardLayer<R>, ConfigError> {
-        let api = &self.resource_server;
+        let Self {
+            settings,
+            on_rejection,
+        } = self;
+        let api = &settings.resource_server;
         check_identifier(api.identifier())?;
         if api.signing_alg() != "HS256" {
             return Err(ConfigError::UnsupportedAlgorithm {
@@ -338,61 +339,62 @@ impl<R> BearerGuardBuilder<R> {
         if secret.is_empty() {
             return Err(ConfigError::EmptySecret);
         }
-        if secret.len() < MIN_SECRET_LEN && !self.allow_short_secret {
+        if secret.len() < MIN_SECRET_LEN && !settings.allow_short_secret {
             return Err(ConfigError::SecretTooShort { len: secret.len() });
         }
-        if self.issuer.as_deref() == Some("") {
+        if settings.issuer.as_deref() == Some("") {
             return Err(ConfigError::EmptyIssuer);
         }
-        if self.leeway > MAX_LEEWAY {
+        if settings.leeway > MAX_LEEWAY {
             return Err(ConfigError::LeewayTooLarge {
-                seconds: self.leeway.as_secs(),
+                seconds: settings.leeway.as_secs(),
                 max: MAX_LEEWAY.as_secs(),
             });
         }
         let (min, max) = MAX_TOKEN_LEN_RANGE;
-        if !(min..=max).contains(&self.max_token_len) {
+        if !(min..=max).contains(&settings.max_token_len) {
             return Err(ConfigError::MaxTokenLenOutOfRange {
-                len: self.max_token_len,
+                len: settings.max_token_len,
                 min,
                 max,
             });
         }
-        if self.scope_claim.is_empty() || REGISTERED.contains(&self.scope_claim.as_str()) {
+        if settings.scope_claim.is_empty() || REGISTERED.contains(&settings.scope_claim.as_str()) {
             return Err(ConfigError::InvalidScopeClaim {
-                claim: self.scope_claim,
+                claim: settings.scope_claim,
             });
         }
-        let realm = self.realm.unwrap_or_else(|| api.identifier().to_owned());
+        let realm = settings
+            .realm
+            .unwrap_or_else(|| api.identifier().to_owned());
         if realm.is_empty() || !quotable(&realm) {
             return Err(ConfigError::InvalidRealm { realm });
+        }
+        if settings.max_token_age == Some(Duration::ZERO) {
+            return Err(ConfigError::ZeroMaxTokenAge);
+        }
+        if api.token_lifetime() == Some(0) {
+            return Err(ConfigError::ZeroTokenLifetime);
         }
         let declared: Box<[Box<str>]> = api
             .scopes()
             .iter()
             .map(|scope| scope.value.clone().into_boxed_str())
             .collect();
-        let required = self
+        let required = settings
             .required
             .map(|requirement| Required::new(requirement, &declared))
             .transpose()?;
-
         let realm: Arc<str> = realm.into();
-        if self.max_token_age == Some(Duration::ZERO) {
-            return Err(ConfigError::ZeroMaxTokenAge);
-        }
-        if api.token_lifetime() == Some(0) {
-            return Err(ConfigError::ZeroTokenLifetime);
-        }
         let validator = TokenValidator {
             key: Hs256Key::new(secret)?,
             audience: api.identifier().into(),
-            issuer: self.issuer.map(String::into_boxed_str),
-            leeway: self.leeway.as_secs_f64(),
-            max_token_len: self.max_token_len,
-            scope_claim: self.scope_claim.into_boxed_str(),
-            rfc9068: self.rfc9068,
-            max_age: self.max_token_age.map(|age| age.as_secs_f64()),
+            issuer: settings.issuer.map(String::into_boxed_str),
+            leeway: settings.leeway.as_secs_f64(),
+            max_token_len: settings.max_token_len,
+            scope_claim: settings.scope_claim.into_boxed_str(),
+            rfc9068: settings.rfc9068,
+            max_age: settings.max_token_age.map(|age| age.as_secs_f64()),
             #[allow(clippy::cast_precision_loss)] // Lifetimes are far below 2^53 seconds.
             max_lifetime: api.token_lifetime().map(|seconds| seconds as f64),
             realm: Arc::clone(&realm),
@@ -403,9 +405,9 @@ impl<R> BearerGuardBuilder<R> {
             realm,
             declared,
             required,
-            allow_anonymous: self.allow_anonymous,
-            allow_query_token: self.allow_query_token,
-            on_rejection: self.on_rejection,
+            allow_anonymous: settings.allow_anonymous,
+            allow_query_token: settings.allow_query_token,
+            on_rejection,
         })))
     }
 }
@@ -440,18 +442,7 @@ fn check_identifier(identifier: &str) -> Result<(), ConfigError> {
 impl<R> fmt::Debug for BearerGuardBuilder<R> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("BearerGuardBuilder")
-            .field("resource_server", &self.resource_server)
-            .field("issuer", &self.issuer)
-            .field("leeway", &self.leeway)
-            .field("max_token_len", &self.max_token_len)
-            .field("scope_claim", &self.scope_claim)
-            .field("required", &self.required)
-            .field("realm", &self.realm)
-            .field("allow_short_secret", &self.allow_short_secret)
-            .field("allow_anonymous", &self.allow_anonymous)
-            .field("allow_query_token", &self.allow_query_token)
-            .field("rfc9068", &self.rfc9068)
-            .field("max_token_age", &self.max_token_age)
+            .field("settings", &self.settings)
             .finish_non_exhaustive()
     }
 }
