@@ -385,7 +385,6 @@ impl<R> BearerGuardBuilder<R> {
             .required
             .map(|requirement| Required::new(requirement, &declared))
             .transpose()?;
-        let realm: Arc<str> = realm.into();
         let validator = TokenValidator {
             key: Hs256Key::new(secret)?,
             audience: api.identifier().into(),
@@ -397,12 +396,11 @@ impl<R> BearerGuardBuilder<R> {
             max_age: settings.max_token_age.map(|age| age.as_secs_f64()),
             #[allow(clippy::cast_precision_loss)] // Lifetimes are far below 2^53 seconds.
             max_lifetime: api.token_lifetime().map(|seconds| seconds as f64),
-            realm: Arc::clone(&realm),
+            realm: realm.into(),
             id: NEXT_VALIDATOR_ID.fetch_add(1, Ordering::Relaxed),
         };
         Ok(BearerGuardLayer::new(Arc::new(Guard {
             validator,
-            realm,
             declared,
             required,
             allow_anonymous: settings.allow_anonymous,

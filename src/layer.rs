@@ -54,7 +54,6 @@ pub struct BearerGuardLayer<R = DefaultRejection> {
 /// The checked configuration every clone of the layer and its services share.
 pub(crate) struct Guard<R> {
     pub(crate) validator: TokenValidator,
-    pub(crate) realm: Arc<str>,
     pub(crate) declared: Box<[Box<str>]>,
     pub(crate) required: Option<Required>,
     pub(crate) allow_anonymous: bool,
@@ -82,12 +81,12 @@ impl Required {
     }
 
     /// Passes when `token` holds the required scopes.
-    pub(crate) fn check(&self, token: &VerifiedToken, realm: &Arc<str>) -> Result<(), Rejection> {
+    pub(crate) fn check(&self, token: &VerifiedToken) -> Result<(), Rejection> {
         if self.requirement.is_satisfied_by(token.scopes()) {
             Ok(())
         } else {
             Err(Rejection::insufficient_scope(
-                Arc::clone(realm),
+                Arc::clone(token.realm()),
                 Arc::clone(&self.rendered),
             ))
         }
@@ -257,7 +256,7 @@ impl<R> fmt::Debug for BearerGuardLayer<R> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("BearerGuardLayer")
             .field("validator", &self.guard.validator)
-            .field("realm", &self.guard.realm)
+            .field("realm", &self.guard.validator.realm)
             .field("required", &self.guard.required)
             .field("allow_anonymous", &self.guard.allow_anonymous)
             .field("allow_query_token", &self.guard.allow_query_token)
@@ -305,7 +304,7 @@ impl<R> Guard<R> {
             // A layer-wide scope requirement cannot be met without a token.
             Ok(None) if self.allow_anonymous && self.required.is_none() => {
                 request.extensions_mut().insert(Anonymous {
-                    realm: Arc::clone(&self.realm),
+                    realm: Arc::clone(&self.validator.realm),
                 });
                 return Ok(false);
             }
@@ -318,14 +317,14 @@ impl<R> Guard<R> {
             .map_err(|err| self.reject(RejectionKind::InvalidToken(err.kind())))?;
         let in_url = found.in_url;
         if let Some(required) = &self.required {
-            required.check(&verified, &self.realm)?;
+            required.check(&verified)?;
         }
         request.extensions_mut().insert(verified);
         Ok(in_url)
     }
 
     pub(crate) fn reject(&self, kind: RejectionKind) -> Rejection {
-        Rejection::new(kind, Arc::clone(&self.realm))
+        Rejection::new(kind, Arc::clone(&self.validator.realm))
     }
 
     /// Logs the rejection and builds its response, with the rejection in its extensions.

@@ -101,7 +101,7 @@ where
         let extensions = request.extensions();
         let checked = match extensions.get::<VerifiedToken>() {
             Some(token) if token.validator_id() == guard.validator.id => {
-                self.layer.required.check(token, &guard.realm)
+                self.layer.required.check(token)
             }
             // Verified by another guard (another audience or secret): not ours to vouch for.
             Some(_) => Err(Rejection::missing_layer()),

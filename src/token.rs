@@ -49,8 +49,8 @@ struct Inner {
     /// The decoded payload; string claims point into it.
     payload: String,
     claims: ClaimSpans,
-    /// The realm of the layer that verified it, for extractor rejections.
-    #[cfg_attr(not(feature = "axum"), allow(dead_code))]
+    /// The realm of the layer that verified it, for the scope layer's and extractors'
+    /// rejections.
     realm: Arc<str>,
     /// The [`TokenValidator`](crate::TokenValidator) that verified it.
     validator_id: u64,
@@ -155,7 +155,6 @@ impl VerifiedToken {
         self.0.validator_id
     }
 
-    #[cfg_attr(not(feature = "axum"), allow(dead_code))]
     pub(crate) fn realm(&self) -> &Arc<str> {
         &self.0.realm
     }
