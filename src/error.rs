@@ -72,7 +72,9 @@ pub enum ConfigError {
     #[error("the signing secret is not unpadded base64url")]
     SecretNotBase64Url,
     /// A required scope is not among the scopes the resource server declares.
-    #[error("scope {scope:?} is required but the resource server does not declare it (a typo?)")]
+    #[error(
+        "scope {scope:?} is required but the resource server does not declare it: fix the name, or add the scope to the API's registration"
+    )]
     UndeclaredScope {
         /// The scope as required.
         scope: String,

@@ -473,12 +473,7 @@ mod tests {
         );
         for kind in kinds {
             let description = Rejection::new(kind, realm()).description();
-            assert!(
-                description
-                    .bytes()
-                    .all(|b| matches!(b, 0x20 | 0x21 | 0x23..=0x5B | 0x5D..=0x7E)),
-                "{description}"
-            );
+            assert!(quotable(description), "{description}");
         }
     }
 
