@@ -42,6 +42,8 @@
 //! - `axum` (default): extractors for [`VerifiedToken`] and [`Claims`], and `IntoResponse` for
 //!   [`Rejection`].
 //! - `form`: `FormTokenLayer`, for tokens in form-encoded bodies (RFC 6750 §2.2).
+//! - `issuer`: `TokenIssuer`, which mints HS256 access tokens for a resource server: for your
+//!   API's tests and for local authorization servers.
 
 #![forbid(unsafe_code)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
@@ -55,6 +57,8 @@ pub mod extract;
 #[cfg(feature = "form")]
 pub mod form_token;
 pub mod future;
+#[cfg(feature = "issuer")]
+pub mod issuer;
 mod jws;
 pub mod layer;
 pub mod rejection;
@@ -73,6 +77,8 @@ pub use error::{ConfigError, RequestErrorKind, TokenError, TokenErrorKind};
 pub use extract::Claims;
 #[cfg(feature = "form")]
 pub use form_token::{FormToken, FormTokenLayer};
+#[cfg(feature = "issuer")]
+pub use issuer::TokenIssuer;
 pub use layer::{BearerGuard, BearerGuardLayer};
 pub use rejection::{DefaultRejection, OnRejection, Rejection, RejectionKind};
 pub use require_scopes::{RequireScopes, RequireScopesLayer};
