@@ -10,11 +10,10 @@
 //! returns it; `TOKEN_ISSUER`, the expected `iss` (optional). With no `RESOURCE_SERVER_JSON` it
 //! runs on an embedded demo resource server and prints `curl` lines with fresh demo tokens.
 
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use axum::{Json, Router, routing::get};
-use bearer_guard::{BearerGuardLayer, ConfigError, ResourceServer, VerifiedToken};
-use jsonwebtoken::{EncodingKey, Header};
+use bearer_guard::{BearerGuardLayer, ConfigError, ResourceServer, TokenIssuer, VerifiedToken};
 use serde_json::{Value, json};
 
 /// The demo registration: a resource server as the Management API would return it.
@@ -31,9 +30,6 @@ pub(crate) const DEMO_RESOURCE_SERVER: &str = r#"{
   "signing_secret": "FF1prn9UxZotnFEfPVwEJhqqyRmwdSu5",
   "token_lifetime": 86400
 }"#;
-
-/// The secret of [`DEMO_RESOURCE_SERVER`], to mint its demo tokens.
-const DEMO_SECRET: &str = "FF1prn9UxZotnFEfPVwEJhqqyRmwdSu5";
 
 /// The issuer of demo tokens when `TOKEN_ISSUER` is not set.
 pub(crate) const DEMO_ISSUER: &str = "https://demo.bearer-guard.invalid/";
@@ -76,26 +72,15 @@ async fn private_scoped(token: VerifiedToken) -> Json<Value> {
     }))
 }
 
-/// A demo access token for the demo resource server, as a client-credentials grant would get.
-pub(crate) fn demo_token(issuer: &str, scope: &str) -> Result<String, jsonwebtoken::errors::Error> {
-    let now = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |since| since.as_secs());
-    let claims = json!({
-        "iss": issuer,
-        "sub": "demo-client@clients",
-        "aud": "https://my-api-urn",
-        "iat": now,
-        "exp": now + 3600,
-        "azp": "demo-client",
-        "gty": "client-credentials",
-        "scope": scope,
-    });
-    jsonwebtoken::encode(
-        &Header::default(),
-        &claims,
-        &EncodingKey::from_secret(DEMO_SECRET.as_bytes()),
-    )
+/// A demo access token for the demo resource server, as a client-credentials grant would get,
+/// valid for an hour.
+pub(crate) fn demo_token(issuer: &str, scope: &str) -> Result<String, Box<dyn std::error::Error>> {
+    let api = ResourceServer::from_json(DEMO_RESOURCE_SERVER)?;
+    Ok(TokenIssuer::new(&api, issuer)?
+        .client_token("demo-client")
+        .scope(scope)
+        .expires_in(Duration::from_secs(3600))
+        .sign()?)
 }
 
 fn fail(message: impl std::fmt::Display) -> ! {

@@ -412,7 +412,7 @@ impl<R> BearerGuardBuilder<R> {
 
 /// The identifier must be an absolute URI (RFC 3986 §4.3): `scheme ":" hier-part`, no
 /// fragment, no whitespace or characters that URIs never contain.
-fn check_identifier(identifier: &str) -> Result<(), ConfigError> {
+pub(crate) fn check_identifier(identifier: &str) -> Result<(), ConfigError> {
     if identifier.is_empty() {
         return Err(ConfigError::EmptyIdentifier);
     }

@@ -53,6 +53,7 @@ use serde_json::{Map, Value};
 use sha2::Sha256;
 
 use crate::ResourceServer;
+use crate::builder::check_identifier;
 use crate::error::ConfigError;
 use crate::jws::BASE64URL;
 use crate::scope::is_scope_token;
@@ -91,7 +92,8 @@ impl TokenIssuer {
     ///
     /// # Errors
     ///
-    /// The resource server cannot be signed for: [`ConfigError::EmptyIdentifier`],
+    /// The resource server cannot be signed for: [`ConfigError::EmptyIdentifier`] or
+    /// [`ConfigError::IdentifierNotAbsoluteUri`],
     /// [`ConfigError::UnsupportedAlgorithm`] (not HS256), [`ConfigError::MissingSecret`],
     /// [`ConfigError::EmptySecret`] or [`ConfigError::ZeroTokenLifetime`]; or `issuer` is empty
     /// ([`ConfigError::EmptyIssuer`]).
@@ -114,9 +116,7 @@ impl TokenIssuer {
         if issuer.is_empty() {
             return Err(ConfigError::EmptyIssuer);
         }
-        if resource_server.identifier().is_empty() {
-            return Err(ConfigError::EmptyIdentifier);
-        }
+        check_identifier(resource_server.identifier())?;
         if resource_server.signing_alg() != "HS256" {
             return Err(ConfigError::UnsupportedAlgorithm {
                 alg: resource_server.signing_alg().to_owned(),
@@ -729,6 +729,13 @@ mod tests {
         assert_eq!(
             TokenIssuer::new(&no_secret, ISSUER).unwrap_err(),
             ConfigError::MissingSecret
+        );
+        let relative = crate::ResourceServer::new("my-api", crate::test_support::SECRET);
+        assert_eq!(
+            TokenIssuer::new(&relative, ISSUER).unwrap_err(),
+            ConfigError::IdentifierNotAbsoluteUri {
+                identifier: "my-api".into()
+            }
         );
         let empty = crate::ResourceServer::new(AUDIENCE, "");
         assert_eq!(

@@ -1,0 +1,138 @@
+//! Run with: cargo run --example authorization_server
+//!
+//! A local authorization server, in memory, for running the whole OAuth flow on a laptop or
+//! in CI: register an API, create a client, grant it scopes, get a token. It follows the
+//! Management API's documented behaviour, and its own management endpoints are protected by
+//! bearer-guard.
+//!
+//! It serves on 127.0.0.1 (port from `PORT`, default 4000):
+//!
+//! - `POST|GET /api/v2/resource-servers`, `GET|PATCH|DELETE /api/v2/resource-servers/{id}`;
+//! - `POST /api/v2/clients`;
+//! - `POST|GET /api/v2/client-grants`, `DELETE /api/v2/client-grants/{id}`;
+//! - `POST /oauth/token`: the client-credentials grant, JSON or form body.
+//!
+//! The `/api/v2` endpoints need a bearer token for the audience `<base URL>/api/v2/` with the
+//! endpoint's scope. At startup the server prints, on stdout, a token with all of them and
+//! the issuer of every token it signs:
+//!
+//! ```text
+//! MANAGEMENT_API_TOKEN=eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9...
+//! ISSUER=http://127.0.0.1:4000/
+//! ```
+
+mod api_error;
+mod management;
+mod random;
+mod tenant;
+mod token_endpoint;
+
+use std::error::Error;
+use std::fmt;
+use std::sync::{Arc, Mutex};
+
+use axum::Router;
+use bearer_guard::{BearerGuardLayer, ResourceServer};
+
+use self::management::MANAGEMENT_SCOPES;
+use self::random::NoRandomness;
+use self::tenant::Tenant;
+
+/// The server's routes, with what to print at startup.
+pub(crate) struct AuthorizationServer {
+    pub(crate) router: Router,
+    /// A token for the management API holding every one of its scopes.
+    pub(crate) management_token: String,
+    /// The `iss` of every token: the base URL with a trailing slash.
+    pub(crate) issuer: String,
+}
+
+impl fmt::Debug for AuthorizationServer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AuthorizationServer")
+            .field("issuer", &self.issuer)
+            .finish_non_exhaustive()
+    }
+}
+
+impl fmt::Display for NoRandomness {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("the operating system gave no random bytes")
+    }
+}
+
+impl Error for NoRandomness {}
+
+/// The server for `base_url` (`http://host:port`, no trailing slash), with a fresh
+/// management secret.
+pub(crate) fn app(base_url: &str) -> Result<AuthorizationServer, Box<dyn Error>> {
+    let issuer = format!("{base_url}/");
+    let audience = format!("{base_url}/api/v2/");
+    let secret = random::signing_secret()?;
+    let mut management_api = ResourceServer::new(audience.as_str(), secret.as_str());
+    for scope in MANAGEMENT_SCOPES {
+        management_api = management_api.with_scope(scope, "");
+    }
+    let guard = BearerGuardLayer::builder(management_api)
+        .issuer(issuer.as_str())
+        .build()?;
+    let mut tenant = Tenant::new(issuer.clone());
+    tenant.add_management_api(audience.clone(), secret, &MANAGEMENT_SCOPES)?;
+    let management_token = tenant
+        .token_issuer(&audience)
+        .ok_or("the Management API was not registered")?
+        .client_token("local-admin")
+        .scopes(MANAGEMENT_SCOPES)
+        .sign()?;
+    let tenant = Arc::new(Mutex::new(tenant));
+    let router = management::router(guard)?
+        .merge(token_endpoint::router())
+        .with_state(tenant);
+    Ok(AuthorizationServer {
+        router,
+        management_token,
+        issuer,
+    })
+}
+
+impl AuthorizationServer {
+    /// What the server prints on stdout at startup: two `NAME=value` lines, ready for
+    /// `export $(...)`.
+    pub(crate) fn startup_lines(&self) -> String {
+        format!(
+            "MANAGEMENT_API_TOKEN={}\nISSUER={}\n",
+            self.management_token, self.issuer
+        )
+    }
+}
+
+fn fail(message: impl fmt::Display) -> ! {
+    eprintln!("authorization_server: {message}");
+    std::process::exit(1)
+}
+
+#[tokio::main]
+async fn main() {
+    let port: u16 = match std::env::var("PORT") {
+        Ok(port) => port
+            .parse()
+            .unwrap_or_else(|_| fail(format!("PORT={port:?} is not a port number"))),
+        Err(_) => 4000,
+    };
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
+        .await
+        .unwrap_or_else(|err| fail(format!("cannot listen on 127.0.0.1:{port}: {err}")));
+    let base_url = format!("http://127.0.0.1:{port}");
+    let server = app(&base_url).unwrap_or_else(|err| fail(err));
+    eprintln!("authorization_server: listening on {base_url}");
+    print!("{}", server.startup_lines());
+    let shutdown = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    if let Err(err) = axum::serve(listener, server.router)
+        .with_graceful_shutdown(shutdown)
+        .await
+    {
+        fail(err);
+    }
+}

@@ -1,0 +1,552 @@
+//! The tenant's data, in memory: resource servers, clients and client grants, with the rules
+//! the Management API enforces on them.
+
+use bearer_guard::{ConfigError, ResourceServer, TokenIssuer};
+use serde::{Deserialize, Serialize};
+
+use super::api_error::ApiError;
+use super::random::{self, NoRandomness};
+
+/// Auth0's default and maximum `token_lifetime`, in seconds.
+const DEFAULT_TOKEN_LIFETIME: u64 = 86_400;
+const MAX_TOKEN_LIFETIME: u64 = 2_592_000;
+/// bearer-guard refuses shorter HS256 secrets unless told otherwise.
+const MIN_SIGNING_SECRET_LEN: usize = 32;
+
+/// A resource server as the Management API returns it.
+#[derive(Debug, Clone, Serialize)]
+pub(crate) struct ResourceServerRecord {
+    pub(crate) id: String,
+    pub(crate) name: String,
+    pub(crate) is_system: bool,
+    pub(crate) identifier: String,
+    pub(crate) scopes: Vec<Scope>,
+    pub(crate) signing_alg: String,
+    pub(crate) signing_secret: String,
+    pub(crate) allow_offline_access: bool,
+    pub(crate) skip_consent_for_verifiable_first_party_clients: bool,
+    pub(crate) token_lifetime: u64,
+    pub(crate) token_lifetime_for_web: u64,
+    pub(crate) enforce_policies: bool,
+    pub(crate) token_dialect: String,
+}
+
+/// One scope a resource server declares.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct Scope {
+    pub(crate) value: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) description: Option<String>,
+}
+
+/// `POST /api/v2/resource-servers`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct NewResourceServer {
+    name: Option<String>,
+    identifier: String,
+    #[serde(default)]
+    scopes: Vec<Scope>,
+    signing_alg: Option<String>,
+    signing_secret: Option<String>,
+    token_lifetime: Option<u64>,
+    token_dialect: Option<String>,
+    #[serde(default)]
+    allow_offline_access: bool,
+    #[serde(default)]
+    skip_consent_for_verifiable_first_party_clients: bool,
+    #[serde(default)]
+    enforce_policies: bool,
+}
+
+/// `PATCH /api/v2/resource-servers/{id}`. `identifier` is here only to be refused by name.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct ResourceServerChanges {
+    name: Option<String>,
+    scopes: Option<Vec<Scope>>,
+    token_lifetime: Option<u64>,
+    identifier: Option<serde_json::Value>,
+}
+
+/// A client application, as `POST /api/v2/clients` returns it.
+#[derive(Debug, Clone, Serialize)]
+pub(crate) struct Client {
+    pub(crate) client_id: String,
+    pub(crate) client_secret: String,
+    pub(crate) name: String,
+    pub(crate) app_type: &'static str,
+    pub(crate) grant_types: [&'static str; 1],
+    pub(crate) token_endpoint_auth_method: &'static str,
+}
+
+/// `POST /api/v2/clients`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct NewClient {
+    name: String,
+}
+
+/// A client grant: the scopes of one API that one client may ask for.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub(crate) struct ClientGrant {
+    pub(crate) id: String,
+    pub(crate) client_id: String,
+    pub(crate) audience: String,
+    pub(crate) scope: Vec<String>,
+}
+
+/// `POST /api/v2/client-grants`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct NewClientGrant {
+    client_id: String,
+    audience: String,
+    scope: Vec<String>,
+}
+
+/// What a token request may be refused for, before RFC 6749's error codes are put on it.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum TokenRefusal {
+    /// Unknown client or wrong secret (one answer for both, so as not to tell which).
+    BadClient,
+    /// No API has this identifier.
+    UnknownAudience(String),
+    /// The client holds no grant for this API.
+    NoGrant(String),
+    /// A requested scope is not in the grant.
+    ScopeNotGranted(String),
+    /// The OS gave no randomness, or the token could not be signed.
+    ServerError,
+}
+
+/// A token issued by [`Tenant::issue_token`].
+#[derive(Debug)]
+pub(crate) struct IssuedToken {
+    pub(crate) access_token: String,
+    pub(crate) expires_in: u64,
+    pub(crate) scope: String,
+}
+
+/// An API with the issuer that signs its tokens.
+struct Api {
+    record: ResourceServerRecord,
+    tokens: TokenIssuer,
+}
+
+/// Everything the server knows. Lookups are linear: a local tenant holds a handful of each.
+pub(crate) struct Tenant {
+    issuer: String,
+    apis: Vec<Api>,
+    clients: Vec<Client>,
+    grants: Vec<ClientGrant>,
+}
+
+impl From<NoRandomness> for ApiError {
+    fn from(_: NoRandomness) -> Self {
+        ApiError::internal("the operating system gave no random bytes")
+    }
+}
+
+impl Tenant {
+    /// An empty tenant whose tokens carry `iss` = `issuer`.
+    pub(crate) fn new(issuer: String) -> Self {
+        Self {
+            issuer,
+            apis: Vec::new(),
+            clients: Vec::new(),
+            grants: Vec::new(),
+        }
+    }
+
+    /// Registers the tenant's own Management API (`is_system`), so that client grants and
+    /// `/oauth/token` work for it as on a real tenant. It cannot be changed or deleted.
+    pub(crate) fn add_management_api(
+        &mut self,
+        identifier: String,
+        signing_secret: String,
+        scopes: &[&str],
+    ) -> Result<(), ApiError> {
+        let record = ResourceServerRecord {
+            id: random::resource_server_id()?,
+            name: "Management API".to_owned(),
+            is_system: true,
+            identifier,
+            scopes: scopes
+                .iter()
+                .map(|scope| Scope {
+                    value: (*scope).to_owned(),
+                    description: None,
+                })
+                .collect(),
+            signing_alg: "HS256".to_owned(),
+            signing_secret,
+            allow_offline_access: false,
+            skip_consent_for_verifiable_first_party_clients: false,
+            token_lifetime: DEFAULT_TOKEN_LIFETIME,
+            token_lifetime_for_web: 7200,
+            enforce_policies: false,
+            token_dialect: "access_token".to_owned(),
+        };
+        let tokens = self.issuer_for(&record)?;
+        self.apis.push(Api { record, tokens });
+        Ok(())
+    }
+
+    /// The token issuer of the API `identifier`.
+    pub(crate) fn token_issuer(&self, identifier: &str) -> Option<&TokenIssuer> {
+        self.find_by_identifier(identifier).map(|api| &api.tokens)
+    }
+
+    pub(crate) fn create_resource_server(
+        &mut self,
+        new: NewResourceServer,
+    ) -> Result<ResourceServerRecord, ApiError> {
+        let signing_alg = new.signing_alg.unwrap_or_else(|| "HS256".to_owned());
+        if signing_alg != "HS256" {
+            return Err(ApiError::bad_request(format!(
+                "signing_alg {signing_alg:?} is not supported: this local server signs HS256 only"
+            )));
+        }
+        let signing_secret = match new.signing_secret {
+            Some(secret) if secret.len() < MIN_SIGNING_SECRET_LEN => {
+                return Err(ApiError::bad_request(format!(
+                    "signing_secret must have at least {MIN_SIGNING_SECRET_LEN} characters"
+                )));
+            }
+            Some(secret) => secret,
+            None => random::signing_secret()?,
+        };
+        let token_dialect = new
+            .token_dialect
+            .unwrap_or_else(|| "access_token".to_owned());
+        if !matches!(token_dialect.as_str(), "access_token" | "rfc9068_profile") {
+            return Err(ApiError::bad_request(format!(
+                "token_dialect must be access_token or rfc9068_profile, not {token_dialect:?}"
+            )));
+        }
+        let record = ResourceServerRecord {
+            id: random::resource_server_id()?,
+            name: check_name(new.name.unwrap_or_else(|| new.identifier.clone()))?,
+            is_system: false,
+            identifier: new.identifier,
+            scopes: check_scopes(new.scopes)?,
+            signing_alg,
+            signing_secret,
+            allow_offline_access: new.allow_offline_access,
+            skip_consent_for_verifiable_first_party_clients: new
+                .skip_consent_for_verifiable_first_party_clients,
+            token_lifetime: check_token_lifetime(new.token_lifetime)?,
+            token_lifetime_for_web: 7200,
+            enforce_policies: new.enforce_policies,
+            token_dialect,
+        };
+        if self.find_by_identifier(&record.identifier).is_some() {
+            return Err(ApiError::conflict(
+                "conflict",
+                format!(
+                    "A resource server with the identifier {:?} already exists",
+                    record.identifier
+                ),
+            ));
+        }
+        let tokens = self.issuer_for(&record)?;
+        self.apis.push(Api {
+            record: record.clone(),
+            tokens,
+        });
+        Ok(record)
+    }
+
+    pub(crate) fn resource_servers(&self) -> Vec<ResourceServerRecord> {
+        self.apis.iter().map(|api| api.record.clone()).collect()
+    }
+
+    pub(crate) fn resource_server(&self, id: &str) -> Result<ResourceServerRecord, ApiError> {
+        self.api_index(id)
+            .map(|index| self.apis[index].record.clone())
+    }
+
+    pub(crate) fn update_resource_server(
+        &mut self,
+        id: &str,
+        changes: ResourceServerChanges,
+    ) -> Result<ResourceServerRecord, ApiError> {
+        let index = self.system_api_refused(self.api_index(id)?)?;
+        if changes.identifier.is_some() {
+            return Err(ApiError::bad_request(
+                "identifier cannot be modified: it is the audience of the tokens already issued",
+            ));
+        }
+        let mut record = self.apis[index].record.clone();
+        if let Some(name) = changes.name {
+            record.name = check_name(name)?;
+        }
+        if let Some(scopes) = changes.scopes {
+            record.scopes = check_scopes(scopes)?;
+        }
+        if let Some(lifetime) = changes.token_lifetime {
+            record.token_lifetime = check_token_lifetime(Some(lifetime))?;
+        }
+        let tokens = self.issuer_for(&record)?;
+        self.apis[index] = Api {
+            record: record.clone(),
+            tokens,
+        };
+        Ok(record)
+    }
+
+    /// Deletes the API and, as the Management API does, the grants for it.
+    pub(crate) fn delete_resource_server(&mut self, id: &str) -> Result<(), ApiError> {
+        let index = self.system_api_refused(self.api_index(id)?)?;
+        let api = self.apis.remove(index);
+        self.grants
+            .retain(|grant| grant.audience != api.record.identifier);
+        Ok(())
+    }
+
+    pub(crate) fn create_client(&mut self, new: NewClient) -> Result<Client, ApiError> {
+        let client = Client {
+            client_id: random::client_id()?,
+            client_secret: random::client_secret()?,
+            name: check_name(new.name)?,
+            app_type: "non_interactive",
+            grant_types: ["client_credentials"],
+            token_endpoint_auth_method: "client_secret_post",
+        };
+        self.clients.push(client.clone());
+        Ok(client)
+    }
+
+    pub(crate) fn create_client_grant(
+        &mut self,
+        new: NewClientGrant,
+    ) -> Result<ClientGrant, ApiError> {
+        if !self.clients.iter().any(|c| c.client_id == new.client_id) {
+            return Err(ApiError::not_found(
+                "inexistent_client",
+                format!("No client with client_id {:?}", new.client_id),
+            ));
+        }
+        let api = self.find_by_identifier(&new.audience).ok_or_else(|| {
+            ApiError::not_found(
+                "inexistent_resource_server",
+                format!("No resource server with the identifier {:?}", new.audience),
+            )
+        })?;
+        if let Some(scope) = new.scope.iter().find(|scope| !declares(&api.record, scope)) {
+            return Err(ApiError::bad_request(format!(
+                "The scope {scope:?} is not declared by the resource server {:?}",
+                new.audience
+            )));
+        }
+        if self.grant_for(&new.client_id, &new.audience).is_some() {
+            return Err(ApiError::conflict(
+                "conflict",
+                "A client grant for this client and audience already exists",
+            ));
+        }
+        let grant = ClientGrant {
+            id: random::client_grant_id()?,
+            client_id: new.client_id,
+            audience: new.audience,
+            scope: new.scope,
+        };
+        self.grants.push(grant.clone());
+        Ok(grant)
+    }
+
+    pub(crate) fn client_grants(&self) -> Vec<ClientGrant> {
+        self.grants.clone()
+    }
+
+    pub(crate) fn delete_client_grant(&mut self, id: &str) -> Result<(), ApiError> {
+        let index = self
+            .grants
+            .iter()
+            .position(|grant| grant.id == id)
+            .ok_or_else(|| {
+                ApiError::not_found(
+                    "inexistent_client_grant",
+                    format!("No client grant with id {id:?}"),
+                )
+            })?;
+        self.grants.remove(index);
+        Ok(())
+    }
+
+    /// The client-credentials grant: checks the client, its grant for `audience` and the
+    /// requested scopes (all granted ones when `scope` is `None` or empty).
+    pub(crate) fn issue_token(
+        &self,
+        client_id: &str,
+        client_secret: &str,
+        audience: &str,
+        scope: Option<&str>,
+    ) -> Result<IssuedToken, TokenRefusal> {
+        let client = self
+            .clients
+            .iter()
+            .find(|client| client.client_id == client_id)
+            .filter(|client| same_secret(&client.client_secret, client_secret))
+            .ok_or(TokenRefusal::BadClient)?;
+        let api = self
+            .find_by_identifier(audience)
+            .ok_or_else(|| TokenRefusal::UnknownAudience(audience.to_owned()))?;
+        let grant = self
+            .grant_for(&client.client_id, audience)
+            .ok_or_else(|| TokenRefusal::NoGrant(audience.to_owned()))?;
+        // A scope the API stopped declaring after the grant was made is no longer granted.
+        let granted: Vec<&str> = grant
+            .scope
+            .iter()
+            .map(String::as_str)
+            .filter(|scope| declares(&api.record, scope))
+            .collect();
+        let scopes: Vec<&str> = match scope.map(str::split_ascii_whitespace) {
+            Some(requested) => {
+                let requested: Vec<&str> = requested.collect();
+                if let Some(extra) = requested.iter().find(|s| !granted.contains(s)) {
+                    return Err(TokenRefusal::ScopeNotGranted((*extra).to_owned()));
+                }
+                if requested.is_empty() {
+                    granted
+                } else {
+                    requested
+                }
+            }
+            None => granted,
+        };
+        let mut token = api
+            .tokens
+            .client_token(&client.client_id)
+            .scopes(scopes.iter().copied());
+        if api.record.token_dialect == "rfc9068_profile" {
+            let jti = random::jti().map_err(|_| TokenRefusal::ServerError)?;
+            token = token.client_id(&client.client_id).jti(jti).at_jwt();
+        }
+        let access_token = token.sign().map_err(|_| TokenRefusal::ServerError)?;
+        Ok(IssuedToken {
+            access_token,
+            expires_in: api.tokens.lifetime().as_secs(),
+            scope: scopes.join(" "),
+        })
+    }
+
+    fn api_index(&self, id: &str) -> Result<usize, ApiError> {
+        self.apis
+            .iter()
+            .position(|api| api.record.id == id)
+            .ok_or_else(|| {
+                ApiError::not_found(
+                    "inexistent_resource_server",
+                    format!("No resource server with id {id:?}"),
+                )
+            })
+    }
+
+    fn system_api_refused(&self, index: usize) -> Result<usize, ApiError> {
+        if self.apis[index].record.is_system {
+            return Err(ApiError::forbidden(
+                "operation_not_supported",
+                "The Management API is a system API: it cannot be changed or deleted",
+            ));
+        }
+        Ok(index)
+    }
+
+    fn find_by_identifier(&self, identifier: &str) -> Option<&Api> {
+        self.apis
+            .iter()
+            .find(|api| api.record.identifier == identifier)
+    }
+
+    fn grant_for(&self, client_id: &str, audience: &str) -> Option<&ClientGrant> {
+        self.grants
+            .iter()
+            .find(|grant| grant.client_id == client_id && grant.audience == audience)
+    }
+
+    /// The record's token issuer; bearer-guard's checks of the record (an absolute-URI
+    /// identifier among them) become 400s.
+    fn issuer_for(&self, record: &ResourceServerRecord) -> Result<TokenIssuer, ApiError> {
+        let mut api =
+            ResourceServer::new(record.identifier.as_str(), record.signing_secret.as_str())
+                .with_name(record.name.as_str())
+                .with_token_lifetime(record.token_lifetime);
+        for scope in &record.scopes {
+            api = api.with_scope(
+                scope.value.as_str(),
+                scope.description.as_deref().unwrap_or_default(),
+            );
+        }
+        TokenIssuer::new(&api, self.issuer.as_str()).map_err(|err| match err {
+            ConfigError::EmptyIdentifier | ConfigError::IdentifierNotAbsoluteUri { .. } => {
+                ApiError::bad_request(format!(
+                    "identifier must be an absolute URI, such as https://my-api.example.com/ (got {:?})",
+                    record.identifier
+                ))
+            }
+            other => ApiError::bad_request(other.to_string()),
+        })
+    }
+}
+
+fn declares(record: &ResourceServerRecord, scope: &str) -> bool {
+    record.scopes.iter().any(|declared| declared.value == scope)
+}
+
+/// Names are shown in dashboards: not empty, and (as the Management API says) no `<` or `>`.
+fn check_name(name: String) -> Result<String, ApiError> {
+    if name.trim().is_empty() || name.contains(['<', '>']) {
+        return Err(ApiError::bad_request(
+            "name must not be empty and cannot contain < or > characters",
+        ));
+    }
+    Ok(name)
+}
+
+/// Scope values must be RFC 6749 scope tokens (printable ASCII but space, `"` and `\`), once each.
+fn check_scopes(scopes: Vec<Scope>) -> Result<Vec<Scope>, ApiError> {
+    for (index, scope) in scopes.iter().enumerate() {
+        let token = !scope.value.is_empty()
+            && scope
+                .value
+                .bytes()
+                .all(|b| matches!(b, 0x21 | 0x23..=0x5B | 0x5D..=0x7E));
+        if !token {
+            return Err(ApiError::bad_request(format!(
+                "scope {:?} is not a valid scope token (RFC 6749 §3.3: no spaces, quotes or backslashes)",
+                scope.value
+            )));
+        }
+        if scopes[..index].iter().any(|s| s.value == scope.value) {
+            return Err(ApiError::bad_request(format!(
+                "scope {:?} is declared twice",
+                scope.value
+            )));
+        }
+    }
+    Ok(scopes)
+}
+
+fn check_token_lifetime(lifetime: Option<u64>) -> Result<u64, ApiError> {
+    match lifetime {
+        None => Ok(DEFAULT_TOKEN_LIFETIME),
+        Some(seconds @ 1..=MAX_TOKEN_LIFETIME) => Ok(seconds),
+        Some(seconds) => Err(ApiError::bad_request(format!(
+            "token_lifetime must be between 1 and {MAX_TOKEN_LIFETIME} seconds, not {seconds}"
+        ))),
+    }
+}
+
+/// Compares secrets without an early exit on the first differing byte.
+fn same_secret(expected: &str, given: &str) -> bool {
+    expected.len() == given.len()
+        && expected
+            .bytes()
+            .zip(given.bytes())
+            .fold(0u8, |diff, (a, b)| diff | (a ^ b))
+            == 0
+}

@@ -1,0 +1,870 @@
+//! The README's "Run the whole flow locally", in-process: the authorization server of
+//! `examples/authorization_server` and the sample API of `examples/sample_api.rs` on ephemeral
+//! ports, driven by a real HTTP client, with every error the authorization server promises.
+
+#![allow(clippy::unwrap_used)]
+
+#[allow(dead_code)] // `main` is the example's, not the test's.
+#[path = "../examples/authorization_server/main.rs"]
+mod authorization_server;
+
+#[allow(dead_code)]
+#[path = "../examples/sample_api.rs"]
+mod sample_api;
+
+use axum::body::Bytes;
+use axum::http::{HeaderMap, Method, Request, header};
+use bearer_guard::ResourceServer;
+use http_body_util::{BodyExt as _, Full};
+use hyper_util::client::legacy::Client;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::TokioExecutor;
+use serde_json::{Value, json};
+use tokio::net::TcpListener;
+
+const MY_API: &str = "https://my-api-urn";
+
+/// The README's registration payload: Auth0's "My Sample API", plus the scope the sample API
+/// requires on `/api/private-scoped`.
+fn my_sample_api() -> Value {
+    json!({
+        "name": "My Sample API",
+        "identifier": MY_API,
+        "signing_alg": "HS256",
+        "scopes": [
+            { "value": "sample-scope", "description": "Description for Sample Scope" },
+            { "value": "read:messages", "description": "Read messages" }
+        ]
+    })
+}
+
+/// One HTTP answer.
+#[derive(Debug)]
+struct Reply {
+    status: u16,
+    headers: HeaderMap,
+    body: String,
+}
+
+impl Reply {
+    fn json(&self) -> Value {
+        serde_json::from_str(&self.body)
+            .unwrap_or_else(|err| panic!("not JSON ({err}): {:?}", self.body))
+    }
+
+    fn header(&self, name: header::HeaderName) -> Option<&str> {
+        self.headers.get(name).map(|value| value.to_str().unwrap())
+    }
+
+    /// Asserts a Management API error: this status, and a body of the same shape as Auth0's.
+    fn assert_api_error(&self, status: u16, message_part: &str) {
+        assert_eq!(self.status, status, "{}", self.body);
+        let body = self.json();
+        assert_eq!(body["statusCode"], status, "{body}");
+        assert!(body["errorCode"].is_string(), "{body}");
+        let message = body["message"].as_str().unwrap();
+        assert!(
+            message.contains(message_part),
+            "{message:?} lacks {message_part:?}"
+        );
+    }
+
+    /// Asserts an RFC 6749 §5.2 error with this status and `error` code.
+    fn assert_oauth_error(&self, status: u16, error: &str) {
+        assert_eq!(self.status, status, "{}", self.body);
+        assert_eq!(self.json()["error"], error, "{}", self.body);
+        assert!(self.json()["error_description"].is_string());
+        assert_eq!(self.header(header::CACHE_CONTROL), Some("no-store"));
+    }
+}
+
+/// A real HTTP/1.1 client over TCP.
+#[derive(Clone)]
+struct Http(Client<HttpConnector, Full<Bytes>>);
+
+impl Http {
+    fn new() -> Self {
+        Self(Client::builder(TokioExecutor::new()).build_http())
+    }
+
+    async fn send(&self, request: Request<Full<Bytes>>) -> Reply {
+        let response = self.0.request(request).await.unwrap();
+        let status = response.status().as_u16();
+        let headers = response.headers().clone();
+        let body = response.into_body().collect().await.unwrap().to_bytes();
+        Reply {
+            status,
+            headers,
+            body: String::from_utf8(body.to_vec()).unwrap(),
+        }
+    }
+
+    /// A request with an optional bearer token and an optional body of `content_type`.
+    async fn call(
+        &self,
+        method: Method,
+        url: &str,
+        token: Option<&str>,
+        body: Option<(&str, String)>,
+    ) -> Reply {
+        let mut request = Request::builder().method(method).uri(url);
+        if let Some(token) = token {
+            request = request.header(header::AUTHORIZATION, format!("Bearer {token}"));
+        }
+        let body = match body {
+            Some((content_type, body)) => {
+                request = request.header(header::CONTENT_TYPE, content_type);
+                body
+            }
+            None => String::new(),
+        };
+        self.send(request.body(Full::new(Bytes::from(body))).unwrap())
+            .await
+    }
+}
+
+/// Serves `router` on an ephemeral loopback port; returns `http://127.0.0.1:<port>`.
+async fn serve(listener: TcpListener, router: axum::Router) -> String {
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
+    base
+}
+
+/// The authorization server, running, as the README's first step leaves it.
+struct AuthServer {
+    http: Http,
+    issuer: String,
+    admin_token: String,
+}
+
+impl AuthServer {
+    async fn start() -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let server = authorization_server::app(&base).unwrap();
+        let (issuer, admin_token) = (server.issuer.clone(), server.management_token.clone());
+        serve(listener, server.router).await;
+        Self {
+            http: Http::new(),
+            issuer,
+            admin_token,
+        }
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.issuer)
+    }
+
+    fn management_audience(&self) -> String {
+        self.url("api/v2/")
+    }
+
+    /// A Management API call with `token` and a JSON body.
+    async fn management_as(
+        &self,
+        token: &str,
+        method: Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> Reply {
+        let body = body.map(|body| ("application/json", body.to_string()));
+        self.http
+            .call(method, &self.url(path), Some(token), body)
+            .await
+    }
+
+    /// A Management API call with the startup token, which holds every scope.
+    async fn management(&self, method: Method, path: &str, body: Option<Value>) -> Reply {
+        self.management_as(&self.admin_token.clone(), method, path, body)
+            .await
+    }
+
+    /// A Management API call with a raw body.
+    async fn management_raw(&self, method: Method, path: &str, body: &str) -> Reply {
+        let body = Some(("application/json", body.to_owned()));
+        self.http
+            .call(method, &self.url(path), Some(&self.admin_token), body)
+            .await
+    }
+
+    async fn register(&self, api: Value) -> Reply {
+        self.management(Method::POST, "api/v2/resource-servers", Some(api))
+            .await
+    }
+
+    /// A new client: `(client_id, client_secret)`.
+    async fn create_client(&self, name: &str) -> (String, String) {
+        let reply = self
+            .management(
+                Method::POST,
+                "api/v2/clients",
+                Some(json!({ "name": name })),
+            )
+            .await;
+        assert_eq!(reply.status, 201, "{}", reply.body);
+        let client = reply.json();
+        assert_eq!(client["name"], name);
+        (
+            client["client_id"].as_str().unwrap().to_owned(),
+            client["client_secret"].as_str().unwrap().to_owned(),
+        )
+    }
+
+    async fn grant(&self, client_id: &str, audience: &str, scope: &[&str]) -> Reply {
+        let body = json!({ "client_id": client_id, "audience": audience, "scope": scope });
+        self.management(Method::POST, "api/v2/client-grants", Some(body))
+            .await
+    }
+
+    /// `POST /oauth/token` with a JSON body.
+    async fn token_request(&self, params: Value) -> Reply {
+        let body = Some(("application/json", params.to_string()));
+        self.http
+            .call(Method::POST, &self.url("oauth/token"), None, body)
+            .await
+    }
+
+    /// A client-credentials token, asserting that it is granted.
+    async fn token(
+        &self,
+        client: &(String, String),
+        audience: &str,
+        scope: Option<&str>,
+    ) -> String {
+        let mut params = json!({
+            "grant_type": "client_credentials", "client_id": client.0,
+            "client_secret": client.1, "audience": audience,
+        });
+        if let Some(scope) = scope {
+            params["scope"] = json!(scope);
+        }
+        let reply = self.token_request(params).await;
+        assert_eq!(reply.status, 200, "{}", reply.body);
+        reply.json()["access_token"].as_str().unwrap().to_owned()
+    }
+}
+
+/// The sample API, run as the README's walkthrough runs it: on the saved registration and
+/// the printed issuer.
+async fn start_sample_api(registration: &str, issuer: &str) -> String {
+    let api = ResourceServer::from_json(registration).unwrap();
+    let router = sample_api::app(api, Some(issuer.to_owned())).unwrap();
+    serve(TcpListener::bind("127.0.0.1:0").await.unwrap(), router).await
+}
+
+#[tokio::test]
+async fn the_walkthrough_answers_200_and_403_as_the_grant_dictates() {
+    let server = AuthServer::start().await;
+
+    // Register the API and save the answer, as `> my-api.json` does.
+    let registration = server.register(my_sample_api()).await;
+    assert_eq!(registration.status, 201, "{}", registration.body);
+    let client = server.create_client("My M2M App").await;
+    let grant = server.grant(&client.0, MY_API, &["sample-scope"]).await;
+    assert_eq!(grant.status, 201, "{}", grant.body);
+
+    let reply = server
+        .token_request(json!({
+            "grant_type": "client_credentials", "client_id": client.0,
+            "client_secret": client.1, "audience": MY_API,
+        }))
+        .await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    let answer = reply.json();
+    assert_eq!(answer["token_type"], "Bearer");
+    assert_eq!(answer["expires_in"], 86_400);
+    assert_eq!(answer["scope"], "sample-scope");
+    assert_eq!(reply.header(header::CACHE_CONTROL), Some("no-store"));
+    let token = answer["access_token"].as_str().unwrap();
+
+    let sample = start_sample_api(&registration.body, &server.issuer).await;
+    let http = &server.http;
+    let private = http
+        .call(
+            Method::GET,
+            &format!("{sample}/api/private"),
+            Some(token),
+            None,
+        )
+        .await;
+    assert_eq!(private.status, 200, "{}", private.body);
+    assert_eq!(private.json()["sub"], format!("{}@clients", client.0));
+    let scoped = http
+        .call(
+            Method::GET,
+            &format!("{sample}/api/private-scoped"),
+            Some(token),
+            None,
+        )
+        .await;
+    assert_eq!(scoped.status, 403);
+    assert!(
+        scoped
+            .header(header::WWW_AUTHENTICATE)
+            .unwrap()
+            .contains(r#"error="insufficient_scope""#)
+    );
+
+    // Grant read:messages instead: the new token reaches the scoped route.
+    let grant_id = grant.json()["id"].as_str().unwrap().to_owned();
+    let deleted = server
+        .management(
+            Method::DELETE,
+            &format!("api/v2/client-grants/{grant_id}"),
+            None,
+        )
+        .await;
+    assert_eq!(deleted.status, 204);
+    let regrant = server.grant(&client.0, MY_API, &["read:messages"]).await;
+    assert_eq!(regrant.status, 201);
+    let reader = server.token(&client, MY_API, None).await;
+    let scoped = http
+        .call(
+            Method::GET,
+            &format!("{sample}/api/private-scoped"),
+            Some(&reader),
+            None,
+        )
+        .await;
+    assert_eq!(scoped.status, 200, "{}", scoped.body);
+
+    // A token for the sample API from another authorization server's tenant is refused.
+    let other = AuthServer::start().await;
+    other.register(my_sample_api()).await;
+    let stranger = other.create_client("Stranger").await;
+    other.grant(&stranger.0, MY_API, &["read:messages"]).await;
+    let foreign = other.token(&stranger, MY_API, None).await;
+    let refused = http
+        .call(
+            Method::GET,
+            &format!("{sample}/api/private"),
+            Some(&foreign),
+            None,
+        )
+        .await;
+    assert_eq!(refused.status, 401);
+}
+
+#[tokio::test]
+async fn startup_prints_the_management_token_then_the_issuer() {
+    let base = "http://127.0.0.1:4000";
+    let server = authorization_server::app(base).unwrap();
+    let lines = server.startup_lines();
+    let lines: Vec<&str> = lines.lines().collect();
+    assert_eq!(lines.len(), 2, "{lines:?}");
+    let token = lines[0].strip_prefix("MANAGEMENT_API_TOKEN=").unwrap();
+    assert_eq!(token.split('.').count(), 3);
+    assert_eq!(lines[1], "ISSUER=http://127.0.0.1:4000/");
+}
+
+#[tokio::test]
+async fn registration_answers_like_the_management_api() {
+    let server = AuthServer::start().await;
+    let reply = server.register(my_sample_api()).await;
+    assert_eq!(reply.status, 201);
+    let api = reply.json();
+    let id = api["id"].as_str().unwrap();
+    assert_eq!(id.len(), 24);
+    assert!(id.bytes().all(|b| b.is_ascii_hexdigit()));
+    let secret = api["signing_secret"].as_str().unwrap();
+    assert!(secret.len() >= 32, "{secret}");
+    assert_eq!(api["signing_alg"], "HS256");
+    assert_eq!(api["token_lifetime"], 86_400);
+    assert_eq!(api["name"], "My Sample API");
+    assert_eq!(api["identifier"], MY_API);
+    assert_eq!(api["is_system"], false);
+    assert_eq!(api["scopes"], my_sample_api()["scopes"]);
+
+    // Another API gets another secret; its token_lifetime is kept.
+    let reply = server
+        .register(json!({ "name": "Other", "identifier": "urn:other", "token_lifetime": 600 }))
+        .await;
+    assert_eq!(reply.status, 201, "{}", reply.body);
+    assert_ne!(reply.json()["signing_secret"], secret);
+    assert_eq!(reply.json()["token_lifetime"], 600);
+    assert_eq!(reply.json()["scopes"], json!([]));
+}
+
+#[tokio::test]
+async fn registration_refuses_bad_payloads_with_400_and_duplicates_with_409() {
+    let server = AuthServer::start().await;
+    let payload = |change: Value| {
+        let mut api = my_sample_api();
+        for (key, value) in change.as_object().unwrap() {
+            api[key] = value.clone();
+        }
+        api
+    };
+    let refused = [
+        (payload(json!({ "identifier": "my-api" })), "absolute URI"),
+        (payload(json!({ "identifier": "" })), "absolute URI"),
+        (payload(json!({ "signing_alg": "RS256" })), "RS256"),
+        (
+            payload(json!({ "signing_secret": "short" })),
+            "signing_secret",
+        ),
+        (payload(json!({ "token_lifetime": 0 })), "token_lifetime"),
+        (payload(json!({ "name": "<script>" })), "name"),
+        (
+            payload(json!({ "scopes": [{ "value": "two words" }] })),
+            "two words",
+        ),
+        (
+            payload(json!({ "scopes": [{ "value": "a" }, { "value": "a" }] })),
+            "twice",
+        ),
+        (
+            payload(json!({ "identifier": 5 })),
+            "Payload validation error",
+        ),
+        (payload(json!({ "color": "blue" })), "color"),
+        (json!({ "name": "No identifier" }), "identifier"),
+        (json!([my_sample_api()]), "Payload validation error"),
+    ];
+    for (body, message) in refused {
+        server.register(body).await.assert_api_error(400, message);
+    }
+    for raw in ["", "{", "not json", "{\"identifier\": \"urn:x\",}"] {
+        server
+            .management_raw(Method::POST, "api/v2/resource-servers", raw)
+            .await
+            .assert_api_error(400, "");
+    }
+
+    assert_eq!(server.register(my_sample_api()).await.status, 201);
+    server
+        .register(payload(json!({ "name": "Same identifier" })))
+        .await
+        .assert_api_error(409, MY_API);
+}
+
+#[tokio::test]
+async fn resource_servers_can_be_listed_read_changed_and_deleted() {
+    let server = AuthServer::start().await;
+    let created = server.register(my_sample_api()).await.json();
+    let id = created["id"].as_str().unwrap();
+    let path = format!("api/v2/resource-servers/{id}");
+
+    let list = server
+        .management(Method::GET, "api/v2/resource-servers", None)
+        .await;
+    assert_eq!(list.status, 200);
+    let identifiers: Vec<Value> = list
+        .json()
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|api| api["identifier"].clone())
+        .collect();
+    assert_eq!(
+        identifiers,
+        [json!(server.management_audience()), json!(MY_API)]
+    );
+    let read = server.management(Method::GET, &path, None).await;
+    assert_eq!(read.json(), created);
+
+    let changed = server
+        .management(
+            Method::PATCH,
+            &path,
+            Some(json!({ "name": "Renamed", "scopes": [{ "value": "read:messages" }], "token_lifetime": 3600 })),
+        )
+        .await;
+    assert_eq!(changed.status, 200, "{}", changed.body);
+    let changed = changed.json();
+    assert_eq!(changed["name"], "Renamed");
+    assert_eq!(changed["scopes"], json!([{ "value": "read:messages" }]));
+    assert_eq!(changed["token_lifetime"], 3600);
+    assert_eq!(changed["identifier"], MY_API);
+    assert_eq!(changed["signing_secret"], created["signing_secret"]);
+
+    server
+        .management(
+            Method::PATCH,
+            &path,
+            Some(json!({ "identifier": "urn:new" })),
+        )
+        .await
+        .assert_api_error(400, "identifier cannot be modified");
+    server
+        .management(
+            Method::PATCH,
+            &path,
+            Some(json!({ "signing_alg": "RS256" })),
+        )
+        .await
+        .assert_api_error(400, "signing_alg");
+    server
+        .management(Method::PATCH, &path, Some(json!({ "token_lifetime": -1 })))
+        .await
+        .assert_api_error(400, "Payload validation error");
+    server
+        .management_raw(Method::PATCH, &path, "{")
+        .await
+        .assert_api_error(400, "");
+
+    let unknown = "api/v2/resource-servers/000000000000000000000000";
+    for method in [Method::GET, Method::DELETE] {
+        server
+            .management(method, unknown, None)
+            .await
+            .assert_api_error(404, "000000000000000000000000");
+    }
+    server
+        .management(Method::PATCH, unknown, Some(json!({ "name": "x" })))
+        .await
+        .assert_api_error(404, "000000000000000000000000");
+
+    // The system API cannot be changed or deleted.
+    let system_id = list.json()[0]["id"].as_str().unwrap().to_owned();
+    let system = format!("api/v2/resource-servers/{system_id}");
+    server
+        .management(Method::DELETE, &system, None)
+        .await
+        .assert_api_error(403, "system API");
+
+    // Deleting an API deletes its grants.
+    let client = server.create_client("App").await;
+    assert_eq!(
+        server
+            .grant(&client.0, MY_API, &["read:messages"])
+            .await
+            .status,
+        201
+    );
+    let deleted = server.management(Method::DELETE, &path, None).await;
+    assert_eq!(deleted.status, 204);
+    assert_eq!(
+        server.management(Method::GET, &path, None).await.status,
+        404
+    );
+    let grants = server
+        .management(Method::GET, "api/v2/client-grants", None)
+        .await;
+    assert_eq!(grants.json(), json!([]));
+}
+
+#[tokio::test]
+async fn clients_and_client_grants_follow_the_management_api() {
+    let server = AuthServer::start().await;
+    server.register(my_sample_api()).await;
+    let (client_id, client_secret) = server.create_client("My M2M App").await;
+    assert_eq!(client_id.len(), 32);
+    assert!(client_secret.len() >= 32);
+    server
+        .management(Method::POST, "api/v2/clients", Some(json!({})))
+        .await
+        .assert_api_error(400, "name");
+
+    server
+        .grant("no-such-client", MY_API, &["read:messages"])
+        .await
+        .assert_api_error(404, "no-such-client");
+    server
+        .grant(&client_id, "https://unknown-api", &["read:messages"])
+        .await
+        .assert_api_error(404, "https://unknown-api");
+    server
+        .grant(&client_id, MY_API, &["read:messages", "delete:everything"])
+        .await
+        .assert_api_error(400, "delete:everything");
+    server
+        .management(
+            Method::POST,
+            "api/v2/client-grants",
+            Some(json!({ "client_id": client_id, "audience": MY_API })),
+        )
+        .await
+        .assert_api_error(400, "scope");
+
+    let grant = server.grant(&client_id, MY_API, &["read:messages"]).await;
+    assert_eq!(grant.status, 201);
+    let grant = grant.json();
+    assert!(grant["id"].as_str().unwrap().starts_with("cgr_"));
+    assert_eq!(grant["client_id"], client_id);
+    assert_eq!(grant["audience"], MY_API);
+    assert_eq!(grant["scope"], json!(["read:messages"]));
+    server
+        .grant(&client_id, MY_API, &["sample-scope"])
+        .await
+        .assert_api_error(409, "already exists");
+
+    let list = server
+        .management(Method::GET, "api/v2/client-grants", None)
+        .await;
+    assert_eq!(list.json(), json!([grant]));
+    let path = format!("api/v2/client-grants/{}", grant["id"].as_str().unwrap());
+    assert_eq!(
+        server.management(Method::DELETE, &path, None).await.status,
+        204
+    );
+    server
+        .management(Method::DELETE, &path, None)
+        .await
+        .assert_api_error(404, "cgr_");
+}
+
+#[tokio::test]
+async fn token_endpoint_answers_rfc_6749_errors() {
+    let server = AuthServer::start().await;
+    server.register(my_sample_api()).await;
+    server
+        .register(json!({ "name": "Ungranted", "identifier": "urn:ungranted" }))
+        .await;
+    let client = server.create_client("App").await;
+    server.grant(&client.0, MY_API, &["sample-scope"]).await;
+    let params = |change: Value| {
+        let mut params = json!({
+            "grant_type": "client_credentials", "client_id": client.0,
+            "client_secret": client.1, "audience": MY_API,
+        });
+        for (key, value) in change.as_object().unwrap() {
+            if value.is_null() {
+                params.as_object_mut().unwrap().remove(key);
+            } else {
+                params[key] = value.clone();
+            }
+        }
+        params
+    };
+    let cases = [
+        (json!({ "client_secret": "wrong" }), 401, "invalid_client"),
+        (json!({ "client_id": "unknown" }), 401, "invalid_client"),
+        (json!({ "client_secret": null }), 401, "invalid_client"),
+        (json!({ "audience": "urn:ungranted" }), 403, "access_denied"),
+        (
+            json!({ "audience": "https://unknown-api" }),
+            403,
+            "access_denied",
+        ),
+        (json!({ "scope": "read:messages" }), 400, "invalid_scope"),
+        (
+            json!({ "scope": "sample-scope delete:all" }),
+            400,
+            "invalid_scope",
+        ),
+        (
+            json!({ "grant_type": "password" }),
+            400,
+            "unsupported_grant_type",
+        ),
+        (json!({ "grant_type": null }), 400, "invalid_request"),
+        (json!({ "audience": null }), 400, "invalid_request"),
+    ];
+    for (change, status, error) in cases {
+        let reply = server.token_request(params(change.clone())).await;
+        reply.assert_oauth_error(status, error);
+        if status == 401 {
+            assert!(reply.header(header::WWW_AUTHENTICATE).is_some(), "{change}");
+        }
+    }
+
+    let token_url = server.url("oauth/token");
+    let http = &server.http;
+    for (content_type, body) in [
+        ("text/plain", "grant_type=client_credentials".to_owned()),
+        ("application/json", "{".to_owned()),
+        ("application/json", "[]".to_owned()),
+        (
+            "application/x-www-form-urlencoded",
+            "grant_type=client_credentials&grant_type=password".to_owned(),
+        ),
+    ] {
+        http.call(Method::POST, &token_url, None, Some((content_type, body)))
+            .await
+            .assert_oauth_error(400, "invalid_request");
+    }
+
+    // A form body, and Basic client authentication, both work.
+    let form = format!(
+        "grant_type=client_credentials&client_id={}&client_secret={}&audience=https%3A%2F%2Fmy-api-urn",
+        client.0, client.1
+    );
+    let reply = http
+        .call(
+            Method::POST,
+            &token_url,
+            None,
+            Some(("application/x-www-form-urlencoded", form)),
+        )
+        .await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    assert_eq!(reply.json()["scope"], "sample-scope");
+
+    let basic = {
+        use base64::Engine as _;
+        base64::engine::general_purpose::STANDARD.encode(format!("{}:{}", client.0, client.1))
+    };
+    let with_basic = |body: Value| {
+        Request::post(&token_url)
+            .header(header::AUTHORIZATION, format!("Basic {basic}"))
+            .header(header::CONTENT_TYPE, "application/json")
+            .body(Full::new(Bytes::from(body.to_string())))
+            .unwrap()
+    };
+    let reply = http
+        .send(with_basic(
+            json!({ "grant_type": "client_credentials", "audience": MY_API }),
+        ))
+        .await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    http.send(with_basic(params(json!({}))))
+        .await
+        .assert_oauth_error(400, "invalid_request");
+}
+
+#[tokio::test]
+async fn a_requested_scope_subset_is_what_the_token_carries() {
+    let server = AuthServer::start().await;
+    let registration = server.register(my_sample_api()).await;
+    let client = server.create_client("App").await;
+    server
+        .grant(&client.0, MY_API, &["sample-scope", "read:messages"])
+        .await;
+    let all = server.token(&client, MY_API, None).await;
+    let subset = server.token(&client, MY_API, Some("sample-scope")).await;
+
+    let sample = start_sample_api(&registration.body, &server.issuer).await;
+    let scoped = format!("{sample}/api/private-scoped");
+    let http = &server.http;
+    let status = |token: String| {
+        let url = scoped.clone();
+        async move {
+            http.call(Method::GET, &url, Some(&token), None)
+                .await
+                .status
+        }
+    };
+    assert_eq!(status(all).await, 200);
+    assert_eq!(status(subset).await, 403);
+}
+
+#[tokio::test]
+async fn management_endpoints_require_a_token_with_their_scope() {
+    let server = AuthServer::start().await;
+    let registration = server.register(my_sample_api()).await.json();
+    let rs = format!(
+        "api/v2/resource-servers/{}",
+        registration["id"].as_str().unwrap()
+    );
+    let routes = [
+        (
+            Method::POST,
+            "api/v2/resource-servers".to_owned(),
+            "create:resource_server",
+        ),
+        (
+            Method::GET,
+            "api/v2/resource-servers".to_owned(),
+            "read:resource_servers",
+        ),
+        (Method::GET, rs.clone(), "read:resource_servers"),
+        (Method::PATCH, rs.clone(), "update:resource_server"),
+        (Method::DELETE, rs, "delete:resource_server"),
+        (Method::POST, "api/v2/clients".to_owned(), "create:client"),
+        (
+            Method::POST,
+            "api/v2/client-grants".to_owned(),
+            "create:client_grant",
+        ),
+        (
+            Method::GET,
+            "api/v2/client-grants".to_owned(),
+            "read:client_grants",
+        ),
+        (
+            Method::DELETE,
+            "api/v2/client-grants/cgr_0".to_owned(),
+            "delete:client_grant",
+        ),
+    ];
+
+    // No token, and a token for another API: 401.
+    let client = server.create_client("Automation").await;
+    server.grant(&client.0, MY_API, &["read:messages"]).await;
+    let wrong_audience = server.token(&client, MY_API, None).await;
+    for (method, path, _) in &routes {
+        let url = server.url(path);
+        let reply = server.http.call(method.clone(), &url, None, None).await;
+        assert_eq!(reply.status, 401, "{method} {path}");
+        let reply = server
+            .http
+            .call(method.clone(), &url, Some(&wrong_audience), None)
+            .await;
+        assert_eq!(reply.status, 401, "{method} {path}");
+        assert!(
+            reply
+                .header(header::WWW_AUTHENTICATE)
+                .unwrap()
+                .contains("invalid_token")
+        );
+    }
+
+    // A machine-to-machine client granted every management scope but a route's own gets a
+    // 403 naming that scope, as on a real tenant.
+    let audience = server.management_audience();
+    for (method, path, scope) in &routes {
+        let others: Vec<&str> = MANAGEMENT_SCOPES
+            .into_iter()
+            .filter(|other| other != scope)
+            .collect();
+        let client = server.create_client("Almost admin").await;
+        assert_eq!(
+            server.grant(&client.0, &audience, &others).await.status,
+            201
+        );
+        let token = server.token(&client, &audience, None).await;
+        let reply = server
+            .management_as(&token, method.clone(), path, Some(json!({})))
+            .await;
+        assert_eq!(reply.status, 403, "{method} {path}");
+        let challenge = reply.header(header::WWW_AUTHENTICATE).unwrap();
+        assert!(
+            challenge.contains(&format!(r#"scope="{scope}""#)),
+            "{method} {path}: {challenge}"
+        );
+    }
+
+    // The same client with only the route's scope gets past the guard.
+    let reader = server.create_client("Reader").await;
+    server
+        .grant(&reader.0, &audience, &["read:resource_servers"])
+        .await;
+    let token = server.token(&reader, &audience, None).await;
+    let list = server
+        .management_as(&token, Method::GET, "api/v2/resource-servers", None)
+        .await;
+    assert_eq!(list.status, 200);
+}
+
+/// The management scopes, as the issue names them.
+const MANAGEMENT_SCOPES: [&str; 8] = [
+    "create:resource_server",
+    "read:resource_servers",
+    "update:resource_server",
+    "delete:resource_server",
+    "create:client_grant",
+    "read:client_grants",
+    "delete:client_grant",
+    "create:client",
+];
+
+#[test]
+fn the_startup_token_holds_every_management_scope() {
+    let server = authorization_server::app("http://127.0.0.1:4000").unwrap();
+    let payload = server.management_token.split('.').nth(1).unwrap();
+    let claims: Value = {
+        use base64::Engine as _;
+        let json = base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(payload)
+            .unwrap();
+        serde_json::from_slice(&json).unwrap()
+    };
+    let mut held: Vec<&str> = claims["scope"].as_str().unwrap().split(' ').collect();
+    held.sort_unstable();
+    let mut expected = MANAGEMENT_SCOPES.to_vec();
+    expected.sort_unstable();
+    assert_eq!(held, expected);
+    assert_eq!(claims["aud"], "http://127.0.0.1:4000/api/v2/");
+    assert_eq!(claims["iss"], "http://127.0.0.1:4000/");
+}
