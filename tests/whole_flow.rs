@@ -723,6 +723,14 @@ async fn a_requested_scope_subset_is_what_the_token_carries() {
         .await;
     let all = server.token(&client, MY_API, None).await;
     let subset = server.token(&client, MY_API, Some("sample-scope")).await;
+    let twice = server
+        .token_request(json!({
+            "grant_type": "client_credentials", "client_id": client.0,
+            "client_secret": client.1, "audience": MY_API,
+            "scope": "sample-scope  sample-scope",
+        }))
+        .await;
+    assert_eq!(twice.json()["scope"], "sample-scope");
 
     let sample = start_sample_api(&registration.body, &server.issuer).await;
     let scoped = format!("{sample}/api/private-scoped");

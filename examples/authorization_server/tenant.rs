@@ -13,8 +13,8 @@ const MAX_TOKEN_LIFETIME: u64 = 2_592_000;
 /// bearer-guard refuses shorter HS256 secrets unless told otherwise.
 const MIN_SIGNING_SECRET_LEN: usize = 32;
 
-/// A resource server as the Management API returns it.
-#[derive(Debug, Clone, Serialize)]
+/// A resource server as the Management API returns it. No `Debug`: it holds the secret.
+#[derive(Clone, Serialize)]
 pub(crate) struct ResourceServerRecord {
     pub(crate) id: String,
     pub(crate) name: String,
@@ -40,8 +40,8 @@ pub(crate) struct Scope {
     pub(crate) description: Option<String>,
 }
 
-/// `POST /api/v2/resource-servers`.
-#[derive(Debug, Deserialize)]
+/// `POST /api/v2/resource-servers`. No `Debug`: it may hold a secret.
+#[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct NewResourceServer {
     name: Option<String>,
@@ -70,8 +70,9 @@ pub(crate) struct ResourceServerChanges {
     identifier: Option<serde_json::Value>,
 }
 
-/// A client application, as `POST /api/v2/clients` returns it.
-#[derive(Debug, Clone, Serialize)]
+/// A client application, as `POST /api/v2/clients` returns it. No `Debug`: it holds the
+/// client secret.
+#[derive(Clone, Serialize)]
 pub(crate) struct Client {
     pub(crate) client_id: String,
     pub(crate) client_secret: String,
@@ -121,8 +122,7 @@ pub(crate) enum TokenRefusal {
     ServerError,
 }
 
-/// A token issued by [`Tenant::issue_token`].
-#[derive(Debug)]
+/// A token issued by [`Tenant::issue_token`]. No `Debug`: it holds the token.
 pub(crate) struct IssuedToken {
     pub(crate) access_token: String,
     pub(crate) expires_in: u64,
@@ -406,7 +406,13 @@ impl Tenant {
             .collect();
         let scopes: Vec<&str> = match scope.map(str::split_ascii_whitespace) {
             Some(requested) => {
-                let requested: Vec<&str> = requested.collect();
+                let mut unique: Vec<&str> = Vec::new();
+                for scope in requested {
+                    if !unique.contains(&scope) {
+                        unique.push(scope);
+                    }
+                }
+                let requested = unique;
                 if let Some(extra) = requested.iter().find(|s| !granted.contains(s)) {
                     return Err(TokenRefusal::ScopeNotGranted((*extra).to_owned()));
                 }

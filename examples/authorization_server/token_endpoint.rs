@@ -20,8 +20,8 @@ pub(crate) fn router() -> Router<SharedTenant> {
 }
 
 /// The request's parameters, from a JSON or a form body. Unknown parameters are ignored
-/// (RFC 6749 §3.2); a repeated one is an error (§3.1).
-#[derive(Debug, Default, Deserialize)]
+/// (RFC 6749 §3.2); a repeated one is an error (§3.1). No `Debug`: it holds the secret.
+#[derive(Deserialize)]
 struct TokenParams {
     grant_type: Option<String>,
     client_id: Option<String>,
