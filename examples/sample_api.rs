@@ -16,6 +16,9 @@ use axum::{Json, Router, routing::get};
 use bearer_guard::{BearerGuardLayer, ConfigError, ResourceServer, TokenIssuer, VerifiedToken};
 use serde_json::{Value, json};
 
+#[path = "support/serve.rs"]
+mod serve;
+
 /// The demo registration: a resource server as the Management API would return it.
 /// Its secret is public, so tokens for it prove nothing outside this demo.
 pub(crate) const DEMO_RESOURCE_SERVER: &str = r#"{
@@ -83,19 +86,14 @@ pub(crate) fn demo_token(issuer: &str, scope: &str) -> Result<String, Box<dyn st
         .sign()?)
 }
 
+const PROGRAM: &str = "sample_api";
+
 fn fail(message: impl std::fmt::Display) -> ! {
-    eprintln!("sample_api: {message}");
-    std::process::exit(1)
+    serve::fail(PROGRAM, message)
 }
 
 #[tokio::main]
 async fn main() {
-    let port: u16 = match std::env::var("PORT") {
-        Ok(port) => port
-            .parse()
-            .unwrap_or_else(|_| fail(format!("PORT={port:?} is not a port number"))),
-        Err(_) => 3000,
-    };
     let issuer = std::env::var("TOKEN_ISSUER").ok();
     let json_path = std::env::var("RESOURCE_SERVER_JSON").ok();
     let json = match &json_path {
@@ -107,10 +105,7 @@ async fn main() {
     let identifier = api.identifier().to_owned();
     let router = app(api, issuer.clone()).unwrap_or_else(|err| fail(err));
 
-    let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
-        .await
-        .unwrap_or_else(|err| fail(format!("cannot listen on 127.0.0.1:{port}: {err}")));
-    let base = format!("http://127.0.0.1:{port}");
+    let (listener, base) = serve::listen(PROGRAM, 3000).await;
     println!("sample_api: protecting {identifier} on {base}");
     if json_path.is_none() {
         let issuer = issuer.as_deref().unwrap_or(DEMO_ISSUER);
@@ -135,13 +130,5 @@ async fn main() {
             "curl -i -H \"Authorization: Bearer $READER_TOKEN\" {base}/api/private-scoped  # 200"
         );
     }
-    let shutdown = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    if let Err(err) = axum::serve(listener, router)
-        .with_graceful_shutdown(shutdown)
-        .await
-    {
-        fail(err);
-    }
+    serve::serve(PROGRAM, listener, router).await;
 }

@@ -3,6 +3,8 @@
 //! ports, driven by a real HTTP client, with every error the authorization server promises.
 
 #![allow(clippy::unwrap_used)]
+// Both examples include `examples/support/serve.rs`, so this test loads it twice.
+#![allow(clippy::duplicate_mod)]
 
 #[allow(dead_code)] // `main` is the example's, not the test's.
 #[path = "../examples/authorization_server/main.rs"]

@@ -24,6 +24,8 @@
 mod api_error;
 mod management;
 mod random;
+#[path = "../support/serve.rs"]
+mod serve;
 mod tenant;
 mod token_endpoint;
 
@@ -106,33 +108,13 @@ impl AuthorizationServer {
     }
 }
 
-fn fail(message: impl fmt::Display) -> ! {
-    eprintln!("authorization_server: {message}");
-    std::process::exit(1)
-}
+const PROGRAM: &str = "authorization_server";
 
 #[tokio::main]
 async fn main() {
-    let port: u16 = match std::env::var("PORT") {
-        Ok(port) => port
-            .parse()
-            .unwrap_or_else(|_| fail(format!("PORT={port:?} is not a port number"))),
-        Err(_) => 4000,
-    };
-    let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
-        .await
-        .unwrap_or_else(|err| fail(format!("cannot listen on 127.0.0.1:{port}: {err}")));
-    let base_url = format!("http://127.0.0.1:{port}");
-    let server = app(&base_url).unwrap_or_else(|err| fail(err));
-    eprintln!("authorization_server: listening on {base_url}");
+    let (listener, base_url) = serve::listen(PROGRAM, 4000).await;
+    let server = app(&base_url).unwrap_or_else(|err| serve::fail(PROGRAM, err));
+    eprintln!("{PROGRAM}: listening on {base_url}");
     print!("{}", server.startup_lines());
-    let shutdown = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    if let Err(err) = axum::serve(listener, server.router)
-        .with_graceful_shutdown(shutdown)
-        .await
-    {
-        fail(err);
-    }
+    serve::serve(PROGRAM, listener, server.router).await;
 }
