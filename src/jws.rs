@@ -10,7 +10,7 @@ use base64::alphabet::URL_SAFE;
 use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
 use hmac::{Hmac, KeyInit, Mac};
 use serde::Deserializer;
-use serde::de::{self, IgnoredAny, MapAccess, Visitor};
+use serde::de::{self, DeserializeSeed, IgnoredAny, MapAccess, Visitor};
 use sha2::Sha256;
 
 use crate::error::{ConfigError, TokenErrorKind};
@@ -58,10 +58,15 @@ pub(crate) fn split(token: &str) -> Result<Segments<'_>, TokenErrorKind> {
 }
 
 /// Checks the protected header: `alg` exactly `HS256`, no `crit`, no duplicate parameters,
-/// and, when `require_at_jwt`, `typ` `at+jwt` (RFC 9068 §2.1).
+/// and, when `require_at_jwt`, `typ` `at+jwt` (RFC 9068 §2.1). Returns the keys to try.
 ///
-/// The header never chooses the key or the algorithm; `kid`, `jku`, `x5u` and `jwk` are ignored.
-pub(crate) fn check_header(segment: &str, require_at_jwt: bool) -> Result<(), TokenErrorKind> {
+/// The header never chooses the algorithm, and `jku`, `x5u` and `jwk` are ignored. `kid` only
+/// picks among the configured secrets, and only when some of them are labelled with one.
+pub(crate) fn check_header(
+    segment: &str,
+    require_at_jwt: bool,
+    keys: &KeySet,
+) -> Result<KeyChoice, TokenErrorKind> {
     if segment.len() > MAX_HEADER_LEN {
         return Err(TokenErrorKind::Malformed);
     }
@@ -72,7 +77,9 @@ pub(crate) fn check_header(segment: &str, require_at_jwt: bool) -> Result<(), To
     let json = std::str::from_utf8(&buf[..len]).map_err(|_| TokenErrorKind::Malformed)?;
     let mut de = serde_json::Deserializer::from_str(json);
     let header = de
-        .deserialize_map(HeaderVisitor)
+        .deserialize_map(HeaderVisitor {
+            kids: keys.labelled.then_some(&*keys.kids),
+        })
         .and_then(|header| de.end().map(|()| header))
         .map_err(|_| TokenErrorKind::Malformed)?;
     if header.crit {
@@ -84,7 +91,12 @@ pub(crate) fn check_header(segment: &str, require_at_jwt: bool) -> Result<(), To
     if require_at_jwt && header.typ != Some(Typ::AtJwt) {
         return Err(TokenErrorKind::InvalidType);
     }
-    Ok(())
+    match header.kid {
+        None => Ok(KeyChoice::InOrder),
+        Some(KidLookup::Found(index)) => Ok(KeyChoice::Only(index)),
+        // A kid names one key: an unknown one gets no fallback to the others.
+        Some(KidLookup::Unknown) => Err(TokenErrorKind::UnknownKeyId),
+    }
 }
 
 /// Decodes the payload segment to UTF-8 text.
@@ -108,9 +120,62 @@ impl Hs256Key {
             .map_err(|_| ConfigError::UnusableSecret)
     }
 
-    /// Verifies the base64url tag over `signing_input`, comparing in constant time.
+    /// Whether `tag` is the HMAC of `signing_input`, compared in constant time.
+    fn verifies(&self, signing_input: &str, tag: &[u8; 32]) -> bool {
+        let mut mac = self.0.clone();
+        mac.update(signing_input.as_bytes());
+        // `verify_slice` compares with `subtle`'s constant-time equality.
+        mac.verify_slice(tag).is_ok()
+    }
+}
+
+impl fmt::Debug for Hs256Key {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Hs256Key(<redacted>)")
+    }
+}
+
+/// Most secrets a validator holds: the current one and a few previous ones. Each costs an
+/// HMAC for a token without `kid`, so a forged token costs at most this many.
+pub(crate) const MAX_KEYS: usize = 4;
+
+/// The secrets a token may be signed with, current first, each perhaps labelled with a `kid`.
+#[derive(Debug, Clone)]
+pub(crate) struct KeySet {
+    keys: Box<[Hs256Key]>,
+    /// One per key, same order.
+    kids: Box<[Option<Box<str>>]>,
+    /// Whether any key has a `kid`: only then does a token's `kid` select.
+    labelled: bool,
+}
+
+/// Which keys a token's signature is checked against.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum KeyChoice {
+    /// The key its `kid` names.
+    Only(usize),
+    /// Every key, current first, until one verifies.
+    InOrder,
+}
+
+impl KeySet {
+    /// A set from `(kid, key)` pairs, current first. The builder checks the count and that
+    /// no two kids are equal.
+    pub(crate) fn new(entries: Vec<(Option<Box<str>>, Hs256Key)>) -> Self {
+        let (kids, keys): (Vec<_>, Vec<_>) = entries.into_iter().unzip();
+        let labelled = kids.iter().any(Option::is_some);
+        Self {
+            keys: keys.into(),
+            kids: kids.into(),
+            labelled,
+        }
+    }
+
+    /// Verifies the base64url tag over `signing_input` with the chosen keys, each compared in
+    /// constant time.
     pub(crate) fn verify(
         &self,
+        choice: KeyChoice,
         signing_input: &str,
         signature: &str,
     ) -> Result<(), TokenErrorKind> {
@@ -123,17 +188,23 @@ impl Hs256Key {
             Ok(32) => {}
             _ => return Err(TokenErrorKind::InvalidSignature),
         }
-        let mut mac = self.0.clone();
-        mac.update(signing_input.as_bytes());
-        // `verify_slice` compares with `subtle`'s constant-time equality.
-        mac.verify_slice(&tag)
-            .map_err(|_| TokenErrorKind::InvalidSignature)
-    }
-}
-
-impl fmt::Debug for Hs256Key {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("Hs256Key(<redacted>)")
+        let verified = match choice {
+            KeyChoice::Only(index) => self
+                .keys
+                .get(index)
+                .is_some_and(|key| key.verifies(signing_input, &tag)),
+            // Which key matched is not secret; stopping at the first keeps the common case
+            // (the current secret) at one HMAC.
+            KeyChoice::InOrder => self
+                .keys
+                .iter()
+                .any(|key| key.verifies(signing_input, &tag)),
+        };
+        if verified {
+            Ok(())
+        } else {
+            Err(TokenErrorKind::InvalidSignature)
+        }
     }
 }
 
@@ -199,6 +270,7 @@ impl<'de> de::Deserialize<'de> for Typ {
 enum Param {
     Alg,
     Crit,
+    Kid,
     Typ,
     Other,
 }
@@ -215,6 +287,7 @@ impl<'de> de::Deserialize<'de> for Param {
                 Ok(match name {
                     "alg" => Param::Alg,
                     "crit" => Param::Crit,
+                    "kid" => Param::Kid,
                     "typ" => Param::Typ,
                     _ => Param::Other,
                 })
@@ -224,16 +297,57 @@ impl<'de> de::Deserialize<'de> for Param {
     }
 }
 
+/// What a `kid` named, looked up among the configured kids as it is parsed.
+#[derive(Clone, Copy)]
+enum KidLookup {
+    Found(usize),
+    Unknown,
+}
+
+/// Looks a `kid` string up among `kids` without copying it.
+struct KidSeed<'k> {
+    kids: &'k [Option<Box<str>>],
+}
+
+impl<'de> DeserializeSeed<'de> for KidSeed<'_> {
+    type Value = KidLookup;
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<KidLookup, D::Error> {
+        deserializer.deserialize_str(self)
+    }
+}
+
+impl Visitor<'_> for KidSeed<'_> {
+    type Value = KidLookup;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a key id")
+    }
+
+    fn visit_str<E: de::Error>(self, kid: &str) -> Result<KidLookup, E> {
+        // Key ids are public names, so comparing them need not be constant-time.
+        Ok(self
+            .kids
+            .iter()
+            .position(|known| known.as_deref() == Some(kid))
+            .map_or(KidLookup::Unknown, KidLookup::Found))
+    }
+}
+
 #[derive(Default)]
 struct Header {
     alg: Option<Alg>,
     typ: Option<Typ>,
+    kid: Option<KidLookup>,
     crit: bool,
 }
 
-struct HeaderVisitor;
+/// Parses the header; `kids` is `Some` when a `kid` selects the key.
+struct HeaderVisitor<'k> {
+    kids: Option<&'k [Option<Box<str>>]>,
+}
 
-impl<'de> Visitor<'de> for HeaderVisitor {
+impl<'de> Visitor<'de> for HeaderVisitor<'_> {
     type Value = Header;
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -253,6 +367,16 @@ impl<'de> Visitor<'de> for HeaderVisitor {
                     header.crit = true;
                 }
                 Param::Typ if header.typ.is_none() => header.typ = Some(map.next_value()?),
+                Param::Kid => match self.kids {
+                    Some(kids) if header.kid.is_none() => {
+                        header.kid = Some(map.next_value_seed(KidSeed { kids })?);
+                    }
+                    Some(_) => return Err(de::Error::custom("duplicate header parameter")),
+                    // No secret is labelled: the kid cannot change a decision.
+                    None => {
+                        map.next_value::<IgnoredAny>()?;
+                    }
+                },
                 Param::Alg | Param::Crit | Param::Typ => {
                     return Err(de::Error::custom("duplicate header parameter"));
                 }
@@ -268,6 +392,120 @@ impl<'de> Visitor<'de> for HeaderVisitor {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+
+    /// Keys with these kids, each with its own secret (`kid` or the index, repeated).
+    fn keys(kids: &[Option<&str>]) -> KeySet {
+        KeySet::new(
+            kids.iter()
+                .enumerate()
+                .map(|(index, kid)| {
+                    let secret = kid
+                        .map_or_else(|| index.to_string(), str::to_owned)
+                        .repeat(40);
+                    let key = Hs256Key::new(&SigningSecret::from(secret.as_str())).unwrap();
+                    (kid.map(Box::from), key)
+                })
+                .collect(),
+        )
+    }
+
+    fn header(json: &str) -> String {
+        URL_SAFE_NO_PAD.encode(json)
+    }
+
+    #[test]
+    fn kid_selects_a_labelled_key() {
+        let set = keys(&[Some("new"), Some("old"), None]);
+        let choice = |json: &str| check_header(&header(json), false, &set);
+        assert_eq!(
+            choice(r#"{"alg":"HS256","kid":"old"}"#),
+            Ok(KeyChoice::Only(1))
+        );
+        assert_eq!(
+            choice(r#"{"alg":"HS256","kid":"new"}"#),
+            Ok(KeyChoice::Only(0))
+        );
+        assert_eq!(
+            choice(r#"{"alg":"HS256","kid":"\u006fld"}"#),
+            Ok(KeyChoice::Only(1))
+        );
+        assert_eq!(choice(r#"{"alg":"HS256"}"#), Ok(KeyChoice::InOrder));
+        for unknown in [r#""Old""#, r#""""#, r#""old ""#] {
+            assert_eq!(
+                choice(&format!(r#"{{"alg":"HS256","kid":{unknown}}}"#)),
+                Err(TokenErrorKind::UnknownKeyId),
+                "{unknown}"
+            );
+        }
+        for bad in [
+            r#"{"alg":"HS256","kid":1}"#,
+            r#"{"alg":"HS256","kid":"old","kid":"new"}"#,
+        ] {
+            assert_eq!(choice(bad), Err(TokenErrorKind::Malformed), "{bad}");
+        }
+        // The algorithm is checked before the kid.
+        assert_eq!(
+            choice(r#"{"alg":"none","kid":"nope"}"#),
+            Err(TokenErrorKind::UnsupportedAlgorithm)
+        );
+    }
+
+    #[test]
+    fn kid_is_ignored_when_no_key_is_labelled() {
+        let set = keys(&[None, None]);
+        for json in [
+            r#"{"alg":"HS256","kid":"anything"}"#,
+            r#"{"alg":"HS256","kid":1}"#,
+            r#"{"alg":"HS256","kid":"a","kid":"b"}"#,
+        ] {
+            assert_eq!(
+                check_header(&header(json), false, &set),
+                Ok(KeyChoice::InOrder),
+                "{json}"
+            );
+        }
+    }
+
+    #[test]
+    fn key_set_verifies_with_the_chosen_keys_only() {
+        let set = keys(&[Some("new"), Some("old"), None]);
+        let input = "e30.e30";
+        let sign = |secret: &str| {
+            let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).unwrap();
+            mac.update(input.as_bytes());
+            URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes())
+        };
+        let (new, old, third) = (
+            sign(&"new".repeat(40)),
+            sign(&"old".repeat(40)),
+            sign(&"2".repeat(40)),
+        );
+        for signature in [&new, &old, &third] {
+            assert_eq!(set.verify(KeyChoice::InOrder, input, signature), Ok(()));
+        }
+        assert_eq!(set.verify(KeyChoice::Only(1), input, &old), Ok(()));
+        for (choice, signature) in [
+            (KeyChoice::Only(0), &old),
+            (KeyChoice::Only(1), &new),
+            (KeyChoice::Only(1), &third),
+            (KeyChoice::Only(3), &old),
+            (KeyChoice::InOrder, &sign("another secret")),
+        ] {
+            assert_eq!(
+                set.verify(choice, input, signature),
+                Err(TokenErrorKind::InvalidSignature),
+                "{choice:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn key_set_debug_is_redacted() {
+        let printed = format!("{:?}", keys(&[Some("new"), None]));
+        assert!(!printed.contains("newnew"), "{printed}");
+        assert!(printed.contains("<redacted>"), "{printed}");
+    }
 
     #[test]
     fn derived_hmac_key_is_zeroized_on_drop() {
@@ -307,16 +545,23 @@ mod tests {
     #[test]
     fn oversized_header_is_malformed_without_decoding() {
         let header = "e".repeat(MAX_HEADER_LEN + 1);
-        assert_eq!(check_header(&header, false), Err(TokenErrorKind::Malformed));
+        assert_eq!(
+            check_header(&header, false, &keys(&[None])),
+            Err(TokenErrorKind::Malformed)
+        );
     }
 
     #[test]
     fn non_canonical_base64url_is_refused() {
         // "eyJhbGciOiJIUzI1NiJ9" is {"alg":"HS256"}; a changed final character that decodes to
         // the same bytes with other trailing bits must not pass.
-        assert_eq!(check_header("eyJhbGciOiJIUzI1NiJ9", false), Ok(()));
+        let keys = keys(&[None]);
         assert_eq!(
-            check_header("eyJhbGciOiJIUzI1NiJ9=", false),
+            check_header("eyJhbGciOiJIUzI1NiJ9", false, &keys),
+            Ok(KeyChoice::InOrder)
+        );
+        assert_eq!(
+            check_header("eyJhbGciOiJIUzI1NiJ9=", false, &keys),
             Err(TokenErrorKind::Malformed)
         );
         assert_eq!(decode_payload("e30"), Ok("{}".to_owned()));

@@ -24,13 +24,14 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use crate::claims::{self, Audience, Claims};
 use crate::error::{TokenError, TokenErrorKind};
-use crate::jws::{self, Hs256Key};
+use crate::jws::{self, KeySet};
 use crate::token::{ClaimSpans, VerifiedToken};
 
 /// Validates HS256 access tokens for one resource server. See the [module docs](self).
 #[derive(Debug, Clone)]
 pub struct TokenValidator {
-    pub(crate) key: Hs256Key,
+    /// The current secret first, then previous ones (secret rotation).
+    pub(crate) keys: KeySet,
     pub(crate) audience: Box<str>,
     pub(crate) issuer: Option<Box<str>>,
     /// Seconds of clock skew allowed on `exp`, `nbf` and `iat`.
@@ -101,9 +102,9 @@ impl TokenValidator {
             return Err(TokenErrorKind::TooLarge);
         }
         let segments = jws::split(token)?;
-        jws::check_header(segments.header, self.rfc9068)?;
-        self.key
-            .verify(segments.signing_input, segments.signature)?;
+        let choice = jws::check_header(segments.header, self.rfc9068, &self.keys)?;
+        self.keys
+            .verify(choice, segments.signing_input, segments.signature)?;
         let payload = jws::decode_payload(segments.payload)?;
         let claims = claims::parse(&payload, &self.audience, &self.scope_claim)?;
         let spans = self.check_claims(claims, &payload, now)?;
@@ -581,12 +582,12 @@ mod tests {
         const KEY: &str = "AyM1SysPpbyDfgZld3umj1qzKObwVMkoqQ-EstJQLr_T-1qS0gZH75aKtMN3Yj0iPS4hcgUuTwjAzZr1Z9CAow";
         const TOKEN: &str = "eyJ0eXAiOiJKV1QiLA0KICJhbGciOiJIUzI1NiJ9.eyJpc3MiOiJqb2UiLA0KICJleHAiOjEzMDA4MTkzODAsDQogImh0dHA6Ly9leGFtcGxlLmNvbS9pc19yb290Ijp0cnVlfQ.dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
         let secret = crate::SigningSecret::from_base64url(KEY).unwrap();
-        let key = Hs256Key::new(&secret).unwrap();
+        let keys = KeySet::new(vec![(None, jws::Hs256Key::new(&secret).unwrap())]);
 
         // Every check but the audience, with the clock just before `exp`: valid.
         let segments = jws::split(TOKEN).unwrap();
-        jws::check_header(segments.header, false).unwrap();
-        key.verify(segments.signing_input, segments.signature)
+        let choice = jws::check_header(segments.header, false, &keys).unwrap();
+        keys.verify(choice, segments.signing_input, segments.signature)
             .unwrap();
         let payload = jws::decode_payload(segments.payload).unwrap();
         let claims = claims::parse(&payload, "unused", "scope").unwrap();
@@ -602,7 +603,7 @@ mod tests {
 
         // As a request to an API: before `exp` it lacks `aud`; today it has expired.
         let validator = TokenValidator {
-            key,
+            keys,
             issuer: None,
             leeway: 0.0,
             ..validator()
