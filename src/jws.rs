@@ -40,13 +40,16 @@ pub(crate) struct Segments<'a> {
     pub(crate) signature: &'a str,
 }
 
-/// Splits a compact JWS into exactly three segments, header and payload non-empty.
+/// Splits a compact JWS at its first and last dots, header and payload non-empty.
+///
+/// A dot in between (four or five segments, as in a JWE) is left in the payload, whose strict
+/// base64url decoding refuses it before any HMAC: that saves searching the payload twice.
 pub(crate) fn split(token: &str) -> Result<Segments<'_>, TokenErrorKind> {
     let (signing_input, signature) = token.rsplit_once('.').ok_or(TokenErrorKind::Malformed)?;
     let (header, payload) = signing_input
         .split_once('.')
         .ok_or(TokenErrorKind::Malformed)?;
-    if header.is_empty() || payload.is_empty() || payload.contains('.') {
+    if header.is_empty() || payload.is_empty() {
         return Err(TokenErrorKind::Malformed);
     }
     Ok(Segments {
@@ -62,7 +65,22 @@ pub(crate) fn split(token: &str) -> Result<Segments<'_>, TokenErrorKind> {
 ///
 /// The header never chooses the algorithm, and `jku`, `x5u` and `jwk` are ignored. `kid` only
 /// picks among the configured secrets, and only when some of them are labelled with one.
+///
+/// The headers issuers send are answered from `keys`' memo of [`parse_header`]'s answers,
+/// without decoding; any other header is decoded and parsed.
 pub(crate) fn check_header(
+    segment: &str,
+    require_at_jwt: bool,
+    keys: &KeySet,
+) -> Result<KeyChoice, TokenErrorKind> {
+    match keys.known_headers.get(segment, require_at_jwt) {
+        Some(answer) => answer,
+        None => parse_header(segment, require_at_jwt, keys),
+    }
+}
+
+/// [`check_header`] the long way: decodes and parses the header.
+fn parse_header(
     segment: &str,
     require_at_jwt: bool,
     keys: &KeySet,
@@ -99,12 +117,140 @@ pub(crate) fn check_header(
     }
 }
 
-/// Decodes the payload segment to UTF-8 text.
-pub(crate) fn decode_payload(segment: &str) -> Result<String, TokenErrorKind> {
-    let bytes = BASE64URL
-        .decode(segment)
-        .map_err(|_| TokenErrorKind::Malformed)?;
-    String::from_utf8(bytes).map_err(|_| TokenErrorKind::Malformed)
+/// [`parse_header`]'s answers for the few header segments issuers actually send, worked out
+/// by `parse_header` itself when the key set is built.
+///
+/// For one issuer, the header is the same bytes in every token (`{"alg":"HS256","typ":"JWT"}`
+/// from Auth0, `{"typ":"JWT","alg":"HS256"}` from jsonwebtoken, perhaps with a `kid`), so the
+/// common case skips the base64url and JSON work. The answers are those of the long way by
+/// construction, and being fixed at build time they need no lock or shared mutable state.
+#[derive(Clone, Default)]
+struct KnownHeaders(Box<[KnownHeader]>);
+
+#[derive(Clone)]
+struct KnownHeader {
+    /// The base64url header segment, exactly as in a token.
+    segment: Box<str>,
+    /// The answer without and with RFC 9068's `typ` requirement.
+    answers: [Result<KeyChoice, TokenErrorKind>; 2],
+}
+
+impl KnownHeaders {
+    /// Header orders seen from issuers and JWT libraries; `{typ}` and `{kid}` are filled in.
+    const SHAPES: [&'static str; 3] = [
+        r#"{"alg":"HS256","typ":{typ}{kid}}"#,
+        r#"{"typ":{typ},"alg":"HS256"{kid}}"#,
+        r#"{"alg":"HS256"{kid}}"#,
+    ];
+
+    fn new(keys: &KeySet) -> Self {
+        let kids = std::iter::once(None).chain(keys.kids.iter().map(Option::as_deref));
+        let mut known = Vec::new();
+        for kid in kids {
+            let kid = kid.map_or_else(String::new, |kid| format!(r#","kid":{}"#, json_string(kid)));
+            for typ in [r#""JWT""#, r#""at+jwt""#] {
+                for shape in Self::SHAPES {
+                    let json = shape.replace("{typ}", typ).replace("{kid}", &kid);
+                    let segment = BASE64URL.encode(json);
+                    if known.iter().any(|k: &KnownHeader| *k.segment == *segment) {
+                        continue;
+                    }
+                    let answers = [false, true].map(|at_jwt| parse_header(&segment, at_jwt, keys));
+                    known.push(KnownHeader {
+                        segment: segment.into(),
+                        answers,
+                    });
+                }
+            }
+        }
+        Self(known.into())
+    }
+
+    /// The memoized answer for `segment`, if it is a known header.
+    fn get(
+        &self,
+        segment: &str,
+        require_at_jwt: bool,
+    ) -> Option<Result<KeyChoice, TokenErrorKind>> {
+        self.0
+            .iter()
+            .find(|known| *known.segment == *segment)
+            .map(|known| known.answers[usize::from(require_at_jwt)])
+    }
+}
+
+impl fmt::Debug for KnownHeaders {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "KnownHeaders({})", self.0.len())
+    }
+}
+
+/// `s` as a JSON string literal, as issuers write it.
+fn json_string(s: &str) -> String {
+    serde_json::to_string(s).unwrap_or_default()
+}
+
+/// Decoded payloads up to this many bytes are kept inside the verified token's one
+/// allocation; typical access tokens carry 200 to 600 bytes of claims.
+const INLINE_PAYLOAD: usize = 640;
+
+/// A decoded payload segment: in place when it fits [`INLINE_PAYLOAD`], else on the heap.
+// Large on purpose: the inline variant is what saves the allocation.
+#[allow(clippy::large_enum_variant)]
+pub(crate) enum Payload {
+    Inline {
+        len: usize,
+        bytes: [u8; INLINE_PAYLOAD],
+    },
+    Heap(Vec<u8>),
+}
+
+impl Payload {
+    /// An empty payload to decode into. The payload is decoded in place and kept where it
+    /// is: at 640 bytes, each move would cost a copy.
+    pub(crate) const fn new() -> Self {
+        Self::Inline {
+            len: 0,
+            bytes: [0; INLINE_PAYLOAD],
+        }
+    }
+
+    /// Decodes the payload `segment` into `self`, inline when it fits;
+    /// [`text`](Self::text) checks that it is UTF-8.
+    pub(crate) fn decode(&mut self, segment: &str) -> Result<(), TokenErrorKind> {
+        if let Self::Inline { len, bytes } = self
+            && base64::decoded_len_estimate(segment.len()) <= INLINE_PAYLOAD
+        {
+            *len = BASE64URL
+                .decode_slice(segment, bytes)
+                .map_err(|_| TokenErrorKind::Malformed)?;
+            return Ok(());
+        }
+        *self = BASE64URL
+            .decode(segment)
+            .map(Self::Heap)
+            .map_err(|_| TokenErrorKind::Malformed)?;
+        Ok(())
+    }
+
+    pub(crate) fn as_bytes(&self) -> &[u8] {
+        match self {
+            Self::Inline { len, bytes } => bytes.get(..*len).unwrap_or_default(),
+            Self::Heap(bytes) => bytes,
+        }
+    }
+
+    /// The payload as UTF-8 text.
+    pub(crate) fn text(&self) -> Result<&str, TokenErrorKind> {
+        std::str::from_utf8(self.as_bytes()).map_err(|_| TokenErrorKind::Malformed)
+    }
+}
+
+/// Decodes a payload segment; [`Payload::text`] checks that it is UTF-8.
+#[cfg(test)]
+pub(crate) fn decode_payload(segment: &str) -> Result<Payload, TokenErrorKind> {
+    let mut payload = Payload::new();
+    payload.decode(segment).map(|()| payload)
 }
 
 /// An HMAC-SHA256 key with its inner and outer pads already hashed. The two SHA-256 states
@@ -147,6 +293,8 @@ pub(crate) struct KeySet {
     kids: Box<[Option<Box<str>>]>,
     /// Whether any key has a `kid`: only then does a token's `kid` select.
     labelled: bool,
+    /// The header check's answers for the usual headers, for these keys.
+    known_headers: KnownHeaders,
 }
 
 /// Which keys a token's signature is checked against.
@@ -164,11 +312,14 @@ impl KeySet {
     pub(crate) fn new(entries: Vec<(Option<Box<str>>, Hs256Key)>) -> Self {
         let (kids, keys): (Vec<_>, Vec<_>) = entries.into_iter().unzip();
         let labelled = kids.iter().any(Option::is_some);
-        Self {
+        let mut set = Self {
             keys: keys.into(),
             kids: kids.into(),
             labelled,
-        }
+            known_headers: KnownHeaders::default(),
+        };
+        set.known_headers = KnownHeaders::new(&set);
+        set
     }
 
     /// Verifies the base64url tag over `signing_input` with the chosen keys, each compared in
@@ -452,6 +603,92 @@ mod tests {
     }
 
     #[test]
+    fn usual_headers_are_answered_from_the_memo_as_the_long_way_would() {
+        let set = keys(&[Some("new"), Some("old")]);
+        for (json, plain, at_jwt) in [
+            (
+                r#"{"alg":"HS256","typ":"JWT"}"#,
+                Ok(KeyChoice::InOrder),
+                Err(TokenErrorKind::InvalidType),
+            ),
+            (
+                r#"{"typ":"JWT","alg":"HS256"}"#,
+                Ok(KeyChoice::InOrder),
+                Err(TokenErrorKind::InvalidType),
+            ),
+            (
+                r#"{"alg":"HS256"}"#,
+                Ok(KeyChoice::InOrder),
+                Err(TokenErrorKind::InvalidType),
+            ),
+            (
+                r#"{"alg":"HS256","typ":"at+jwt"}"#,
+                Ok(KeyChoice::InOrder),
+                Ok(KeyChoice::InOrder),
+            ),
+            (
+                r#"{"alg":"HS256","typ":"JWT","kid":"old"}"#,
+                Ok(KeyChoice::Only(1)),
+                Err(TokenErrorKind::InvalidType),
+            ),
+            (
+                r#"{"typ":"at+jwt","alg":"HS256","kid":"new"}"#,
+                Ok(KeyChoice::Only(0)),
+                Ok(KeyChoice::Only(0)),
+            ),
+        ] {
+            let segment = header(json);
+            for (at_jwt, expected) in [(false, plain), (true, at_jwt)] {
+                assert_eq!(
+                    set.known_headers.get(&segment, at_jwt),
+                    Some(expected),
+                    "{json}"
+                );
+                assert_eq!(parse_header(&segment, at_jwt, &set), expected, "{json}");
+                assert_eq!(check_header(&segment, at_jwt, &set), expected, "{json}");
+            }
+        }
+    }
+
+    #[test]
+    fn other_headers_take_the_long_way() {
+        let set = keys(&[Some("new")]);
+        for (json, expected) in [
+            (
+                r#"{"alg":"HS256","typ":"JWT","kid":"gone"}"#,
+                Err(TokenErrorKind::UnknownKeyId),
+            ),
+            (
+                r#"{"alg":"HS512","typ":"JWT"}"#,
+                Err(TokenErrorKind::UnsupportedAlgorithm),
+            ),
+            (
+                r#"{"alg":"HS256","typ":"JWT","crit":["x"]}"#,
+                Err(TokenErrorKind::CriticalHeader),
+            ),
+            (r#"{"alg":"HS256", "typ":"JWT"}"#, Ok(KeyChoice::InOrder)),
+        ] {
+            let segment = header(json);
+            assert_eq!(set.known_headers.get(&segment, false), None, "{json}");
+            assert_eq!(check_header(&segment, false, &set), expected, "{json}");
+        }
+    }
+
+    #[test]
+    fn memo_holds_no_kid_header_when_no_key_is_labelled() {
+        // Any kid is ignored then, so only the kid-less headers are worth remembering.
+        let set = keys(&[None, None]);
+        for known in &set.known_headers.0 {
+            let json = URL_SAFE_NO_PAD.decode(&*known.segment).unwrap();
+            assert!(!String::from_utf8(json).unwrap().contains("kid"));
+        }
+        assert_eq!(
+            check_header(&header(r#"{"alg":"HS256","kid":"x"}"#), false, &set),
+            Ok(KeyChoice::InOrder)
+        );
+    }
+
+    #[test]
     fn kid_is_ignored_when_no_key_is_labelled() {
         let set = keys(&[None, None]);
         for json in [
@@ -533,12 +770,17 @@ mod tests {
             ),
             ("aa", "bb", "cc", "aa.bb")
         );
-        for bad in ["aa.bb", "aa", ".bb.cc", "aa..cc", "aa.bb.cc.dd", ""] {
+        for bad in ["aa.bb", "aa", ".bb.cc", "aa..cc", ""] {
             assert_eq!(
                 split(bad).map(|_| ()),
                 Err(TokenErrorKind::Malformed),
                 "{bad}"
             );
+        }
+        // More segments stay in the payload, which no base64url decoding accepts.
+        for (more, payload) in [("aa.bb.cc.dd", "bb.cc"), ("a.b.c.d.e", "b.c.d")] {
+            assert_eq!(split(more).unwrap().payload, payload);
+            assert!(decode_payload(payload).is_err());
         }
     }
 
@@ -564,7 +806,7 @@ mod tests {
             check_header("eyJhbGciOiJIUzI1NiJ9=", false, &keys),
             Err(TokenErrorKind::Malformed)
         );
-        assert_eq!(decode_payload("e30"), Ok("{}".to_owned()));
-        assert_eq!(decode_payload("e31"), Err(TokenErrorKind::Malformed));
+        assert_eq!(decode_payload("e30").unwrap().text(), Ok("{}"));
+        assert!(decode_payload("e31").is_err());
     }
 }

@@ -103,17 +103,14 @@ impl TokenValidator {
         }
         let segments = jws::split(token)?;
         let choice = jws::check_header(segments.header, self.rfc9068, &self.keys)?;
-        self.keys
-            .verify(choice, segments.signing_input, segments.signature)?;
-        let payload = jws::decode_payload(segments.payload)?;
-        let claims = claims::parse(&payload, &self.audience, &self.scope_claim)?;
-        let spans = self.check_claims(claims, &payload, now)?;
-        Ok(VerifiedToken::new(
-            payload,
-            spans,
-            Arc::clone(&self.realm),
-            self.id,
-        ))
+        // The payload's base64url and UTF-8 are checked before the HMAC, like the rest of the
+        // shape; the claims are parsed only after it.
+        VerifiedToken::build(segments.payload, Arc::clone(&self.realm), self.id, |text| {
+            self.keys
+                .verify(choice, segments.signing_input, segments.signature)?;
+            let claims = claims::parse(text, &self.audience, &self.scope_claim)?;
+            self.check_claims(claims, text, now)
+        })
     }
 
     fn check_claims(
@@ -241,7 +238,8 @@ mod tests {
             format!("{h}.{p}.{p}.{s}"),
             h.to_owned(),
         ] {
-            assert!(validator().check(&bad, NOW).is_err(), "{bad}");
+            // Malformed, not a bad signature: refused before any HMAC.
+            assert_eq!(kind_of(&bad), TokenErrorKind::Malformed, "{bad}");
         }
         assert_eq!(
             kind_of(&format!("{h}.{p}.")),
@@ -590,7 +588,7 @@ mod tests {
         keys.verify(choice, segments.signing_input, segments.signature)
             .unwrap();
         let payload = jws::decode_payload(segments.payload).unwrap();
-        let claims = claims::parse(&payload, "unused", "scope").unwrap();
+        let claims = claims::parse(payload.text().unwrap(), "unused", "scope").unwrap();
         assert_eq!(claims.iss.as_ref().map(claims::Str::as_str), Some("joe"));
         assert_eq!(
             check_lifetime(claims.exp, claims.nbf, 1_300_819_379.0, 0.0),
