@@ -77,6 +77,13 @@ pub(crate) fn parse<'de>(
     audience: &str,
     scope_claim: &str,
 ) -> Result<Claims<'de>, TokenErrorKind> {
+    // A payload that is not an object is malformed, not a claims set with a bad claim.
+    if !payload
+        .trim_start_matches([' ', '\t', '\n', '\r'])
+        .starts_with('{')
+    {
+        return Err(TokenErrorKind::Malformed);
+    }
     let mut de = serde_json::Deserializer::from_str(payload);
     let claims = de
         .deserialize_map(ClaimsVisitor {
@@ -502,16 +509,26 @@ mod tests {
 
     #[test]
     fn payload_that_is_not_an_object_is_malformed() {
-        for payload in ["[]", "\"x\"", "{", "{} {}", "nul"] {
-            assert!(parse(payload, AUD, "scope").is_err(), "{payload}");
+        for payload in [
+            "[]",
+            "[{}]",
+            "null",
+            "4102444800",
+            "\"x\"",
+            "",
+            " ",
+            "\u{a0}{}",
+            "{",
+            "{} {}",
+            "{} x",
+            "nul",
+        ] {
+            assert_eq!(
+                parse(payload, AUD, "scope").map(|_| ()),
+                Err(TokenErrorKind::Malformed),
+                "{payload:?}"
+            );
         }
-        assert_eq!(
-            parse("{", AUD, "scope").unwrap_err(),
-            TokenErrorKind::Malformed
-        );
-        assert_eq!(
-            parse("{} x", AUD, "scope").unwrap_err(),
-            TokenErrorKind::Malformed
-        );
+        assert!(parse(" \t\r\n{}", AUD, "scope").is_ok());
     }
 }
