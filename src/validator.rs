@@ -154,6 +154,9 @@ impl TokenValidator {
                 }
                 Some(_) => {}
             }
+        } else if self.rfc9068 && claims.iss.is_none() {
+            // RFC 9068 §2.2: `iss` is required even where no issuer is configured to match.
+            return Err(TokenErrorKind::MissingIssuer);
         }
         Ok(ClaimSpans::new(payload, claims, exp))
     }
@@ -546,6 +549,36 @@ mod tests {
                 "{claim}"
             );
         }
+    }
+
+    #[test]
+    fn rfc9068_profile_requires_iss_without_a_configured_issuer() {
+        let strict_any_issuer = TokenValidator {
+            issuer: None,
+            ..strict()
+        };
+        let kind = |claims: &str| {
+            strict_any_issuer
+                .check(&mint_raw(AT_JWT.as_bytes(), claims.as_bytes()), NOW)
+                .err()
+        };
+        assert_eq!(
+            kind(&strict_claims(&[("iss", "")])),
+            Some(TokenErrorKind::MissingIssuer)
+        );
+        assert_eq!(
+            kind(&strict_claims(&[("iss", r#""https://any.example/""#)])),
+            None
+        );
+        let lenient = TokenValidator {
+            issuer: None,
+            ..validator()
+        };
+        assert!(
+            lenient
+                .check(&mint(&claims_json(&[("iss", "")])), NOW)
+                .is_ok()
+        );
     }
 
     #[test]
