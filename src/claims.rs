@@ -373,10 +373,24 @@ mod tests {
 
     #[test]
     fn numeric_dates_accept_integers_and_fractions() {
-        let claims = parse_ok(r#"{"exp": 1700000000, "nbf": 1699999999.5, "iat": -1}"#);
+        let claims = parse_ok(r#"{"exp": 1700000000, "nbf": 1699999999.5, "iat": -2}"#);
         assert_eq!(claims.exp, Some(1_700_000_000.0));
         assert_eq!(claims.nbf, Some(1_699_999_999.5));
-        assert_eq!(claims.iat, Some(-1.0));
+        assert_eq!(claims.iat, Some(-2.0));
+    }
+
+    #[test]
+    fn azp_is_read_once_as_a_string() {
+        let claims = parse_ok(r#"{"azp": "client-1", "client_id": "client-2"}"#);
+        assert_eq!(claims.azp, Some(Str::Borrowed("client-1")));
+        assert_eq!(claims.client_id, Some(Str::Borrowed("client-2")));
+        for payload in [r#"{"azp": 1}"#, r#"{"azp": "a", "azp": "b"}"#] {
+            assert_eq!(
+                parse(payload, AUD, "scope").map(|_| ()),
+                Err(TokenErrorKind::InvalidClaim),
+                "{payload}"
+            );
+        }
     }
 
     #[test]
