@@ -705,6 +705,31 @@ async fn huge_and_deeply_nested_payloads_fail_safely() {
     .await;
 }
 
+/// Found by the `validate_signed` fuzz target: a claim bearer-guard does not read is only
+/// checked to be JSON, so a number beyond f64 passes validation; reading it is an `Err` for
+/// the caller (the `Claims<T>` extractor answers it 401), never a panic.
+#[test]
+fn fuzz_regression_out_of_range_number_in_an_unread_claim() {
+    let payload = with_raw_claim("", "170000e70003600");
+    let token = signed(r#"{"alg":"HS256"}"#, &payload);
+    let api = ResourceServer::new(AUDIENCE, SECRET);
+    let layer = BearerGuardLayer::builder(api)
+        .issuer(ISSUER)
+        .build()
+        .unwrap();
+    let verified = layer.validator().validate(&token).unwrap();
+    assert_eq!(verified.claims_json(), payload);
+    assert!(verified.claims::<Value>().is_err());
+    #[derive(serde::Deserialize)]
+    struct Subject {
+        sub: String,
+    }
+    assert_eq!(
+        verified.claims::<Subject>().unwrap().sub,
+        "client-1@clients"
+    );
+}
+
 /// The deepest nesting a 64 KiB token can carry, validated on a thread with a 128 KiB stack.
 #[test]
 fn deep_nesting_needs_no_stack() {

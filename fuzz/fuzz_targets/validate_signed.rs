@@ -76,7 +76,12 @@ fuzz_target!(|data: &[u8]| {
         for scope in verified.scopes().iter() {
             assert!(verified.scopes().contains(scope), "{token}");
         }
-        let claims: serde_json::Value = verified.claims().unwrap();
-        assert!(claims.is_object(), "{token}");
+        // The claims bearer-guard does not read are only checked to be JSON, so a signed
+        // payload may still hold a number beyond f64 that `claims::<Value>()` refuses (an
+        // `Err`, which the `Claims<T>` extractor answers 401): see tests/attacks.rs.
+        if let Ok(claims) = verified.claims::<serde_json::Value>() {
+            assert!(claims.is_object(), "{token}");
+        }
+        assert_eq!(verified.claims_json().as_bytes(), payload, "{token}");
     }
 });
