@@ -552,6 +552,25 @@ mod tests {
     }
 
     #[test]
+    fn header_of_512_base64url_bytes_is_the_largest_read() {
+        // {"alg":"HS256","x":"aaa…"} of 384 bytes is exactly 512 characters of base64url; three
+        // bytes more would still fit the decode buffer, so only the length check refuses them.
+        let json = |fill: usize| format!(r#"{{"alg":"HS256","x":"{}"}}"#, "a".repeat(fill));
+        let at_limit = header(&json(362));
+        assert_eq!(at_limit.len(), MAX_HEADER_LEN);
+        assert_eq!(
+            check_header(&at_limit, false, &keys(&[None])),
+            Ok(KeyChoice::InOrder)
+        );
+        let over = header(&json(365));
+        assert_eq!(over.len(), MAX_HEADER_LEN + 4);
+        assert_eq!(
+            check_header(&over, false, &keys(&[None])),
+            Err(TokenErrorKind::Malformed)
+        );
+    }
+
+    #[test]
     fn non_canonical_base64url_is_refused() {
         // "eyJhbGciOiJIUzI1NiJ9" is {"alg":"HS256"}; a changed final character that decodes to
         // the same bytes with other trailing bits must not pass.
