@@ -452,6 +452,23 @@ mod tests {
     }
 
     #[test]
+    fn duplicate_crit_is_malformed_not_critical() {
+        let set = keys(&[None]);
+        assert_eq!(
+            check_header(
+                &header(r#"{"alg":"HS256","crit":["a"],"crit":["b"]}"#),
+                false,
+                &set
+            ),
+            Err(TokenErrorKind::Malformed)
+        );
+        assert_eq!(
+            check_header(&header(r#"{"alg":"HS256","crit":["a"]}"#), false, &set),
+            Err(TokenErrorKind::CriticalHeader)
+        );
+    }
+
+    #[test]
     fn kid_is_ignored_when_no_key_is_labelled() {
         let set = keys(&[None, None]);
         for json in [

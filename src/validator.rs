@@ -232,6 +232,20 @@ mod tests {
     }
 
     #[test]
+    fn token_exactly_at_the_size_cap_passes() {
+        let token = mint(&claims_json(&[]));
+        let capped = |max_token_len| TokenValidator {
+            max_token_len,
+            ..validator()
+        };
+        assert!(capped(token.len()).check(&token, NOW).is_ok());
+        assert_eq!(
+            capped(token.len() - 1).check(&token, NOW).map(|_| ()),
+            Err(TokenErrorKind::TooLarge)
+        );
+    }
+
+    #[test]
     fn wrong_segment_counts_fail() {
         let token = mint(&claims_json(&[]));
         let (h, rest) = token.split_once('.').unwrap();
