@@ -445,6 +445,7 @@ mod tests {
         );
         assert_eq!(kind(1e300), Some(TokenErrorKind::ExcessiveLifetime));
         assert_eq!(kind(NOW + 3600.0 + 59.0), None);
+        assert_eq!(kind(NOW + 3600.0 + 60.0), None);
         assert!(
             validator()
                 .check(&mint(&claims_json(&[("exp", "1e300")])), NOW)
