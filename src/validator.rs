@@ -608,6 +608,11 @@ mod tests {
             strict_kind(AT_JWT, &strict_claims(&[("iat", &within_leeway)])),
             None
         );
+        let at_leeway = (NOW + 60.0).to_string();
+        assert_eq!(
+            strict_kind(AT_JWT, &strict_claims(&[("iat", &at_leeway)])),
+            None
+        );
     }
 
     #[test]
