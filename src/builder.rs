@@ -258,8 +258,9 @@ impl<R> BearerGuardBuilder<R> {
     }
 
     /// Applies the JWT access token profile of RFC 9068: the header's `typ` must be `at+jwt`
-    /// (or `application/at+jwt`), `sub`, `client_id`, `iat` and `jti` are required, and an
-    /// `iat` after now plus leeway is refused. Defaults to off, since Auth0-style tokens are
+    /// (or `application/at+jwt`), `sub`, `client_id`, `iat` and `jti` are required (and `iss`,
+    /// even with no [`issuer`](Self::issuer) to match), and an `iat` after now plus leeway is
+    /// refused. Defaults to off, since Auth0-style tokens are
     /// typed `JWT` and carry `azp` rather than `client_id`.
     ///
     /// # Example

@@ -40,16 +40,22 @@ pub(crate) struct Segments<'a> {
     pub(crate) signature: &'a str,
 }
 
-/// Splits a compact JWS at its first and last dots, header and payload non-empty.
-///
-/// A dot in between (four or five segments, as in a JWE) is left in the payload, whose strict
-/// base64url decoding refuses it before any HMAC: that saves searching the payload twice.
+/// Splits a compact JWS into exactly three segments, header and payload non-empty.
 pub(crate) fn split(token: &str) -> Result<Segments<'_>, TokenErrorKind> {
-    let (signing_input, signature) = token.rsplit_once('.').ok_or(TokenErrorKind::Malformed)?;
-    let (header, payload) = signing_input
-        .split_once('.')
-        .ok_or(TokenErrorKind::Malformed)?;
-    if header.is_empty() || payload.is_empty() {
+    // memchr's SIMD search: the payload, most of the token, is scanned once for a third dot.
+    let bytes = token.as_bytes();
+    let first = memchr::memchr(b'.', bytes).ok_or(TokenErrorKind::Malformed)?;
+    let last = memchr::memrchr(b'.', bytes).ok_or(TokenErrorKind::Malformed)?;
+    let (Some(signing_input), Some(header), Some(payload), Some(signature)) = (
+        token.get(..last),
+        token.get(..first),
+        token.get(first + 1..last),
+        token.get(last + 1..),
+    ) else {
+        return Err(TokenErrorKind::Malformed);
+    };
+    if header.is_empty() || payload.is_empty() || memchr::memchr(b'.', payload.as_bytes()).is_some()
+    {
         return Err(TokenErrorKind::Malformed);
     }
     Ok(Segments {
@@ -689,6 +695,23 @@ mod tests {
     }
 
     #[test]
+    fn duplicate_crit_is_malformed_not_critical() {
+        let set = keys(&[None]);
+        assert_eq!(
+            check_header(
+                &header(r#"{"alg":"HS256","crit":["a"],"crit":["b"]}"#),
+                false,
+                &set
+            ),
+            Err(TokenErrorKind::Malformed)
+        );
+        assert_eq!(
+            check_header(&header(r#"{"alg":"HS256","crit":["a"]}"#), false, &set),
+            Err(TokenErrorKind::CriticalHeader)
+        );
+    }
+
+    #[test]
     fn kid_is_ignored_when_no_key_is_labelled() {
         let set = keys(&[None, None]);
         for json in [
@@ -770,17 +793,20 @@ mod tests {
             ),
             ("aa", "bb", "cc", "aa.bb")
         );
-        for bad in ["aa.bb", "aa", ".bb.cc", "aa..cc", ""] {
+        for bad in [
+            "aa.bb",
+            "aa",
+            ".bb.cc",
+            "aa..cc",
+            "aa.bb.cc.dd",
+            "a.b.c.d.e",
+            "",
+        ] {
             assert_eq!(
                 split(bad).map(|_| ()),
                 Err(TokenErrorKind::Malformed),
                 "{bad}"
             );
-        }
-        // More segments stay in the payload, which no base64url decoding accepts.
-        for (more, payload) in [("aa.bb.cc.dd", "bb.cc"), ("a.b.c.d.e", "b.c.d")] {
-            assert_eq!(split(more).unwrap().payload, payload);
-            assert!(decode_payload(payload).is_err());
         }
     }
 
@@ -789,6 +815,25 @@ mod tests {
         let header = "e".repeat(MAX_HEADER_LEN + 1);
         assert_eq!(
             check_header(&header, false, &keys(&[None])),
+            Err(TokenErrorKind::Malformed)
+        );
+    }
+
+    #[test]
+    fn header_of_512_base64url_bytes_is_the_largest_read() {
+        // {"alg":"HS256","x":"aaa…"} of 384 bytes is exactly 512 characters of base64url; three
+        // bytes more would still fit the decode buffer, so only the length check refuses them.
+        let json = |fill: usize| format!(r#"{{"alg":"HS256","x":"{}"}}"#, "a".repeat(fill));
+        let at_limit = header(&json(362));
+        assert_eq!(at_limit.len(), MAX_HEADER_LEN);
+        assert_eq!(
+            check_header(&at_limit, false, &keys(&[None])),
+            Ok(KeyChoice::InOrder)
+        );
+        let over = header(&json(365));
+        assert_eq!(over.len(), MAX_HEADER_LEN + 4);
+        assert_eq!(
+            check_header(&over, false, &keys(&[None])),
             Err(TokenErrorKind::Malformed)
         );
     }

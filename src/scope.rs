@@ -391,4 +391,28 @@ mod tests {
         assert!(scopes.contains("b"));
         assert!(!scopes.contains(""));
     }
+
+    #[test]
+    fn scopes_are_empty_only_without_a_scope_token() {
+        let payload = "   read:messages";
+        let empty = |list: &ScopeList| Scopes::new(payload.as_bytes(), list).is_empty();
+        assert!(empty(&ScopeList::None));
+        assert!(empty(&ScopeList::Delimited(Text::Span(0, 3))));
+        assert!(empty(&ScopeList::List(Vec::new())));
+        assert!(!empty(&ScopeList::Delimited(Text::Span(0, payload.len()))));
+    }
+
+    #[test]
+    fn debug_shows_mode_and_scopes() {
+        assert_eq!(
+            format!("{:?}", ScopeRequirement::any(["a", "b"])),
+            r#"ScopeRequirement { mode: Any, scopes: ["a", "b"] }"#
+        );
+        let payload = "a b";
+        let list = ScopeList::Delimited(Text::Span(0, payload.len()));
+        assert_eq!(
+            format!("{:?}", Scopes::new(payload.as_bytes(), &list)),
+            r#"["a", "b"]"#
+        );
+    }
 }

@@ -145,10 +145,9 @@ impl ClaimSpans {
 }
 
 impl VerifiedToken {
-    /// Decodes the payload `segment` straight into the token's one allocation, where it stays,
-    /// and keeps the claims that `check` returns for its text. The allocation comes before
-    /// `check` (and so before the HMAC) because moving a 640-byte payload into it afterwards
-    /// would copy it.
+    /// Decodes the payload `segment` straight into the token's one allocation, where it stays
+    /// (moving a 640-byte payload in afterwards would copy it), and keeps the claims that
+    /// `check` returns for its text. Called once the signature has verified.
     pub(crate) fn build(
         segment: &str,
         realm: Arc<str>,

@@ -103,11 +103,10 @@ impl TokenValidator {
         }
         let segments = jws::split(token)?;
         let choice = jws::check_header(segments.header, self.rfc9068, &self.keys)?;
-        // The payload's base64url and UTF-8 are checked before the HMAC, like the rest of the
-        // shape; the claims are parsed only after it.
+        self.keys
+            .verify(choice, segments.signing_input, segments.signature)?;
+        // The payload is decoded only once the signature over its text has verified.
         VerifiedToken::build(segments.payload, Arc::clone(&self.realm), self.id, |text| {
-            self.keys
-                .verify(choice, segments.signing_input, segments.signature)?;
             let claims = claims::parse(text, &self.audience, &self.scope_claim)?;
             self.check_claims(claims, text, now)
         })
@@ -151,6 +150,9 @@ impl TokenValidator {
                 }
                 Some(_) => {}
             }
+        } else if self.rfc9068 && claims.iss.is_none() {
+            // RFC 9068 §2.2: `iss` is required even where no issuer is configured to match.
+            return Err(TokenErrorKind::MissingIssuer);
         }
         Ok(ClaimSpans::new(payload, claims, exp))
     }
@@ -223,6 +225,20 @@ mod tests {
     fn token_over_the_size_cap_fails_before_decoding() {
         let token = format!("{}.{}", mint(&claims_json(&[])), "x".repeat(8192));
         assert_eq!(kind_of(&token), TokenErrorKind::TooLarge);
+    }
+
+    #[test]
+    fn token_exactly_at_the_size_cap_passes() {
+        let token = mint(&claims_json(&[]));
+        let capped = |max_token_len| TokenValidator {
+            max_token_len,
+            ..validator()
+        };
+        assert!(capped(token.len()).check(&token, NOW).is_ok());
+        assert_eq!(
+            capped(token.len() - 1).check(&token, NOW).map(|_| ()),
+            Err(TokenErrorKind::TooLarge)
+        );
     }
 
     #[test]
@@ -426,6 +442,7 @@ mod tests {
         );
         assert_eq!(kind(1e300), Some(TokenErrorKind::ExcessiveLifetime));
         assert_eq!(kind(NOW + 3600.0 + 59.0), None);
+        assert_eq!(kind(NOW + 3600.0 + 60.0), None);
         assert!(
             validator()
                 .check(&mint(&claims_json(&[("exp", "1e300")])), NOW)
@@ -547,6 +564,36 @@ mod tests {
     }
 
     #[test]
+    fn rfc9068_profile_requires_iss_without_a_configured_issuer() {
+        let strict_any_issuer = TokenValidator {
+            issuer: None,
+            ..strict()
+        };
+        let kind = |claims: &str| {
+            strict_any_issuer
+                .check(&mint_raw(AT_JWT.as_bytes(), claims.as_bytes()), NOW)
+                .err()
+        };
+        assert_eq!(
+            kind(&strict_claims(&[("iss", "")])),
+            Some(TokenErrorKind::MissingIssuer)
+        );
+        assert_eq!(
+            kind(&strict_claims(&[("iss", r#""https://any.example/""#)])),
+            None
+        );
+        let lenient = TokenValidator {
+            issuer: None,
+            ..validator()
+        };
+        assert!(
+            lenient
+                .check(&mint(&claims_json(&[("iss", "")])), NOW)
+                .is_ok()
+        );
+    }
+
+    #[test]
     fn iat_in_future_fails_under_rfc9068_profile() {
         let late = (NOW + 61.0).to_string();
         assert_eq!(
@@ -556,6 +603,11 @@ mod tests {
         let within_leeway = (NOW + 59.0).to_string();
         assert_eq!(
             strict_kind(AT_JWT, &strict_claims(&[("iat", &within_leeway)])),
+            None
+        );
+        let at_leeway = (NOW + 60.0).to_string();
+        assert_eq!(
+            strict_kind(AT_JWT, &strict_claims(&[("iat", &at_leeway)])),
             None
         );
     }
