@@ -302,6 +302,24 @@ mod tests {
     }
 
     #[test]
+    fn form_decode_handles_values_made_only_of_escapes() {
+        // A value of nothing but `+` or `%` must still be decoded, not passed through.
+        assert_eq!(form_decode(b"%"), None);
+        assert_eq!(form_decode(b"%4"), None);
+        assert_eq!(form_decode(b"+").as_deref(), Some(&b" "[..]));
+        assert_eq!(form_decode(b"++").as_deref(), Some(&b"  "[..]));
+        assert_eq!(form_decode(b"%41").as_deref(), Some(&b"A"[..]));
+        assert!(matches!(form_decode(b"abc"), Some(Cow::Borrowed(b"abc"))));
+        for input in ["access_token=+", "access_token=%", "access_token=%%"] {
+            assert_eq!(
+                urlencoded_token(input.as_bytes()),
+                Err(RequestErrorKind::MalformedCredentials),
+                "{input}"
+            );
+        }
+    }
+
+    #[test]
     fn urlencoded_token_is_decoded() {
         let decoded = |input: &str| {
             urlencoded_token(input.as_bytes()).map(|token| token.map(Cow::into_owned))

@@ -13,6 +13,8 @@
 //! | [`allow_short_secret`](BearerGuardBuilder::allow_short_secret) | off: secrets under 32 bytes are refused |
 //! | [`rfc9068_profile`](BearerGuardBuilder::rfc9068_profile) | off |
 //! | [`max_token_age`](BearerGuardBuilder::max_token_age) | none |
+//! | [`previous_secret`](BearerGuardBuilder::previous_secret), [`secret_with_kid`](BearerGuardBuilder::secret_with_kid) | none: only the resource server's secret (at most 4 in all) |
+//! | [`signing_secret_kid`](BearerGuardBuilder::signing_secret_kid) | none: the resource server's secret has no key id |
 //!
 //! # Example
 //!
@@ -37,11 +39,12 @@ use std::time::Duration;
 
 use crate::claims::REGISTERED;
 use crate::error::ConfigError;
-use crate::jws::Hs256Key;
+use crate::jws::{Hs256Key, KeySet, MAX_KEYS};
 use crate::layer::{BearerGuardLayer, Guard, Required};
 use crate::rejection::{DefaultRejection, quotable};
 use crate::resource_server::ResourceServer;
 use crate::scope::ScopeRequirement;
+use crate::secret::SigningSecret;
 use crate::validator::TokenValidator;
 
 static NEXT_VALIDATOR_ID: AtomicU64 = AtomicU64::new(1);
@@ -74,6 +77,10 @@ struct Settings {
     allow_query_token: bool,
     rfc9068: bool,
     max_token_age: Option<Duration>,
+    /// The key id of the resource server's own secret.
+    signing_secret_kid: Option<String>,
+    /// Secrets accepted besides the resource server's, in the order they are tried.
+    other_secrets: Vec<(Option<String>, SigningSecret)>,
 }
 
 impl BearerGuardBuilder {
@@ -92,6 +99,8 @@ impl BearerGuardBuilder {
                 allow_query_token: false,
                 rfc9068: false,
                 max_token_age: None,
+                signing_secret_kid: None,
+                other_secrets: Vec::new(),
             },
             on_rejection: DefaultRejection,
         }
@@ -249,8 +258,9 @@ impl<R> BearerGuardBuilder<R> {
     }
 
     /// Applies the JWT access token profile of RFC 9068: the header's `typ` must be `at+jwt`
-    /// (or `application/at+jwt`), `sub`, `client_id`, `iat` and `jti` are required, and an
-    /// `iat` after now plus leeway is refused. Defaults to off, since Auth0-style tokens are
+    /// (or `application/at+jwt`), `sub`, `client_id`, `iat` and `jti` are required (and `iss`,
+    /// even with no [`issuer`](Self::issuer) to match), and an `iat` after now plus leeway is
+    /// refused. Defaults to off, since Auth0-style tokens are
     /// typed `JWT` and carry `azp` rather than `client_id`.
     ///
     /// # Example
@@ -280,6 +290,76 @@ impl<R> BearerGuardBuilder<R> {
     /// ```
     pub fn max_token_age(mut self, max_age: Duration) -> Self {
         self.settings.max_token_age = Some(max_age);
+        self
+    }
+
+    /// Also accepts tokens signed with `secret`, tried after the resource server's
+    /// `signing_secret` when a token names no key id. For rotation: configure the new secret
+    /// as the resource server's and the old one here until the tokens it signed have expired.
+    /// At most 4 secrets in all; each is held to the same length rule as the main one.
+    /// Defaults to none.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// # use bearer_guard::{BearerGuardLayer, ResourceServer};
+    /// // The authorization server now signs with the new secret; tokens signed with the old
+    /// // one stay valid until they expire.
+    /// let api = ResourceServer::new("https://my-api-urn", "new-secret-new-secret-new-secret!");
+    /// let layer = BearerGuardLayer::builder(api)
+    ///     .previous_secret("FF1prn9UxZotnFEfPVwEJhqqyRmwdSu5")
+    ///     .build()?;
+    /// # Ok::<(), bearer_guard::ConfigError>(())
+    /// ```
+    pub fn previous_secret(mut self, secret: impl Into<SigningSecret>) -> Self {
+        self.settings.other_secrets.push((None, secret.into()));
+        self
+    }
+
+    /// Also accepts tokens whose header names key id `kid`, signed with `secret`.
+    ///
+    /// Once any secret has a key id, a token's `kid` selects its secret: a `kid` that names
+    /// none is refused (`invalid_token`) without trying the others. Tokens without `kid`
+    /// are still tried against every secret in order. At most 4 secrets in all; key ids must
+    /// be distinct and non-empty. Defaults to none.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// # use bearer_guard::{BearerGuardLayer, ResourceServer};
+    /// let api = ResourceServer::new("https://my-api-urn", "new-secret-new-secret-new-secret!");
+    /// let layer = BearerGuardLayer::builder(api)
+    ///     .signing_secret_kid("2026-11")
+    ///     .secret_with_kid("2026-05", "FF1prn9UxZotnFEfPVwEJhqqyRmwdSu5")
+    ///     .build()?;
+    /// # Ok::<(), bearer_guard::ConfigError>(())
+    /// ```
+    pub fn secret_with_kid(
+        mut self,
+        kid: impl Into<String>,
+        secret: impl Into<SigningSecret>,
+    ) -> Self {
+        self.settings
+            .other_secrets
+            .push((Some(kid.into()), secret.into()));
+        self
+    }
+
+    /// Labels the resource server's own `signing_secret` with key id `kid`, for tokens whose
+    /// header carries one; see [`secret_with_kid`](Self::secret_with_kid). Defaults to none.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// # use bearer_guard::{BearerGuardLayer, ResourceServer};
+    /// # let api = ResourceServer::new("https://my-api-urn", "FF1prn9UxZotnFEfPVwEJhqqyRmwdSu5");
+    /// let layer = BearerGuardLayer::builder(api).signing_secret_kid("2026-11").build()?;
+    /// let err = layer.validator().validate("eyJhbGciOiJIUzI1NiIsImtpZCI6IngifQ.e30.e30").unwrap_err();
+    /// assert_eq!(err.kind(), bearer_guard::TokenErrorKind::UnknownKeyId); // kid "x"
+    /// # Ok::<(), bearer_guard::ConfigError>(())
+    /// ```
+    pub fn signing_secret_kid(mut self, kid: impl Into<String>) -> Self {
+        self.settings.signing_secret_kid = Some(kid.into());
         self
     }
 
@@ -336,12 +416,11 @@ impl<R> BearerGuardBuilder<R> {
             });
         }
         let secret = api.signing_secret().ok_or(ConfigError::MissingSecret)?;
-        if secret.is_empty() {
-            return Err(ConfigError::EmptySecret);
-        }
-        if secret.len() < MIN_SECRET_LEN && !settings.allow_short_secret {
-            return Err(ConfigError::SecretTooShort { len: secret.len() });
-        }
+        let keys = key_set(
+            (settings.signing_secret_kid.as_deref(), secret),
+            &settings.other_secrets,
+            settings.allow_short_secret,
+        )?;
         if settings.issuer.as_deref() == Some("") {
             return Err(ConfigError::EmptyIssuer);
         }
@@ -386,7 +465,7 @@ impl<R> BearerGuardBuilder<R> {
             .map(|requirement| Required::new(requirement, &declared))
             .transpose()?;
         let validator = TokenValidator {
-            key: Hs256Key::new(secret)?,
+            keys,
             audience: api.identifier().into(),
             issuer: settings.issuer.map(String::into_boxed_str),
             leeway: settings.leeway.as_secs_f64(),
@@ -408,6 +487,44 @@ impl<R> BearerGuardBuilder<R> {
             on_rejection,
         })))
     }
+}
+
+/// Checks every secret and key id, and derives the HMAC keys, the resource server's first.
+fn key_set(
+    current: (Option<&str>, &SigningSecret),
+    others: &[(Option<String>, SigningSecret)],
+    allow_short_secret: bool,
+) -> Result<KeySet, ConfigError> {
+    let count = 1 + others.len();
+    if count > MAX_KEYS {
+        return Err(ConfigError::TooManySecrets {
+            count,
+            max: MAX_KEYS,
+        });
+    }
+    let all =
+        std::iter::once(current).chain(others.iter().map(|(kid, secret)| (kid.as_deref(), secret)));
+    let mut entries: Vec<(Option<Box<str>>, Hs256Key)> = Vec::with_capacity(count);
+    for (kid, secret) in all {
+        if secret.is_empty() {
+            return Err(ConfigError::EmptySecret);
+        }
+        if secret.len() < MIN_SECRET_LEN && !allow_short_secret {
+            return Err(ConfigError::SecretTooShort { len: secret.len() });
+        }
+        if let Some(kid) = kid {
+            if kid.is_empty() {
+                return Err(ConfigError::EmptyKeyId);
+            }
+            if entries.iter().any(|(seen, _)| seen.as_deref() == Some(kid)) {
+                return Err(ConfigError::DuplicateKeyId {
+                    kid: kid.to_owned(),
+                });
+            }
+        }
+        entries.push((kid.map(Box::from), Hs256Key::new(secret)?));
+    }
+    Ok(KeySet::new(entries))
 }
 
 /// The identifier must be an absolute URI (RFC 3986 §4.3): `scheme ":" hier-part`, no
@@ -638,7 +755,68 @@ mod tests {
 
     #[test]
     fn builder_debug_hides_the_secret() {
-        let printed = format!("{:?}", builder_for(resource_server()));
-        assert!(!printed.contains(SECRET), "{printed}");
+        let printed = format!(
+            "{:?}",
+            builder_for(resource_server())
+                .previous_secret("previous secret previous secret !")
+                .secret_with_kid("k1", "labelled secret labelled secret !")
+        );
+        for secret in [SECRET, "previous secret", "labelled secret"] {
+            assert!(!printed.contains(secret), "{printed}");
+        }
+        assert!(printed.contains("k1"), "{printed}");
+    }
+
+    const OTHER: &str = "another secret, 32 bytes or more.";
+
+    #[test]
+    fn more_secrets_than_the_bound_fail() {
+        let builder = (0..MAX_KEYS - 1).fold(builder_for(resource_server()), |builder, i| {
+            builder.previous_secret(format!("{OTHER}{i}"))
+        });
+        assert!(builder.build().is_ok());
+        let builder = (0..MAX_KEYS).fold(builder_for(resource_server()), |builder, i| {
+            builder.secret_with_kid(format!("k{i}"), format!("{OTHER}{i}"))
+        });
+        assert_eq!(
+            build_err(builder),
+            ConfigError::TooManySecrets {
+                count: MAX_KEYS + 1,
+                max: MAX_KEYS
+            }
+        );
+    }
+
+    #[test]
+    fn previous_secrets_follow_the_length_rules() {
+        let short = builder_for(resource_server()).previous_secret("short");
+        assert_eq!(build_err(short), ConfigError::SecretTooShort { len: 5 });
+        let empty = builder_for(resource_server())
+            .secret_with_kid("k", "")
+            .allow_short_secret();
+        assert_eq!(build_err(empty), ConfigError::EmptySecret);
+        let allowed = builder_for(resource_server())
+            .previous_secret("short")
+            .allow_short_secret();
+        assert!(allowed.build().is_ok());
+    }
+
+    #[test]
+    fn key_ids_must_be_distinct_and_non_empty() {
+        let duplicate = builder_for(resource_server())
+            .signing_secret_kid("k1")
+            .secret_with_kid("k2", OTHER)
+            .secret_with_kid("k1", OTHER);
+        assert_eq!(
+            build_err(duplicate),
+            ConfigError::DuplicateKeyId { kid: "k1".into() }
+        );
+        let empty = builder_for(resource_server()).signing_secret_kid("");
+        assert_eq!(build_err(empty), ConfigError::EmptyKeyId);
+        let distinct = builder_for(resource_server())
+            .signing_secret_kid("k1")
+            .secret_with_kid("k2", OTHER)
+            .previous_secret(OTHER);
+        assert!(distinct.build().is_ok());
     }
 }

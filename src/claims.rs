@@ -77,6 +77,13 @@ pub(crate) fn parse<'de>(
     audience: &str,
     scope_claim: &str,
 ) -> Result<Claims<'de>, TokenErrorKind> {
+    // A payload that is not an object is malformed, not a claims set with a bad claim.
+    if !payload
+        .trim_start_matches([' ', '\t', '\n', '\r'])
+        .starts_with('{')
+    {
+        return Err(TokenErrorKind::Malformed);
+    }
     let mut de = serde_json::Deserializer::from_str(payload);
     let claims = de
         .deserialize_map(ClaimsVisitor {
@@ -366,10 +373,24 @@ mod tests {
 
     #[test]
     fn numeric_dates_accept_integers_and_fractions() {
-        let claims = parse_ok(r#"{"exp": 1700000000, "nbf": 1699999999.5, "iat": -1}"#);
+        let claims = parse_ok(r#"{"exp": 1700000000, "nbf": 1699999999.5, "iat": -2}"#);
         assert_eq!(claims.exp, Some(1_700_000_000.0));
         assert_eq!(claims.nbf, Some(1_699_999_999.5));
-        assert_eq!(claims.iat, Some(-1.0));
+        assert_eq!(claims.iat, Some(-2.0));
+    }
+
+    #[test]
+    fn azp_is_read_once_as_a_string() {
+        let claims = parse_ok(r#"{"azp": "client-1", "client_id": "client-2"}"#);
+        assert_eq!(claims.azp, Some(Str::Borrowed("client-1")));
+        assert_eq!(claims.client_id, Some(Str::Borrowed("client-2")));
+        for payload in [r#"{"azp": 1}"#, r#"{"azp": "a", "azp": "b"}"#] {
+            assert_eq!(
+                parse(payload, AUD, "scope").map(|_| ()),
+                Err(TokenErrorKind::InvalidClaim),
+                "{payload}"
+            );
+        }
     }
 
     #[test]
@@ -502,16 +523,26 @@ mod tests {
 
     #[test]
     fn payload_that_is_not_an_object_is_malformed() {
-        for payload in ["[]", "\"x\"", "{", "{} {}", "nul"] {
-            assert!(parse(payload, AUD, "scope").is_err(), "{payload}");
+        for payload in [
+            "[]",
+            "[{}]",
+            "null",
+            "4102444800",
+            "\"x\"",
+            "",
+            " ",
+            "\u{a0}{}",
+            "{",
+            "{} {}",
+            "{} x",
+            "nul",
+        ] {
+            assert_eq!(
+                parse(payload, AUD, "scope").map(|_| ()),
+                Err(TokenErrorKind::Malformed),
+                "{payload:?}"
+            );
         }
-        assert_eq!(
-            parse("{", AUD, "scope").unwrap_err(),
-            TokenErrorKind::Malformed
-        );
-        assert_eq!(
-            parse("{} x", AUD, "scope").unwrap_err(),
-            TokenErrorKind::Malformed
-        );
+        assert!(parse(" \t\r\n{}", AUD, "scope").is_ok());
     }
 }

@@ -121,6 +121,25 @@ pub enum ConfigError {
     /// The maximum token age is zero.
     #[error("max_token_age must be more than zero")]
     ZeroMaxTokenAge,
+    /// More signing secrets than a validator tries (current plus previous ones).
+    #[error(
+        "{count} signing secrets configured; at most {max} are accepted at once. Drop secrets whose tokens have all expired"
+    )]
+    TooManySecrets {
+        /// The number configured, the resource server's own included.
+        count: usize,
+        /// The most allowed.
+        max: usize,
+    },
+    /// Two signing secrets are labelled with the same key id.
+    #[error("key id {kid:?} labels more than one signing secret")]
+    DuplicateKeyId {
+        /// The key id as configured.
+        kid: String,
+    },
+    /// A signing secret is labelled with an empty key id.
+    #[error("a key id must not be empty")]
+    EmptyKeyId,
     /// The maximum token size is outside the allowed range.
     #[error("max_token_len {len} is outside {min}..={max} bytes")]
     MaxTokenLenOutOfRange {
@@ -247,6 +266,9 @@ pub enum TokenErrorKind {
     /// `exp` is further from now than the resource server's `token_lifetime` (plus leeway):
     /// no token it issues lives that long.
     ExcessiveLifetime,
+    /// The header's `kid` names none of the configured secrets (checked only when some secret
+    /// is labelled with a key id).
+    UnknownKeyId,
 }
 
 impl TokenErrorKind {
@@ -278,6 +300,7 @@ impl TokenErrorKind {
             Self::IssuedInFuture => "iat_in_future",
             Self::TooOld => "too_old",
             Self::ExcessiveLifetime => "excessive_lifetime",
+            Self::UnknownKeyId => "unknown_kid",
         }
     }
 
@@ -310,6 +333,7 @@ impl TokenErrorKind {
             Self::IssuedInFuture => "The access token was issued in the future",
             Self::TooOld => "The access token is too old",
             Self::ExcessiveLifetime => "The access token lives longer than this API allows",
+            Self::UnknownKeyId => "The access token names an unknown key",
         }
     }
 }

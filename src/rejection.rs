@@ -468,6 +468,7 @@ mod tests {
                 T::IssuedInFuture,
                 T::TooOld,
                 T::ExcessiveLifetime,
+                T::UnknownKeyId,
             ]
             .map(RejectionKind::InvalidToken),
         );

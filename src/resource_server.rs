@@ -397,4 +397,22 @@ mod tests {
         assert!(!message.contains("FF1prn"), "{message}");
         assert!(message.contains("wrong type"), "{message}");
     }
+
+    #[test]
+    fn fuzz_regression_secret_that_is_part_of_the_fixed_text() {
+        // Found by the resource_server_json fuzz target: the secret "igning_secret" appears in
+        // the message only because the fixed text names the field `signing_secret`.
+        let json = r#"{"identifier":5,"888a":"H","signing_secret":"igning_secret"}"#;
+        let message = ResourceServer::from_json(json).unwrap_err().to_string();
+        let other = json.replace("igning_secret\"}", "#############\"}");
+        assert_eq!(
+            message,
+            ResourceServer::from_json(&other).unwrap_err().to_string()
+        );
+        assert!(
+            message
+                .starts_with("resource server JSON, line 1 column 15: a field has the wrong type"),
+            "{message}"
+        );
+    }
 }

@@ -181,12 +181,12 @@ pub(crate) fn is_scope_token(scope: &str) -> bool {
 /// [`VerifiedToken::scopes`]: crate::VerifiedToken::scopes
 #[derive(Clone, Copy)]
 pub struct Scopes<'a> {
-    payload: &'a str,
+    payload: &'a [u8],
     list: &'a ScopeList,
 }
 
 impl<'a> Scopes<'a> {
-    pub(crate) fn new(payload: &'a str, list: &'a ScopeList) -> Self {
+    pub(crate) fn new(payload: &'a [u8], list: &'a ScopeList) -> Self {
         Self { payload, list }
     }
 
@@ -285,7 +285,7 @@ impl fmt::Debug for Scopes<'_> {
 /// Iterator over the scopes of a token, from [`Scopes::iter`].
 #[derive(Clone, Debug)]
 pub struct ScopesIter<'a> {
-    payload: &'a str,
+    payload: &'a [u8],
     state: IterState<'a>,
 }
 
@@ -386,9 +386,33 @@ mod tests {
     fn delimited_scopes_skip_extra_spaces() {
         let payload = "a  b ";
         let list = ScopeList::Delimited(Text::Span(0, payload.len()));
-        let scopes = Scopes::new(payload, &list);
+        let scopes = Scopes::new(payload.as_bytes(), &list);
         assert_eq!(scopes.iter().collect::<Vec<_>>(), ["a", "b"]);
         assert!(scopes.contains("b"));
         assert!(!scopes.contains(""));
+    }
+
+    #[test]
+    fn scopes_are_empty_only_without_a_scope_token() {
+        let payload = "   read:messages";
+        let empty = |list: &ScopeList| Scopes::new(payload.as_bytes(), list).is_empty();
+        assert!(empty(&ScopeList::None));
+        assert!(empty(&ScopeList::Delimited(Text::Span(0, 3))));
+        assert!(empty(&ScopeList::List(Vec::new())));
+        assert!(!empty(&ScopeList::Delimited(Text::Span(0, payload.len()))));
+    }
+
+    #[test]
+    fn debug_shows_mode_and_scopes() {
+        assert_eq!(
+            format!("{:?}", ScopeRequirement::any(["a", "b"])),
+            r#"ScopeRequirement { mode: Any, scopes: ["a", "b"] }"#
+        );
+        let payload = "a b";
+        let list = ScopeList::Delimited(Text::Span(0, payload.len()));
+        assert_eq!(
+            format!("{:?}", Scopes::new(payload.as_bytes(), &list)),
+            r#"["a", "b"]"#
+        );
     }
 }

@@ -5,7 +5,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use jsonwebtoken::{Algorithm, EncodingKey};
 
-use crate::jws::Hs256Key;
+use crate::jws::{Hs256Key, KeySet};
 use crate::validator::TokenValidator;
 use crate::{ResourceServer, SigningSecret};
 
@@ -18,7 +18,10 @@ pub(crate) const ISSUER: &str = "https://issuer.example/";
 /// A validator for [`AUDIENCE`], [`ISSUER`] and [`SECRET`] with the default 60 s leeway.
 pub(crate) fn validator() -> TokenValidator {
     TokenValidator {
-        key: Hs256Key::new(&SigningSecret::from(SECRET)).unwrap(),
+        keys: KeySet::new(vec![(
+            None,
+            Hs256Key::new(&SigningSecret::from(SECRET)).unwrap(),
+        )]),
         audience: AUDIENCE.into(),
         issuer: Some(ISSUER.into()),
         leeway: 60.0,

@@ -35,6 +35,8 @@ use std::sync::Arc;
 use serde::de::DeserializeOwned;
 
 use crate::claims::{Claims, ScopeClaim, Str};
+use crate::error::TokenErrorKind;
+use crate::jws::Payload;
 use crate::scope::Scopes;
 
 /// A token whose signature, algorithm, audience, issuer and lifetime have been checked.
@@ -46,8 +48,9 @@ use crate::scope::Scopes;
 pub struct VerifiedToken(Arc<Inner>);
 
 struct Inner {
-    /// The decoded payload; string claims point into it.
-    payload: String,
+    /// The decoded payload, checked to be UTF-8; string claims are ranges of it. Kept inline
+    /// when short, so that a verified token is one allocation.
+    payload: Payload,
     claims: ClaimSpans,
     /// The realm of the layer that verified it, for the scope layer's and extractors'
     /// rejections.
@@ -57,7 +60,7 @@ struct Inner {
 }
 
 /// The claims bearer-guard keeps, with strings as ranges of the payload.
-#[derive(Debug)]
+#[derive(Debug, Default)]
 pub(crate) struct ClaimSpans {
     exp: f64,
     nbf: Option<f64>,
@@ -94,17 +97,23 @@ impl Text {
         }
     }
 
-    pub(crate) fn resolve<'a>(&'a self, payload: &'a str) -> &'a str {
+    /// The string, from the payload it was parsed from. Spans lie on character boundaries of
+    /// UTF-8 text, so only the span's own bytes are checked again.
+    pub(crate) fn resolve<'a>(&'a self, payload: &'a [u8]) -> &'a str {
         match self {
-            Self::Span(start, end) => payload.get(*start..*end).unwrap_or_default(),
+            Self::Span(start, end) => payload
+                .get(*start..*end)
+                .and_then(|span| std::str::from_utf8(span).ok())
+                .unwrap_or_default(),
             Self::Owned(owned) => owned,
         }
     }
 }
 
 /// The token's scopes, as stored.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Default)]
 pub(crate) enum ScopeList {
+    #[default]
     None,
     Delimited(Text),
     List(Vec<Text>),
@@ -136,19 +145,26 @@ impl ClaimSpans {
 }
 
 impl VerifiedToken {
-    /// Keeps the checked claims with the payload they point into.
-    pub(crate) fn new(
-        payload: String,
-        claims: ClaimSpans,
+    /// Decodes the payload `segment` straight into the token's one allocation, where it stays
+    /// (moving a 640-byte payload in afterwards would copy it), and keeps the claims that
+    /// `check` returns for its text. Called once the signature has verified.
+    pub(crate) fn build(
+        segment: &str,
         realm: Arc<str>,
         validator_id: u64,
-    ) -> Self {
-        Self(Arc::new(Inner {
-            payload,
-            claims,
+        check: impl FnOnce(&str) -> Result<ClaimSpans, TokenErrorKind>,
+    ) -> Result<Self, TokenErrorKind> {
+        let mut token = Arc::new(Inner {
+            payload: Payload::new(),
+            claims: ClaimSpans::default(),
             realm,
             validator_id,
-        }))
+        });
+        // Always `Some`: the token was made on the line above and is not shared yet.
+        let inner = Arc::get_mut(&mut token).ok_or(TokenErrorKind::Malformed)?;
+        inner.payload.decode(segment)?;
+        inner.claims = check(inner.payload.text()?)?;
+        Ok(Self(token))
     }
 
     pub(crate) fn validator_id(&self) -> u64 {
@@ -160,7 +176,7 @@ impl VerifiedToken {
     }
 
     fn text<'a>(&'a self, text: Option<&'a Text>) -> Option<&'a str> {
-        text.map(|text| text.resolve(&self.0.payload))
+        text.map(|text| text.resolve(self.0.payload.as_bytes()))
     }
 
     /// `sub`: whom the token is about (a user id, or `<client_id>@clients` for machines).
@@ -367,7 +383,7 @@ impl VerifiedToken {
     /// ```
     #[must_use]
     pub fn scopes(&self) -> Scopes<'_> {
-        Scopes::new(&self.0.payload, &self.0.claims.scopes)
+        Scopes::new(self.0.payload.as_bytes(), &self.0.claims.scopes)
     }
 
     /// Deserializes the whole claims set into your own type.
@@ -395,7 +411,7 @@ impl VerifiedToken {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn claims<T: DeserializeOwned>(&self) -> Result<T, serde_json::Error> {
-        serde_json::from_str(&self.0.payload)
+        serde_json::from_slice(self.0.payload.as_bytes())
     }
 
     /// The claims set as the JSON text the token carried.
@@ -419,7 +435,8 @@ impl VerifiedToken {
     /// ```
     #[must_use]
     pub fn claims_json(&self) -> &str {
-        &self.0.payload
+        // Checked to be UTF-8 when the token was verified.
+        self.0.payload.text().unwrap_or_default()
     }
 }
 
@@ -430,5 +447,46 @@ impl fmt::Debug for VerifiedToken {
             .field("nbf", &self.0.claims.nbf)
             .field("iat", &self.0.claims.iat)
             .finish_non_exhaustive()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::{Duration, UNIX_EPOCH};
+
+    use crate::test_support::{NOW, claims_json, mint, validator};
+
+    /// A valid token whose decoded payload is exactly `len` bytes, padded with a `pad` claim
+    /// holding a multi-byte character next to the claims read back.
+    fn token_of_payload_len(len: usize) -> String {
+        let short = claims_json(&[("pad", "\"é\"")]);
+        let pad = "x".repeat(len - short.len());
+        let claims = claims_json(&[("pad", &format!("\"é{pad}\""))]);
+        assert_eq!(claims.len(), len);
+        mint(&claims)
+    }
+
+    #[test]
+    fn claims_read_back_the_same_inline_or_on_the_heap() {
+        // Around the inline capacity (640 bytes), and well past it.
+        for len in [300, 639, 640, 641, 642, 643, 2000] {
+            let now = UNIX_EPOCH + Duration::from_secs_f64(NOW);
+            let verified = validator()
+                .validate_at(&token_of_payload_len(len), now)
+                .unwrap_or_else(|err| panic!("{len}: {err:?}"));
+            assert_eq!(verified.subject(), Some("client@clients"), "{len}");
+            assert_eq!(
+                verified.issuer(),
+                Some(crate::test_support::ISSUER),
+                "{len}"
+            );
+            assert!(verified.scopes().contains("openid"), "{len}");
+            assert_eq!(verified.claims_json().len(), len);
+            let claims: serde_json::Value = verified.claims().unwrap();
+            assert!(claims["pad"].as_str().unwrap().starts_with('é'), "{len}");
+            let clone = verified.clone();
+            drop(verified);
+            assert_eq!(clone.subject(), Some("client@clients"));
+        }
     }
 }

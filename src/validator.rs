@@ -24,13 +24,14 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use crate::claims::{self, Audience, Claims};
 use crate::error::{TokenError, TokenErrorKind};
-use crate::jws::{self, Hs256Key};
+use crate::jws::{self, KeySet};
 use crate::token::{ClaimSpans, VerifiedToken};
 
 /// Validates HS256 access tokens for one resource server. See the [module docs](self).
 #[derive(Debug, Clone)]
 pub struct TokenValidator {
-    pub(crate) key: Hs256Key,
+    /// The current secret first, then previous ones (secret rotation).
+    pub(crate) keys: KeySet,
     pub(crate) audience: Box<str>,
     pub(crate) issuer: Option<Box<str>>,
     /// Seconds of clock skew allowed on `exp`, `nbf` and `iat`.
@@ -101,18 +102,14 @@ impl TokenValidator {
             return Err(TokenErrorKind::TooLarge);
         }
         let segments = jws::split(token)?;
-        jws::check_header(segments.header, self.rfc9068)?;
-        self.key
-            .verify(segments.signing_input, segments.signature)?;
-        let payload = jws::decode_payload(segments.payload)?;
-        let claims = claims::parse(&payload, &self.audience, &self.scope_claim)?;
-        let spans = self.check_claims(claims, &payload, now)?;
-        Ok(VerifiedToken::new(
-            payload,
-            spans,
-            Arc::clone(&self.realm),
-            self.id,
-        ))
+        let choice = jws::check_header(segments.header, self.rfc9068, &self.keys)?;
+        self.keys
+            .verify(choice, segments.signing_input, segments.signature)?;
+        // The payload is decoded only once the signature over its text has verified.
+        VerifiedToken::build(segments.payload, Arc::clone(&self.realm), self.id, |text| {
+            let claims = claims::parse(text, &self.audience, &self.scope_claim)?;
+            self.check_claims(claims, text, now)
+        })
     }
 
     fn check_claims(
@@ -153,6 +150,9 @@ impl TokenValidator {
                 }
                 Some(_) => {}
             }
+        } else if self.rfc9068 && claims.iss.is_none() {
+            // RFC 9068 §2.2: `iss` is required even where no issuer is configured to match.
+            return Err(TokenErrorKind::MissingIssuer);
         }
         Ok(ClaimSpans::new(payload, claims, exp))
     }
@@ -228,6 +228,20 @@ mod tests {
     }
 
     #[test]
+    fn token_exactly_at_the_size_cap_passes() {
+        let token = mint(&claims_json(&[]));
+        let capped = |max_token_len| TokenValidator {
+            max_token_len,
+            ..validator()
+        };
+        assert!(capped(token.len()).check(&token, NOW).is_ok());
+        assert_eq!(
+            capped(token.len() - 1).check(&token, NOW).map(|_| ()),
+            Err(TokenErrorKind::TooLarge)
+        );
+    }
+
+    #[test]
     fn wrong_segment_counts_fail() {
         let token = mint(&claims_json(&[]));
         let (h, rest) = token.split_once('.').unwrap();
@@ -240,7 +254,8 @@ mod tests {
             format!("{h}.{p}.{p}.{s}"),
             h.to_owned(),
         ] {
-            assert!(validator().check(&bad, NOW).is_err(), "{bad}");
+            // Malformed, not a bad signature: refused before any HMAC.
+            assert_eq!(kind_of(&bad), TokenErrorKind::Malformed, "{bad}");
         }
         assert_eq!(
             kind_of(&format!("{h}.{p}.")),
@@ -427,6 +442,7 @@ mod tests {
         );
         assert_eq!(kind(1e300), Some(TokenErrorKind::ExcessiveLifetime));
         assert_eq!(kind(NOW + 3600.0 + 59.0), None);
+        assert_eq!(kind(NOW + 3600.0 + 60.0), None);
         assert!(
             validator()
                 .check(&mint(&claims_json(&[("exp", "1e300")])), NOW)
@@ -548,6 +564,36 @@ mod tests {
     }
 
     #[test]
+    fn rfc9068_profile_requires_iss_without_a_configured_issuer() {
+        let strict_any_issuer = TokenValidator {
+            issuer: None,
+            ..strict()
+        };
+        let kind = |claims: &str| {
+            strict_any_issuer
+                .check(&mint_raw(AT_JWT.as_bytes(), claims.as_bytes()), NOW)
+                .err()
+        };
+        assert_eq!(
+            kind(&strict_claims(&[("iss", "")])),
+            Some(TokenErrorKind::MissingIssuer)
+        );
+        assert_eq!(
+            kind(&strict_claims(&[("iss", r#""https://any.example/""#)])),
+            None
+        );
+        let lenient = TokenValidator {
+            issuer: None,
+            ..validator()
+        };
+        assert!(
+            lenient
+                .check(&mint(&claims_json(&[("iss", "")])), NOW)
+                .is_ok()
+        );
+    }
+
+    #[test]
     fn iat_in_future_fails_under_rfc9068_profile() {
         let late = (NOW + 61.0).to_string();
         assert_eq!(
@@ -557,6 +603,11 @@ mod tests {
         let within_leeway = (NOW + 59.0).to_string();
         assert_eq!(
             strict_kind(AT_JWT, &strict_claims(&[("iat", &within_leeway)])),
+            None
+        );
+        let at_leeway = (NOW + 60.0).to_string();
+        assert_eq!(
+            strict_kind(AT_JWT, &strict_claims(&[("iat", &at_leeway)])),
             None
         );
     }
@@ -581,15 +632,15 @@ mod tests {
         const KEY: &str = "AyM1SysPpbyDfgZld3umj1qzKObwVMkoqQ-EstJQLr_T-1qS0gZH75aKtMN3Yj0iPS4hcgUuTwjAzZr1Z9CAow";
         const TOKEN: &str = "eyJ0eXAiOiJKV1QiLA0KICJhbGciOiJIUzI1NiJ9.eyJpc3MiOiJqb2UiLA0KICJleHAiOjEzMDA4MTkzODAsDQogImh0dHA6Ly9leGFtcGxlLmNvbS9pc19yb290Ijp0cnVlfQ.dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
         let secret = crate::SigningSecret::from_base64url(KEY).unwrap();
-        let key = Hs256Key::new(&secret).unwrap();
+        let keys = KeySet::new(vec![(None, jws::Hs256Key::new(&secret).unwrap())]);
 
         // Every check but the audience, with the clock just before `exp`: valid.
         let segments = jws::split(TOKEN).unwrap();
-        jws::check_header(segments.header, false).unwrap();
-        key.verify(segments.signing_input, segments.signature)
+        let choice = jws::check_header(segments.header, false, &keys).unwrap();
+        keys.verify(choice, segments.signing_input, segments.signature)
             .unwrap();
         let payload = jws::decode_payload(segments.payload).unwrap();
-        let claims = claims::parse(&payload, "unused", "scope").unwrap();
+        let claims = claims::parse(payload.text().unwrap(), "unused", "scope").unwrap();
         assert_eq!(claims.iss.as_ref().map(claims::Str::as_str), Some("joe"));
         assert_eq!(
             check_lifetime(claims.exp, claims.nbf, 1_300_819_379.0, 0.0),
@@ -602,7 +653,7 @@ mod tests {
 
         // As a request to an API: before `exp` it lacks `aud`; today it has expired.
         let validator = TokenValidator {
-            key,
+            keys,
             issuer: None,
             leeway: 0.0,
             ..validator()
