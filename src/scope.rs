@@ -282,14 +282,32 @@ impl fmt::Debug for Scopes<'_> {
     }
 }
 
-/// Iterator over the scopes of a token, from [`Scopes::iter`].
-#[derive(Clone, Debug)]
+/// Iterator over the scopes of a token, from [`Scopes::iter`]. Its `Debug` shows the scopes
+/// still to come, never the rest of the claims.
+#[derive(Clone)]
 pub struct ScopesIter<'a> {
     payload: &'a [u8],
     state: IterState<'a>,
 }
 
-#[derive(Clone, Debug)]
+impl fmt::Debug for ScopesIter<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("ScopesIter")
+            .field(&DebugRest(self.clone()))
+            .finish()
+    }
+}
+
+/// The scopes an iterator has yet to yield, as a list.
+struct DebugRest<'a>(ScopesIter<'a>);
+
+impl fmt::Debug for DebugRest<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_list().entries(self.0.clone()).finish()
+    }
+}
+
+#[derive(Clone)]
 enum IterState<'a> {
     Done,
     Delimited(std::str::Split<'a, char>),
@@ -414,5 +432,16 @@ mod tests {
             format!("{:?}", Scopes::new(payload.as_bytes(), &list)),
             r#"["a", "b"]"#
         );
+    }
+
+    #[test]
+    fn iterator_debug_shows_the_remaining_scopes_and_no_other_claim() {
+        let payload = r#"{"secret_claim":"hunter2","scope":"a b"}"#;
+        let start = payload.find("a b").unwrap();
+        let list = ScopeList::Delimited(Text::Span(start, start + 3));
+        let mut iter = Scopes::new(payload.as_bytes(), &list).iter();
+        assert_eq!(format!("{iter:?}"), r#"ScopesIter(["a", "b"])"#);
+        iter.next();
+        assert_eq!(format!("{iter:?}"), r#"ScopesIter(["b"])"#);
     }
 }
