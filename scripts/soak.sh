@@ -14,7 +14,7 @@ port=${PORT:-$((20000 + RANDOM % 20000))}
 
 cargo build --release --quiet --example sample_api --example soak
 log=$(mktemp)
-PORT=$port target/release/examples/sample_api >"$log" 2>&1 &
+PORT=$port "${CARGO_TARGET_DIR:-target}"/release/examples/sample_api >"$log" 2>&1 &
 server=$!
 trap 'kill "$server" 2>/dev/null || true; rm -f "$log"' EXIT
 
@@ -27,7 +27,7 @@ kill -0 "$server" || { cat "$log"; exit 1; }
 rss() { awk '/^VmRSS/ { print $2 " kB" }' "/proc/$server/status"; }
 echo "sample_api pid $server on 127.0.0.1:$port"
 echo "RSS at start: $(rss)"
-target/release/examples/soak "$port" "$seconds" "$connections" &
+"${CARGO_TARGET_DIR:-target}"/release/examples/soak "$port" "$seconds" "$connections" &
 client=$!
 # After a short warm-up (worker threads and connection buffers allocated), then at the end:
 # growth between these two would be a leak.

@@ -581,6 +581,19 @@ mod tests {
     }
 
     #[test]
+    fn defaults_are_the_documented_ones() {
+        let layer = builder_for(resource_server()).build().unwrap();
+        let validator = layer.validator();
+        assert_eq!(validator.max_token_len, 8192);
+        assert_eq!(validator.leeway, 60.0);
+        assert_eq!(&*validator.scope_claim, "scope");
+        assert_eq!(&*validator.realm, "https://my-api-urn");
+        assert_eq!(validator.issuer, None);
+        assert!(!validator.rfc9068);
+        assert_eq!(validator.max_age, None);
+    }
+
+    #[test]
     fn empty_identifier_fails() {
         assert_eq!(
             build_err(builder_for(ResourceServer::new("", SECRET))),

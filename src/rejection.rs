@@ -493,6 +493,37 @@ mod tests {
     }
 
     #[test]
+    fn accessors_report_reason_and_scope() {
+        use crate::error::TokenErrorKind;
+        let expired = Rejection::new(
+            RejectionKind::InvalidToken(TokenErrorKind::Expired),
+            realm(),
+        );
+        assert_eq!(expired.reason(), "expired");
+        assert_eq!(expired.required_scope(), None);
+        let missing = Rejection::new(RejectionKind::MissingCredentials, realm());
+        assert_eq!(missing.reason(), "missing_credentials");
+        let scoped = Rejection::insufficient_scope(realm(), "read:messages");
+        assert_eq!(scoped.reason(), "insufficient_scope");
+        assert_eq!(scoped.required_scope(), Some("read:messages"));
+    }
+
+    #[cfg(feature = "axum")]
+    #[test]
+    fn into_response_carries_the_rejection() {
+        use axum_core::response::IntoResponse as _;
+        let response = Rejection::insufficient_scope(realm(), "read:messages").into_response();
+        assert_eq!(response.status(), StatusCode::FORBIDDEN);
+        assert_eq!(
+            response
+                .extensions()
+                .get::<Rejection>()
+                .map(Rejection::kind),
+            Some(RejectionKind::InsufficientScope)
+        );
+    }
+
+    #[test]
     fn default_body_is_json() {
         let rejection = Rejection::insufficient_scope(realm(), "read:messages");
         let response: Response<TestBody> = DefaultRejection.on_rejection(&rejection);

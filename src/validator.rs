@@ -222,6 +222,35 @@ mod tests {
     }
 
     #[test]
+    fn verified_token_reports_its_claims() {
+        let nbf = (NOW - 5.0).to_string();
+        let claims = claims_json(&[
+            ("azp", r#""client-a""#),
+            ("client_id", r#""client-b""#),
+            ("jti", r#""id-9""#),
+            ("nbf", &nbf),
+        ]);
+        let validator = TokenValidator {
+            id: 7,
+            ..validator()
+        };
+        let token = validator.check(&mint(&claims), NOW).unwrap();
+        assert_eq!(token.issuer(), Some(crate::test_support::ISSUER));
+        assert_eq!(token.authorized_party(), Some("client-a"));
+        assert_eq!(token.client_id(), Some("client-b"));
+        assert_eq!(token.jwt_id(), Some("id-9"));
+        assert_eq!(token.expires_at(), NOW + 3600.0);
+        assert_eq!(token.not_before(), Some(NOW - 5.0));
+        assert_eq!(token.issued_at(), Some(NOW - 10.0));
+        assert_eq!(token.claims_json(), claims);
+        assert_eq!(token.validator_id(), 7);
+        assert_eq!(
+            format!("{token:?}"),
+            "VerifiedToken { exp: 1700003600.0, nbf: Some(1699999995.0), iat: Some(1699999990.0), .. }"
+        );
+    }
+
+    #[test]
     fn token_over_the_size_cap_fails_before_decoding() {
         let token = format!("{}.{}", mint(&claims_json(&[])), "x".repeat(8192));
         assert_eq!(kind_of(&token), TokenErrorKind::TooLarge);

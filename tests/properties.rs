@@ -112,8 +112,8 @@ proptest! {
         }
     }
 
-    /// Any signed payload where one claim's bytes differ from the original is refused unless
-    /// it is re-signed: the signature covers every byte of header and payload.
+    /// The same claims with JSON whitespace added and re-encoded, but not re-signed, are
+    /// refused: the signature covers the encoded bytes, not the claims' meaning.
     #[test]
     fn re_encoded_segments_are_refused(extra in "[ \t\r\n]{1,3}") {
         let original = token(&claims("read:messages", json!({})));

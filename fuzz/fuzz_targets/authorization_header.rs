@@ -11,7 +11,9 @@ use std::pin::pin;
 use std::sync::OnceLock;
 use std::task::{Context, Poll, Waker};
 
-use bearer_guard::{BearerGuard, BearerGuardLayer, Rejection, RejectionKind, RequireScopes, ResourceServer};
+use bearer_guard::{
+    BearerGuard, BearerGuardLayer, Rejection, RejectionKind, RequireScopes, ResourceServer,
+};
 use bytes::Bytes;
 use http::{HeaderValue, Request, Response, header};
 use libfuzzer_sys::fuzz_target;
@@ -83,7 +85,9 @@ fuzz_target!(|data: &[u8]| {
     };
     let mut app = apps()[usize::from(flags % 4)].clone();
     let mut future = pin!(app.call(request));
-    let Poll::Ready(Ok(response)) = future.as_mut().poll(&mut Context::from_waker(Waker::noop()))
+    let Poll::Ready(Ok(response)) = future
+        .as_mut()
+        .poll(&mut Context::from_waker(Waker::noop()))
     else {
         panic!("the guard answered asynchronously around a ready service");
     };
@@ -97,7 +101,10 @@ fn check(response: &Response<Bytes>, sent: usize) {
         .headers()
         .get(header::WWW_AUTHENTICATE)
         .map(|value| value.to_str().unwrap().to_owned());
-    let rejection = response.extensions().get::<Rejection>().map(Rejection::kind);
+    let rejection = response
+        .extensions()
+        .get::<Rejection>()
+        .map(Rejection::kind);
     match (status, rejection) {
         (200, None) => assert!(challenge.is_none()),
         (400, Some(RejectionKind::InvalidRequest(_))) => {

@@ -72,7 +72,11 @@ fuzz_target!(|data: &[u8]| {
             assert!(nbf <= now + 60.0, "{token}");
         }
         let _ = (verified.subject(), verified.issuer(), verified.client_id());
-        let _ = (verified.authorized_party(), verified.jwt_id(), verified.issued_at());
+        let _ = (
+            verified.authorized_party(),
+            verified.jwt_id(),
+            verified.issued_at(),
+        );
         for scope in verified.scopes().iter() {
             assert!(verified.scopes().contains(scope), "{token}");
         }

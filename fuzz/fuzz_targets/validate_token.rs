@@ -36,7 +36,11 @@ fuzz_target!(|data: &[u8]| {
     let now = UNIX_EPOCH + Duration::from_secs(1_700_000_000);
     for validator in validators() {
         if let Ok(verified) = validator.validate_at(token, now) {
-            let _ = (verified.subject(), verified.expires_at(), verified.claims_json());
+            let _ = (
+                verified.subject(),
+                verified.expires_at(),
+                verified.claims_json(),
+            );
             let _ = verified.scopes().iter().count();
         }
     }
