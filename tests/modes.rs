@@ -456,3 +456,35 @@ async fn scope_layer_refuses_tokens_verified_by_another_guard() {
         200
     );
 }
+
+/// A service that is only there to be wrapped and printed.
+#[derive(Debug, Clone)]
+struct Inner;
+
+#[test]
+fn layers_and_services_debug_name_their_settings_and_hide_the_secret() {
+    let guard = BearerGuardLayer::builder(resource_server())
+        .previous_secret("previous secret, 32 bytes or more")
+        .build()
+        .unwrap();
+    let read = guard.require_all(["read:messages"]).unwrap();
+    let printed = [
+        format!("{guard:?}"),
+        format!("{:?}", guard.layer(Inner)),
+        format!("{read:?}"),
+        format!("{:?}", read.layer(Inner)),
+    ];
+    for (printed, names) in printed.iter().zip([
+        &["BearerGuardLayer", "realm", AUDIENCE, "allow_anonymous"][..],
+        &["BearerGuard", "Inner"][..],
+        &["RequireScopesLayer", "read:messages"][..],
+        &["RequireScopes", "Inner", "read:messages"][..],
+    ]) {
+        for name in names {
+            assert!(printed.contains(name), "{printed} lacks {name}");
+        }
+        for secret in [SECRET, "previous secret"] {
+            assert!(!printed.contains(secret), "{printed}");
+        }
+    }
+}
