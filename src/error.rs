@@ -409,3 +409,42 @@ impl RequestErrorKind {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn request_error_codes_are_the_documented_ones() {
+        let codes = [
+            RequestErrorKind::EmptyToken,
+            RequestErrorKind::MalformedCredentials,
+            RequestErrorKind::MultipleHeaders,
+            RequestErrorKind::MultipleTokenParameters,
+            RequestErrorKind::MultipleMethods,
+            RequestErrorKind::BodyTooLarge,
+            RequestErrorKind::UnreadableBody,
+        ]
+        .map(RequestErrorKind::code);
+        assert_eq!(
+            codes,
+            [
+                "empty_token",
+                "malformed_credentials",
+                "multiple_authorization_headers",
+                "multiple_token_parameters",
+                "multiple_methods",
+                "body_too_large",
+                "unreadable_body",
+            ]
+        );
+    }
+
+    #[test]
+    fn token_error_shows_its_kind_and_says_what_is_wrong() {
+        let err = TokenError::from(TokenErrorKind::Expired);
+        assert_eq!(err.to_string(), TokenErrorKind::Expired.description());
+        assert!(!err.to_string().is_empty());
+        assert_eq!(format!("{err:?}"), "TokenError { kind: Expired }");
+    }
+}

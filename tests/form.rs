@@ -171,3 +171,48 @@ async fn requests_without_a_form_token_fall_through_to_the_header() {
         (200, "client-1@clients posted text=hi")
     );
 }
+
+/// The guard with the form layer at its default body limit.
+fn default_limit_app() -> Router {
+    let guard = BearerGuardLayer::builder(ResourceServer::new(AUDIENCE, SECRET))
+        .build()
+        .unwrap();
+    Router::new()
+        .route("/messages", post(|_: VerifiedToken| async { "ok" }))
+        .layer(guard.clone())
+        .layer(guard.form_token_layer())
+}
+
+#[tokio::test]
+async fn the_default_limit_reads_bodies_up_to_64_kib() {
+    let token = token(&claims("", json!({})));
+    let suffix = format!("&access_token={token}");
+    let body_of = |len: usize| format!("pad={}{suffix}", "x".repeat(len - 4 - suffix.len()));
+    let at_limit = send(&default_limit_app(), form("POST", FORM, body_of(64 * 1024))).await;
+    assert_eq!(at_limit.status, 200, "{:?}", at_limit.challenge);
+    let over = send(
+        &default_limit_app(),
+        form("POST", FORM, body_of(64 * 1024 + 1)),
+    )
+    .await;
+    assert_eq!(over.status, 400);
+    assert!(over.challenge.unwrap().contains("too large"));
+}
+
+#[derive(Debug, Clone)]
+struct Inner;
+
+#[test]
+fn form_layer_and_service_debug_show_the_limit_and_never_the_secret() {
+    use tower::Layer as _;
+    let guard = BearerGuardLayer::builder(ResourceServer::new(AUDIENCE, SECRET))
+        .build()
+        .unwrap();
+    let layer = guard.form_token_layer().max_body_len(2048);
+    for printed in [format!("{layer:?}"), format!("{:?}", layer.layer(Inner))] {
+        assert!(printed.contains("FormToken"), "{printed}");
+        assert!(printed.contains("2048"), "{printed}");
+        assert!(!printed.contains(SECRET), "{printed}");
+    }
+    assert!(format!("{:?}", layer.layer(Inner)).contains("Inner"));
+}
