@@ -343,6 +343,15 @@ mod tests {
       "allow_offline_access": false, "skip_consent_for_verifiable_first_party_clients": true }"#;
 
     #[test]
+    fn declares_exactly_its_scopes() {
+        let api = ResourceServer::from_json(MANAGEMENT_API_JSON).unwrap();
+        assert!(api.declares_scope("sample-scope"));
+        for other in ["sample", "sample-scope ", "Sample-scope", ""] {
+            assert!(!api.declares_scope(other), "{other:?}");
+        }
+    }
+
+    #[test]
     fn management_api_json_deserializes_verbatim() {
         let api = ResourceServer::from_json(MANAGEMENT_API_JSON).unwrap();
         assert_eq!(api.id(), Some("56f0131ffdf1c311694f4cc7"));

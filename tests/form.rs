@@ -202,6 +202,52 @@ async fn the_default_limit_reads_bodies_up_to_64_kib() {
 #[derive(Debug, Clone)]
 struct Inner;
 
+/// A service that is never ready.
+#[derive(Debug, Clone)]
+struct NeverReady;
+
+impl tower::Service<Request<Body>> for NeverReady {
+    type Response = http::Response<Body>;
+    type Error = std::convert::Infallible;
+    type Future = std::future::Ready<Result<http::Response<Body>, std::convert::Infallible>>;
+
+    fn poll_ready(
+        &mut self,
+        _: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Result<(), Self::Error>> {
+        std::task::Poll::Pending
+    }
+
+    fn call(&mut self, _: Request<Body>) -> Self::Future {
+        std::future::ready(Ok(http::Response::new(Body::empty())))
+    }
+}
+
+#[test]
+fn the_form_layer_is_ready_only_when_its_service_is() {
+    use tower::{Layer as _, Service as _};
+    let guard = BearerGuardLayer::builder(ResourceServer::new(AUDIENCE, SECRET))
+        .build()
+        .unwrap();
+    let mut service = guard.form_token_layer().layer(NeverReady);
+    let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+    assert!(service.poll_ready(&mut cx).is_pending());
+}
+
+#[test]
+fn form_futures_debug_say_whether_the_body_is_being_read() {
+    use tower::{Layer as _, Service as _};
+    let guard = BearerGuardLayer::builder(ResourceServer::new(AUDIENCE, SECRET))
+        .build()
+        .unwrap();
+    let mut service = guard.form_token_layer().layer(NeverReady);
+    let token = token(&claims("", json!({})));
+    let reading = service.call(form("POST", FORM, format!("access_token={token}")));
+    assert_eq!(format!("{reading:?}"), r#"FormTokenFuture("Reading")"#);
+    let passing = service.call(form("GET", FORM, String::new()));
+    assert_eq!(format!("{passing:?}"), r#"FormTokenFuture("Inner")"#);
+}
+
 #[test]
 fn form_layer_and_service_debug_show_the_limit_and_never_the_secret() {
     use tower::Layer as _;

@@ -488,3 +488,20 @@ fn layers_and_services_debug_name_their_settings_and_hide_the_secret() {
         }
     }
 }
+
+#[tokio::test]
+async fn response_futures_debug_say_whether_the_request_was_rejected() {
+    let guard = BearerGuardLayer::builder(resource_server())
+        .build()
+        .unwrap();
+    let mut service = guard.layer(tower::service_fn(|_: Request<Body>| async {
+        Ok::<_, Infallible>(Response::new(Body::empty()))
+    }));
+    let valid = token(&claims("read:messages", json!({})));
+    service.ready().await.unwrap();
+    let passed = service.call(get_with_token("/", &valid));
+    assert_eq!(format!("{passed:?}"), r#"ResponseFuture("Inner")"#);
+    service.ready().await.unwrap();
+    let rejected = service.call(request("/", &[]));
+    assert_eq!(format!("{rejected:?}"), r#"ResponseFuture("Rejected")"#);
+}
