@@ -409,13 +409,7 @@ impl<R> BearerGuardBuilder<R> {
             on_rejection,
         } = self;
         let api = &settings.resource_server;
-        check_identifier(api.identifier())?;
-        if api.signing_alg() != "HS256" {
-            return Err(ConfigError::UnsupportedAlgorithm {
-                alg: api.signing_alg().to_owned(),
-            });
-        }
-        let secret = api.signing_secret().ok_or(ConfigError::MissingSecret)?;
+        let secret = api.hs256_secret()?;
         let keys = key_set(
             (settings.signing_secret_kid.as_deref(), secret),
             &settings.other_secrets,
@@ -525,33 +519,6 @@ fn key_set(
         entries.push((kid.map(Box::from), Hs256Key::new(secret)?));
     }
     Ok(KeySet::new(entries))
-}
-
-/// The identifier must be an absolute URI (RFC 3986 §4.3): `scheme ":" hier-part`, no
-/// fragment, no whitespace or characters that URIs never contain.
-pub(crate) fn check_identifier(identifier: &str) -> Result<(), ConfigError> {
-    if identifier.is_empty() {
-        return Err(ConfigError::EmptyIdentifier);
-    }
-    let absolute = identifier.split_once(':').is_some_and(|(scheme, rest)| {
-        let mut scheme = scheme.bytes();
-        scheme.next().is_some_and(|b| b.is_ascii_alphabetic())
-            && scheme.all(|b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'-' | b'.'))
-            && !rest.is_empty()
-    }) && identifier.bytes().all(|b| {
-        b.is_ascii_graphic()
-            && !matches!(
-                b,
-                b'"' | b'#' | b'<' | b'>' | b'\\' | b'^' | b'`' | b'{' | b'|' | b'}'
-            )
-    });
-    if absolute {
-        Ok(())
-    } else {
-        Err(ConfigError::IdentifierNotAbsoluteUri {
-            identifier: identifier.to_owned(),
-        })
-    }
 }
 
 impl<R> fmt::Debug for BearerGuardBuilder<R> {

@@ -47,15 +47,12 @@ use std::fmt;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use base64::Engine as _;
-use hmac::{Hmac, KeyInit, Mac};
 use serde::Serialize;
 use serde_json::{Map, Value};
-use sha2::Sha256;
 
 use crate::ResourceServer;
-use crate::builder::check_identifier;
 use crate::error::ConfigError;
-use crate::jws::BASE64URL;
+use crate::jws::{BASE64URL, Hs256Key};
 use crate::scope::is_scope_token;
 
 /// Auth0's default `token_lifetime`, used when the resource server has none.
@@ -79,7 +76,7 @@ const SET_BY_BUILDER: [&str; 9] = [
 /// Holds the signing key; its `Debug` never shows it.
 #[derive(Clone)]
 pub struct TokenIssuer {
-    key: Hmac<Sha256>,
+    key: Hs256Key,
     issuer: Box<str>,
     audience: Box<str>,
     lifetime: Duration,
@@ -116,15 +113,7 @@ impl TokenIssuer {
         if issuer.is_empty() {
             return Err(ConfigError::EmptyIssuer);
         }
-        check_identifier(resource_server.identifier())?;
-        if resource_server.signing_alg() != "HS256" {
-            return Err(ConfigError::UnsupportedAlgorithm {
-                alg: resource_server.signing_alg().to_owned(),
-            });
-        }
-        let secret = resource_server
-            .signing_secret()
-            .ok_or(ConfigError::MissingSecret)?;
+        let secret = resource_server.hs256_secret()?;
         if secret.is_empty() {
             return Err(ConfigError::EmptySecret);
         }
@@ -133,8 +122,7 @@ impl TokenIssuer {
             Some(seconds) => Duration::from_secs(seconds),
             None => DEFAULT_TOKEN_LIFETIME,
         };
-        let key =
-            Hmac::new_from_slice(secret.as_bytes()).map_err(|_| ConfigError::UnusableSecret)?;
+        let key = Hs256Key::new(secret)?;
         Ok(Self {
             key,
             issuer: issuer.into(),
@@ -220,7 +208,7 @@ impl fmt::Debug for TokenIssuer {
             .field("issuer", &self.issuer)
             .field("audience", &self.audience)
             .field("lifetime", &self.lifetime)
-            .field("key", &"<redacted>")
+            .field("key", &self.key)
             .finish_non_exhaustive()
     }
 }
@@ -482,9 +470,7 @@ impl AccessTokenBuilder<'_> {
         let mut token = BASE64URL.encode(header);
         token.push('.');
         BASE64URL.encode_string(payload, &mut token);
-        let mut mac = self.issuer.key.clone();
-        mac.update(token.as_bytes());
-        let tag = mac.finalize().into_bytes();
+        let tag = self.issuer.key.sign(token.as_bytes());
         token.push('.');
         BASE64URL.encode_string(tag, &mut token);
         Ok(token)

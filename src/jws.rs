@@ -272,12 +272,23 @@ impl Hs256Key {
             .map_err(|_| ConfigError::UnusableSecret)
     }
 
+    /// The HMAC state after `signing_input`, from the precomputed pads.
+    fn mac(&self, signing_input: &[u8]) -> Hmac<Sha256> {
+        let mut mac = self.0.clone();
+        mac.update(signing_input);
+        mac
+    }
+
     /// Whether `tag` is the HMAC of `signing_input`, compared in constant time.
     fn verifies(&self, signing_input: &str, tag: &[u8; 32]) -> bool {
-        let mut mac = self.0.clone();
-        mac.update(signing_input.as_bytes());
         // `verify_slice` compares with `subtle`'s constant-time equality.
-        mac.verify_slice(tag).is_ok()
+        self.mac(signing_input.as_bytes()).verify_slice(tag).is_ok()
+    }
+
+    /// The HMAC-SHA256 tag of `signing_input`, for the token issuer.
+    #[cfg(feature = "issuer")]
+    pub(crate) fn sign(&self, signing_input: &[u8]) -> [u8; 32] {
+        self.mac(signing_input).finalize().into_bytes().into()
     }
 }
 

@@ -317,6 +317,45 @@ impl ResourceServer {
     pub(crate) fn signing_secret(&self) -> Option<&SigningSecret> {
         self.signing_secret.as_ref()
     }
+
+    /// The HS256 signing secret, once the identifier and algorithm are checked: what both the
+    /// layer's builder and the token issuer need before they can use the registration.
+    pub(crate) fn hs256_secret(&self) -> Result<&SigningSecret, ConfigError> {
+        check_identifier(&self.identifier)?;
+        if self.signing_alg != "HS256" {
+            return Err(ConfigError::UnsupportedAlgorithm {
+                alg: self.signing_alg.clone(),
+            });
+        }
+        self.signing_secret().ok_or(ConfigError::MissingSecret)
+    }
+}
+
+/// The identifier must be an absolute URI (RFC 3986 §4.3): `scheme ":" hier-part`, no
+/// fragment, no whitespace or characters that URIs never contain.
+fn check_identifier(identifier: &str) -> Result<(), ConfigError> {
+    if identifier.is_empty() {
+        return Err(ConfigError::EmptyIdentifier);
+    }
+    let absolute = identifier.split_once(':').is_some_and(|(scheme, rest)| {
+        let mut scheme = scheme.bytes();
+        scheme.next().is_some_and(|b| b.is_ascii_alphabetic())
+            && scheme.all(|b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'-' | b'.'))
+            && !rest.is_empty()
+    }) && identifier.bytes().all(|b| {
+        b.is_ascii_graphic()
+            && !matches!(
+                b,
+                b'"' | b'#' | b'<' | b'>' | b'\\' | b'^' | b'`' | b'{' | b'|' | b'}'
+            )
+    });
+    if absolute {
+        Ok(())
+    } else {
+        Err(ConfigError::IdentifierNotAbsoluteUri {
+            identifier: identifier.to_owned(),
+        })
+    }
 }
 
 fn is_field_message(err: &serde_json::Error) -> bool {
