@@ -132,13 +132,15 @@ pub enum ConfigError {
         max: usize,
     },
     /// Two signing secrets are labelled with the same key id.
-    #[error("key id {kid:?} labels more than one signing secret")]
+    #[error("key id {kid:?} labels more than one signing secret; give each secret its own key id")]
     DuplicateKeyId {
         /// The key id as configured.
         kid: String,
     },
     /// A signing secret is labelled with an empty key id.
-    #[error("a key id must not be empty")]
+    #[error(
+        "a key id must not be empty; label the secret with a non-empty kid, or add it with previous_secret"
+    )]
     EmptyKeyId,
     /// The maximum token size is outside the allowed range.
     #[error("max_token_len {len} is outside {min}..={max} bytes")]

@@ -56,6 +56,17 @@ use crate::jws::{BASE64URL, Hs256Key};
 use crate::scope::is_scope_token;
 
 /// Auth0's default `token_lifetime`, used when the resource server has none.
+///
+/// # Example
+///
+/// ```
+/// use bearer_guard::{ResourceServer, TokenIssuer, issuer::DEFAULT_TOKEN_LIFETIME};
+///
+/// let api = ResourceServer::new("https://my-api-urn", "FF1prn9UxZotnFEfPVwEJhqqyRmwdSu5");
+/// let tokens = TokenIssuer::new(&api, "https://my-tenant.example.com/")?;
+/// assert_eq!(tokens.lifetime(), DEFAULT_TOKEN_LIFETIME);
+/// # Ok::<(), bearer_guard::ConfigError>(())
+/// ```
 pub const DEFAULT_TOKEN_LIFETIME: Duration = Duration::from_secs(86_400);
 
 /// Claims that [`AccessTokenBuilder`] sets itself; [`AccessTokenBuilder::claim`] refuses them.
@@ -496,7 +507,20 @@ struct Payload<'a> {
     extra: &'a Map<String, Value>,
 }
 
-/// Why [`AccessTokenBuilder::sign`] made no token.
+/// Why [`AccessTokenBuilder::sign`] made no token. Its message says what to change.
+///
+/// # Example
+///
+/// ```
+/// use bearer_guard::{ResourceServer, TokenIssuer, issuer::IssueError};
+///
+/// let api = ResourceServer::new("https://my-api-urn", "FF1prn9UxZotnFEfPVwEJhqqyRmwdSu5");
+/// let tokens = TokenIssuer::new(&api, "https://my-tenant.example.com/")?;
+/// let err = tokens.token("alice").claim("exp", 0).sign().unwrap_err();
+/// assert_eq!(err, IssueError::ReservedClaim { name: "exp".into() });
+/// assert!(err.to_string().contains("use its own method"));
+/// # Ok::<(), bearer_guard::ConfigError>(())
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum IssueError {
@@ -521,7 +545,9 @@ pub enum IssueError {
         scope: String,
     },
     /// `iat` is before 1970, or `iat` + lifetime is past what a JSON number holds.
-    #[error("the token's times are out of range (iat before 1970, or exp overflowing)")]
+    #[error(
+        "the token's times are out of range (iat before 1970, or exp overflowing): use a later issued_at or a shorter expires_in"
+    )]
     InvalidTime,
     /// The claims could not be written as JSON. Strings, integers and `serde_json::Value`s
     /// always can; this is here so that a change in serde_json cannot become a panic.
