@@ -11,6 +11,8 @@ use axum::{Json, body::Bytes};
 use serde::de::DeserializeOwned;
 use serde_json::json;
 
+use super::random::NoRandomness;
+
 /// One error answer of the Management API.
 #[derive(Debug)]
 pub(crate) struct ApiError {
@@ -51,6 +53,12 @@ impl ApiError {
             error_code,
             message: message.into(),
         }
+    }
+}
+
+impl From<NoRandomness> for ApiError {
+    fn from(err: NoRandomness) -> Self {
+        ApiError::internal(err.to_string())
     }
 }
 

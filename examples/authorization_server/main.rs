@@ -37,7 +37,6 @@ use axum::Router;
 use bearer_guard::{BearerGuardLayer, ResourceServer};
 
 use self::management::MANAGEMENT_SCOPES;
-use self::random::NoRandomness;
 use self::tenant::Tenant;
 
 /// The server's routes, with what to print at startup.
@@ -56,14 +55,6 @@ impl fmt::Debug for AuthorizationServer {
             .finish_non_exhaustive()
     }
 }
-
-impl fmt::Display for NoRandomness {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("the operating system gave no random bytes")
-    }
-}
-
-impl Error for NoRandomness {}
 
 /// The server for `base_url` (`http://host:port`, no trailing slash), with a fresh
 /// management secret.

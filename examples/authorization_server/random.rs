@@ -7,6 +7,14 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 #[derive(Debug)]
 pub(crate) struct NoRandomness;
 
+impl std::fmt::Display for NoRandomness {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("the operating system gave no random bytes")
+    }
+}
+
+impl std::error::Error for NoRandomness {}
+
 fn random_bytes<const N: usize>() -> Result<[u8; N], NoRandomness> {
     let mut bytes = [0u8; N];
     getrandom::getrandom(&mut bytes).map_err(|_| NoRandomness)?;

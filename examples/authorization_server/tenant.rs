@@ -5,7 +5,7 @@ use bearer_guard::{ConfigError, ResourceServer, TokenIssuer};
 use serde::{Deserialize, Serialize};
 
 use super::api_error::ApiError;
-use super::random::{self, NoRandomness};
+use super::random;
 
 /// Auth0's default and maximum `token_lifetime`, in seconds.
 const DEFAULT_TOKEN_LIFETIME: u64 = 86_400;
@@ -141,12 +141,6 @@ pub(crate) struct Tenant {
     apis: Vec<Api>,
     clients: Vec<Client>,
     grants: Vec<ClientGrant>,
-}
-
-impl From<NoRandomness> for ApiError {
-    fn from(_: NoRandomness) -> Self {
-        ApiError::internal("the operating system gave no random bytes")
-    }
 }
 
 impl Tenant {
