@@ -9,7 +9,7 @@
 //! 2. checks the token's size, shape and header, with the algorithm pinned to HS256;
 //! 3. verifies the HMAC in constant time, then `exp`, `nbf`, `aud`, `iss` and the scopes;
 //! 4. passes the request on with a [`VerifiedToken`] in its extensions, or answers
-//!    400/401/403 with a `WWW-Authenticate` challenge ([`rejection`] has the table).
+//!    400/401/403 with a `WWW-Authenticate` challenge ([`Rejection`] has the table).
 //!
 //! # Example
 //!
@@ -37,6 +37,18 @@
 //! # }
 //! ```
 //!
+//! # Where things are
+//!
+//! The crate's items are all here, at its root; the source is laid out by concern:
+//!
+//! - `config/`: [`ResourceServer`], [`BearerGuardBuilder`]; `error.rs`: [`ConfigError`];
+//! - `http/`: [`BearerGuardLayer`] and [`BearerGuard`], [`RequireScopesLayer`], the form-body
+//!   layer, the extractors, the bearer header grammar and the RFC 6750 answers ([`Rejection`]);
+//! - `token/`: [`TokenValidator`] and its pipeline (JWS, header, claims, scopes),
+//!   [`VerifiedToken`], [`TokenError`];
+//! - `keys/`: [`SigningSecret`] and the HMAC keys;
+//! - `issuer.rs`: `TokenIssuer` (feature `issuer`).
+//!
 //! # Features
 //!
 //! - `axum` (default): extractors for [`VerifiedToken`] and [`Claims`], and `IntoResponse` for
@@ -48,45 +60,32 @@
 #![forbid(unsafe_code)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
-mod bearer;
-pub mod builder;
-mod claims;
-pub mod error;
-#[cfg(feature = "axum")]
-pub mod extract;
-#[cfg(feature = "form")]
-pub mod form_token;
-pub mod future;
+mod config;
+mod error;
+mod http;
 #[cfg(feature = "issuer")]
-pub mod issuer;
-mod jws;
-pub mod layer;
-pub mod rejection;
-pub mod require_scopes;
-pub mod resource_server;
-pub mod scope;
-pub mod secret;
+mod issuer;
+mod keys;
 #[cfg(test)]
 mod test_support;
-pub mod token;
-pub mod validator;
+mod token;
 
-pub use builder::BearerGuardBuilder;
-pub use error::{ConfigError, RequestErrorKind, TokenError, TokenErrorKind};
+pub use config::{BearerGuardBuilder, ResourceServer, ScopeDefinition};
+pub use error::ConfigError;
 #[cfg(feature = "axum")]
-pub use extract::Claims;
+pub use http::Claims;
+pub use http::{
+    BearerGuard, BearerGuardLayer, DefaultRejection, OnRejection, Rejection, RejectionKind,
+    RequestErrorKind, RequireScopes, RequireScopesLayer, ResponseFuture,
+};
 #[cfg(feature = "form")]
-pub use form_token::{FormToken, FormTokenLayer};
+pub use http::{FormToken, FormTokenFuture, FormTokenLayer};
 #[cfg(feature = "issuer")]
-pub use issuer::TokenIssuer;
-pub use layer::{BearerGuard, BearerGuardLayer};
-pub use rejection::{DefaultRejection, OnRejection, Rejection, RejectionKind};
-pub use require_scopes::{RequireScopes, RequireScopesLayer};
-pub use resource_server::{ResourceServer, ScopeDefinition};
-pub use scope::{ScopeRequirement, Scopes};
-pub use secret::SigningSecret;
-pub use token::VerifiedToken;
-pub use validator::TokenValidator;
+pub use issuer::{AccessTokenBuilder, DEFAULT_TOKEN_LIFETIME, IssueError, TokenIssuer};
+pub use keys::SigningSecret;
+pub use token::{
+    ScopeRequirement, Scopes, ScopesIter, TokenError, TokenErrorKind, TokenValidator, VerifiedToken,
+};
 
 /// The README's Rust examples, compiled and run as doc tests so they stay true.
 #[cfg(doctest)]

@@ -5,9 +5,9 @@ use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use jsonwebtoken::{Algorithm, EncodingKey};
 
-use crate::jws::{Hs256Key, KeySet};
-use crate::validator::TokenValidator;
-use crate::{ResourceServer, SigningSecret};
+use crate::keys::{Hs256Key, Hs256Keys};
+use crate::token::Keys;
+use crate::{ResourceServer, SigningSecret, TokenValidator};
 
 /// The clock of the unit tests, in seconds since the epoch.
 pub(crate) const NOW: f64 = 1_700_000_000.0;
@@ -18,10 +18,10 @@ pub(crate) const ISSUER: &str = "https://issuer.example/";
 /// A validator for [`AUDIENCE`], [`ISSUER`] and [`SECRET`] with the default 60 s leeway.
 pub(crate) fn validator() -> TokenValidator {
     TokenValidator {
-        keys: KeySet::new(vec![(
+        keys: Keys::new(Hs256Keys::new(vec![(
             None,
-            Hs256Key::new(&SigningSecret::from(SECRET)).unwrap(),
-        )]),
+            Hs256Key::new(&SigningSecret::from(SECRET)),
+        )])),
         audience: AUDIENCE.into(),
         issuer: Some(ISSUER.into()),
         leeway: 60.0,
@@ -30,8 +30,6 @@ pub(crate) fn validator() -> TokenValidator {
         rfc9068: false,
         max_age: None,
         max_lifetime: None,
-        realm: AUDIENCE.into(),
-        id: 0,
     }
 }
 

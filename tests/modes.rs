@@ -276,7 +276,7 @@ async fn permissions_claim_can_hold_the_scopes() {
 #[tokio::test]
 async fn global_requirement_applies_to_every_route() {
     let guard = BearerGuardLayer::builder(resource_server())
-        .require(bearer_guard::ScopeRequirement::all(["read:messages"]))
+        .require_scopes_for_every_request(bearer_guard::ScopeRequirement::all(["read:messages"]))
         .build()
         .unwrap();
     let app = Router::new().route("/a", get(must)).layer(guard);
@@ -410,7 +410,7 @@ fn poll_ready_forwards_to_the_inner_service() {
 async fn anonymous_mode_with_a_layer_wide_requirement_still_needs_a_token() {
     let guard = BearerGuardLayer::builder(resource_server())
         .allow_anonymous()
-        .require(bearer_guard::ScopeRequirement::all(["read:messages"]))
+        .require_scopes_for_every_request(bearer_guard::ScopeRequirement::all(["read:messages"]))
         .build()
         .unwrap();
     let app = Router::new().route("/a", get(maybe)).layer(guard);

@@ -1,32 +1,4 @@
 //! Tokens in a form-encoded request body (RFC 6750 §2.2), behind the `form` feature.
-//!
-//! RFC 6750 discourages this method; use it only for clients that cannot set the
-//! `Authorization` header. [`FormTokenLayer`] comes from
-//! [`BearerGuardLayer::form_token_layer`] and runs outside the guard. For a request whose
-//! method is not `GET` or `HEAD` and whose `Content-Type` is
-//! `application/x-www-form-urlencoded`, it reads the body (up to a limit), takes its
-//! `access_token` parameter for the guard to check, and passes the body on unchanged. A token
-//! also sent in the query, or in the header with a body of declared length within the limit,
-//! is a 400, as are an oversized or unreadable body without an `Authorization` header. With
-//! that header, a larger body passes on unread, so header-authenticated uploads are not
-//! limited.
-//!
-//! # Example
-//!
-//! ```
-//! use axum::{Router, routing::post};
-//! use bearer_guard::{BearerGuardLayer, ResourceServer};
-//!
-//! let api = ResourceServer::new("https://my-api-urn", "FF1prn9UxZotnFEfPVwEJhqqyRmwdSu5");
-//! let guard = BearerGuardLayer::builder(api).build()?;
-//! let app: Router = Router::new()
-//!     .route("/api/messages", post(|body: String| async move { body }))
-//!     .layer(guard.clone())
-//!     .layer(guard.form_token_layer().max_body_len(16 * 1024));
-//! # Ok::<(), bearer_guard::ConfigError>(())
-//! ```
-//!
-//! [`BearerGuardLayer::form_token_layer`]: crate::BearerGuardLayer::form_token_layer
 
 use std::fmt;
 use std::future::Future;
@@ -42,10 +14,9 @@ use pin_project_lite::pin_project;
 use tower_layer::Layer;
 use tower_service::Service;
 
-use crate::bearer::urlencoded_token;
-use crate::error::RequestErrorKind;
-use crate::layer::Guard;
-use crate::rejection::{DefaultRejection, OnRejection, RejectionKind};
+use crate::http::bearer::{RequestErrorKind, urlencoded_token};
+use crate::http::on_rejection::{DefaultRejection, OnRejection, Responder};
+use crate::http::rejection::RejectionKind;
 
 const DEFAULT_MAX_BODY_LEN: usize = 64 * 1024;
 
@@ -53,16 +24,45 @@ const DEFAULT_MAX_BODY_LEN: usize = 64 * 1024;
 #[derive(Clone)]
 pub(crate) struct FormBodyToken(pub(crate) Box<str>);
 
-/// Applies [`FormToken`]. See the [module docs](self).
+/// Applies [`FormToken`]: reads the token of a form-encoded body for the guard inside it.
+///
+/// RFC 6750 discourages this method; use it only for clients that cannot set the
+/// `Authorization` header. [`FormTokenLayer`] comes from
+/// [`BearerGuardLayer::form_token_layer`] and runs outside the guard. For a request whose
+/// method is not `GET` or `HEAD` and whose `Content-Type` is
+/// `application/x-www-form-urlencoded`, it reads the body (up to a limit), takes its
+/// `access_token` parameter for the guard to check, and passes the body on unchanged. A token
+/// also sent in the query, or in the header with a body of declared length within the limit,
+/// is a 400, as are an oversized or unreadable body without an `Authorization` header. With
+/// that header, a larger body passes on unread, so header-authenticated uploads are not
+/// limited.
+///
+/// # Example
+///
+/// ```
+/// use axum::{Router, routing::post};
+/// use bearer_guard::{BearerGuardLayer, ResourceServer};
+///
+/// let api = ResourceServer::new("https://my-api-urn", "FF1prn9UxZotnFEfPVwEJhqqyRmwdSu5");
+/// let guard = BearerGuardLayer::builder(api).build()?;
+/// let app: Router = Router::new()
+///     .route("/api/messages", post(|body: String| async move { body }))
+///     .layer(guard.clone())
+///     .layer(guard.form_token_layer().max_body_len(16 * 1024));
+/// # Ok::<(), bearer_guard::ConfigError>(())
+/// ```
+///
+///
+/// [`BearerGuardLayer::form_token_layer`]: crate::BearerGuardLayer::form_token_layer
 pub struct FormTokenLayer<R = DefaultRejection> {
-    guard: Arc<Guard<R>>,
+    responder: Arc<Responder<R>>,
     max_body_len: usize,
 }
 
 impl<R> FormTokenLayer<R> {
-    pub(crate) fn new(guard: Arc<Guard<R>>) -> Self {
+    pub(crate) fn new(responder: Arc<Responder<R>>) -> Self {
         Self {
-            guard,
+            responder,
             max_body_len: DEFAULT_MAX_BODY_LEN,
         }
     }
@@ -87,7 +87,7 @@ impl<R> FormTokenLayer<R> {
 impl<R> Clone for FormTokenLayer<R> {
     fn clone(&self) -> Self {
         Self {
-            guard: Arc::clone(&self.guard),
+            responder: Arc::clone(&self.responder),
             max_body_len: self.max_body_len,
         }
     }
@@ -113,10 +113,27 @@ impl<S, R> Layer<S> for FormTokenLayer<R> {
 }
 
 /// Middleware that reads an `access_token` from form-encoded bodies for the guard inside it.
-/// See the [module docs](self).
+/// See [`FormTokenLayer`].
 pub struct FormToken<S, R = DefaultRejection> {
     inner: S,
     layer: FormTokenLayer<R>,
+}
+
+impl<S, R> FormToken<S, R> {
+    /// The wrapped service.
+    pub fn get_ref(&self) -> &S {
+        &self.inner
+    }
+
+    /// The wrapped service, mutably.
+    pub fn get_mut(&mut self) -> &mut S {
+        &mut self.inner
+    }
+
+    /// The wrapped service, unwrapped.
+    pub fn into_inner(self) -> S {
+        self.inner
+    }
 }
 
 impl<S: Clone, R> Clone for FormToken<S, R> {
@@ -201,34 +218,37 @@ where
         // The service that was polled ready goes into the future; a clone takes its place.
         let ready = self.inner.clone();
         let mut inner = std::mem::replace(&mut self.inner, ready);
-        let guard = Arc::clone(&self.layer.guard);
+        let responder = Arc::clone(&self.layer.responder);
         let limit = self.layer.max_body_len;
-        let future: BoxFuture<_> = Box::pin(async move {
-            let (mut parts, body) = request.into_parts();
-            let bytes = match Limited::new(body, limit).collect().await {
-                Ok(collected) => collected.to_bytes(),
-                Err(err) => {
-                    let kind = if err.is::<LengthLimitError>() {
-                        RequestErrorKind::BodyTooLarge
-                    } else {
-                        RequestErrorKind::UnreadableBody
-                    };
-                    return Ok(guard.respond(guard.reject(RejectionKind::InvalidRequest(kind))));
+        let future: BoxFuture<_> =
+            Box::pin(async move {
+                let (mut parts, body) = request.into_parts();
+                let bytes = match Limited::new(body, limit).collect().await {
+                    Ok(collected) => collected.to_bytes(),
+                    Err(err) => {
+                        let kind = if err.is::<LengthLimitError>() {
+                            RequestErrorKind::BodyTooLarge
+                        } else {
+                            RequestErrorKind::UnreadableBody
+                        };
+                        return Ok(responder
+                            .respond(responder.reject(RejectionKind::InvalidRequest(kind))));
+                    }
+                };
+                match urlencoded_token(&bytes) {
+                    Ok(Some(token)) => {
+                        parts.extensions.insert(FormBodyToken(token.into()));
+                    }
+                    Ok(None) => {}
+                    Err(kind) => {
+                        return Ok(responder
+                            .respond(responder.reject(RejectionKind::InvalidRequest(kind))));
+                    }
                 }
-            };
-            match urlencoded_token(&bytes) {
-                Ok(Some(token)) => {
-                    parts.extensions.insert(FormBodyToken(token.into()));
-                }
-                Ok(None) => {}
-                Err(kind) => {
-                    return Ok(guard.respond(guard.reject(RejectionKind::InvalidRequest(kind))));
-                }
-            }
-            inner
-                .call(Request::from_parts(parts, ReqBody::from(bytes)))
-                .await
-        });
+                inner
+                    .call(Request::from_parts(parts, ReqBody::from(bytes)))
+                    .await
+            });
         FormTokenFuture {
             kind: Kind::Reading { future },
         }
@@ -237,7 +257,7 @@ where
 
 pin_project! {
     /// Response future of [`FormToken`]: the inner service's future, or the body being read
-    /// first. See the [module docs](self).
+    /// first. See [`FormTokenLayer`].
     pub struct FormTokenFuture<F, T> {
         #[pin]
         kind: Kind<F, T>,

@@ -13,7 +13,7 @@ use pin_project_lite::pin_project;
 
 pin_project! {
     /// Response future of [`BearerGuard`](crate::BearerGuard) and
-    /// [`RequireScopes`](crate::RequireScopes). See the [module docs](self).
+    /// [`RequireScopes`](crate::RequireScopes): the inner service's future, or a ready rejection.
     pub struct ResponseFuture<F, B> {
         #[pin]
         kind: Kind<F, B>,

@@ -1,38 +1,47 @@
 //! The resource server registration, as the Management API returns it.
-//!
-//! # Example
-//!
-//! ```
-//! use bearer_guard::ResourceServer;
-//!
-//! let json = r#"{
-//!     "id": "56f0131ffdf1c311694f4cc7", "name": "My Sample API",
-//!     "identifier": "https://my-api-urn",
-//!     "scopes": [{ "value": "sample-scope", "description": "Description for Sample Scope" }],
-//!     "signing_alg": "HS256", "signing_secret": "FF1prn9UxZotnFEfPVwEJhqqyRmwdSu5",
-//!     "token_lifetime": 86400
-//! }"#;
-//! let from_json = ResourceServer::from_json(json)?;
-//!
-//! let in_code = ResourceServer::new("https://my-api-urn", "FF1prn9UxZotnFEfPVwEJhqqyRmwdSu5")
-//!     .with_name("My Sample API")
-//!     .with_scope("sample-scope", "Description for Sample Scope");
-//!
-//! assert_eq!(from_json.identifier(), in_code.identifier());
-//! assert!(from_json.declares_scope("sample-scope"));
-//! # Ok::<(), bearer_guard::ConfigError>(())
-//! ```
+
+use std::path::Path;
 
 use serde::Deserialize;
 
 use crate::error::ConfigError;
-use crate::secret::SigningSecret;
+use crate::keys::SigningSecret;
 
-/// An API registered with the authorization server. See the [module docs](self).
+/// An API registered with the authorization server: its identifier (the tokens' audience),
+/// signing algorithm and secret, the scopes it declares and the lifetime of its tokens.
 ///
 /// Deserializes verbatim from the Management API's resource-server JSON (unknown fields are
 /// ignored), or is built in code with [`ResourceServer::new`]. Nothing is checked here: the
 /// checks run when the layer is built, so that every problem surfaces at startup.
+///
+/// # Example
+///
+/// ```
+/// use bearer_guard::ResourceServer;
+///
+/// let json = r#"{
+///     "id": "56f0131ffdf1c311694f4cc7", "name": "My Sample API",
+///     "identifier": "https://my-api-urn",
+///     "scopes": [{ "value": "sample-scope", "description": "Description for Sample Scope" }],
+///     "signing_alg": "HS256", "signing_secret": "FF1prn9UxZotnFEfPVwEJhqqyRmwdSu5",
+///     "token_lifetime": 86400
+/// }"#;
+/// let from_json = ResourceServer::from_json(json)?;
+///
+/// let in_code = ResourceServer::new("https://my-api-urn", "FF1prn9UxZotnFEfPVwEJhqqyRmwdSu5")
+///     .with_name("My Sample API")
+///     .with_scope("sample-scope", "Description for Sample Scope");
+///
+/// assert_eq!(from_json.identifier(), in_code.identifier());
+/// assert!(from_json.declares_scope("sample-scope"));
+/// assert_eq!(from_json.id(), Some("56f0131ffdf1c311694f4cc7"));
+/// assert_eq!(from_json.name(), Some("My Sample API"));
+/// assert_eq!(from_json.signing_alg(), "HS256");
+/// assert_eq!(from_json.token_lifetime(), Some(86400));
+/// assert_eq!(from_json.declared_scopes()[0].value, "sample-scope");
+/// assert!(!from_json.declares_scope("Sample-scope"));
+/// # Ok::<(), bearer_guard::ConfigError>(())
+/// ```
 #[derive(Clone, Debug, Deserialize)]
 pub struct ResourceServer {
     #[serde(default)]
@@ -68,13 +77,6 @@ pub struct ScopeDefinition {
 
 impl ScopeDefinition {
     /// A scope with a description.
-    ///
-    /// # Example
-    ///
-    /// ```
-    /// let scope = bearer_guard::ScopeDefinition::new("read:messages", "Read messages");
-    /// assert_eq!(scope.description.as_deref(), Some("Read messages"));
-    /// ```
     #[must_use]
     pub fn new(value: impl Into<String>, description: impl Into<String>) -> Self {
         Self {
@@ -86,13 +88,6 @@ impl ScopeDefinition {
 
 impl ResourceServer {
     /// A resource server with this identifier (the tokens' audience) and HS256 signing secret.
-    ///
-    /// # Example
-    ///
-    /// ```
-    /// let api = bearer_guard::ResourceServer::new("https://my-api-urn", "FF1prn9UxZotnFEfPVwEJhqqyRmwdSu5");
-    /// assert_eq!(api.signing_alg(), "HS256");
-    /// ```
     #[must_use]
     pub fn new(identifier: impl Into<String>, signing_secret: impl Into<SigningSecret>) -> Self {
         Self {
@@ -120,6 +115,32 @@ impl ResourceServer {
     /// assert!(err.to_string().contains("line 1"));
     /// ```
     pub fn from_json(json: &str) -> Result<Self, ConfigError> {
+        Self::parse(json, None)
+    }
+
+    /// Reads the Management API's JSON for a resource server from the file at `path`.
+    ///
+    /// # Errors
+    ///
+    /// [`ConfigError::ReadFile`] when the file cannot be read, [`ConfigError::Json`] (naming
+    /// the file, line and column) when its JSON is wrong; both name `path`.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// let err = bearer_guard::ResourceServer::from_file("no/such/api.json").unwrap_err();
+    /// assert!(err.to_string().contains("no/such/api.json"));
+    /// ```
+    pub fn from_file(path: impl AsRef<Path>) -> Result<Self, ConfigError> {
+        let path = path.as_ref();
+        let json = std::fs::read_to_string(path).map_err(|err| ConfigError::ReadFile {
+            path: path.to_owned(),
+            problem: err.to_string(),
+        })?;
+        Self::parse(&json, Some(path))
+    }
+
+    fn parse(json: &str, path: Option<&Path>) -> Result<Self, ConfigError> {
         serde_json::from_str(json).map_err(|err| {
             let problem = match err.classify() {
                 serde_json::error::Category::Syntax => "not valid JSON".to_owned(),
@@ -132,6 +153,7 @@ impl ResourceServer {
                 serde_json::error::Category::Data => "a field has the wrong type (identifier, signing_alg and signing_secret are strings, scopes a list of {value, description}, token_lifetime a number)".to_owned(),
             };
             ConfigError::Json {
+                path: path.map(Path::to_owned),
                 line: err.line(),
                 column: err.column(),
                 problem,
@@ -140,14 +162,6 @@ impl ResourceServer {
     }
 
     /// Sets the name people know the API by.
-    ///
-    /// # Example
-    ///
-    /// ```
-    /// let api = bearer_guard::ResourceServer::new("https://my-api-urn", "FF1prn9UxZotnFEfPVwEJhqqyRmwdSu5")
-    ///     .with_name("My Sample API");
-    /// assert_eq!(api.name(), Some("My Sample API"));
-    /// ```
     #[must_use]
     pub fn with_name(mut self, name: impl Into<String>) -> Self {
         self.name = Some(name.into());
@@ -155,46 +169,14 @@ impl ResourceServer {
     }
 
     /// Declares one more scope that the API supports.
-    ///
-    /// # Example
-    ///
-    /// ```
-    /// let api = bearer_guard::ResourceServer::new("https://my-api-urn", "FF1prn9UxZotnFEfPVwEJhqqyRmwdSu5")
-    ///     .with_scope("read:messages", "Read messages");
-    /// assert!(api.declares_scope("read:messages"));
-    /// ```
     #[must_use]
     pub fn with_scope(mut self, value: impl Into<String>, description: impl Into<String>) -> Self {
         self.scopes.push(ScopeDefinition::new(value, description));
         self
     }
 
-    /// Sets the signing algorithm. Only `HS256` passes the checks at build time; this exists so
-    /// that code and JSON configuration fail the same way.
-    ///
-    /// # Example
-    ///
-    /// ```
-    /// let api = bearer_guard::ResourceServer::new("https://my-api-urn", "FF1prn9UxZotnFEfPVwEJhqqyRmwdSu5")
-    ///     .with_signing_alg("RS256");
-    /// assert!(bearer_guard::BearerGuardLayer::builder(api).build().is_err());
-    /// ```
-    #[must_use]
-    pub fn with_signing_alg(mut self, signing_alg: impl Into<String>) -> Self {
-        self.signing_alg = signing_alg.into();
-        self
-    }
-
     /// Sets the lifetime, in seconds, of the tokens issued for this API. When known, a token
     /// whose `exp` is further from now than this (plus leeway) is refused.
-    ///
-    /// # Example
-    ///
-    /// ```
-    /// let api = bearer_guard::ResourceServer::new("https://my-api-urn", "FF1prn9UxZotnFEfPVwEJhqqyRmwdSu5")
-    ///     .with_token_lifetime(3600);
-    /// assert_eq!(api.token_lifetime(), Some(3600));
-    /// ```
     #[must_use]
     pub fn with_token_lifetime(mut self, seconds: u64) -> Self {
         self.token_lifetime = Some(seconds);
@@ -202,113 +184,42 @@ impl ResourceServer {
     }
 
     /// The Management API's id of this resource server, if known.
-    ///
-    /// # Example
-    ///
-    /// ```
-    /// let api = bearer_guard::ResourceServer::from_json(r#"{"id": "56f0131ffdf1c311694f4cc7", "name": "My Sample API",
-    ///     "identifier": "https://my-api-urn", "signing_alg": "HS256", "signing_secret": "FF1prn9UxZotnFEfPVwEJhqqyRmwdSu5",
-    ///     "scopes": [{"value": "read:messages", "description": "Read messages"}], "token_lifetime": 86400}"#)?;
-    /// assert_eq!(api.id(), Some("56f0131ffdf1c311694f4cc7"));
-    /// # Ok::<(), bearer_guard::ConfigError>(())
-    /// ```
     #[must_use]
     pub fn id(&self) -> Option<&str> {
         self.id.as_deref()
     }
 
     /// The name people know the API by, if known.
-    ///
-    /// # Example
-    ///
-    /// ```
-    /// let api = bearer_guard::ResourceServer::from_json(r#"{"id": "56f0131ffdf1c311694f4cc7", "name": "My Sample API",
-    ///     "identifier": "https://my-api-urn", "signing_alg": "HS256", "signing_secret": "FF1prn9UxZotnFEfPVwEJhqqyRmwdSu5",
-    ///     "scopes": [{"value": "read:messages", "description": "Read messages"}], "token_lifetime": 86400}"#)?;
-    /// assert_eq!(api.name(), Some("My Sample API"));
-    /// # Ok::<(), bearer_guard::ConfigError>(())
-    /// ```
     #[must_use]
     pub fn name(&self) -> Option<&str> {
         self.name.as_deref()
     }
 
     /// The identifier: the audience (`aud`) that every token for this API carries.
-    ///
-    /// # Example
-    ///
-    /// ```
-    /// let api = bearer_guard::ResourceServer::from_json(r#"{"id": "56f0131ffdf1c311694f4cc7", "name": "My Sample API",
-    ///     "identifier": "https://my-api-urn", "signing_alg": "HS256", "signing_secret": "FF1prn9UxZotnFEfPVwEJhqqyRmwdSu5",
-    ///     "scopes": [{"value": "read:messages", "description": "Read messages"}], "token_lifetime": 86400}"#)?;
-    /// assert_eq!(api.identifier(), "https://my-api-urn");
-    /// # Ok::<(), bearer_guard::ConfigError>(())
-    /// ```
     #[must_use]
     pub fn identifier(&self) -> &str {
         &self.identifier
     }
 
     /// The scopes this API declares.
-    ///
-    /// # Example
-    ///
-    /// ```
-    /// let api = bearer_guard::ResourceServer::from_json(r#"{"id": "56f0131ffdf1c311694f4cc7", "name": "My Sample API",
-    ///     "identifier": "https://my-api-urn", "signing_alg": "HS256", "signing_secret": "FF1prn9UxZotnFEfPVwEJhqqyRmwdSu5",
-    ///     "scopes": [{"value": "read:messages", "description": "Read messages"}], "token_lifetime": 86400}"#)?;
-    /// assert_eq!(api.scopes()[0].value, "read:messages");
-    /// # Ok::<(), bearer_guard::ConfigError>(())
-    /// ```
     #[must_use]
-    pub fn scopes(&self) -> &[ScopeDefinition] {
+    pub fn declared_scopes(&self) -> &[ScopeDefinition] {
         &self.scopes
     }
 
     /// Whether this API declares the scope `value` (exact, case-sensitive match).
-    ///
-    /// # Example
-    ///
-    /// ```
-    /// let api = bearer_guard::ResourceServer::from_json(r#"{"id": "56f0131ffdf1c311694f4cc7", "name": "My Sample API",
-    ///     "identifier": "https://my-api-urn", "signing_alg": "HS256", "signing_secret": "FF1prn9UxZotnFEfPVwEJhqqyRmwdSu5",
-    ///     "scopes": [{"value": "read:messages", "description": "Read messages"}], "token_lifetime": 86400}"#)?;
-    /// assert!(api.declares_scope("read:messages"));
-    /// assert!(!api.declares_scope("read:Messages"));
-    /// # Ok::<(), bearer_guard::ConfigError>(())
-    /// ```
     #[must_use]
     pub fn declares_scope(&self, value: &str) -> bool {
         self.scopes.iter().any(|scope| scope.value == value)
     }
 
     /// The signing algorithm, as registered.
-    ///
-    /// # Example
-    ///
-    /// ```
-    /// let api = bearer_guard::ResourceServer::from_json(r#"{"id": "56f0131ffdf1c311694f4cc7", "name": "My Sample API",
-    ///     "identifier": "https://my-api-urn", "signing_alg": "HS256", "signing_secret": "FF1prn9UxZotnFEfPVwEJhqqyRmwdSu5",
-    ///     "scopes": [{"value": "read:messages", "description": "Read messages"}], "token_lifetime": 86400}"#)?;
-    /// assert_eq!(api.signing_alg(), "HS256");
-    /// # Ok::<(), bearer_guard::ConfigError>(())
-    /// ```
     #[must_use]
     pub fn signing_alg(&self) -> &str {
         &self.signing_alg
     }
 
     /// The lifetime, in seconds, of tokens issued for this API, if known.
-    ///
-    /// # Example
-    ///
-    /// ```
-    /// let api = bearer_guard::ResourceServer::from_json(r#"{"id": "56f0131ffdf1c311694f4cc7", "name": "My Sample API",
-    ///     "identifier": "https://my-api-urn", "signing_alg": "HS256", "signing_secret": "FF1prn9UxZotnFEfPVwEJhqqyRmwdSu5",
-    ///     "scopes": [{"value": "read:messages", "description": "Read messages"}], "token_lifetime": 86400}"#)?;
-    /// assert_eq!(api.token_lifetime(), Some(86400));
-    /// # Ok::<(), bearer_guard::ConfigError>(())
-    /// ```
     #[must_use]
     pub fn token_lifetime(&self) -> Option<u64> {
         self.token_lifetime
@@ -397,7 +308,7 @@ mod tests {
         assert_eq!(api.name(), Some("My Sample API"));
         assert_eq!(api.identifier(), "https://my-api-urn");
         assert_eq!(
-            api.scopes(),
+            api.declared_scopes(),
             [ScopeDefinition::new(
                 "sample-scope",
                 "Description for Sample Scope"
@@ -462,5 +373,32 @@ mod tests {
                 .starts_with("resource server JSON, line 1 column 15: a field has the wrong type"),
             "{message}"
         );
+    }
+
+    #[test]
+    fn from_file_names_the_file_in_its_errors() {
+        let dir = std::env::temp_dir().join(format!("bearer-guard-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let good = dir.join("api.json");
+        std::fs::write(&good, MANAGEMENT_API_JSON).unwrap();
+        assert_eq!(
+            ResourceServer::from_file(&good).unwrap().identifier(),
+            "https://my-api-urn"
+        );
+        let bad = dir.join("bad.json");
+        std::fs::write(&bad, "{\n  \"identifier\": ").unwrap();
+        let err = ResourceServer::from_file(&bad).unwrap_err();
+        assert!(
+            matches!(&err, ConfigError::Json { path: Some(path), line: 2, .. } if *path == bad),
+            "{err}"
+        );
+        assert!(err.to_string().contains("bad.json"), "{err}");
+        let missing = dir.join("missing.json");
+        let err = ResourceServer::from_file(&missing).unwrap_err();
+        assert!(
+            matches!(&err, ConfigError::ReadFile { path, .. } if *path == missing),
+            "{err}"
+        );
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 }

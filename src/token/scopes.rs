@@ -2,27 +2,35 @@
 //!
 //! Scope tokens match exactly and case-sensitively (RFC 6749 §3.3): `read:messagesX` is not
 //! `read:messages`, nor is `READ:messages`.
-//!
-//! # Example
-//!
-//! ```
-//! use bearer_guard::ScopeRequirement;
-//!
-//! let all = ScopeRequirement::all(["read:messages", "write:messages"]);
-//! assert!(all.is_satisfied_by(["read:messages", "write:messages", "other"]));
-//! assert!(!all.is_satisfied_by(["read:messages"]));
-//!
-//! let any = ScopeRequirement::any(["admin", "read:messages"]);
-//! assert!(any.is_satisfied_by(["read:messages"]));
-//! assert!(!any.is_satisfied_by(["read:messagesX"]));
-//! ```
 
 use std::fmt;
 
 use crate::error::ConfigError;
-use crate::token::{ScopeList, Text};
+use crate::token::claims::{ScopeList, Text};
 
-/// The scopes a route needs: all of a list, or any one of it. See the [module docs](self).
+/// The scopes a route needs: all of a list, or any one of it, matched exactly and
+/// case-sensitively (RFC 6749 §3.3).
+///
+/// Attach one to a route with
+/// [`BearerGuardLayer::require_scopes`](crate::BearerGuardLayer::require_scopes), or to every
+/// request with
+/// [`require_scopes_for_every_request`](crate::BearerGuardBuilder::require_scopes_for_every_request).
+///
+/// # Example
+///
+/// ```
+/// use bearer_guard::ScopeRequirement;
+///
+/// let all = ScopeRequirement::all(["read:messages", "write:messages"]);
+/// assert!(all.is_satisfied_by(["read:messages", "write:messages", "other"]));
+/// assert!(!all.is_satisfied_by(["read:messages"]));
+/// assert_eq!(all.to_string(), "read:messages write:messages");
+///
+/// let any = ScopeRequirement::any(["admin", "read:messages"]);
+/// assert!(any.is_satisfied_by(["read:messages"]));
+/// assert!(!any.is_satisfied_by(["read:messagesX"]));
+/// assert_eq!(any.iter().collect::<Vec<_>>(), ["admin", "read:messages"]);
+/// ```
 #[derive(Clone, PartialEq, Eq)]
 pub struct ScopeRequirement {
     mode: Mode,
@@ -40,13 +48,6 @@ impl ScopeRequirement {
     ///
     /// The scopes are checked against the resource server when the requirement is attached to
     /// a layer, so a typo fails at startup.
-    ///
-    /// # Example
-    ///
-    /// ```
-    /// let needs = bearer_guard::ScopeRequirement::all(["read:messages"]);
-    /// assert_eq!(needs.to_string(), "read:messages");
-    /// ```
     #[must_use]
     pub fn all<I>(scopes: I) -> Self
     where
@@ -57,13 +58,6 @@ impl ScopeRequirement {
     }
 
     /// Any one of `scopes` is enough.
-    ///
-    /// # Example
-    ///
-    /// ```
-    /// let needs = bearer_guard::ScopeRequirement::any(["admin", "read:messages"]);
-    /// assert!(needs.is_satisfied_by(["admin"]));
-    /// ```
     #[must_use]
     pub fn any<I>(scopes: I) -> Self
     where
@@ -88,26 +82,11 @@ impl ScopeRequirement {
     }
 
     /// The scopes named, in order.
-    ///
-    /// # Example
-    ///
-    /// ```
-    /// let needs = bearer_guard::ScopeRequirement::all(["a", "b"]);
-    /// assert_eq!(needs.scopes().collect::<Vec<_>>(), ["a", "b"]);
-    /// ```
-    pub fn scopes(&self) -> impl Iterator<Item = &str> {
+    pub fn iter(&self) -> impl Iterator<Item = &str> {
         self.scopes.iter().map(|scope| &**scope)
     }
 
     /// Whether a token granting `granted` meets this requirement.
-    ///
-    /// # Example
-    ///
-    /// ```
-    /// let needs = bearer_guard::ScopeRequirement::all(["read:messages"]);
-    /// assert!(needs.is_satisfied_by(["openid", "read:messages"]));
-    /// assert!(!needs.is_satisfied_by(["READ:messages"]));
-    /// ```
     #[must_use]
     pub fn is_satisfied_by<'a, I>(&self, granted: I) -> bool
     where
@@ -130,7 +109,7 @@ impl ScopeRequirement {
         if self.scopes.is_empty() {
             return Err(ConfigError::EmptyScopeRequirement);
         }
-        for scope in self.scopes() {
+        for scope in self.iter() {
             if !is_scope_token(scope) {
                 return Err(ConfigError::InvalidScope {
                     scope: scope.to_owned(),
@@ -149,7 +128,7 @@ impl ScopeRequirement {
 /// Space-delimited, as in the `scope` attribute of a `WWW-Authenticate` challenge.
 impl fmt::Display for ScopeRequirement {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        for (i, scope) in self.scopes().enumerate() {
+        for (i, scope) in self.iter().enumerate() {
             if i > 0 {
                 f.write_str(" ")?;
             }
@@ -176,7 +155,30 @@ pub(crate) fn is_scope_token(scope: &str) -> bool {
             .all(|b| matches!(b, 0x21 | 0x23..=0x5B | 0x5D..=0x7E))
 }
 
-/// The scopes a verified token grants. Get it from [`VerifiedToken::scopes`].
+/// The scopes a verified token grants, from [`VerifiedToken::scopes`]: a string of
+/// space-delimited scopes or a JSON array of them, in token order.
+///
+/// # Example
+///
+/// ```
+/// use bearer_guard::{BearerGuardLayer, ResourceServer, TokenIssuer};
+///
+/// let api = ResourceServer::new("https://my-api-urn", "FF1prn9UxZotnFEfPVwEJhqqyRmwdSu5")
+///     .with_scope("read:messages", "Read messages")
+///     .with_scope("openid", "Sign in");
+/// let token = TokenIssuer::new(&api, "https://tenant.example/")?
+///     .token("alice")
+///     .scope("read:messages openid")
+///     .sign()?;
+/// let verified = BearerGuardLayer::builder(api).build_validator()?.validate(&token)?;
+///
+/// let scopes = verified.scopes();
+/// assert!(scopes.contains("read:messages"));
+/// assert!(!scopes.contains("read:message"));
+/// assert!(!scopes.is_empty());
+/// assert_eq!(scopes.iter().collect::<Vec<_>>(), ["read:messages", "openid"]);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 ///
 /// [`VerifiedToken::scopes`]: crate::VerifiedToken::scopes
 #[derive(Clone, Copy)]
@@ -191,70 +193,18 @@ impl<'a> Scopes<'a> {
     }
 
     /// Whether the token grants `scope` (exact, case-sensitive).
-    ///
-    /// # Example
-    ///
-    /// ```
-    /// # use bearer_guard::{BearerGuardLayer, ResourceServer};
-    /// # let secret = "FF1prn9UxZotnFEfPVwEJhqqyRmwdSu5";
-    /// # let claims = serde_json::json!({"iss": "https://tenant.example/", "sub": "client@clients",
-    /// #     "aud": "https://my-api-urn", "azp": "client", "client_id": "client", "jti": "id-1",
-    /// #     "iat": 1700000000, "nbf": 1700000000, "exp": 4102444800u64,
-    /// #     "scope": "read:messages openid", "tenant": "acme"});
-    /// # let token = jsonwebtoken::encode(&jsonwebtoken::Header::default(), &claims,
-    /// #     &jsonwebtoken::EncodingKey::from_secret(secret.as_bytes()))?;
-    /// # let layer = BearerGuardLayer::builder(ResourceServer::new("https://my-api-urn", secret)).build()?;
-    /// let verified = layer.validator().validate(&token)?;
-    /// assert!(verified.scopes().contains("read:messages"));
-    /// assert!(!verified.scopes().contains("read:message"));
-    /// # Ok::<(), Box<dyn std::error::Error>>(())
-    /// ```
     #[must_use]
     pub fn contains(&self, scope: &str) -> bool {
         self.iter().any(|granted| granted == scope)
     }
 
     /// Whether the token grants no scope at all.
-    ///
-    /// # Example
-    ///
-    /// ```
-    /// # use bearer_guard::{BearerGuardLayer, ResourceServer};
-    /// # let secret = "FF1prn9UxZotnFEfPVwEJhqqyRmwdSu5";
-    /// # let claims = serde_json::json!({"iss": "https://tenant.example/", "sub": "client@clients",
-    /// #     "aud": "https://my-api-urn", "azp": "client", "client_id": "client", "jti": "id-1",
-    /// #     "iat": 1700000000, "nbf": 1700000000, "exp": 4102444800u64,
-    /// #     "scope": "read:messages openid", "tenant": "acme"});
-    /// # let token = jsonwebtoken::encode(&jsonwebtoken::Header::default(), &claims,
-    /// #     &jsonwebtoken::EncodingKey::from_secret(secret.as_bytes()))?;
-    /// # let layer = BearerGuardLayer::builder(ResourceServer::new("https://my-api-urn", secret)).build()?;
-    /// let verified = layer.validator().validate(&token)?;
-    /// assert!(!verified.scopes().is_empty());
-    /// # Ok::<(), Box<dyn std::error::Error>>(())
-    /// ```
     #[must_use]
     pub fn is_empty(&self) -> bool {
         self.iter().next().is_none()
     }
 
     /// The granted scopes, in token order.
-    ///
-    /// # Example
-    ///
-    /// ```
-    /// # use bearer_guard::{BearerGuardLayer, ResourceServer};
-    /// # let secret = "FF1prn9UxZotnFEfPVwEJhqqyRmwdSu5";
-    /// # let claims = serde_json::json!({"iss": "https://tenant.example/", "sub": "client@clients",
-    /// #     "aud": "https://my-api-urn", "azp": "client", "client_id": "client", "jti": "id-1",
-    /// #     "iat": 1700000000, "nbf": 1700000000, "exp": 4102444800u64,
-    /// #     "scope": "read:messages openid", "tenant": "acme"});
-    /// # let token = jsonwebtoken::encode(&jsonwebtoken::Header::default(), &claims,
-    /// #     &jsonwebtoken::EncodingKey::from_secret(secret.as_bytes()))?;
-    /// # let layer = BearerGuardLayer::builder(ResourceServer::new("https://my-api-urn", secret)).build()?;
-    /// let verified = layer.validator().validate(&token)?;
-    /// assert_eq!(verified.scopes().iter().collect::<Vec<_>>(), ["read:messages", "openid"]);
-    /// # Ok::<(), Box<dyn std::error::Error>>(())
-    /// ```
     #[must_use]
     pub fn iter(&self) -> ScopesIter<'a> {
         let payload = self.payload;

@@ -1,45 +1,63 @@
-//! Rejected requests: the typed [`Rejection`], its RFC 6750 answer, and the hook to replace it.
-//!
-//! | request | status | `WWW-Authenticate` |
-//! |---|---|---|
-//! | no `Authorization`, or another scheme | 401 | `Bearer realm="…"` |
-//! | `Bearer` without token, bad grammar, two headers | 400 | `Bearer realm="…", error="invalid_request", error_description="…"` |
-//! | invalid token | 401 | `Bearer realm="…", error="invalid_token", error_description="…"` |
-//! | valid token, missing scope | 403 | `Bearer realm="…", error="insufficient_scope", error_description="…", scope="…"` |
-//!
-//! The rejected response always carries the [`Rejection`] in its extensions, for logging layers.
-//!
-//! # Example
-//!
-//! Answer with your own JSON error format, keeping the RFC 6750 status and challenge:
-//!
-//! ```
-//! use bearer_guard::{BearerGuardLayer, Rejection, ResourceServer};
-//! use http::{Response, header};
-//!
-//! let api = ResourceServer::new("https://my-api-urn", "FF1prn9UxZotnFEfPVwEJhqqyRmwdSu5");
-//! let layer = BearerGuardLayer::builder(api)
-//!     .on_rejection(|rejection: &Rejection| {
-//!         let mut response = Response::new(format!(r#"{{"code":"{}"}}"#, rejection.reason()));
-//!         *response.status_mut() = rejection.status();
-//!         if let Some(challenge) = rejection.www_authenticate() {
-//!             response.headers_mut().insert(header::WWW_AUTHENTICATE, challenge);
-//!         }
-//!         response
-//!     })
-//!     .build()?;
-//! # Ok::<(), bearer_guard::ConfigError>(())
-//! ```
+//! Rejected requests: the typed [`Rejection`] and its RFC 6750 answer.
 
-use std::fmt::Write as _;
+use std::fmt::{self, Write as _};
 use std::sync::Arc;
 
 use bytes::Bytes;
 use http::{HeaderValue, Response, StatusCode, header};
 
-use crate::error::{RequestErrorKind, TokenErrorKind};
+use crate::http::bearer::RequestErrorKind;
+use crate::token::TokenErrorKind;
 
-/// Why a request was turned away. See the [module docs](self).
+/// Why a request was turned away, and the RFC 6750 answer to it.
+///
+/// | request | status | `WWW-Authenticate` |
+/// |---|---|---|
+/// | no `Authorization`, or another scheme | 401 | `Bearer realm="…"` |
+/// | `Bearer` without token, bad grammar, two headers | 400 | `Bearer realm="…", error="invalid_request", error_description="…"` |
+/// | invalid token | 401 | `Bearer realm="…", error="invalid_token", error_description="…"` |
+/// | valid token, missing scope | 403 | `Bearer realm="…", error="insufficient_scope", error_description="…", scope="…"` |
+///
+/// The rejected response always carries the [`Rejection`] in its extensions, for logging layers.
+///
+/// # Example
+///
+/// Answer with your own JSON error format, keeping the RFC 6750 status and challenge:
+///
+/// ```
+/// use bearer_guard::{BearerGuardLayer, Rejection, ResourceServer};
+/// use http::{Response, header};
+///
+/// let api = ResourceServer::new("https://my-api-urn", "FF1prn9UxZotnFEfPVwEJhqqyRmwdSu5");
+/// let layer = BearerGuardLayer::builder(api)
+///     .on_rejection(|rejection: &Rejection| {
+///         let mut response = Response::new(format!(r#"{{"code":"{}"}}"#, rejection.reason()));
+///         *response.status_mut() = rejection.status();
+///         if let Some(challenge) = rejection.www_authenticate() {
+///             response.headers_mut().insert(header::WWW_AUTHENTICATE, challenge);
+///         }
+///         response
+///     })
+///     .build()?;
+///
+/// // What a hook (or a test of one) reads from a rejection:
+/// use bearer_guard::{RejectionKind, TokenErrorKind};
+/// let expired = Rejection::new(RejectionKind::InvalidToken(TokenErrorKind::Expired), "https://my-api-urn");
+/// assert_eq!(expired.kind(), RejectionKind::InvalidToken(TokenErrorKind::Expired));
+/// assert_eq!(expired.status(), 401);
+/// assert_eq!(expired.error_code(), Some("invalid_token"));
+/// assert_eq!(expired.reason(), "expired");
+/// assert_eq!(expired.description(), "The access token expired");
+/// assert_eq!(expired.to_string(), "The access token expired");
+/// assert_eq!(
+///     expired.www_authenticate().unwrap(),
+///     r#"Bearer realm="https://my-api-urn", error="invalid_token", error_description="The access token expired""#
+/// );
+/// let forbidden = Rejection::insufficient_scope("https://my-api-urn", "read:messages");
+/// assert_eq!(forbidden.status(), 403);
+/// assert_eq!(forbidden.required_scope(), Some("read:messages"));
+/// # Ok::<(), bearer_guard::ConfigError>(())
+/// ```
 #[derive(Debug, Clone)]
 pub struct Rejection {
     kind: RejectionKind,
@@ -64,17 +82,8 @@ pub enum RejectionKind {
 }
 
 impl Rejection {
-    /// A rejection of this kind in `realm`; for testing your own [`OnRejection`] hooks.
+    /// A rejection of this kind in `realm`; for testing your own [`OnRejection`](crate::OnRejection) hooks.
     /// Use [`insufficient_scope`](Self::insufficient_scope) for a 403.
-    ///
-    /// # Example
-    ///
-    /// ```
-    /// use bearer_guard::{Rejection, RejectionKind};
-    ///
-    /// let rejection = Rejection::new(RejectionKind::MissingCredentials, "https://my-api-urn");
-    /// assert_eq!(rejection.status(), 401);
-    /// ```
     #[must_use]
     pub fn new(kind: RejectionKind, realm: impl Into<Arc<str>>) -> Self {
         Self {
@@ -93,14 +102,6 @@ impl Rejection {
     }
 
     /// A 403 `insufficient_scope` rejection naming `required_scope` (space-delimited).
-    ///
-    /// # Example
-    ///
-    /// ```
-    /// let rejection = bearer_guard::Rejection::insufficient_scope("https://my-api-urn", "read:messages");
-    /// assert_eq!(rejection.status(), 403);
-    /// assert_eq!(rejection.required_scope(), Some("read:messages"));
-    /// ```
     #[must_use]
     pub fn insufficient_scope(
         realm: impl Into<Arc<str>>,
@@ -114,28 +115,12 @@ impl Rejection {
     }
 
     /// What kind of rejection this is.
-    ///
-    /// # Example
-    ///
-    /// ```
-    /// use bearer_guard::{Rejection, RejectionKind, TokenErrorKind};
-    /// let expired = Rejection::new(RejectionKind::InvalidToken(TokenErrorKind::Expired), "https://my-api-urn");
-    /// assert_eq!(expired.kind(), RejectionKind::InvalidToken(TokenErrorKind::Expired));
-    /// ```
     #[must_use]
     pub fn kind(&self) -> RejectionKind {
         self.kind
     }
 
     /// The HTTP status of the answer: 400, 401, 403, or 500 for a missing layer.
-    ///
-    /// # Example
-    ///
-    /// ```
-    /// use bearer_guard::{Rejection, RejectionKind, TokenErrorKind};
-    /// let expired = Rejection::new(RejectionKind::InvalidToken(TokenErrorKind::Expired), "https://my-api-urn");
-    /// assert_eq!(expired.status(), http::StatusCode::UNAUTHORIZED);
-    /// ```
     #[must_use]
     pub fn status(&self) -> StatusCode {
         match self.kind {
@@ -149,14 +134,6 @@ impl Rejection {
     }
 
     /// The RFC 6750 error code, if the answer has one.
-    ///
-    /// # Example
-    ///
-    /// ```
-    /// use bearer_guard::{Rejection, RejectionKind, TokenErrorKind};
-    /// let expired = Rejection::new(RejectionKind::InvalidToken(TokenErrorKind::Expired), "https://my-api-urn");
-    /// assert_eq!(expired.error_code(), Some("invalid_token"));
-    /// ```
     #[must_use]
     pub fn error_code(&self) -> Option<&'static str> {
         match self.kind {
@@ -168,14 +145,6 @@ impl Rejection {
     }
 
     /// A short generic text for people; it never quotes the token or its claims.
-    ///
-    /// # Example
-    ///
-    /// ```
-    /// use bearer_guard::{Rejection, RejectionKind, TokenErrorKind};
-    /// let expired = Rejection::new(RejectionKind::InvalidToken(TokenErrorKind::Expired), "https://my-api-urn");
-    /// assert_eq!(expired.description(), "The access token expired");
-    /// ```
     #[must_use]
     pub fn description(&self) -> &'static str {
         match self.kind {
@@ -190,33 +159,18 @@ impl Rejection {
     }
 
     /// A stable machine-readable reason, the one logged by `tracing`.
-    ///
-    /// # Example
-    ///
-    /// ```
-    /// use bearer_guard::{Rejection, RejectionKind, TokenErrorKind};
-    /// let expired = Rejection::new(RejectionKind::InvalidToken(TokenErrorKind::Expired), "https://my-api-urn");
-    /// assert_eq!(expired.reason(), "expired");
-    /// ```
     #[must_use]
     pub fn reason(&self) -> &'static str {
         match self.kind {
             RejectionKind::MissingCredentials => "missing_credentials",
-            RejectionKind::InvalidRequest(kind) => kind.code(),
-            RejectionKind::InvalidToken(kind) => kind.code(),
+            RejectionKind::InvalidRequest(kind) => kind.reason(),
+            RejectionKind::InvalidToken(kind) => kind.reason(),
             RejectionKind::InsufficientScope => "insufficient_scope",
             RejectionKind::MissingLayer => "missing_layer",
         }
     }
 
     /// The scopes the route needs (space-delimited), for `insufficient_scope`.
-    ///
-    /// # Example
-    ///
-    /// ```
-    /// let rejection = bearer_guard::Rejection::insufficient_scope("https://my-api-urn", "read:messages");
-    /// assert_eq!(rejection.required_scope(), Some("read:messages"));
-    /// ```
     #[must_use]
     pub fn required_scope(&self) -> Option<&str> {
         self.required_scope.as_deref()
@@ -224,17 +178,6 @@ impl Rejection {
 
     /// The `WWW-Authenticate` challenge (RFC 6750 §3); none for a missing layer, or when the
     /// realm or scope could not stand in a quoted parameter (never for a built layer's).
-    ///
-    /// # Example
-    ///
-    /// ```
-    /// use bearer_guard::{Rejection, RejectionKind, TokenErrorKind};
-    /// let expired = Rejection::new(RejectionKind::InvalidToken(TokenErrorKind::Expired), "https://my-api-urn");
-    /// assert_eq!(
-    ///     expired.www_authenticate().unwrap(),
-    ///     r#"Bearer realm="https://my-api-urn", error="invalid_token", error_description="The access token expired""#
-    /// );
-    /// ```
     #[must_use]
     pub fn www_authenticate(&self) -> Option<HeaderValue> {
         if self.kind == RejectionKind::MissingLayer
@@ -308,40 +251,20 @@ impl Rejection {
     }
 }
 
+/// The description, as sent in `error_description`.
+impl fmt::Display for Rejection {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.description())
+    }
+}
+
+impl std::error::Error for Rejection {}
+
 /// May stand inside a quoted `WWW-Authenticate` parameter (RFC 6750 §3: %x20-21 / %x23-5B /
 /// %x5D-7E).
 pub(crate) fn quotable(text: &str) -> bool {
     text.bytes()
         .all(|b| matches!(b, 0x20 | 0x21 | 0x23..=0x5B | 0x5D..=0x7E))
-}
-
-/// Builds the response for a rejected request; see [`BearerGuardBuilder::on_rejection`].
-///
-/// Implemented for [`DefaultRejection`] and for every `Fn(&Rejection) -> Response<B>`.
-///
-/// [`BearerGuardBuilder::on_rejection`]: crate::BearerGuardBuilder::on_rejection
-pub trait OnRejection<B> {
-    /// The response to send instead of calling the protected service.
-    fn on_rejection(&self, rejection: &Rejection) -> Response<B>;
-}
-
-impl<B, F> OnRejection<B> for F
-where
-    F: Fn(&Rejection) -> Response<B>,
-{
-    fn on_rejection(&self, rejection: &Rejection) -> Response<B> {
-        self(rejection)
-    }
-}
-
-/// The RFC 6750 answer of [`Rejection::to_response`].
-#[derive(Debug, Clone, Copy, Default)]
-pub struct DefaultRejection;
-
-impl<B: From<Bytes>> OnRejection<B> for DefaultRejection {
-    fn on_rejection(&self, rejection: &Rejection) -> Response<B> {
-        rejection.to_response()
-    }
 }
 
 #[cfg(feature = "axum")]
@@ -494,7 +417,6 @@ mod tests {
 
     #[test]
     fn accessors_report_reason_and_scope() {
-        use crate::error::TokenErrorKind;
         let expired = Rejection::new(
             RejectionKind::InvalidToken(TokenErrorKind::Expired),
             realm(),
@@ -524,9 +446,20 @@ mod tests {
     }
 
     #[test]
+    fn displays_its_description_as_an_error() {
+        let rejection = Rejection::insufficient_scope(realm(), "read:messages");
+        assert_eq!(
+            rejection.to_string(),
+            "The access token lacks a required scope"
+        );
+        let boxed: Box<dyn std::error::Error> = Box::new(rejection);
+        assert!(boxed.source().is_none());
+    }
+
+    #[test]
     fn default_body_is_json() {
         let rejection = Rejection::insufficient_scope(realm(), "read:messages");
-        let response: Response<TestBody> = DefaultRejection.on_rejection(&rejection);
+        let response: Response<TestBody> = rejection.to_response();
         assert_eq!(response.headers()[header::CONTENT_TYPE], "application/json");
         let body: serde_json::Value = serde_json::from_slice(&response.body().0).unwrap();
         assert_eq!(body["error"], "insufficient_scope");

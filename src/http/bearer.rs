@@ -10,8 +10,6 @@ use std::borrow::Cow;
 use http::HeaderMap;
 use http::header::AUTHORIZATION;
 
-use crate::error::RequestErrorKind;
-
 /// A bearer token and where it was found.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Found<'a> {
@@ -123,56 +121,111 @@ fn is_b64token_char(b: u8) -> bool {
 /// or a form body), if present exactly once. Borrowed unless it had to be percent-decoded.
 pub(crate) fn urlencoded_token(input: &[u8]) -> Result<Option<Cow<'_, str>>, RequestErrorKind> {
     let mut found = None;
-    for pair in input.split(|&b| b == b'&') {
-        let (name, value) = match pair.iter().position(|&b| b == b'=') {
-            Some(eq) => (&pair[..eq], &pair[eq + 1..]),
-            None => (pair, &b""[..]),
-        };
-        if form_decode(name).as_deref() != Some(b"access_token") {
+    for (name, value) in form_urlencoded::parse(input) {
+        if name != "access_token" {
             continue;
         }
         if found.is_some() {
             return Err(RequestErrorKind::MultipleTokenParameters);
         }
-        let token = match form_decode(value).ok_or(RequestErrorKind::MalformedCredentials)? {
-            Cow::Borrowed(raw) => Cow::Borrowed(b64token(raw)?),
-            Cow::Owned(decoded) => Cow::Owned(b64token(&decoded)?.to_owned()),
-        };
-        found = Some(token);
+        // A broken `%` escape is kept as it stands and a non-UTF-8 byte becomes U+FFFD: neither
+        // passes the b64token grammar.
+        b64token(value.as_bytes())?;
+        found = Some(value);
     }
     Ok(found)
 }
 
-/// Undoes form encoding: `+` is a space, `%XX` a byte. `None` for a broken escape.
-fn form_decode(input: &[u8]) -> Option<Cow<'_, [u8]>> {
-    if !input.iter().any(|&b| b == b'%' || b == b'+') {
-        return Some(Cow::Borrowed(input));
-    }
-    let mut out = Vec::with_capacity(input.len());
-    let mut bytes = input.iter();
-    while let Some(&b) = bytes.next() {
-        out.push(match b {
-            b'+' => b' ',
-            b'%' => {
-                let hi = hex(*bytes.next()?)?;
-                let lo = hex(*bytes.next()?)?;
-                hi << 4 | lo
-            }
-            _ => b,
-        });
-    }
-    Some(Cow::Owned(out))
+/// Why a request's credentials could not be read. Every kind is answered
+/// `400 invalid_request` (RFC 6750 §3.1).
+///
+/// # Example
+///
+/// ```
+/// use bearer_guard::RequestErrorKind;
+///
+/// assert_eq!(RequestErrorKind::MultipleHeaders.reason(), "multiple_authorization_headers");
+/// assert_eq!(RequestErrorKind::MultipleHeaders.description(), "Only one Authorization header is allowed");
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum RequestErrorKind {
+    /// `Authorization: Bearer` with no token after it.
+    EmptyToken,
+    /// The credentials break the `Bearer 1*SP b64token` grammar (RFC 6750 §2.1).
+    MalformedCredentials,
+    /// More than one `Authorization` header.
+    MultipleHeaders,
+    /// More than one `access_token` parameter in the query or the form body.
+    MultipleTokenParameters,
+    /// The token came by more than one method (header, query, form body).
+    MultipleMethods,
+    /// A form body was larger than `FormTokenLayer` (feature `form`) reads.
+    BodyTooLarge,
+    /// A form body could not be read.
+    UnreadableBody,
 }
 
-fn hex(digit: u8) -> Option<u8> {
-    char::from(digit)
-        .to_digit(16)
-        .and_then(|value| u8::try_from(value).ok())
+impl RequestErrorKind {
+    /// A short, stable, machine-readable reason, used in `tracing` events.
+    ///
+    #[must_use]
+    pub fn reason(self) -> &'static str {
+        match self {
+            Self::EmptyToken => "empty_token",
+            Self::MalformedCredentials => "malformed_credentials",
+            Self::MultipleHeaders => "multiple_authorization_headers",
+            Self::MultipleTokenParameters => "multiple_token_parameters",
+            Self::MultipleMethods => "multiple_methods",
+            Self::BodyTooLarge => "body_too_large",
+            Self::UnreadableBody => "unreadable_body",
+        }
+    }
+
+    /// The generic text sent as `error_description`.
+    #[must_use]
+    pub fn description(self) -> &'static str {
+        match self {
+            Self::EmptyToken => "The bearer token is missing",
+            Self::MalformedCredentials => "The bearer credentials are malformed",
+            Self::MultipleHeaders => "Only one Authorization header is allowed",
+            Self::MultipleTokenParameters => "Only one access_token parameter is allowed",
+            Self::MultipleMethods => "The access token was sent by more than one method",
+            Self::BodyTooLarge => "The form body is too large to read an access token from",
+            Self::UnreadableBody => "The form body could not be read",
+        }
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn request_error_reasons_are_the_documented_ones() {
+        let reasons = [
+            RequestErrorKind::EmptyToken,
+            RequestErrorKind::MalformedCredentials,
+            RequestErrorKind::MultipleHeaders,
+            RequestErrorKind::MultipleTokenParameters,
+            RequestErrorKind::MultipleMethods,
+            RequestErrorKind::BodyTooLarge,
+            RequestErrorKind::UnreadableBody,
+        ]
+        .map(RequestErrorKind::reason);
+        assert_eq!(
+            reasons,
+            [
+                "empty_token",
+                "malformed_credentials",
+                "multiple_authorization_headers",
+                "multiple_token_parameters",
+                "multiple_methods",
+                "body_too_large",
+                "unreadable_body",
+            ]
+        );
+    }
     use http::HeaderValue;
 
     fn parse(value: &str) -> Result<Option<&str>, RequestErrorKind> {
@@ -302,14 +355,8 @@ mod tests {
     }
 
     #[test]
-    fn form_decode_handles_values_made_only_of_escapes() {
+    fn values_made_only_of_escapes_are_decoded_then_refused() {
         // A value of nothing but `+` or `%` must still be decoded, not passed through.
-        assert_eq!(form_decode(b"%"), None);
-        assert_eq!(form_decode(b"%4"), None);
-        assert_eq!(form_decode(b"+").as_deref(), Some(&b" "[..]));
-        assert_eq!(form_decode(b"++").as_deref(), Some(&b"  "[..]));
-        assert_eq!(form_decode(b"%41").as_deref(), Some(&b"A"[..]));
-        assert!(matches!(form_decode(b"abc"), Some(Cow::Borrowed(b"abc"))));
         for input in ["access_token=+", "access_token=%", "access_token=%%"] {
             assert_eq!(
                 urlencoded_token(input.as_bytes()),

@@ -1,37 +1,57 @@
-//! Token validation without HTTP: the pure checks the layer runs on every request.
-//!
-//! [`TokenValidator`] comes from a built [`BearerGuardLayer`](crate::BearerGuardLayer), so it
-//! carries the same checked configuration; use it to validate tokens outside a tower stack
-//! (a WebSocket handshake, a message queue).
-//!
-//! # Example
-//!
-//! ```
-//! use std::time::{Duration, UNIX_EPOCH};
-//! use bearer_guard::{BearerGuardLayer, ResourceServer, TokenErrorKind};
-//!
-//! let api = ResourceServer::new("https://my-api-urn", "FF1prn9UxZotnFEfPVwEJhqqyRmwdSu5");
-//! let layer = BearerGuardLayer::builder(api).build()?;
-//! let validator = layer.validator();
-//!
-//! let err = validator.validate_at("a.b.c", UNIX_EPOCH + Duration::from_secs(1_700_000_000)).unwrap_err();
-//! assert_eq!(err.kind(), TokenErrorKind::Malformed);
-//! # Ok::<(), bearer_guard::ConfigError>(())
-//! ```
+//! The validation pipeline, without HTTP: every check a token goes through, in order.
 
-use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use crate::claims::{self, Audience, Claims};
-use crate::error::{TokenError, TokenErrorKind};
-use crate::jws::{self, KeySet};
-use crate::token::{ClaimSpans, VerifiedToken};
+use crate::keys::{Hs256Keys, KeyChoice};
+use crate::token::claims::{self, Audience, RegisteredClaims};
+use crate::token::header::{self, KnownHeaders};
+use crate::token::jws;
+use crate::token::verified::{DecodedToken, GuardMark, VerifiedToken};
+use crate::token::{TokenError, TokenErrorKind};
 
-/// Validates HS256 access tokens for one resource server. See the [module docs](self).
+/// Validates HS256 access tokens for one resource server: the checks
+/// [`BearerGuard`](crate::BearerGuard) runs on every request, for use without HTTP (a
+/// WebSocket handshake, a message queue consumer).
+///
+/// Build one with [`BearerGuardBuilder::build_validator`](crate::BearerGuardBuilder::build_validator),
+/// or take the one a layer runs from [`BearerGuardLayer::validator`](crate::BearerGuardLayer::validator).
+/// Each check runs in this order, cheapest first, and the first failure is the answer:
+///
+/// 1. the size cap, before anything is decoded;
+/// 2. three base64url segments;
+/// 3. the header: no `crit`, `alg` exactly `HS256`, no nested JWT, `typ` under RFC 9068;
+/// 4. the key its `kid` names, or every secret in order;
+/// 5. the HMAC, compared in constant time;
+/// 6. the payload, decoded only once its signature has verified;
+/// 7. one pass over the claims (`aud` is compared as it is read);
+/// 8. `exp`, `nbf`, the registered lifetime, RFC 9068's claims, `iat`, `aud` and `iss`.
+///
+/// # Example
+///
+/// ```
+/// use std::time::{Duration, UNIX_EPOCH};
+/// use bearer_guard::{BearerGuardLayer, ResourceServer, TokenErrorKind, TokenIssuer};
+///
+/// let api = ResourceServer::new("https://my-api-urn", "FF1prn9UxZotnFEfPVwEJhqqyRmwdSu5");
+/// let validator = BearerGuardLayer::builder(api.clone())
+///     .issuer("https://tenant.example/")
+///     .build_validator()?;
+///
+/// let token = TokenIssuer::new(&api, "https://tenant.example/")?.token("alice").sign()?;
+/// assert_eq!(validator.validate(&token)?.subject(), Some("alice"));
+///
+/// // With a clock you control, for tests and replays:
+/// let later = UNIX_EPOCH + Duration::from_secs(4_102_444_800);
+/// let err = validator.validate_at(&token, later).unwrap_err();
+/// assert_eq!(err.kind(), TokenErrorKind::Expired);
+///
+/// let unsigned = "eyJhbGciOiJub25lIn0.eyJleHAiOjR9."; // {"alg":"none"}.{"exp":4}.
+/// assert_eq!(validator.validate(unsigned).unwrap_err().kind(), TokenErrorKind::UnsupportedAlgorithm);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Debug, Clone)]
 pub struct TokenValidator {
-    /// The current secret first, then previous ones (secret rotation).
-    pub(crate) keys: KeySet,
+    pub(crate) keys: Keys,
     pub(crate) audience: Box<str>,
     pub(crate) issuer: Option<Box<str>>,
     /// Seconds of clock skew allowed on `exp`, `nbf` and `iat`.
@@ -45,10 +65,24 @@ pub struct TokenValidator {
     /// The resource server's `token_lifetime`: no token it issues expires later than that
     /// from now.
     pub(crate) max_lifetime: Option<f64>,
-    pub(crate) realm: Arc<str>,
-    /// Tells this validator's tokens from another's, so a scope layer made by one guard
-    /// cannot vouch for a token verified by another (another audience or secret).
-    pub(crate) id: u64,
+}
+
+/// The secrets, current first, and the header check's answers worked out for them: built
+/// together, so they always agree.
+#[derive(Debug, Clone)]
+pub(crate) struct Keys {
+    hs256: Hs256Keys,
+    known_headers: KnownHeaders,
+}
+
+impl Keys {
+    pub(crate) fn new(hs256: Hs256Keys) -> Self {
+        let known_headers = KnownHeaders::new(hs256.labels());
+        Self {
+            hs256,
+            known_headers,
+        }
+    }
 }
 
 impl TokenValidator {
@@ -57,16 +91,6 @@ impl TokenValidator {
     /// # Errors
     ///
     /// A [`TokenError`] whose [`kind`](TokenError::kind) names the first check that failed.
-    ///
-    /// # Example
-    ///
-    /// ```
-    /// # use bearer_guard::{BearerGuardLayer, ResourceServer, TokenErrorKind};
-    /// # let layer = BearerGuardLayer::builder(ResourceServer::new("https://my-api-urn", "FF1prn9UxZotnFEfPVwEJhqqyRmwdSu5")).build()?;
-    /// let err = layer.validator().validate(&"a".repeat(100_000)).unwrap_err();
-    /// assert_eq!(err.kind(), TokenErrorKind::TooLarge);
-    /// # Ok::<(), bearer_guard::ConfigError>(())
-    /// ```
     pub fn validate(&self, token: &str) -> Result<VerifiedToken, TokenError> {
         self.validate_at(token, SystemTime::now())
     }
@@ -76,48 +100,62 @@ impl TokenValidator {
     /// # Errors
     ///
     /// A [`TokenError`] whose [`kind`](TokenError::kind) names the first check that failed.
-    ///
-    /// # Example
-    ///
-    /// ```
-    /// # use std::time::{Duration, UNIX_EPOCH};
-    /// # use bearer_guard::{BearerGuardLayer, ResourceServer, TokenErrorKind};
-    /// # let layer = BearerGuardLayer::builder(ResourceServer::new("https://my-api-urn", "FF1prn9UxZotnFEfPVwEJhqqyRmwdSu5")).build()?;
-    /// let now = UNIX_EPOCH + Duration::from_secs(1_700_000_000);
-    /// let unsigned = "eyJhbGciOiJub25lIn0.eyJleHAiOjR9."; // {"alg":"none"}.{"exp":4}.
-    /// let err = layer.validator().validate_at(unsigned, now).unwrap_err();
-    /// assert_eq!(err.kind(), TokenErrorKind::UnsupportedAlgorithm);
-    /// # Ok::<(), bearer_guard::ConfigError>(())
-    /// ```
     pub fn validate_at(&self, token: &str, now: SystemTime) -> Result<VerifiedToken, TokenError> {
-        let now = now
-            .duration_since(UNIX_EPOCH)
-            .unwrap_or_default()
-            .as_secs_f64();
-        self.check(token, now).map_err(TokenError::from)
+        self.verify(token, seconds_since_epoch(now), None)
+            .map_err(TokenError::from)
     }
 
-    fn check(&self, token: &str, now: f64) -> Result<VerifiedToken, TokenErrorKind> {
+    /// Validates `token` for the guard `guard`, which the token then names.
+    pub(crate) fn validate_for(
+        &self,
+        token: &str,
+        guard: &GuardMark,
+    ) -> Result<VerifiedToken, TokenErrorKind> {
+        self.verify(
+            token,
+            seconds_since_epoch(SystemTime::now()),
+            Some(guard.clone()),
+        )
+    }
+
+    /// The pipeline: each step in order, the first failure is the answer.
+    fn verify(
+        &self,
+        token: &str,
+        now: f64,
+        guard: Option<GuardMark>,
+    ) -> Result<VerifiedToken, TokenErrorKind> {
         if token.len() > self.max_token_len {
             return Err(TokenErrorKind::TooLarge);
         }
         let segments = jws::split(token)?;
-        let choice = jws::check_header(segments.header, self.rfc9068, &self.keys)?;
-        self.keys
-            .verify(choice, segments.signing_input, segments.signature)?;
-        // The payload is decoded only once the signature over its text has verified.
-        VerifiedToken::build(segments.payload, Arc::clone(&self.realm), self.id, |text| {
-            let claims = claims::parse(text, &self.audience, &self.scope_claim)?;
-            self.check_claims(claims, text, now)
-        })
+        let keys = &self.keys;
+        let choice: KeyChoice = header::check(
+            segments.header,
+            self.rfc9068,
+            &keys.known_headers,
+            keys.hs256.labels(),
+        )?;
+        if !keys
+            .hs256
+            .verify(choice, segments.signing_input, segments.signature)
+        {
+            return Err(TokenErrorKind::InvalidSignature);
+        }
+        let decoded = DecodedToken::decode(segments.payload)?;
+        let payload = decoded.text()?;
+        let claims = claims::parse(payload, &self.audience, &self.scope_claim)?;
+        self.check_claims(&claims, payload, now)?;
+        decoded.verified(claims, guard)
     }
 
+    /// The checks on the claims' values, once they are read.
     fn check_claims(
         &self,
-        claims: Claims<'_>,
+        claims: &RegisteredClaims,
         payload: &str,
         now: f64,
-    ) -> Result<ClaimSpans, TokenErrorKind> {
+    ) -> Result<(), TokenErrorKind> {
         let exp = check_lifetime(claims.exp, claims.nbf, now, self.leeway)?;
         if self
             .max_lifetime
@@ -141,21 +179,26 @@ impl TokenValidator {
             Audience::Missing => return Err(TokenErrorKind::MissingAudience),
             Audience::Mismatch => return Err(TokenErrorKind::InvalidAudience),
         }
-        if let Some(expected) = &self.issuer {
-            match &claims.iss {
-                None => return Err(TokenErrorKind::MissingIssuer),
-                // Exact: no trailing-slash or case normalisation (RFC 8725 §3.8).
-                Some(iss) if iss.as_str() != &**expected => {
-                    return Err(TokenErrorKind::InvalidIssuer);
-                }
-                Some(_) => {}
-            }
-        } else if self.rfc9068 && claims.iss.is_none() {
+        let iss = claims
+            .iss
+            .as_ref()
+            .map(|iss| iss.resolve(payload.as_bytes()));
+        match (&self.issuer, iss) {
+            (Some(_), None) => Err(TokenErrorKind::MissingIssuer),
+            // Exact: no trailing-slash or case normalisation (RFC 8725 §3.8).
+            (Some(expected), Some(iss)) if iss != &**expected => Err(TokenErrorKind::InvalidIssuer),
             // RFC 9068 §2.2: `iss` is required even where no issuer is configured to match.
-            return Err(TokenErrorKind::MissingIssuer);
+            (None, None) if self.rfc9068 => Err(TokenErrorKind::MissingIssuer),
+            _ => Ok(()),
         }
-        Ok(ClaimSpans::new(payload, claims, exp))
     }
+}
+
+/// `now` as a NumericDate; a clock before 1970 reads as 1970.
+fn seconds_since_epoch(now: SystemTime) -> f64 {
+    now.duration_since(UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_secs_f64()
 }
 
 /// Checks `exp` (required) and `nbf` (optional) against `now`, allowing `leeway` seconds of
@@ -204,7 +247,19 @@ mod tests {
     use super::*;
     use std::time::Duration;
 
+    use crate::keys::{Hs256Key, SigningSecret};
     use crate::test_support::{NOW, claims_json, mint, mint_raw, validator};
+
+    impl TokenValidator {
+        /// The pipeline at `now`, for no guard.
+        fn check(&self, token: &str, now: f64) -> Result<VerifiedToken, TokenErrorKind> {
+            self.verify(token, now, None)
+        }
+    }
+
+    fn at(seconds: f64) -> SystemTime {
+        UNIX_EPOCH + Duration::from_secs_f64(seconds)
+    }
 
     fn kind_of(token: &str) -> TokenErrorKind {
         validator().check(token, NOW).map(|_| ()).unwrap_err()
@@ -230,20 +285,29 @@ mod tests {
             ("jti", r#""id-9""#),
             ("nbf", &nbf),
         ]);
-        let validator = TokenValidator {
+        let guard = GuardMark {
             id: 7,
-            ..validator()
+            realm: "realm".into(),
         };
-        let token = validator.check(&mint(&claims), NOW).unwrap();
+        let token = validator()
+            .verify(&mint(&claims), NOW, Some(guard))
+            .unwrap();
         assert_eq!(token.issuer(), Some(crate::test_support::ISSUER));
         assert_eq!(token.authorized_party(), Some("client-a"));
         assert_eq!(token.client_id(), Some("client-b"));
         assert_eq!(token.jwt_id(), Some("id-9"));
-        assert_eq!(token.expires_at(), NOW + 3600.0);
-        assert_eq!(token.not_before(), Some(NOW - 5.0));
-        assert_eq!(token.issued_at(), Some(NOW - 10.0));
+        assert_eq!(token.expires_at(), at(NOW + 3600.0));
+        assert_eq!(token.not_before(), Some(at(NOW - 5.0)));
+        assert_eq!(token.issued_at(), Some(at(NOW - 10.0)));
         assert_eq!(token.claims_json(), claims);
-        assert_eq!(token.validator_id(), 7);
+        assert_eq!(token.guard().map(|guard| guard.id), Some(7));
+        assert!(
+            validator()
+                .check(&mint(&claims), NOW)
+                .unwrap()
+                .guard()
+                .is_none()
+        );
         assert_eq!(
             format!("{token:?}"),
             "VerifiedToken { exp: 1700003600.0, nbf: Some(1699999995.0), iat: Some(1699999990.0), .. }"
@@ -660,17 +724,26 @@ mod tests {
     fn rfc7515_appendix_a1_vector() {
         const KEY: &str = "AyM1SysPpbyDfgZld3umj1qzKObwVMkoqQ-EstJQLr_T-1qS0gZH75aKtMN3Yj0iPS4hcgUuTwjAzZr1Z9CAow";
         const TOKEN: &str = "eyJ0eXAiOiJKV1QiLA0KICJhbGciOiJIUzI1NiJ9.eyJpc3MiOiJqb2UiLA0KICJleHAiOjEzMDA4MTkzODAsDQogImh0dHA6Ly9leGFtcGxlLmNvbS9pc19yb290Ijp0cnVlfQ.dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
-        let secret = crate::SigningSecret::from_base64url(KEY).unwrap();
-        let keys = KeySet::new(vec![(None, jws::Hs256Key::new(&secret).unwrap())]);
+        let secret = SigningSecret::from_base64url(KEY).unwrap();
+        let keys = Keys::new(Hs256Keys::new(vec![(None, Hs256Key::new(&secret))]));
 
         // Every check but the audience, with the clock just before `exp`: valid.
         let segments = jws::split(TOKEN).unwrap();
-        let choice = jws::check_header(segments.header, false, &keys).unwrap();
-        keys.verify(choice, segments.signing_input, segments.signature)
-            .unwrap();
-        let payload = jws::decode_payload(segments.payload).unwrap();
-        let claims = claims::parse(payload.text().unwrap(), "unused", "scope").unwrap();
-        assert_eq!(claims.iss.as_ref().map(claims::Str::as_str), Some("joe"));
+        let choice = header::check(segments.header, false, &keys.known_headers, None).unwrap();
+        assert!(
+            keys.hs256
+                .verify(choice, segments.signing_input, segments.signature)
+        );
+        let decoded = DecodedToken::decode(segments.payload).unwrap();
+        let payload = decoded.text().unwrap();
+        let claims = claims::parse(payload, "unused", "scope").unwrap();
+        assert_eq!(
+            claims
+                .iss
+                .as_ref()
+                .map(|iss| iss.resolve(payload.as_bytes())),
+            Some("joe")
+        );
         assert_eq!(
             check_lifetime(claims.exp, claims.nbf, 1_300_819_379.0, 0.0),
             Ok(1_300_819_380.0)

@@ -1,46 +1,41 @@
 //! The resource server's HMAC signing secret: redacted in `Debug`, zeroized on drop.
-//!
-//! # Example
-//!
-//! ```
-//! use bearer_guard::SigningSecret;
-//!
-//! // The Management API's `signing_secret` is used as its UTF-8 bytes.
-//! let secret = SigningSecret::from("FF1prn9UxZotnFEfPVwEJhqqyRmwdSu5");
-//! assert_eq!(secret.len(), 32);
-//! assert_eq!(format!("{secret:?}"), "SigningSecret(<redacted>)");
-//!
-//! // A JWK's `k` value is base64url of raw bytes, which need not be UTF-8.
-//! let raw = SigningSecret::from_base64url("AyM1SysPpbyDfgZld3umj1qzKObwVMkoqQ-EstJQLr_T-1qS0gZH75aKtMN3Yj0iPS4hcgUuTwjAzZr1Z9CAow")?;
-//! assert_eq!(raw.len(), 64);
-//! # Ok::<(), bearer_guard::ConfigError>(())
-//! ```
 
 use std::fmt;
 
 use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::{Deserialize, Deserializer};
 use zeroize::Zeroizing;
 
 use crate::error::ConfigError;
-use crate::jws::BASE64URL;
 
-/// The secret that signs and verifies HS256 tokens. See the [module docs](self).
+/// The secret that signs and verifies HS256 tokens.
 ///
 /// It never prints: `Debug` shows `SigningSecret(<redacted>)`, and there is no `Display`,
 /// `Serialize` or (timing-leaky) `PartialEq`. Its bytes are overwritten with zeros when it is dropped.
+///
+/// # Example
+///
+/// ```
+/// use bearer_guard::SigningSecret;
+///
+/// // The Management API's `signing_secret` is used as its UTF-8 bytes.
+/// let secret = SigningSecret::from("FF1prn9UxZotnFEfPVwEJhqqyRmwdSu5");
+/// assert_eq!(secret.len(), 32);
+/// assert_eq!(format!("{secret:?}"), "SigningSecret(<redacted>)");
+///
+/// // A JWK's `k` value is base64url of raw bytes, which need not be UTF-8.
+/// let raw = SigningSecret::from_base64url("AyM1SysPpbyDfgZld3umj1qzKObwVMkoqQ-EstJQLr_T-1qS0gZH75aKtMN3Yj0iPS4hcgUuTwjAzZr1Z9CAow")?;
+/// assert_eq!(raw.len(), 64);
+/// assert!(SigningSecret::from_base64url("padded==").is_err());
+/// assert!(SigningSecret::from("").is_empty());
+/// # Ok::<(), bearer_guard::ConfigError>(())
+/// ```
 #[derive(Clone)]
 pub struct SigningSecret(Zeroizing<Vec<u8>>);
 
 impl SigningSecret {
     /// A secret made of raw bytes.
-    ///
-    /// # Example
-    ///
-    /// ```
-    /// let secret = bearer_guard::SigningSecret::from_bytes(vec![7u8; 32]);
-    /// assert_eq!(secret.len(), 32);
-    /// ```
     #[must_use]
     pub fn from_bytes(bytes: impl Into<Vec<u8>>) -> Self {
         Self(Zeroizing::new(bytes.into()))
@@ -53,40 +48,20 @@ impl SigningSecret {
     /// # Errors
     ///
     /// [`ConfigError::SecretNotBase64Url`] when the text is not unpadded base64url.
-    ///
-    /// # Example
-    ///
-    /// ```
-    /// let secret = bearer_guard::SigningSecret::from_base64url("AAEC")?;
-    /// assert_eq!(secret.len(), 3);
-    /// # Ok::<(), bearer_guard::ConfigError>(())
-    /// ```
     pub fn from_base64url(text: &str) -> Result<Self, ConfigError> {
-        BASE64URL
+        URL_SAFE_NO_PAD
             .decode(text)
             .map(Self::from_bytes)
             .map_err(|_| ConfigError::SecretNotBase64Url)
     }
 
     /// The secret's length in bytes.
-    ///
-    /// # Example
-    ///
-    /// ```
-    /// assert_eq!(bearer_guard::SigningSecret::from("abc").len(), 3);
-    /// ```
     #[must_use]
     pub fn len(&self) -> usize {
         self.0.len()
     }
 
     /// Whether the secret has no bytes at all.
-    ///
-    /// # Example
-    ///
-    /// ```
-    /// assert!(bearer_guard::SigningSecret::from("").is_empty());
-    /// ```
     #[must_use]
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()

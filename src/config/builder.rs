@@ -1,53 +1,18 @@
-//! Building a [`BearerGuardLayer`]: every setting is checked here, at startup.
-//!
-//! | setting | default |
-//! |---|---|
-//! | [`issuer`](BearerGuardBuilder::issuer) | none: `iss` is not checked |
-//! | [`leeway`](BearerGuardBuilder::leeway) | 60 s (at most 300 s) |
-//! | [`max_token_len`](BearerGuardBuilder::max_token_len) | 8192 bytes |
-//! | [`scope_claim`](BearerGuardBuilder::scope_claim) | `scope` |
-//! | [`require`](BearerGuardBuilder::require) | no scope needed |
-//! | [`realm`](BearerGuardBuilder::realm) | the resource server's identifier |
-//! | [`allow_anonymous`](BearerGuardBuilder::allow_anonymous) | off: a token is required |
-//! | [`allow_query_token`](BearerGuardBuilder::allow_query_token) | off |
-//! | [`allow_short_secret`](BearerGuardBuilder::allow_short_secret) | off: secrets under 32 bytes are refused |
-//! | [`rfc9068_profile`](BearerGuardBuilder::rfc9068_profile) | off |
-//! | [`max_token_age`](BearerGuardBuilder::max_token_age) | none |
-//! | [`previous_secret`](BearerGuardBuilder::previous_secret), [`secret_with_kid`](BearerGuardBuilder::secret_with_kid) | none: only the resource server's secret (at most 4 in all) |
-//! | [`signing_secret_kid`](BearerGuardBuilder::signing_secret_kid) | none: the resource server's secret has no key id |
-//!
-//! # Example
-//!
-//! ```
-//! use std::time::Duration;
-//! use bearer_guard::{BearerGuardLayer, ResourceServer, ScopeRequirement};
-//!
-//! let api = ResourceServer::new("https://my-api-urn", "FF1prn9UxZotnFEfPVwEJhqqyRmwdSu5")
-//!     .with_scope("read:messages", "Read messages");
-//! let layer = BearerGuardLayer::builder(api)
-//!     .issuer("https://my-tenant.example.com/")
-//!     .leeway(Duration::from_secs(30))
-//!     .require(ScopeRequirement::all(["read:messages"]))
-//!     .build()?;
-//! # Ok::<(), bearer_guard::ConfigError>(())
-//! ```
+//! Building a [`BearerGuardLayer`] or a [`TokenValidator`]: every setting is checked here, at
+//! startup.
 
 use std::fmt;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use crate::claims::REGISTERED;
+use crate::config::ResourceServer;
 use crate::error::ConfigError;
-use crate::jws::{Hs256Key, KeySet, MAX_KEYS};
-use crate::layer::{BearerGuardLayer, Guard, Required};
-use crate::rejection::{DefaultRejection, quotable};
-use crate::resource_server::ResourceServer;
-use crate::scope::ScopeRequirement;
-use crate::secret::SigningSecret;
-use crate::validator::TokenValidator;
+use crate::http::{BearerGuardLayer, DefaultRejection, Guard, Required, Responder, quotable};
+use crate::keys::{Hs256Key, Hs256Keys, MAX_KEYS, SigningSecret};
+use crate::token::{GuardMark, Keys, REGISTERED, ScopeRequirement, TokenValidator};
 
-static NEXT_VALIDATOR_ID: AtomicU64 = AtomicU64::new(1);
+static NEXT_GUARD_ID: AtomicU64 = AtomicU64::new(1);
 
 const DEFAULT_LEEWAY: Duration = Duration::from_secs(60);
 const MAX_LEEWAY: Duration = Duration::from_secs(300);
@@ -55,7 +20,50 @@ const DEFAULT_MAX_TOKEN_LEN: usize = 8 * 1024;
 const MAX_TOKEN_LEN_RANGE: (usize, usize) = (256, 64 * 1024);
 const MIN_SECRET_LEN: usize = 32;
 
-/// Configures a [`BearerGuardLayer`]. See the [module docs](self) for the defaults.
+/// Configures a [`BearerGuardLayer`] (or a [`TokenValidator`] alone), from
+/// [`BearerGuardLayer::builder`]. Every setting has a safe default, and every problem is a
+/// [`ConfigError`] from [`build`](Self::build), at startup.
+///
+/// | setting | default |
+/// |---|---|
+/// | [`issuer`](BearerGuardBuilder::issuer) | none: `iss` is not checked |
+/// | [`leeway`](BearerGuardBuilder::leeway) | 60 s (at most 300 s) |
+/// | [`max_token_len`](BearerGuardBuilder::max_token_len) | 8192 bytes |
+/// | [`scope_claim`](BearerGuardBuilder::scope_claim) | `scope` |
+/// | [`require_scopes_for_every_request`](BearerGuardBuilder::require_scopes_for_every_request) | no scope needed |
+/// | [`realm`](BearerGuardBuilder::realm) | the resource server's identifier |
+/// | [`allow_anonymous`](BearerGuardBuilder::allow_anonymous) | off: a token is required |
+/// | [`allow_query_token`](BearerGuardBuilder::allow_query_token) | off |
+/// | [`allow_short_secret`](BearerGuardBuilder::allow_short_secret) | off: secrets under 32 bytes are refused |
+/// | [`rfc9068_profile`](BearerGuardBuilder::rfc9068_profile) | off |
+/// | [`max_token_age`](BearerGuardBuilder::max_token_age) | none |
+/// | [`previous_secret`](BearerGuardBuilder::previous_secret), [`secret_with_kid`](BearerGuardBuilder::secret_with_kid) | none: only the resource server's secret (at most 4 in all) |
+/// | [`signing_secret_kid`](BearerGuardBuilder::signing_secret_kid) | none: the resource server's secret has no key id |
+///
+/// # Example
+///
+/// ```
+/// use std::time::Duration;
+/// use bearer_guard::{BearerGuardLayer, ResourceServer, ScopeRequirement};
+///
+/// let api = ResourceServer::new("https://my-api-urn", "FF1prn9UxZotnFEfPVwEJhqqyRmwdSu5")
+///     .with_scope("read:messages", "Read messages");
+/// let layer = BearerGuardLayer::builder(api.clone())
+///     .issuer("https://my-tenant.eu.auth0.com/")
+///     .leeway(Duration::from_secs(30))
+///     .max_token_len(4096)
+///     .scope_claim("permissions") // Auth0's RBAC permissions
+///     .require_scopes_for_every_request(ScopeRequirement::all(["read:messages"]))
+///     .max_token_age(Duration::from_secs(24 * 3600))
+///     .previous_secret("the-secret-before-the-last-rotation!") // tried second
+///     .build()?;
+/// assert!(layer.validator().validate(&"a".repeat(4097)).is_err());
+///
+/// // Mistakes fail here, at startup, with a message that says what to do:
+/// let err = BearerGuardLayer::builder(api).issuer("my-tenant.eu.auth0.com").build().unwrap_err();
+/// assert!(err.to_string().contains(r#""https://my-tenant.eu.auth0.com/""#));
+/// # Ok::<(), bearer_guard::ConfigError>(())
+/// ```
 #[must_use = "a builder does nothing until .build() is called"]
 pub struct BearerGuardBuilder<R = DefaultRejection> {
     settings: Settings,
@@ -83,8 +91,15 @@ struct Settings {
     other_secrets: Vec<(Option<String>, SigningSecret)>,
 }
 
+impl BearerGuardLayer {
+    /// Starts configuring a layer for `resource_server`; see [`BearerGuardBuilder`].
+    pub fn builder(resource_server: ResourceServer) -> BearerGuardBuilder {
+        BearerGuardBuilder::new(resource_server)
+    }
+}
+
 impl BearerGuardBuilder {
-    pub(crate) fn new(resource_server: ResourceServer) -> Self {
+    fn new(resource_server: ResourceServer) -> Self {
         Self {
             settings: Settings {
                 resource_server,
@@ -111,30 +126,16 @@ impl<R> BearerGuardBuilder<R> {
     /// Requires `iss` to equal `issuer` exactly (no trailing-slash or case normalisation).
     /// Defaults to no issuer check.
     ///
-    /// # Example
-    ///
-    /// ```
-    /// # use bearer_guard::{BearerGuardLayer, ResourceServer};
-    /// # let api = ResourceServer::new("https://my-api-urn", "FF1prn9UxZotnFEfPVwEJhqqyRmwdSu5").with_scope("read:messages", "Read messages");
-    /// let layer = BearerGuardLayer::builder(api).issuer("https://my-tenant.example.com/").build()?;
-    /// # Ok::<(), bearer_guard::ConfigError>(())
-    /// ```
+    /// `iss` is a StringOrURI (RFC 7519 §4.1.1), so any non-empty string is accepted, but an
+    /// Auth0 domain (`*.auth0.com`) must be written as its tokens carry it,
+    /// `https://{domain}/`: `build` refuses `my-tenant.eu.auth0.com` or
+    /// `https://my-tenant.eu.auth0.com`, naming the value to use.
     pub fn issuer(mut self, issuer: impl Into<String>) -> Self {
         self.settings.issuer = Some(issuer.into());
         self
     }
 
     /// Clock skew tolerated on `exp` and `nbf`. Defaults to 60 seconds; at most 300.
-    ///
-    /// # Example
-    ///
-    /// ```
-    /// # use std::time::Duration;
-    /// # use bearer_guard::{BearerGuardLayer, ResourceServer};
-    /// # let api = ResourceServer::new("https://my-api-urn", "FF1prn9UxZotnFEfPVwEJhqqyRmwdSu5").with_scope("read:messages", "Read messages");
-    /// let layer = BearerGuardLayer::builder(api).leeway(Duration::from_secs(10)).build()?;
-    /// # Ok::<(), bearer_guard::ConfigError>(())
-    /// ```
     pub fn leeway(mut self, leeway: Duration) -> Self {
         self.settings.leeway = leeway;
         self
@@ -142,16 +143,6 @@ impl<R> BearerGuardBuilder<R> {
 
     /// Longest token accepted, in bytes, checked before any decoding. Defaults to 8192;
     /// from 256 to 65536.
-    ///
-    /// # Example
-    ///
-    /// ```
-    /// # use bearer_guard::{BearerGuardLayer, ResourceServer};
-    /// # let api = ResourceServer::new("https://my-api-urn", "FF1prn9UxZotnFEfPVwEJhqqyRmwdSu5").with_scope("read:messages", "Read messages");
-    /// let layer = BearerGuardLayer::builder(api).max_token_len(4096).build()?;
-    /// assert!(layer.validator().validate(&"a".repeat(4097)).is_err());
-    /// # Ok::<(), bearer_guard::ConfigError>(())
-    /// ```
     pub fn max_token_len(mut self, bytes: usize) -> Self {
         self.settings.max_token_len = bytes;
         self
@@ -159,50 +150,19 @@ impl<R> BearerGuardBuilder<R> {
 
     /// The claim that holds the token's scopes: `scope` (the default, RFC 9068), `scp`, or
     /// Auth0's `permissions`. It may be a space-delimited string or an array of strings.
-    ///
-    /// # Example
-    ///
-    /// ```
-    /// # use bearer_guard::{BearerGuardLayer, ResourceServer};
-    /// # let api = ResourceServer::new("https://my-api-urn", "FF1prn9UxZotnFEfPVwEJhqqyRmwdSu5").with_scope("read:messages", "Read messages");
-    /// // Auth0 puts RBAC permissions in `permissions`.
-    /// let layer = BearerGuardLayer::builder(api).scope_claim("permissions").build()?;
-    /// # Ok::<(), bearer_guard::ConfigError>(())
-    /// ```
     pub fn scope_claim(mut self, claim: impl Into<String>) -> Self {
         self.settings.scope_claim = claim.into();
         self
     }
 
     /// Scopes every request through this layer needs. For per-route needs, see
-    /// [`BearerGuardLayer::require`]. Defaults to none.
-    ///
-    /// # Example
-    ///
-    /// ```
-    /// # use bearer_guard::ScopeRequirement;
-    /// # use bearer_guard::{BearerGuardLayer, ResourceServer};
-    /// # let api = ResourceServer::new("https://my-api-urn", "FF1prn9UxZotnFEfPVwEJhqqyRmwdSu5").with_scope("read:messages", "Read messages");
-    /// let layer = BearerGuardLayer::builder(api)
-    ///     .require(ScopeRequirement::all(["read:messages"]))
-    ///     .build()?;
-    /// # Ok::<(), bearer_guard::ConfigError>(())
-    /// ```
-    pub fn require(mut self, requirement: ScopeRequirement) -> Self {
+    /// [`BearerGuardLayer::require_scopes`]. Defaults to none.
+    pub fn require_scopes_for_every_request(mut self, requirement: ScopeRequirement) -> Self {
         self.settings.required = Some(requirement);
         self
     }
 
     /// The `realm` of the `WWW-Authenticate` challenge. Defaults to the identifier.
-    ///
-    /// # Example
-    ///
-    /// ```
-    /// # use bearer_guard::{BearerGuardLayer, ResourceServer};
-    /// # let api = ResourceServer::new("https://my-api-urn", "FF1prn9UxZotnFEfPVwEJhqqyRmwdSu5").with_scope("read:messages", "Read messages");
-    /// let layer = BearerGuardLayer::builder(api).realm("My Sample API").build()?;
-    /// # Ok::<(), bearer_guard::ConfigError>(())
-    /// ```
     pub fn realm(mut self, realm: impl Into<String>) -> Self {
         self.settings.realm = Some(realm.into());
         self
@@ -210,16 +170,6 @@ impl<R> BearerGuardBuilder<R> {
 
     /// Accepts a signing secret shorter than 32 bytes. Only for legacy secrets you cannot
     /// rotate yet: short HMAC keys can be brute-forced offline from a single token.
-    ///
-    /// # Example
-    ///
-    /// ```
-    /// # use bearer_guard::{BearerGuardLayer, ResourceServer};
-    /// let legacy = ResourceServer::new("https://my-api-urn", "only-16-bytes!!!");
-    /// assert!(BearerGuardLayer::builder(legacy.clone()).build().is_err());
-    /// let layer = BearerGuardLayer::builder(legacy).allow_short_secret().build()?;
-    /// # Ok::<(), bearer_guard::ConfigError>(())
-    /// ```
     pub fn allow_short_secret(mut self) -> Self {
         self.settings.allow_short_secret = true;
         self
@@ -227,15 +177,6 @@ impl<R> BearerGuardBuilder<R> {
 
     /// Lets requests without bearer credentials through as anonymous (no token in the
     /// extensions). Requests with an invalid token are still rejected. Defaults to off.
-    ///
-    /// # Example
-    ///
-    /// ```
-    /// # use bearer_guard::{BearerGuardLayer, ResourceServer};
-    /// # let api = ResourceServer::new("https://my-api-urn", "FF1prn9UxZotnFEfPVwEJhqqyRmwdSu5").with_scope("read:messages", "Read messages");
-    /// let layer = BearerGuardLayer::builder(api).allow_anonymous().build()?;
-    /// # Ok::<(), bearer_guard::ConfigError>(())
-    /// ```
     pub fn allow_anonymous(mut self) -> Self {
         self.settings.allow_anonymous = true;
         self
@@ -243,15 +184,6 @@ impl<R> BearerGuardBuilder<R> {
 
     /// Also reads the token from the `access_token` query parameter (RFC 6750 §2.3). Off by
     /// default: URLs end up in logs and browser history. A token sent both ways is a 400.
-    ///
-    /// # Example
-    ///
-    /// ```
-    /// # use bearer_guard::{BearerGuardLayer, ResourceServer};
-    /// # let api = ResourceServer::new("https://my-api-urn", "FF1prn9UxZotnFEfPVwEJhqqyRmwdSu5").with_scope("read:messages", "Read messages");
-    /// let layer = BearerGuardLayer::builder(api).allow_query_token().build()?;
-    /// # Ok::<(), bearer_guard::ConfigError>(())
-    /// ```
     pub fn allow_query_token(mut self) -> Self {
         self.settings.allow_query_token = true;
         self
@@ -262,15 +194,6 @@ impl<R> BearerGuardBuilder<R> {
     /// even with no [`issuer`](Self::issuer) to match), and an `iat` after now plus leeway is
     /// refused. Defaults to off, since Auth0-style tokens are
     /// typed `JWT` and carry `azp` rather than `client_id`.
-    ///
-    /// # Example
-    ///
-    /// ```
-    /// # use bearer_guard::{BearerGuardLayer, ResourceServer};
-    /// # let api = ResourceServer::new("https://my-api-urn", "FF1prn9UxZotnFEfPVwEJhqqyRmwdSu5").with_scope("read:messages", "Read messages");
-    /// let layer = BearerGuardLayer::builder(api).rfc9068_profile().build()?;
-    /// # Ok::<(), bearer_guard::ConfigError>(())
-    /// ```
     pub fn rfc9068_profile(mut self) -> Self {
         self.settings.rfc9068 = true;
         self
@@ -278,16 +201,6 @@ impl<R> BearerGuardBuilder<R> {
 
     /// Refuses tokens issued (`iat`) more than `max_age` ago, whatever their `exp`; `iat`
     /// becomes required. Defaults to none.
-    ///
-    /// # Example
-    ///
-    /// ```
-    /// # use std::time::Duration;
-    /// # use bearer_guard::{BearerGuardLayer, ResourceServer};
-    /// # let api = ResourceServer::new("https://my-api-urn", "FF1prn9UxZotnFEfPVwEJhqqyRmwdSu5").with_scope("read:messages", "Read messages");
-    /// let layer = BearerGuardLayer::builder(api).max_token_age(Duration::from_secs(3600)).build()?;
-    /// # Ok::<(), bearer_guard::ConfigError>(())
-    /// ```
     pub fn max_token_age(mut self, max_age: Duration) -> Self {
         self.settings.max_token_age = Some(max_age);
         self
@@ -298,19 +211,6 @@ impl<R> BearerGuardBuilder<R> {
     /// as the resource server's and the old one here until the tokens it signed have expired.
     /// At most 4 secrets in all; each is held to the same length rule as the main one.
     /// Defaults to none.
-    ///
-    /// # Example
-    ///
-    /// ```
-    /// # use bearer_guard::{BearerGuardLayer, ResourceServer};
-    /// // The authorization server now signs with the new secret; tokens signed with the old
-    /// // one stay valid until they expire.
-    /// let api = ResourceServer::new("https://my-api-urn", "new-secret-new-secret-new-secret!");
-    /// let layer = BearerGuardLayer::builder(api)
-    ///     .previous_secret("FF1prn9UxZotnFEfPVwEJhqqyRmwdSu5")
-    ///     .build()?;
-    /// # Ok::<(), bearer_guard::ConfigError>(())
-    /// ```
     pub fn previous_secret(mut self, secret: impl Into<SigningSecret>) -> Self {
         self.settings.other_secrets.push((None, secret.into()));
         self
@@ -322,18 +222,6 @@ impl<R> BearerGuardBuilder<R> {
     /// none is refused (`invalid_token`) without trying the others. Tokens without `kid`
     /// are still tried against every secret in order. At most 4 secrets in all; key ids must
     /// be distinct and non-empty. Defaults to none.
-    ///
-    /// # Example
-    ///
-    /// ```
-    /// # use bearer_guard::{BearerGuardLayer, ResourceServer};
-    /// let api = ResourceServer::new("https://my-api-urn", "new-secret-new-secret-new-secret!");
-    /// let layer = BearerGuardLayer::builder(api)
-    ///     .signing_secret_kid("2026-11")
-    ///     .secret_with_kid("2026-05", "FF1prn9UxZotnFEfPVwEJhqqyRmwdSu5")
-    ///     .build()?;
-    /// # Ok::<(), bearer_guard::ConfigError>(())
-    /// ```
     pub fn secret_with_kid(
         mut self,
         kid: impl Into<String>,
@@ -347,17 +235,6 @@ impl<R> BearerGuardBuilder<R> {
 
     /// Labels the resource server's own `signing_secret` with key id `kid`, for tokens whose
     /// header carries one; see [`secret_with_kid`](Self::secret_with_kid). Defaults to none.
-    ///
-    /// # Example
-    ///
-    /// ```
-    /// # use bearer_guard::{BearerGuardLayer, ResourceServer};
-    /// # let api = ResourceServer::new("https://my-api-urn", "FF1prn9UxZotnFEfPVwEJhqqyRmwdSu5");
-    /// let layer = BearerGuardLayer::builder(api).signing_secret_kid("2026-11").build()?;
-    /// let err = layer.validator().validate("eyJhbGciOiJIUzI1NiIsImtpZCI6IngifQ.e30.e30").unwrap_err();
-    /// assert_eq!(err.kind(), bearer_guard::TokenErrorKind::UnknownKeyId); // kid "x"
-    /// # Ok::<(), bearer_guard::ConfigError>(())
-    /// ```
     pub fn signing_secret_kid(mut self, kid: impl Into<String>) -> Self {
         self.settings.signing_secret_kid = Some(kid.into());
         self
@@ -399,58 +276,26 @@ impl<R> BearerGuardBuilder<R> {
     ///
     /// ```
     /// # use bearer_guard::{BearerGuardLayer, ConfigError, ResourceServer};
-    /// let api = ResourceServer::new("https://my-api-urn", "FF1prn9UxZotnFEfPVwEJhqqyRmwdSu5").with_signing_alg("RS256");
+    /// let api = ResourceServer::from_json(r#"{"identifier": "https://my-api-urn", "signing_alg": "RS256"}"#)?;
     /// let err = BearerGuardLayer::builder(api).build().unwrap_err();
     /// assert_eq!(err, ConfigError::UnsupportedAlgorithm { alg: "RS256".into() });
+    /// # Ok::<(), ConfigError>(())
     /// ```
     pub fn build(self) -> Result<BearerGuardLayer<R>, ConfigError> {
         let Self {
             settings,
             on_rejection,
         } = self;
+        let validator = settings.validator()?;
         let api = &settings.resource_server;
-        let secret = api.hs256_secret()?;
-        let keys = key_set(
-            (settings.signing_secret_kid.as_deref(), secret),
-            &settings.other_secrets,
-            settings.allow_short_secret,
-        )?;
-        if settings.issuer.as_deref() == Some("") {
-            return Err(ConfigError::EmptyIssuer);
-        }
-        if settings.leeway > MAX_LEEWAY {
-            return Err(ConfigError::LeewayTooLarge {
-                seconds: settings.leeway.as_secs(),
-                max: MAX_LEEWAY.as_secs(),
-            });
-        }
-        let (min, max) = MAX_TOKEN_LEN_RANGE;
-        if !(min..=max).contains(&settings.max_token_len) {
-            return Err(ConfigError::MaxTokenLenOutOfRange {
-                len: settings.max_token_len,
-                min,
-                max,
-            });
-        }
-        if settings.scope_claim.is_empty() || REGISTERED.contains(&settings.scope_claim.as_str()) {
-            return Err(ConfigError::InvalidScopeClaim {
-                claim: settings.scope_claim,
-            });
-        }
         let realm = settings
             .realm
             .unwrap_or_else(|| api.identifier().to_owned());
         if realm.is_empty() || !quotable(&realm) {
             return Err(ConfigError::InvalidRealm { realm });
         }
-        if settings.max_token_age == Some(Duration::ZERO) {
-            return Err(ConfigError::ZeroMaxTokenAge);
-        }
-        if api.token_lifetime() == Some(0) {
-            return Err(ConfigError::ZeroTokenLifetime);
-        }
         let declared: Box<[Box<str>]> = api
-            .scopes()
+            .declared_scopes()
             .iter()
             .map(|scope| scope.value.clone().into_boxed_str())
             .collect();
@@ -458,19 +303,9 @@ impl<R> BearerGuardBuilder<R> {
             .required
             .map(|requirement| Required::new(requirement, &declared))
             .transpose()?;
-        let validator = TokenValidator {
-            keys,
-            audience: api.identifier().into(),
-            issuer: settings.issuer.map(String::into_boxed_str),
-            leeway: settings.leeway.as_secs_f64(),
-            max_token_len: settings.max_token_len,
-            scope_claim: settings.scope_claim.into_boxed_str(),
-            rfc9068: settings.rfc9068,
-            max_age: settings.max_token_age.map(|age| age.as_secs_f64()),
-            #[allow(clippy::cast_precision_loss)] // Lifetimes are far below 2^53 seconds.
-            max_lifetime: api.token_lifetime().map(|seconds| seconds as f64),
+        let guard = GuardMark {
+            id: NEXT_GUARD_ID.fetch_add(1, Ordering::Relaxed),
             realm: realm.into(),
-            id: NEXT_VALIDATOR_ID.fetch_add(1, Ordering::Relaxed),
         };
         Ok(BearerGuardLayer::new(Arc::new(Guard {
             validator,
@@ -478,9 +313,110 @@ impl<R> BearerGuardBuilder<R> {
             required,
             allow_anonymous: settings.allow_anonymous,
             allow_query_token: settings.allow_query_token,
-            on_rejection,
+            responder: Responder::new(guard, on_rejection),
         })))
     }
+
+    /// Checks the token settings and builds a [`TokenValidator`] alone, for tokens that do not
+    /// come through HTTP (a WebSocket handshake, a message queue). The HTTP settings (`realm`,
+    /// anonymous and query-token modes, scope requirements, the rejection hook) play no part.
+    ///
+    /// # Errors
+    ///
+    /// A [`ConfigError`] naming the first problem found.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use bearer_guard::{BearerGuardLayer, ResourceServer};
+    ///
+    /// let api = ResourceServer::new("https://my-api-urn", "FF1prn9UxZotnFEfPVwEJhqqyRmwdSu5");
+    /// let validator = BearerGuardLayer::builder(api)
+    ///     .issuer("https://my-tenant.eu.auth0.com/")
+    ///     .build_validator()?;
+    /// assert!(validator.validate("not a token").is_err());
+    /// # Ok::<(), bearer_guard::ConfigError>(())
+    /// ```
+    pub fn build_validator(self) -> Result<TokenValidator, ConfigError> {
+        self.settings.validator()
+    }
+}
+
+impl Settings {
+    /// Checks every setting the validator uses, and builds it.
+    fn validator(&self) -> Result<TokenValidator, ConfigError> {
+        let api = &self.resource_server;
+        let secret = api.hs256_secret()?;
+        let keys = key_set(
+            (self.signing_secret_kid.as_deref(), secret),
+            &self.other_secrets,
+            self.allow_short_secret,
+        )?;
+        if let Some(issuer) = &self.issuer {
+            check_issuer(issuer)?;
+        }
+        if self.leeway > MAX_LEEWAY {
+            return Err(ConfigError::LeewayTooLarge {
+                seconds: self.leeway.as_secs(),
+                max: MAX_LEEWAY.as_secs(),
+            });
+        }
+        let (min, max) = MAX_TOKEN_LEN_RANGE;
+        if !(min..=max).contains(&self.max_token_len) {
+            return Err(ConfigError::MaxTokenLenOutOfRange {
+                len: self.max_token_len,
+                min,
+                max,
+            });
+        }
+        if self.scope_claim.is_empty() || REGISTERED.contains(&self.scope_claim.as_str()) {
+            return Err(ConfigError::InvalidScopeClaim {
+                claim: self.scope_claim.clone(),
+            });
+        }
+        if self.max_token_age == Some(Duration::ZERO) {
+            return Err(ConfigError::ZeroMaxTokenAge);
+        }
+        if api.token_lifetime() == Some(0) {
+            return Err(ConfigError::ZeroTokenLifetime);
+        }
+        Ok(TokenValidator {
+            keys: Keys::new(keys),
+            audience: api.identifier().into(),
+            issuer: self.issuer.as_deref().map(Box::from),
+            leeway: self.leeway.as_secs_f64(),
+            max_token_len: self.max_token_len,
+            scope_claim: self.scope_claim.as_str().into(),
+            rfc9068: self.rfc9068,
+            max_age: self.max_token_age.map(|age| age.as_secs_f64()),
+            #[allow(clippy::cast_precision_loss)] // Lifetimes are far below 2^53 seconds.
+            max_lifetime: api.token_lifetime().map(|seconds| seconds as f64),
+        })
+    }
+}
+
+/// Checks the expected issuer: not empty, and an Auth0 domain in the form its tokens carry.
+fn check_issuer(issuer: &str) -> Result<(), ConfigError> {
+    if issuer.is_empty() {
+        return Err(ConfigError::EmptyIssuer);
+    }
+    let rest = issuer
+        .strip_prefix("https://")
+        .or_else(|| issuer.strip_prefix("http://"))
+        .unwrap_or(issuer);
+    let host = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    let is_auth0 = host
+        .to_ascii_lowercase()
+        .strip_suffix(".auth0.com")
+        .is_some_and(|tenant| !tenant.is_empty());
+    let expected = format!("https://{host}/");
+    if is_auth0 && issuer != expected {
+        return Err(ConfigError::Auth0IssuerForm {
+            issuer: issuer.to_owned(),
+            expected,
+        });
+    }
+    Ok(())
 }
 
 /// Checks every secret and key id, and derives the HMAC keys, the resource server's first.
@@ -488,7 +424,7 @@ fn key_set(
     current: (Option<&str>, &SigningSecret),
     others: &[(Option<String>, SigningSecret)],
     allow_short_secret: bool,
-) -> Result<KeySet, ConfigError> {
+) -> Result<Hs256Keys, ConfigError> {
     let count = 1 + others.len();
     if count > MAX_KEYS {
         return Err(ConfigError::TooManySecrets {
@@ -516,9 +452,9 @@ fn key_set(
                 });
             }
         }
-        entries.push((kid.map(Box::from), Hs256Key::new(secret)?));
+        entries.push((kid.map(Box::from), Hs256Key::new(secret)));
     }
-    Ok(KeySet::new(entries))
+    Ok(Hs256Keys::new(entries))
 }
 
 impl<R> fmt::Debug for BearerGuardBuilder<R> {
@@ -554,7 +490,7 @@ mod tests {
         assert_eq!(validator.max_token_len, 8192);
         assert_eq!(validator.leeway, 60.0);
         assert_eq!(&*validator.scope_claim, "scope");
-        assert_eq!(&*validator.realm, "https://my-api-urn");
+        assert_eq!(&*layer.guard().responder.guard.realm, "https://my-api-urn");
         assert_eq!(validator.issuer, None);
         assert!(!validator.rfc9068);
         assert_eq!(validator.max_age, None);
@@ -603,7 +539,10 @@ mod tests {
 
     #[test]
     fn algorithm_other_than_hs256_fails_naming_it() {
-        let api = resource_server().with_signing_alg("RS256");
+        let api = ResourceServer::from_json(
+            r#"{"identifier": "https://my-api-urn", "signing_alg": "RS256", "signing_secret": "FF1prn9UxZotnFEfPVwEJhqqyRmwdSu5"}"#,
+        )
+        .unwrap();
         let err = build_err(builder_for(api));
         assert_eq!(
             err,
@@ -646,8 +585,8 @@ mod tests {
 
     #[test]
     fn undeclared_required_scope_fails_at_startup() {
-        let builder =
-            builder_for(resource_server()).require(ScopeRequirement::all(["read:mesages"]));
+        let builder = builder_for(resource_server())
+            .require_scopes_for_every_request(ScopeRequirement::all(["read:mesages"]));
         assert_eq!(
             build_err(builder),
             ConfigError::UndeclaredScope {

@@ -1,0 +1,286 @@
+//! The guard: [`BearerGuardLayer`] wraps a service in [`BearerGuard`], which lets a request
+//! through only with a valid bearer token.
+
+use std::fmt;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use http::{Request, Response};
+use tower_layer::Layer;
+use tower_service::Service;
+
+use crate::error::ConfigError;
+use crate::http::bearer;
+use crate::http::extract::Anonymous;
+#[cfg(feature = "form")]
+use crate::http::form::{FormBodyToken, FormTokenLayer};
+use crate::http::future::ResponseFuture;
+use crate::http::on_rejection::{DefaultRejection, OnRejection, Responder};
+use crate::http::rejection::{Rejection, RejectionKind};
+use crate::http::scope_layer::{RequireScopesLayer, Required};
+use crate::token::{ScopeRequirement, TokenValidator};
+
+/// Applies [`BearerGuard`] to a service: the tower layer that protects an API.
+///
+/// Built by [`BearerGuardLayer::builder`], which checks every setting at startup. For every
+/// request it finds `Authorization: Bearer <token>` (RFC 6750 §2), runs the
+/// [`TokenValidator`], and passes the request on with a [`VerifiedToken`](crate::VerifiedToken)
+/// in its extensions, or answers 400/401/403 with a `WWW-Authenticate` challenge (see
+/// [`Rejection`]). Per-route scope layers come from [`require_scopes`](Self::require_scopes).
+///
+/// Cloning is cheap: all clones share one checked configuration.
+///
+/// # Example
+///
+/// ```
+/// use axum::{Router, routing::get};
+/// use bearer_guard::{BearerGuardLayer, ResourceServer, VerifiedToken};
+///
+/// async fn private(token: VerifiedToken) -> String {
+///     format!("hello {}", token.subject().unwrap_or("anonymous"))
+/// }
+///
+/// let api = ResourceServer::new("https://my-api-urn", "FF1prn9UxZotnFEfPVwEJhqqyRmwdSu5")
+///     .with_scope("read:messages", "Read messages");
+/// let guard = BearerGuardLayer::builder(api).build()?;
+/// let read_messages = guard.require_all(["read:messages"])?;
+///
+/// let app: Router = Router::new()
+///     .route("/api/private", get(private))
+///     .route("/api/messages", get(private).route_layer(read_messages))
+///     .layer(guard)
+///     .route("/api/public", get(|| async { "public" }));
+/// # Ok::<(), bearer_guard::ConfigError>(())
+/// ```
+pub struct BearerGuardLayer<R = DefaultRejection> {
+    guard: Arc<Guard<R>>,
+}
+
+/// The checked configuration every clone of the layer and its services share.
+pub(crate) struct Guard<R> {
+    pub(crate) validator: TokenValidator,
+    /// The scopes the resource server declares, which scope requirements are checked against.
+    pub(crate) declared: Box<[Box<str>]>,
+    pub(crate) required: Option<Required>,
+    pub(crate) allow_anonymous: bool,
+    pub(crate) allow_query_token: bool,
+    pub(crate) responder: Arc<Responder<R>>,
+}
+
+impl<R> BearerGuardLayer<R> {
+    pub(crate) fn new(guard: Arc<Guard<R>>) -> Self {
+        Self { guard }
+    }
+
+    /// The checked configuration, for the builder's tests.
+    #[cfg(test)]
+    pub(crate) fn guard(&self) -> &Guard<R> {
+        &self.guard
+    }
+
+    /// The validator this layer runs, for checking tokens outside HTTP.
+    #[must_use]
+    pub fn validator(&self) -> &TokenValidator {
+        &self.guard.validator
+    }
+
+    /// A layer that reads an `access_token` from form-encoded request bodies (RFC 6750 §2.2)
+    /// for this guard; apply it outside the guard. See [`FormTokenLayer`].
+    #[cfg(feature = "form")]
+    #[must_use]
+    pub fn form_token_layer(&self) -> FormTokenLayer<R> {
+        FormTokenLayer::new(Arc::clone(&self.guard.responder))
+    }
+
+    /// A layer for one route (axum's `route_layer`) that needs `requirement` on top of a valid
+    /// token. It must run inside this layer, and answers like it.
+    ///
+    /// # Errors
+    ///
+    /// [`ConfigError::UndeclaredScope`] when the resource server does not declare a scope,
+    /// [`ConfigError::InvalidScope`] or [`ConfigError::EmptyScopeRequirement`].
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use bearer_guard::{BearerGuardLayer, ResourceServer, ScopeRequirement};
+    ///
+    /// let api = ResourceServer::new("https://my-api-urn", "FF1prn9UxZotnFEfPVwEJhqqyRmwdSu5")
+    ///     .with_scope("read:messages", "Read messages")
+    ///     .with_scope("admin", "Everything");
+    /// let guard = BearerGuardLayer::builder(api).build()?;
+    /// let readers = guard.require_scopes(ScopeRequirement::any(["read:messages", "admin"]))?;
+    /// let also_readers = guard.require_any(["read:messages", "admin"])?;
+    /// // A typo fails here, at startup:
+    /// assert!(guard.require_all(["read:mesages"]).is_err());
+    /// # Ok::<(), bearer_guard::ConfigError>(())
+    /// ```
+    pub fn require_scopes(
+        &self,
+        requirement: ScopeRequirement,
+    ) -> Result<RequireScopesLayer<R>, ConfigError> {
+        let required = Required::new(requirement, &self.guard.declared)?;
+        Ok(RequireScopesLayer::new(
+            Arc::clone(&self.guard.responder),
+            required,
+        ))
+    }
+
+    /// Shorthand for [`require_scopes`](Self::require_scopes) with [`ScopeRequirement::all`].
+    ///
+    /// # Errors
+    ///
+    /// As [`require_scopes`](Self::require_scopes).
+    pub fn require_all<I>(&self, scopes: I) -> Result<RequireScopesLayer<R>, ConfigError>
+    where
+        I: IntoIterator,
+        I::Item: Into<String>,
+    {
+        self.require_scopes(ScopeRequirement::all(scopes))
+    }
+
+    /// Shorthand for [`require_scopes`](Self::require_scopes) with [`ScopeRequirement::any`].
+    ///
+    /// # Errors
+    ///
+    /// As [`require_scopes`](Self::require_scopes).
+    pub fn require_any<I>(&self, scopes: I) -> Result<RequireScopesLayer<R>, ConfigError>
+    where
+        I: IntoIterator,
+        I::Item: Into<String>,
+    {
+        self.require_scopes(ScopeRequirement::any(scopes))
+    }
+}
+
+impl<R> Clone for BearerGuardLayer<R> {
+    fn clone(&self) -> Self {
+        Self {
+            guard: Arc::clone(&self.guard),
+        }
+    }
+}
+
+impl<R> fmt::Debug for BearerGuardLayer<R> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("BearerGuardLayer")
+            .field("validator", &self.guard.validator)
+            .field("realm", &self.guard.responder.guard.realm)
+            .field("required", &self.guard.required)
+            .field("allow_anonymous", &self.guard.allow_anonymous)
+            .field("allow_query_token", &self.guard.allow_query_token)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<S, R> Layer<S> for BearerGuardLayer<R> {
+    type Service = BearerGuard<S, R>;
+
+    fn layer(&self, inner: S) -> BearerGuard<S, R> {
+        BearerGuard {
+            inner,
+            guard: Arc::clone(&self.guard),
+        }
+    }
+}
+
+/// Middleware that lets a request through only with a valid bearer token. See
+/// [`BearerGuardLayer`].
+pub struct BearerGuard<S, R = DefaultRejection> {
+    inner: S,
+    guard: Arc<Guard<R>>,
+}
+
+impl<S, R> BearerGuard<S, R> {
+    /// The wrapped service.
+    pub fn get_ref(&self) -> &S {
+        &self.inner
+    }
+
+    /// The wrapped service, mutably.
+    pub fn get_mut(&mut self) -> &mut S {
+        &mut self.inner
+    }
+
+    /// The wrapped service, unwrapped.
+    pub fn into_inner(self) -> S {
+        self.inner
+    }
+}
+
+impl<R> Guard<R> {
+    /// Finds and checks the token, leaving a `VerifiedToken` (or the anonymous mark) in
+    /// the request extensions. Returns whether the token came in the URL.
+    fn authenticate<B>(&self, request: &mut Request<B>) -> Result<bool, Rejection> {
+        #[cfg(feature = "form")]
+        let body = request.extensions_mut().remove::<FormBodyToken>();
+        #[cfg(feature = "form")]
+        let body = body.as_ref().map(|body| &*body.0);
+        #[cfg(not(feature = "form"))]
+        let body = None;
+        let query = if self.allow_query_token {
+            request.uri().query()
+        } else {
+            None
+        };
+        let found = match bearer::find_token(request.headers(), query, body) {
+            Ok(Some(found)) => found,
+            // A layer-wide scope requirement cannot be met without a token.
+            Ok(None) if self.allow_anonymous && self.required.is_none() => {
+                let anonymous = Anonymous(self.responder.guard.clone());
+                request.extensions_mut().insert(anonymous);
+                return Ok(false);
+            }
+            Ok(None) => return Err(self.responder.reject(RejectionKind::MissingCredentials)),
+            Err(kind) => return Err(self.responder.reject(RejectionKind::InvalidRequest(kind))),
+        };
+        let verified = self
+            .validator
+            .validate_for(&found.token, &self.responder.guard)
+            .map_err(|kind| self.responder.reject(RejectionKind::InvalidToken(kind)))?;
+        let in_url = found.in_url;
+        if let Some(required) = &self.required {
+            required.check(&verified, &self.responder.guard.realm)?;
+        }
+        request.extensions_mut().insert(verified);
+        Ok(in_url)
+    }
+}
+
+impl<S, R, ReqBody, ResBody> Service<Request<ReqBody>> for BearerGuard<S, R>
+where
+    S: Service<Request<ReqBody>, Response = Response<ResBody>>,
+    R: OnRejection<ResBody>,
+{
+    type Response = Response<ResBody>;
+    type Error = S::Error;
+    type Future = ResponseFuture<S::Future, ResBody>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), S::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, mut request: Request<ReqBody>) -> Self::Future {
+        match self.guard.authenticate(&mut request) {
+            Ok(in_url) => ResponseFuture::inner(self.inner.call(request), in_url),
+            Err(rejection) => ResponseFuture::rejected(self.guard.responder.respond(rejection)),
+        }
+    }
+}
+
+impl<S: Clone, R> Clone for BearerGuard<S, R> {
+    fn clone(&self) -> Self {
+        Self {
+            inner: self.inner.clone(),
+            guard: Arc::clone(&self.guard),
+        }
+    }
+}
+
+impl<S: fmt::Debug, R> fmt::Debug for BearerGuard<S, R> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("BearerGuard")
+            .field("inner", &self.inner)
+            .finish_non_exhaustive()
+    }
+}

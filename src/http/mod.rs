@@ -1,0 +1,27 @@
+//! HTTP: the guard layer and its service, the per-route scope layer, the form-body token
+//! layer, the extractors, the bearer header grammar and the RFC 6750 answers.
+
+mod bearer;
+mod extract;
+#[cfg(feature = "form")]
+mod form;
+mod future;
+mod layer;
+mod on_rejection;
+mod rejection;
+mod scope_layer;
+
+pub use bearer::RequestErrorKind;
+#[cfg(feature = "axum")]
+pub use extract::Claims;
+#[cfg(feature = "form")]
+pub use form::{FormToken, FormTokenFuture, FormTokenLayer};
+pub use future::ResponseFuture;
+pub(crate) use layer::Guard;
+pub use layer::{BearerGuard, BearerGuardLayer};
+pub(crate) use on_rejection::Responder;
+pub use on_rejection::{DefaultRejection, OnRejection};
+pub(crate) use rejection::quotable;
+pub use rejection::{Rejection, RejectionKind};
+pub(crate) use scope_layer::Required;
+pub use scope_layer::{RequireScopes, RequireScopesLayer};

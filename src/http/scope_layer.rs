@@ -1,0 +1,194 @@
+//! Per-route scope requirements: a small layer that reads the [`VerifiedToken`] its guard
+//! left in the extensions.
+
+use std::fmt;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use http::{Request, Response};
+use tower_layer::Layer;
+use tower_service::Service;
+
+use crate::error::ConfigError;
+use crate::http::extract::Anonymous;
+use crate::http::future::ResponseFuture;
+use crate::http::on_rejection::{DefaultRejection, OnRejection, Responder};
+use crate::http::rejection::{Rejection, RejectionKind};
+use crate::token::{ScopeRequirement, VerifiedToken};
+
+/// A scope requirement checked against the resource server, with its challenge text
+/// rendered once.
+#[derive(Debug)]
+pub(crate) struct Required {
+    requirement: ScopeRequirement,
+    rendered: Arc<str>,
+}
+
+impl Required {
+    pub(crate) fn new(
+        requirement: ScopeRequirement,
+        declared: &[Box<str>],
+    ) -> Result<Self, ConfigError> {
+        requirement.check(|scope| declared.iter().any(|d| **d == *scope))?;
+        Ok(Self {
+            rendered: requirement.to_string().into(),
+            requirement,
+        })
+    }
+
+    /// Passes when `token` holds the required scopes; else a 403 in `realm`.
+    pub(crate) fn check(&self, token: &VerifiedToken, realm: &Arc<str>) -> Result<(), Rejection> {
+        if self.requirement.is_satisfied_by(token.scopes()) {
+            Ok(())
+        } else {
+            Err(Rejection::insufficient_scope(
+                Arc::clone(realm),
+                Arc::clone(&self.rendered),
+            ))
+        }
+    }
+}
+
+/// Applies [`RequireScopes`] to a route.
+///
+/// Made by [`BearerGuardLayer::require_scopes`](crate::BearerGuardLayer::require_scopes) (or
+/// its shorthands `require_all` and `require_any`), so its scopes are checked against the
+/// resource server at startup and its answers match the guard's. It must run inside that
+/// guard: in axum, as a `route_layer` of a route the guard's `layer` covers.
+///
+/// # Example
+///
+/// ```
+/// use axum::{Router, routing::get};
+/// use bearer_guard::{BearerGuardLayer, ResourceServer};
+///
+/// let api = ResourceServer::new("https://my-api-urn", "FF1prn9UxZotnFEfPVwEJhqqyRmwdSu5")
+///     .with_scope("read:messages", "Read messages");
+/// let guard = BearerGuardLayer::builder(api).build()?;
+///
+/// let app: Router = Router::new()
+///     .route("/api/messages", get(|| async { "messages" }).route_layer(guard.require_all(["read:messages"])?))
+///     .route("/api/me", get(|| async { "me" }))
+///     .layer(guard);
+/// # Ok::<(), bearer_guard::ConfigError>(())
+/// ```
+pub struct RequireScopesLayer<R = DefaultRejection> {
+    responder: Arc<Responder<R>>,
+    required: Arc<Required>,
+}
+
+impl<R> RequireScopesLayer<R> {
+    pub(crate) fn new(responder: Arc<Responder<R>>, required: Required) -> Self {
+        Self {
+            responder,
+            required: Arc::new(required),
+        }
+    }
+}
+
+impl<R> Clone for RequireScopesLayer<R> {
+    fn clone(&self) -> Self {
+        Self {
+            responder: Arc::clone(&self.responder),
+            required: Arc::clone(&self.required),
+        }
+    }
+}
+
+impl<R> fmt::Debug for RequireScopesLayer<R> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RequireScopesLayer")
+            .field("required", &self.required)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<S, R> Layer<S> for RequireScopesLayer<R> {
+    type Service = RequireScopes<S, R>;
+
+    fn layer(&self, inner: S) -> RequireScopes<S, R> {
+        RequireScopes {
+            inner,
+            layer: self.clone(),
+        }
+    }
+}
+
+/// Middleware that lets a request through only if its verified token holds the route's
+/// scopes: 403 `insufficient_scope` otherwise, 401 for an anonymous request, 500 when the
+/// [`BearerGuard`](crate::BearerGuard) it was made from did not run before it. See
+/// [`RequireScopesLayer`].
+pub struct RequireScopes<S, R = DefaultRejection> {
+    inner: S,
+    layer: RequireScopesLayer<R>,
+}
+
+impl<S, R> RequireScopes<S, R> {
+    /// The wrapped service.
+    pub fn get_ref(&self) -> &S {
+        &self.inner
+    }
+
+    /// The wrapped service, mutably.
+    pub fn get_mut(&mut self) -> &mut S {
+        &mut self.inner
+    }
+
+    /// The wrapped service, unwrapped.
+    pub fn into_inner(self) -> S {
+        self.inner
+    }
+}
+
+impl<S, R, ReqBody, ResBody> Service<Request<ReqBody>> for RequireScopes<S, R>
+where
+    S: Service<Request<ReqBody>, Response = Response<ResBody>>,
+    R: OnRejection<ResBody>,
+{
+    type Response = Response<ResBody>;
+    type Error = S::Error;
+    type Future = ResponseFuture<S::Future, ResBody>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), S::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, request: Request<ReqBody>) -> Self::Future {
+        let responder = &self.layer.responder;
+        let ours = |id: u64| id == responder.guard.id;
+        let extensions = request.extensions();
+        let checked = match extensions.get::<VerifiedToken>() {
+            Some(token) if token.guard().is_some_and(|guard| ours(guard.id)) => {
+                self.layer.required.check(token, &responder.guard.realm)
+            }
+            // Verified by another guard (another audience or secret): not ours to vouch for.
+            Some(_) => Err(Rejection::missing_layer()),
+            None if extensions.get::<Anonymous>().is_some() => {
+                Err(responder.reject(RejectionKind::MissingCredentials))
+            }
+            None => Err(Rejection::missing_layer()),
+        };
+        match checked {
+            Ok(()) => ResponseFuture::inner(self.inner.call(request), false),
+            Err(rejection) => ResponseFuture::rejected(responder.respond(rejection)),
+        }
+    }
+}
+
+impl<S: Clone, R> Clone for RequireScopes<S, R> {
+    fn clone(&self) -> Self {
+        Self {
+            inner: self.inner.clone(),
+            layer: self.layer.clone(),
+        }
+    }
+}
+
+impl<S: fmt::Debug, R> fmt::Debug for RequireScopes<S, R> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RequireScopes")
+            .field("inner", &self.inner)
+            .field("required", &self.layer.required)
+            .finish_non_exhaustive()
+    }
+}

@@ -1,0 +1,534 @@
+//! The JOSE header (RFC 7515 §4): which algorithm, which key, which type.
+//!
+//! The algorithm is pinned by configuration and only checked here: the header never chooses
+//! it, and `jku`, `x5u`, `x5c` and `jwk` are ignored, so nothing is ever fetched because a
+//! token asked. `kid` only picks among the configured secrets, and only when some of them
+//! are labelled with one.
+
+use std::fmt;
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use serde::de::{self, IgnoredAny, MapAccess, Visitor};
+use serde::{Deserialize, Deserializer as _};
+
+use crate::keys::KeyChoice;
+use crate::token::TokenErrorKind;
+use crate::token::claims::JsonStr;
+
+/// Headers of HS256 tokens are tens of bytes; anything past this is not one of ours.
+const MAX_HEADER_LEN: usize = 512;
+
+/// The key ids of the configured secrets, one per key, when any key has one.
+pub(crate) type Labels<'k> = Option<&'k [Option<Box<str>>]>;
+
+/// Checks the header `segment`: no `crit`, `alg` exactly `HS256`, not a nested JWT (`cty`),
+/// no duplicate parameters, and, when `require_at_jwt`, `typ` `at+jwt` (RFC 9068 §2.1).
+/// Returns the keys its `kid` selects among `labels`.
+///
+/// The headers issuers send are answered from `known`, without decoding; any other header is
+/// decoded and parsed.
+pub(crate) fn check(
+    segment: &str,
+    require_at_jwt: bool,
+    known: &KnownHeaders,
+    labels: Labels<'_>,
+) -> Result<KeyChoice, TokenErrorKind> {
+    match known.get(segment, require_at_jwt) {
+        Some(answer) => answer,
+        None => parse(segment, require_at_jwt, labels),
+    }
+}
+
+/// [`check`] the long way: decodes and parses the header.
+fn parse(
+    segment: &str,
+    require_at_jwt: bool,
+    labels: Labels<'_>,
+) -> Result<KeyChoice, TokenErrorKind> {
+    if segment.len() > MAX_HEADER_LEN {
+        return Err(TokenErrorKind::Malformed);
+    }
+    let mut buf = [0u8; MAX_HEADER_LEN];
+    let len = URL_SAFE_NO_PAD
+        .decode_slice(segment, &mut buf)
+        .map_err(|_| TokenErrorKind::Malformed)?;
+    let json = std::str::from_utf8(&buf[..len]).map_err(|_| TokenErrorKind::Malformed)?;
+    let mut de = serde_json::Deserializer::from_str(json);
+    let header = de
+        .deserialize_map(HeaderVisitor { labels })
+        .and_then(|header| de.end().map(|()| header))
+        .map_err(|_| TokenErrorKind::Malformed)?;
+    if header.crit {
+        return Err(TokenErrorKind::CriticalHeader);
+    }
+    if header.alg != Some(Alg::Hs256) {
+        return Err(TokenErrorKind::UnsupportedAlgorithm);
+    }
+    if header.nested {
+        return Err(TokenErrorKind::NestedToken);
+    }
+    if require_at_jwt && !header.at_jwt {
+        return Err(TokenErrorKind::InvalidType);
+    }
+    match header.kid {
+        None => Ok(KeyChoice::InOrder),
+        Some(Some(index)) => Ok(KeyChoice::Only(index)),
+        // A kid names one key: an unknown one gets no fallback to the others.
+        Some(None) => Err(TokenErrorKind::UnknownKeyId),
+    }
+}
+
+/// [`parse`]'s answers for the few header segments issuers actually send, worked out by
+/// `parse` itself when the validator is built.
+///
+/// For one issuer, the header is the same bytes in every token (`{"alg":"HS256","typ":"JWT"}`
+/// from Auth0, `{"typ":"JWT","alg":"HS256"}` from jsonwebtoken, perhaps with a `kid`), so the
+/// common case skips the base64url and JSON work. The answers are those of the long way by
+/// construction, and being fixed at build time they need no lock or shared mutable state.
+#[derive(Clone, Default)]
+pub(crate) struct KnownHeaders(Box<[KnownHeader]>);
+
+#[derive(Clone)]
+struct KnownHeader {
+    /// The base64url header segment, exactly as in a token.
+    segment: Box<str>,
+    /// The answer without and with RFC 9068's `typ` requirement.
+    answers: [Result<KeyChoice, TokenErrorKind>; 2],
+}
+
+impl KnownHeaders {
+    /// Header orders seen from issuers and JWT libraries; `{typ}` and `{kid}` are filled in.
+    const SHAPES: [&'static str; 3] = [
+        r#"{"alg":"HS256","typ":{typ}{kid}}"#,
+        r#"{"typ":{typ},"alg":"HS256"{kid}}"#,
+        r#"{"alg":"HS256"{kid}}"#,
+    ];
+
+    /// The usual headers, without a `kid` and with each of `labels`.
+    pub(crate) fn new(labels: Labels<'_>) -> Self {
+        let kids =
+            std::iter::once(None).chain(labels.unwrap_or_default().iter().map(Option::as_deref));
+        let mut known = Vec::new();
+        for kid in kids {
+            let kid = kid.map_or_else(String::new, |kid| format!(r#","kid":{}"#, json_string(kid)));
+            for typ in [r#""JWT""#, r#""at+jwt""#] {
+                for shape in Self::SHAPES {
+                    let json = shape.replace("{typ}", typ).replace("{kid}", &kid);
+                    let segment = URL_SAFE_NO_PAD.encode(json);
+                    if known.iter().any(|k: &KnownHeader| *k.segment == *segment) {
+                        continue;
+                    }
+                    let answers = [false, true].map(|at_jwt| parse(&segment, at_jwt, labels));
+                    known.push(KnownHeader {
+                        segment: segment.into(),
+                        answers,
+                    });
+                }
+            }
+        }
+        Self(known.into())
+    }
+
+    /// The memoized answer for `segment`, if it is a known header.
+    fn get(
+        &self,
+        segment: &str,
+        require_at_jwt: bool,
+    ) -> Option<Result<KeyChoice, TokenErrorKind>> {
+        self.0
+            .iter()
+            .find(|known| *known.segment == *segment)
+            .map(|known| known.answers[usize::from(require_at_jwt)])
+    }
+}
+
+impl fmt::Debug for KnownHeaders {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "KnownHeaders({})", self.0.len())
+    }
+}
+
+/// `s` as a JSON string literal, as issuers write it.
+fn json_string(s: &str) -> String {
+    serde_json::Value::from(s).to_string()
+}
+
+/// The algorithms a header can name, as far as bearer-guard tells them apart.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Alg {
+    Hs256,
+    Other,
+}
+
+impl Alg {
+    /// Exact and case-sensitive: `hs256` and `none` are other algorithms.
+    fn named(name: &str) -> Self {
+        if name == "HS256" {
+            Self::Hs256
+        } else {
+            Self::Other
+        }
+    }
+}
+
+/// Whether a media type (`typ`, `cty`) is `subtype` or `application/subtype`, compared
+/// case-insensitively (RFC 7515 §4.1.9).
+fn is_media_type(value: &str, subtype: &str) -> bool {
+    let value = value
+        .get(..12)
+        .filter(|prefix| prefix.eq_ignore_ascii_case("application/"))
+        .map_or(value, |_| &value[12..]);
+    value.eq_ignore_ascii_case(subtype)
+}
+
+/// The header parameters bearer-guard reads; all others are ignored.
+#[derive(Deserialize)]
+#[serde(field_identifier, rename_all = "lowercase")]
+enum Param {
+    Alg,
+    Crit,
+    Cty,
+    Kid,
+    Typ,
+    #[serde(other)]
+    Other,
+}
+
+/// What the header says, once parsed.
+#[derive(Default)]
+struct Header {
+    alg: Option<Alg>,
+    /// `typ` is `at+jwt` (RFC 9068 §2.1).
+    at_jwt: bool,
+    typ: bool,
+    /// `cty` is `JWT`: the payload is another JWT (RFC 7519 §5.2), which an access token
+    /// never is.
+    nested: bool,
+    cty: bool,
+    /// `Some` when a `kid` was read: the index of the key it labels, if any.
+    kid: Option<Option<usize>>,
+    crit: bool,
+}
+
+/// Parses the header, looking a `kid` up among `labels` when they are given.
+///
+/// Hand-written rather than derived: whether `kid` is read at all depends on the
+/// configuration (with no labelled key, a `kid` of any shape cannot change a decision).
+struct HeaderVisitor<'k> {
+    labels: Labels<'k>,
+}
+
+impl<'de> Visitor<'de> for HeaderVisitor<'_> {
+    type Value = Header;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a JOSE header object")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Header, A::Error> {
+        // RFC 7515 §4 lets a parser reject duplicate names or keep the last one. Duplicates of
+        // the parameters we read are rejected, so no two parsers can disagree on them; the
+        // others are never read, so their duplicates cannot change a decision.
+        let duplicate = || de::Error::custom("duplicate header parameter");
+        let mut header = Header::default();
+        while let Some(param) = map.next_key::<Param>()? {
+            match param {
+                Param::Alg if header.alg.is_none() => {
+                    let JsonStr(alg) = map.next_value()?;
+                    header.alg = Some(Alg::named(&alg));
+                }
+                Param::Crit if !header.crit => {
+                    map.next_value::<IgnoredAny>()?;
+                    header.crit = true;
+                }
+                Param::Cty if !header.cty => {
+                    let JsonStr(cty) = map.next_value()?;
+                    header.nested = is_media_type(&cty, "jwt");
+                    header.cty = true;
+                }
+                Param::Typ if !header.typ => {
+                    let JsonStr(typ) = map.next_value()?;
+                    header.at_jwt = is_media_type(&typ, "at+jwt");
+                    header.typ = true;
+                }
+                Param::Kid => match self.labels {
+                    Some(labels) if header.kid.is_none() => {
+                        // Key ids are public names, so comparing them need not be constant-time.
+                        let JsonStr(kid) = map.next_value()?;
+                        let index = labels
+                            .iter()
+                            .position(|label| label.as_deref() == Some(&*kid));
+                        header.kid = Some(index);
+                    }
+                    Some(_) => return Err(duplicate()),
+                    None => {
+                        map.next_value::<IgnoredAny>()?;
+                    }
+                },
+                Param::Alg | Param::Crit | Param::Cty | Param::Typ => return Err(duplicate()),
+                Param::Other => {
+                    map.next_value::<IgnoredAny>()?;
+                }
+            }
+        }
+        Ok(header)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn labels(kids: &[Option<&str>]) -> Box<[Option<Box<str>>]> {
+        kids.iter().map(|kid| kid.map(Box::from)).collect()
+    }
+
+    fn header(json: &str) -> String {
+        URL_SAFE_NO_PAD.encode(json)
+    }
+
+    /// `check` with a memo built for `labels`, as the validator builds it.
+    fn checked(
+        json: &str,
+        at_jwt: bool,
+        kids: &[Option<&str>],
+    ) -> Result<KeyChoice, TokenErrorKind> {
+        let labels = labels(kids);
+        let labels = labels.iter().any(Option::is_some).then_some(&*labels);
+        check(&header(json), at_jwt, &KnownHeaders::new(labels), labels)
+    }
+
+    #[test]
+    fn kid_selects_a_labelled_key() {
+        let kids = [Some("new"), Some("old"), None];
+        let choice = |json: &str| checked(json, false, &kids);
+        assert_eq!(
+            choice(r#"{"alg":"HS256","kid":"old"}"#),
+            Ok(KeyChoice::Only(1))
+        );
+        assert_eq!(
+            choice(r#"{"alg":"HS256","kid":"new"}"#),
+            Ok(KeyChoice::Only(0))
+        );
+        assert_eq!(
+            choice(r#"{"alg":"HS256","kid":"\u006fld"}"#),
+            Ok(KeyChoice::Only(1))
+        );
+        assert_eq!(choice(r#"{"alg":"HS256"}"#), Ok(KeyChoice::InOrder));
+        for unknown in [r#""Old""#, r#""""#, r#""old ""#] {
+            assert_eq!(
+                choice(&format!(r#"{{"alg":"HS256","kid":{unknown}}}"#)),
+                Err(TokenErrorKind::UnknownKeyId),
+                "{unknown}"
+            );
+        }
+        for bad in [
+            r#"{"alg":"HS256","kid":1}"#,
+            r#"{"alg":"HS256","kid":"old","kid":"new"}"#,
+        ] {
+            assert_eq!(choice(bad), Err(TokenErrorKind::Malformed), "{bad}");
+        }
+        // The algorithm is checked before the kid.
+        assert_eq!(
+            choice(r#"{"alg":"none","kid":"nope"}"#),
+            Err(TokenErrorKind::UnsupportedAlgorithm)
+        );
+    }
+
+    #[test]
+    fn usual_headers_are_answered_from_the_memo_as_the_long_way_would() {
+        let labels = labels(&[Some("new"), Some("old")]);
+        let labels = Some(&*labels);
+        let known = KnownHeaders::new(labels);
+        for (json, plain, at_jwt) in [
+            (
+                r#"{"alg":"HS256","typ":"JWT"}"#,
+                Ok(KeyChoice::InOrder),
+                Err(TokenErrorKind::InvalidType),
+            ),
+            (
+                r#"{"typ":"JWT","alg":"HS256"}"#,
+                Ok(KeyChoice::InOrder),
+                Err(TokenErrorKind::InvalidType),
+            ),
+            (
+                r#"{"alg":"HS256"}"#,
+                Ok(KeyChoice::InOrder),
+                Err(TokenErrorKind::InvalidType),
+            ),
+            (
+                r#"{"alg":"HS256","typ":"at+jwt"}"#,
+                Ok(KeyChoice::InOrder),
+                Ok(KeyChoice::InOrder),
+            ),
+            (
+                r#"{"alg":"HS256","typ":"JWT","kid":"old"}"#,
+                Ok(KeyChoice::Only(1)),
+                Err(TokenErrorKind::InvalidType),
+            ),
+            (
+                r#"{"typ":"at+jwt","alg":"HS256","kid":"new"}"#,
+                Ok(KeyChoice::Only(0)),
+                Ok(KeyChoice::Only(0)),
+            ),
+        ] {
+            let segment = header(json);
+            for (at_jwt, expected) in [(false, plain), (true, at_jwt)] {
+                assert_eq!(known.get(&segment, at_jwt), Some(expected), "{json}");
+                assert_eq!(parse(&segment, at_jwt, labels), expected, "{json}");
+                assert_eq!(check(&segment, at_jwt, &known, labels), expected, "{json}");
+            }
+        }
+    }
+
+    #[test]
+    fn other_headers_take_the_long_way() {
+        let labels = labels(&[Some("new")]);
+        let labels = Some(&*labels);
+        let known = KnownHeaders::new(labels);
+        for (json, expected) in [
+            (
+                r#"{"alg":"HS256","typ":"JWT","kid":"gone"}"#,
+                Err(TokenErrorKind::UnknownKeyId),
+            ),
+            (
+                r#"{"alg":"HS512","typ":"JWT"}"#,
+                Err(TokenErrorKind::UnsupportedAlgorithm),
+            ),
+            (
+                r#"{"alg":"HS256","typ":"JWT","crit":["x"]}"#,
+                Err(TokenErrorKind::CriticalHeader),
+            ),
+            (r#"{"alg":"HS256", "typ":"JWT"}"#, Ok(KeyChoice::InOrder)),
+        ] {
+            let segment = header(json);
+            assert_eq!(known.get(&segment, false), None, "{json}");
+            assert_eq!(check(&segment, false, &known, labels), expected, "{json}");
+        }
+    }
+
+    #[test]
+    fn memo_holds_no_kid_header_when_no_key_is_labelled() {
+        // Any kid is ignored then, so only the kid-less headers are worth remembering.
+        let known = KnownHeaders::new(None);
+        for header in &known.0 {
+            let json = URL_SAFE_NO_PAD.decode(&*header.segment).unwrap();
+            assert!(!String::from_utf8(json).unwrap().contains("kid"));
+        }
+        assert_eq!(
+            checked(r#"{"alg":"HS256","kid":"x"}"#, false, &[None]),
+            Ok(KeyChoice::InOrder)
+        );
+    }
+
+    #[test]
+    fn duplicate_crit_is_malformed_not_critical() {
+        assert_eq!(
+            checked(
+                r#"{"alg":"HS256","crit":["a"],"crit":["b"]}"#,
+                false,
+                &[None]
+            ),
+            Err(TokenErrorKind::Malformed)
+        );
+        assert_eq!(
+            checked(r#"{"alg":"HS256","crit":["a"]}"#, false, &[None]),
+            Err(TokenErrorKind::CriticalHeader)
+        );
+    }
+
+    #[test]
+    fn kid_is_ignored_when_no_key_is_labelled() {
+        for json in [
+            r#"{"alg":"HS256","kid":"anything"}"#,
+            r#"{"alg":"HS256","kid":1}"#,
+            r#"{"alg":"HS256","kid":"a","kid":"b"}"#,
+        ] {
+            assert_eq!(
+                checked(json, false, &[None, None]),
+                Ok(KeyChoice::InOrder),
+                "{json}"
+            );
+        }
+    }
+
+    #[test]
+    fn nested_jwt_is_refused_whatever_the_case() {
+        // RFC 7519 §7.2 step 8: `cty` JWT makes the payload another JWT.
+        for cty in ["JWT", "jwt", "Jwt", "application/JWT", "APPLICATION/jwt"] {
+            let json = format!(r#"{{"alg":"HS256","typ":"JWT","cty":"{cty}"}}"#);
+            assert_eq!(
+                checked(&json, false, &[None]),
+                Err(TokenErrorKind::NestedToken),
+                "{cty}"
+            );
+        }
+        for cty in ["json", "application/json", "JWTX", "text/jwt"] {
+            let json = format!(r#"{{"alg":"HS256","cty":"{cty}"}}"#);
+            assert_eq!(
+                checked(&json, false, &[None]),
+                Ok(KeyChoice::InOrder),
+                "{cty}"
+            );
+        }
+        for bad in [
+            r#"{"alg":"HS256","cty":"JWT","cty":"json"}"#,
+            r#"{"alg":"HS256","cty":1}"#,
+        ] {
+            assert_eq!(
+                checked(bad, false, &[None]),
+                Err(TokenErrorKind::Malformed),
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn alg_must_be_a_string() {
+        for bad in [
+            r#"{"alg":["HS256"]}"#,
+            r#"{"alg":{"HS256":null}}"#,
+            r#"{"alg":null}"#,
+        ] {
+            assert_eq!(
+                checked(bad, false, &[None]),
+                Err(TokenErrorKind::Malformed),
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn oversized_header_is_malformed_without_decoding() {
+        let header = "e".repeat(MAX_HEADER_LEN + 1);
+        assert_eq!(parse(&header, false, None), Err(TokenErrorKind::Malformed));
+    }
+
+    #[test]
+    fn header_of_512_base64url_bytes_is_the_largest_read() {
+        // {"alg":"HS256","x":"aaa…"} of 384 bytes is exactly 512 characters of base64url; three
+        // bytes more would still fit the decode buffer, so only the length check refuses them.
+        let json = |fill: usize| format!(r#"{{"alg":"HS256","x":"{}"}}"#, "a".repeat(fill));
+        let at_limit = header(&json(362));
+        assert_eq!(at_limit.len(), MAX_HEADER_LEN);
+        assert_eq!(parse(&at_limit, false, None), Ok(KeyChoice::InOrder));
+        let over = header(&json(365));
+        assert_eq!(over.len(), MAX_HEADER_LEN + 4);
+        assert_eq!(parse(&over, false, None), Err(TokenErrorKind::Malformed));
+    }
+
+    #[test]
+    fn non_canonical_base64url_is_refused() {
+        // "eyJhbGciOiJIUzI1NiJ9" is {"alg":"HS256"}; a changed final character that decodes to
+        // the same bytes with other trailing bits must not pass.
+        assert_eq!(
+            parse("eyJhbGciOiJIUzI1NiJ9", false, None),
+            Ok(KeyChoice::InOrder)
+        );
+        assert_eq!(
+            parse("eyJhbGciOiJIUzI1NiJ9=", false, None),
+            Err(TokenErrorKind::Malformed)
+        );
+    }
+}

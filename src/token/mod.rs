@@ -1,0 +1,20 @@
+//! Tokens: the JWS, its header and claims, the scopes they grant, and the validator that runs
+//! every check in order.
+
+mod claims;
+mod error;
+mod header;
+mod jws;
+mod scopes;
+mod validator;
+mod verified;
+
+pub(crate) use claims::REGISTERED;
+pub use error::{TokenError, TokenErrorKind};
+#[cfg(feature = "issuer")]
+pub(crate) use scopes::is_scope_token;
+pub use scopes::{ScopeRequirement, Scopes, ScopesIter};
+pub(crate) use validator::Keys;
+pub use validator::TokenValidator;
+pub(crate) use verified::GuardMark;
+pub use verified::VerifiedToken;

@@ -1,0 +1,353 @@
+//! The verified token: its payload, decoded once, and the registered claims read from it.
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use serde::de::DeserializeOwned;
+
+use crate::token::TokenErrorKind;
+use crate::token::claims::{RegisteredClaims, Text};
+use crate::token::scopes::Scopes;
+
+/// A token whose signature, algorithm, audience, issuer and lifetime have been checked.
+///
+/// [`BearerGuard`](crate::BearerGuard) puts it in the request extensions; axum handlers take
+/// it as an argument (or `Option<VerifiedToken>` with
+/// [`allow_anonymous`](crate::BearerGuardBuilder::allow_anonymous)). Outside HTTP,
+/// [`TokenValidator::validate`](crate::TokenValidator::validate) returns one.
+///
+/// Cloning is cheap (one reference count). `Debug` shows the time claims only: subjects,
+/// scopes and custom claims are personal or sensitive data and stay out of logs.
+///
+/// # Example
+///
+/// ```
+/// use std::time::{Duration, UNIX_EPOCH};
+/// use bearer_guard::{BearerGuardLayer, ResourceServer, TokenIssuer};
+///
+/// let api = ResourceServer::new("https://my-api-urn", "FF1prn9UxZotnFEfPVwEJhqqyRmwdSu5")
+///     .with_scope("read:messages", "Read messages");
+/// let issuer = TokenIssuer::new(&api, "https://tenant.example/")?;
+/// let token = issuer
+///     .client_token("my-client")
+///     .scope("read:messages")
+///     .jti("token-1")
+///     .claim("tenant", "acme")
+///     .issued_at(UNIX_EPOCH + Duration::from_secs(1_700_000_000))
+///     .expires_in(Duration::from_secs(3600))
+///     .sign()?;
+///
+/// let validator = BearerGuardLayer::builder(api).build_validator()?;
+/// let now = UNIX_EPOCH + Duration::from_secs(1_700_000_100);
+/// let verified = validator.validate_at(&token, now)?;
+///
+/// assert_eq!(verified.subject(), Some("my-client@clients"));
+/// assert_eq!(verified.issuer(), Some("https://tenant.example/"));
+/// assert_eq!(verified.authorized_party(), Some("my-client"));
+/// assert_eq!(verified.client_id(), None); // RFC 9068's claim; Auth0 sends `azp`
+/// assert_eq!(verified.jwt_id(), Some("token-1"));
+/// assert_eq!(verified.issued_at(), Some(UNIX_EPOCH + Duration::from_secs(1_700_000_000)));
+/// assert_eq!(verified.expires_at(), UNIX_EPOCH + Duration::from_secs(1_700_003_600));
+/// assert_eq!(verified.not_before(), None);
+/// assert!(verified.scopes().contains("read:messages"));
+///
+/// // Claims of your own, as your own type or as the JSON text the token carried.
+/// #[derive(serde::Deserialize)]
+/// struct Tenant { tenant: String }
+/// assert_eq!(verified.claims::<Tenant>()?.tenant, "acme");
+/// assert!(verified.claims_json().contains(r#""tenant":"acme""#));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Clone)]
+pub struct VerifiedToken(Arc<Inner>);
+
+struct Inner {
+    /// The decoded payload, checked to be UTF-8; string claims are ranges of it. Kept inline
+    /// when short, so that a verified token is one allocation.
+    payload: Payload,
+    claims: RegisteredClaims,
+    /// The guard that let the request in, when one did.
+    guard: Option<GuardMark>,
+}
+
+/// Which guard verified a token, for the scope layers and extractors behind it.
+#[derive(Clone, Debug)]
+pub(crate) struct GuardMark {
+    /// Tells one built guard from another (another audience, secret or issuer), so a scope
+    /// layer made by one cannot vouch for a token another verified.
+    pub(crate) id: u64,
+    /// The guard's `realm`, for the challenges of the layers and extractors behind it.
+    pub(crate) realm: Arc<str>,
+}
+
+/// A token whose payload is decoded, awaiting its claims. The payload is decoded straight
+/// into the verified token's one allocation, where it stays: moving a 640-byte payload in
+/// afterwards would copy it.
+pub(crate) struct DecodedToken(Arc<Inner>);
+
+impl DecodedToken {
+    /// Decodes the base64url payload `segment`. Called once the signature has verified.
+    pub(crate) fn decode(segment: &str) -> Result<Self, TokenErrorKind> {
+        let mut token = Arc::new(Inner {
+            payload: Payload::new(),
+            claims: RegisteredClaims::default(),
+            guard: None,
+        });
+        // Always `Some`: the token was made on the line above and is not shared yet.
+        let inner = Arc::get_mut(&mut token).ok_or(TokenErrorKind::Malformed)?;
+        inner.payload.decode(segment)?;
+        Ok(Self(token))
+    }
+
+    /// The payload as UTF-8 text.
+    pub(crate) fn text(&self) -> Result<&str, TokenErrorKind> {
+        self.0.payload.text()
+    }
+
+    /// The verified token, with the claims read from [`text`](Self::text).
+    pub(crate) fn verified(
+        mut self,
+        claims: RegisteredClaims,
+        guard: Option<GuardMark>,
+    ) -> Result<VerifiedToken, TokenErrorKind> {
+        let inner = Arc::get_mut(&mut self.0).ok_or(TokenErrorKind::Malformed)?;
+        inner.claims = claims;
+        inner.guard = guard;
+        Ok(VerifiedToken(self.0))
+    }
+}
+
+impl VerifiedToken {
+    /// The guard that verified it, if a guard did.
+    pub(crate) fn guard(&self) -> Option<&GuardMark> {
+        self.0.guard.as_ref()
+    }
+
+    fn text<'a>(&'a self, text: Option<&'a Text>) -> Option<&'a str> {
+        text.map(|text| text.resolve(self.0.payload.as_bytes()))
+    }
+
+    /// `sub`: whom the token is about (a user id, or `<client_id>@clients` for machines).
+    #[must_use]
+    pub fn subject(&self) -> Option<&str> {
+        self.text(self.0.claims.sub.as_ref())
+    }
+
+    /// `iss`: who issued the token.
+    #[must_use]
+    pub fn issuer(&self) -> Option<&str> {
+        self.text(self.0.claims.iss.as_ref())
+    }
+
+    /// `azp`: the client the token was issued to (Auth0 and OpenID Connect).
+    #[must_use]
+    pub fn authorized_party(&self) -> Option<&str> {
+        self.text(self.0.claims.azp.as_ref())
+    }
+
+    /// `client_id` (RFC 9068): the client the token was issued to.
+    #[must_use]
+    pub fn client_id(&self) -> Option<&str> {
+        self.text(self.0.claims.client_id.as_ref())
+    }
+
+    /// `jti`: the token's unique identifier.
+    #[must_use]
+    pub fn jwt_id(&self) -> Option<&str> {
+        self.text(self.0.claims.jti.as_ref())
+    }
+
+    /// `exp`: when the token expires. Fractions of a second are kept; a date past the year
+    /// 9999 reads as 9999-12-31T23:59:59Z.
+    #[must_use]
+    pub fn expires_at(&self) -> SystemTime {
+        // Every verified token has an `exp`.
+        numeric_date(self.0.claims.exp.unwrap_or_default())
+    }
+
+    /// `nbf`: when the token starts to be valid, if it says.
+    #[must_use]
+    pub fn not_before(&self) -> Option<SystemTime> {
+        self.0.claims.nbf.map(numeric_date)
+    }
+
+    /// `iat`: when the token was issued, if it says.
+    #[must_use]
+    pub fn issued_at(&self) -> Option<SystemTime> {
+        self.0.claims.iat.map(numeric_date)
+    }
+
+    /// The scopes the token grants, from the configured scope claim.
+    #[must_use]
+    pub fn scopes(&self) -> Scopes<'_> {
+        Scopes::new(self.0.payload.as_bytes(), &self.0.claims.scopes)
+    }
+
+    /// Deserializes the whole claims set into your own type.
+    ///
+    /// # Errors
+    ///
+    /// When the claims do not fit `T`.
+    pub fn claims<T: DeserializeOwned>(&self) -> Result<T, serde_json::Error> {
+        serde_json::from_slice(self.0.payload.as_bytes())
+    }
+
+    /// The claims set as the JSON text the token carried.
+    #[must_use]
+    pub fn claims_json(&self) -> &str {
+        // Checked to be UTF-8 when the token was verified.
+        self.0.payload.text().unwrap_or_default()
+    }
+}
+
+impl fmt::Debug for VerifiedToken {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let claims = &self.0.claims;
+        f.debug_struct("VerifiedToken")
+            .field("exp", &claims.exp.unwrap_or_default())
+            .field("nbf", &claims.nbf)
+            .field("iat", &claims.iat)
+            .finish_non_exhaustive()
+    }
+}
+
+/// 9999-12-31T23:59:59Z, the latest date [`numeric_date`] gives.
+const LATEST_DATE: f64 = 253_402_300_799.0;
+
+/// A NumericDate (seconds since the epoch, perhaps fractional or negative) as a
+/// `SystemTime`, clamped to the years 0 to 9999 that every platform's clock holds.
+fn numeric_date(seconds: f64) -> SystemTime {
+    let offset = Duration::try_from_secs_f64(seconds.abs().min(LATEST_DATE)).unwrap_or_default();
+    let date = if seconds >= 0.0 {
+        UNIX_EPOCH.checked_add(offset)
+    } else {
+        UNIX_EPOCH.checked_sub(offset)
+    };
+    date.unwrap_or(UNIX_EPOCH)
+}
+
+/// Decoded payloads up to this many bytes are kept inside the verified token's one
+/// allocation; typical access tokens carry 200 to 600 bytes of claims.
+const INLINE_PAYLOAD: usize = 640;
+
+/// A decoded payload segment: in place when it fits [`INLINE_PAYLOAD`], else on the heap.
+// Large on purpose: the inline variant is what saves the allocation.
+#[allow(clippy::large_enum_variant)]
+enum Payload {
+    Inline {
+        len: usize,
+        bytes: [u8; INLINE_PAYLOAD],
+    },
+    Heap(Vec<u8>),
+}
+
+impl Payload {
+    /// An empty payload to decode into. The payload is decoded in place and kept where it
+    /// is: at 640 bytes, each move would cost a copy.
+    const fn new() -> Self {
+        Self::Inline {
+            len: 0,
+            bytes: [0; INLINE_PAYLOAD],
+        }
+    }
+
+    /// Decodes the payload `segment` into `self`, inline when it fits;
+    /// [`text`](Self::text) checks that it is UTF-8.
+    fn decode(&mut self, segment: &str) -> Result<(), TokenErrorKind> {
+        if let Self::Inline { len, bytes } = self
+            && base64::decoded_len_estimate(segment.len()) <= INLINE_PAYLOAD
+        {
+            *len = URL_SAFE_NO_PAD
+                .decode_slice(segment, bytes)
+                .map_err(|_| TokenErrorKind::Malformed)?;
+            return Ok(());
+        }
+        *self = URL_SAFE_NO_PAD
+            .decode(segment)
+            .map(Self::Heap)
+            .map_err(|_| TokenErrorKind::Malformed)?;
+        Ok(())
+    }
+
+    fn as_bytes(&self) -> &[u8] {
+        match self {
+            Self::Inline { len, bytes } => bytes.get(..*len).unwrap_or_default(),
+            Self::Heap(bytes) => bytes,
+        }
+    }
+
+    /// The payload as UTF-8 text.
+    fn text(&self) -> Result<&str, TokenErrorKind> {
+        std::str::from_utf8(self.as_bytes()).map_err(|_| TokenErrorKind::Malformed)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::test_support::{NOW, claims_json, mint, validator};
+
+    /// A valid token whose decoded payload is exactly `len` bytes, padded with a `pad` claim
+    /// holding a multi-byte character next to the claims read back.
+    fn token_of_payload_len(len: usize) -> String {
+        let short = claims_json(&[("pad", "\"é\"")]);
+        let pad = "x".repeat(len - short.len());
+        let claims = claims_json(&[("pad", &format!("\"é{pad}\""))]);
+        assert_eq!(claims.len(), len);
+        mint(&claims)
+    }
+
+    #[test]
+    fn claims_read_back_the_same_inline_or_on_the_heap() {
+        // Around the inline capacity (640 bytes), and well past it.
+        for len in [300, 639, 640, 641, 642, 643, 2000] {
+            let now = UNIX_EPOCH + Duration::from_secs_f64(NOW);
+            let verified = validator()
+                .validate_at(&token_of_payload_len(len), now)
+                .unwrap_or_else(|err| panic!("{len}: {err:?}"));
+            assert_eq!(verified.subject(), Some("client@clients"), "{len}");
+            assert_eq!(
+                verified.issuer(),
+                Some(crate::test_support::ISSUER),
+                "{len}"
+            );
+            assert!(verified.scopes().contains("openid"), "{len}");
+            assert_eq!(verified.claims_json().len(), len);
+            let claims: serde_json::Value = verified.claims().unwrap();
+            assert!(claims["pad"].as_str().unwrap().starts_with('é'), "{len}");
+            let clone = verified.clone();
+            drop(verified);
+            assert_eq!(clone.subject(), Some("client@clients"));
+        }
+    }
+
+    #[test]
+    fn numeric_dates_read_as_system_times() {
+        let at = |seconds: f64| numeric_date(seconds).duration_since(UNIX_EPOCH).ok();
+        assert_eq!(
+            at(1_700_000_000.0),
+            Some(Duration::from_secs(1_700_000_000))
+        );
+        assert_eq!(at(1.5), Some(Duration::from_millis(1500)));
+        assert_eq!(at(1e300), Some(Duration::from_secs(253_402_300_799)));
+        assert_eq!(
+            UNIX_EPOCH.duration_since(numeric_date(-2.0)).ok(),
+            Some(Duration::from_secs(2))
+        );
+    }
+
+    #[test]
+    fn payload_decoding_is_strict_base64url() {
+        let decoded = |segment: &str| {
+            let mut payload = Payload::new();
+            payload.decode(segment).map(|()| payload)
+        };
+        assert_eq!(decoded("e30").unwrap().text(), Ok("{}"));
+        // Same bytes, other trailing bits: not canonical.
+        assert!(decoded("e31").is_err());
+        assert!(decoded("e30=").is_err());
+    }
+}
