@@ -96,12 +96,11 @@ fn fail(message: impl std::fmt::Display) -> ! {
 async fn main() {
     let issuer = std::env::var("TOKEN_ISSUER").ok();
     let json_path = std::env::var("RESOURCE_SERVER_JSON").ok();
-    let json = match &json_path {
-        Some(path) => std::fs::read_to_string(path)
-            .unwrap_or_else(|err| fail(format!("cannot read RESOURCE_SERVER_JSON={path}: {err}"))),
-        None => DEMO_RESOURCE_SERVER.to_owned(),
-    };
-    let api = ResourceServer::from_json(&json).unwrap_or_else(|err| fail(err));
+    let api = match &json_path {
+        Some(path) => ResourceServer::from_file(path),
+        None => ResourceServer::from_json(DEMO_RESOURCE_SERVER),
+    }
+    .unwrap_or_else(|err| fail(format!("RESOURCE_SERVER_JSON: {err}")));
     let identifier = api.identifier().to_owned();
     let router = app(api, issuer.clone()).unwrap_or_else(|err| fail(err));
 

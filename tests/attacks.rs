@@ -12,7 +12,8 @@ use axum::{Router, routing::get};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use bearer_guard::{
-    BearerGuardLayer, Rejection, RejectionKind, RequestErrorKind, ResourceServer, TokenErrorKind,
+    BearerGuardLayer, Claims, Rejection, RejectionKind, RequestErrorKind, ResourceServer,
+    TokenErrorKind, VerifiedToken,
 };
 use common::*;
 use http::{HeaderValue, Request, header};
@@ -313,6 +314,30 @@ async fn crit_header_fails_whatever_it_lists() {
 }
 
 #[tokio::test]
+async fn nested_jwt_header_fails_in_any_spelling() {
+    // RFC 7519 §7.2 step 8: `cty` JWT means the payload is another JWT, never an access token.
+    let mut cases = Vec::new();
+    for cty in ["JWT", "jwt", "jWt", "application/JWT", "Application/jwt"] {
+        let header = format!(r#"{{"alg":"HS256","typ":"JWT","cty":"{cty}"}}"#);
+        cases.push((
+            cty,
+            bearer(&signed(&header, &good_payload())),
+            Token(T::NestedToken),
+        ));
+    }
+    // Another content type says nothing about nesting; a repeated `cty` is malformed.
+    let json_cty = r#"{"alg":"HS256","cty":"json"}"#;
+    cases.push(("cty json", bearer(&signed(json_cty, &good_payload())), Pass));
+    let twice = r#"{"alg":"HS256","cty":"json","cty":"JWT"}"#;
+    cases.push((
+        "cty twice",
+        bearer(&signed(twice, &good_payload())),
+        Token(T::Malformed),
+    ));
+    check_all(&cases).await;
+}
+
+#[tokio::test]
 async fn wrong_segment_counts_fail() {
     let token = signed(r#"{"alg":"HS256"}"#, &good_payload());
     let parts: Vec<&str> = token.split('.').collect();
@@ -592,6 +617,66 @@ async fn duplicate_claims_fail() {
     let unknown_twice = add_claim(&with_raw_claim("x", "1"), "x", "[2]");
     cases.push(("unknown twice", bearer(&signed(h, &unknown_twice)), Pass));
     check_all(&cases).await;
+}
+
+#[tokio::test]
+async fn lone_surrogate_escapes_fail_wherever_they_stand() {
+    // A claim bearer-guard does not read is skipped undecoded, but `Claims<T>` would decode
+    // it and fail: the guard refuses it, so the two never disagree.
+    let h = r#"{"alg":"HS256"}"#;
+    let mut cases = Vec::new();
+    for (name, value) in [
+        ("custom high", r#""\ud800""#),
+        ("custom low", r#""\uDC00x""#),
+        ("nested", r#"{"a":["b","\ud83d"]}"#),
+        ("high then non-low", r#""\ud83d\u0041""#),
+    ] {
+        cases.push((
+            name,
+            bearer(&signed(h, &with_raw_claim("tenant", value))),
+            Token(T::InvalidClaim),
+        ));
+    }
+    for (name, value) in [
+        ("pair", r#""\ud83d\ude00""#),
+        ("escaped backslash", r#""\\ud800""#),
+    ] {
+        cases.push((
+            name,
+            bearer(&signed(h, &with_raw_claim("tenant", value))),
+            Pass,
+        ));
+    }
+    check_all(&cases).await;
+}
+
+#[tokio::test]
+async fn every_token_the_guard_passes_has_readable_claims() {
+    // A handler that reads the whole claims set answers 500 when it cannot: the guard must
+    // refuse such a token itself (401), never pass it on.
+    let api = ResourceServer::new(AUDIENCE, SECRET);
+    let read_all = |token: VerifiedToken| async move {
+        match token.claims::<Value>() {
+            Ok(_) => http::StatusCode::OK,
+            Err(_) => http::StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    };
+    let app = Router::new()
+        .route("/claims", get(read_all))
+        .route("/typed", get(|Claims(_): Claims<Value>| async { "ok" }))
+        .layer(BearerGuardLayer::builder(api).build().unwrap());
+    let h = r#"{"alg":"HS256"}"#;
+    for (value, status) in [(r#""\ud83d\ude00""#, 200), (r#""\ud800""#, 401)] {
+        let token = signed(h, &with_raw_claim("tenant", value));
+        for path in ["/claims", "/typed"] {
+            let request = Request::get(path)
+                .header(header::AUTHORIZATION, format!("Bearer {token}"))
+                .body(Body::empty())
+                .unwrap();
+            let answer = send(&app, request).await;
+            assert_eq!(answer.status, status, "{path} {value}");
+        }
+    }
 }
 
 #[tokio::test]

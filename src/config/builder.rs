@@ -738,4 +738,61 @@ mod tests {
             .previous_secret(OTHER);
         assert!(distinct.build().is_ok());
     }
+
+    #[test]
+    fn auth0_issuer_must_be_written_as_its_tokens_carry_it() {
+        for (typo, expected) in [
+            ("my-tenant.eu.auth0.com", "https://my-tenant.eu.auth0.com/"),
+            (
+                "https://my-tenant.eu.auth0.com",
+                "https://my-tenant.eu.auth0.com/",
+            ),
+            (
+                "http://my-tenant.auth0.com/",
+                "https://my-tenant.auth0.com/",
+            ),
+            ("my-tenant.us.auth0.com/", "https://my-tenant.us.auth0.com/"),
+        ] {
+            let err = build_err(builder_for(resource_server()).issuer(typo));
+            assert_eq!(
+                err,
+                ConfigError::Auth0IssuerForm {
+                    issuer: typo.into(),
+                    expected: expected.into()
+                },
+                "{typo}"
+            );
+            assert!(err.to_string().contains(expected), "{err}");
+        }
+        // The exact form, other domains and plain StringOrURI issuers are accepted.
+        for fine in [
+            "https://my-tenant.eu.auth0.com/",
+            "https://login.example.com",
+            "my-issuer",
+            "https://auth0.com",
+            "https://tenant.auth0.com.evil.example/",
+        ] {
+            assert!(
+                builder_for(resource_server()).issuer(fine).build().is_ok(),
+                "{fine}"
+            );
+        }
+    }
+
+    #[test]
+    fn build_validator_checks_the_token_settings_only() {
+        let validator = builder_for(resource_server())
+            .issuer(ISSUER_FOR_TESTS)
+            .realm("not checked here \"")
+            .build_validator()
+            .unwrap();
+        assert_eq!(validator.issuer.as_deref(), Some(ISSUER_FOR_TESTS));
+        let err = builder_for(resource_server())
+            .leeway(Duration::from_secs(301))
+            .build_validator()
+            .unwrap_err();
+        assert!(matches!(err, ConfigError::LeewayTooLarge { .. }));
+    }
+
+    const ISSUER_FOR_TESTS: &str = "https://issuer.example/";
 }
