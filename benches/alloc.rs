@@ -11,45 +11,21 @@ use std::convert::Infallible;
 use std::future::Future;
 use std::pin::pin;
 use std::task::{Context, Poll, Waker};
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use bearer_guard::{BearerGuardLayer, ResourceServer, VerifiedToken};
 use bytes::Bytes;
 use http::{Request, Response, header::AUTHORIZATION};
-use jsonwebtoken::{Algorithm, EncodingKey, Header};
-use serde_json::json;
 use stats_alloc::{INSTRUMENTED_SYSTEM, Region, StatsAlloc};
 use tower::{Layer, Service, ServiceExt as _};
 
 #[global_allocator]
 static GLOBAL: &StatsAlloc<System> = &INSTRUMENTED_SYSTEM;
 
-const SECRET: &str = "FF1prn9UxZotnFEfPVwEJhqqyRmwdSu5";
-const AUDIENCE: &str = "https://my-api-urn";
-const ISSUER: &str = "https://tenant.auth0.com/";
-const ROUNDS: usize = 1000;
+mod common;
 
-fn typical_token() -> String {
-    let now = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs());
-    let claims = json!({
-        "iss": ISSUER,
-        "sub": "Hk3AiVbjR5bx4BG2ZYjbnQ3xBOpS5Q8t@clients",
-        "aud": AUDIENCE,
-        "iat": now,
-        "exp": now + 86400,
-        "scope": "read:messages",
-        "gty": "client-credentials",
-        "azp": "Hk3AiVbjR5bx4BG2ZYjbnQ3xBOpS5Q8t",
-    });
-    jsonwebtoken::encode(
-        &Header::new(Algorithm::HS256),
-        &claims,
-        &EncodingKey::from_secret(SECRET.as_bytes()),
-    )
-    .unwrap_or_default()
-}
+use common::{AUDIENCE, ISSUER, SECRET, typical_token};
+
+const ROUNDS: usize = 1000;
 
 /// Polls a future that completes without waiting (no I/O anywhere below it).
 fn ready<F: Future>(future: F) -> F::Output {

@@ -17,7 +17,10 @@ use serde_json::{Value, json};
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
 
-const DEMO_SECRET: &str = "FF1prn9UxZotnFEfPVwEJhqqyRmwdSu5";
+#[path = "../tests/common/demo.rs"]
+mod demo;
+
+use demo::{AUDIENCE, SECRET as DEMO_SECRET};
 const ISSUER: &str = "https://demo.bearer-guard.invalid/";
 
 fn fail(message: impl std::fmt::Display) -> ! {
@@ -30,7 +33,7 @@ fn claims(scope: &str, extra: &Value) -> Value {
         .duration_since(UNIX_EPOCH)
         .map_or(0, |since| since.as_secs());
     let mut claims = json!({
-        "iss": ISSUER, "sub": "soak@clients", "aud": "https://my-api-urn",
+        "iss": ISSUER, "sub": "soak@clients", "aud": AUDIENCE,
         "iat": now, "exp": now + 3600, "scope": scope,
     });
     if let (Some(map), Some(extra)) = (claims.as_object_mut(), extra.as_object()) {

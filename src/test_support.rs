@@ -1,9 +1,7 @@
 //! Tokens for unit tests, minted with jsonwebtoken so that the code under test never signs
 //! what it verifies.
 
-use base64::Engine as _;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use jsonwebtoken::{Algorithm, EncodingKey};
+use jsonwebtoken::Algorithm;
 
 use crate::keys::{Hs256Key, Hs256Keys};
 use crate::token::Keys;
@@ -11,8 +9,10 @@ use crate::{ResourceServer, SigningSecret, TokenValidator};
 
 /// The clock of the unit tests, in seconds since the epoch.
 pub(crate) const NOW: f64 = 1_700_000_000.0;
-pub(crate) const SECRET: &str = "FF1prn9UxZotnFEfPVwEJhqqyRmwdSu5";
-pub(crate) const AUDIENCE: &str = "https://my-api-urn";
+#[path = "../tests/common/demo.rs"]
+mod demo;
+
+pub(crate) use demo::{AUDIENCE, SECRET};
 pub(crate) const ISSUER: &str = "https://issuer.example/";
 
 /// A validator for [`AUDIENCE`], [`ISSUER`] and [`SECRET`] with the default 60 s leeway.
@@ -82,16 +82,5 @@ pub(crate) fn mint_raw(header: &[u8], payload: &[u8]) -> String {
 
 /// A token with exactly these header and payload bytes, signed HS256 with `secret`.
 pub(crate) fn mint_with(header: &[u8], payload: &[u8], secret: &[u8]) -> String {
-    let input = format!(
-        "{}.{}",
-        URL_SAFE_NO_PAD.encode(header),
-        URL_SAFE_NO_PAD.encode(payload)
-    );
-    let signature = jsonwebtoken::crypto::sign(
-        input.as_bytes(),
-        &EncodingKey::from_secret(secret),
-        Algorithm::HS256,
-    )
-    .unwrap();
-    format!("{input}.{signature}")
+    demo::sign(Algorithm::HS256, secret, header, payload)
 }

@@ -13,8 +13,10 @@ use serde::Deserialize;
 use serde_json::json;
 use sha2::Sha256;
 
-pub(crate) const SECRET: &str = "FF1prn9UxZotnFEfPVwEJhqqyRmwdSu5";
-pub(crate) const AUDIENCE: &str = "https://my-api-urn";
+#[path = "../../tests/common/demo.rs"]
+mod demo;
+
+pub(crate) use demo::{AUDIENCE, SECRET};
 pub(crate) const ISSUER: &str = "https://tenant.auth0.com/";
 pub(crate) const CLIENT: &str = "Hk3AiVbjR5bx4BG2ZYjbnQ3xBOpS5Q8t";
 

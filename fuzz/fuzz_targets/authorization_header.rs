@@ -20,7 +20,10 @@ use libfuzzer_sys::fuzz_target;
 use tower_layer::Layer;
 use tower_service::Service;
 
-const SECRET: &str = "FF1prn9UxZotnFEfPVwEJhqqyRmwdSu5";
+#[path = "../../tests/common/demo.rs"]
+mod demo;
+
+use demo::{AUDIENCE, SECRET};
 
 /// The protected handler: always 200.
 #[derive(Clone, Copy, Debug)]
@@ -46,8 +49,8 @@ fn apps() -> &'static [App; 4] {
     static APPS: OnceLock<[App; 4]> = OnceLock::new();
     APPS.get_or_init(|| {
         [0u8, 1, 2, 3].map(|flags| {
-            let api = ResourceServer::new("https://my-api-urn", SECRET)
-                .with_scope("read:messages", "Read messages");
+            let api =
+                ResourceServer::new(AUDIENCE, SECRET).with_scope("read:messages", "Read messages");
             let mut builder = BearerGuardLayer::builder(api);
             if flags & 1 != 0 {
                 builder = builder.allow_query_token();

@@ -30,7 +30,7 @@ fuzz_target!(|data: &[u8]| {
         }
     };
     let _ = (api.identifier(), api.name(), api.id(), api.signing_alg());
-    let _ = (api.token_lifetime(), api.scopes().len());
+    let _ = (api.token_lifetime(), api.declared_scopes().len());
     let _ = format!("{api:?}");
     for builder in [
         BearerGuardLayer::builder(api.clone()),

@@ -8,20 +8,20 @@
 use std::sync::OnceLock;
 use std::time::{Duration, UNIX_EPOCH};
 
-use base64::Engine as _;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use bearer_guard::{BearerGuardLayer, ResourceServer, TokenValidator};
-use hmac::{Hmac, KeyInit, Mac};
+use jsonwebtoken::Algorithm;
 use libfuzzer_sys::fuzz_target;
-use sha2::Sha256;
 
-const SECRET: &str = "FF1prn9UxZotnFEfPVwEJhqqyRmwdSu5";
+#[path = "../../tests/common/demo.rs"]
+mod demo;
+
+use demo::{AUDIENCE, SECRET};
 const NOW: u64 = 1_700_000_000;
 
 fn validators() -> &'static [TokenValidator; 4] {
     static VALIDATORS: OnceLock<[TokenValidator; 4]> = OnceLock::new();
     VALIDATORS.get_or_init(|| {
-        let api = || ResourceServer::new("https://my-api-urn", SECRET).with_token_lifetime(86_400);
+        let api = || ResourceServer::new(AUDIENCE, SECRET).with_token_lifetime(86_400);
         let built = [
             BearerGuardLayer::builder(api()).build(),
             BearerGuardLayer::builder(api())
@@ -41,18 +41,6 @@ fn validators() -> &'static [TokenValidator; 4] {
     })
 }
 
-fn sign(header: &[u8], payload: &[u8]) -> String {
-    let input = format!(
-        "{}.{}",
-        URL_SAFE_NO_PAD.encode(header),
-        URL_SAFE_NO_PAD.encode(payload)
-    );
-    let mut mac = Hmac::<Sha256>::new_from_slice(SECRET.as_bytes()).unwrap();
-    mac.update(input.as_bytes());
-    let tag = URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes());
-    format!("{input}.{tag}")
-}
-
 fuzz_target!(|data: &[u8]| {
     let Some((&flags, rest)) = data.split_first() else {
         return;
@@ -60,16 +48,15 @@ fuzz_target!(|data: &[u8]| {
     let split = rest.iter().position(|&b| b == 0).unwrap_or(rest.len());
     let (header, payload) = rest.split_at(split);
     let payload = payload.get(1..).unwrap_or_default();
-    let token = sign(header, payload);
+    let token = demo::sign(Algorithm::HS256, SECRET.as_bytes(), header, payload);
     let validator = &validators()[usize::from(flags % 4)];
     let now = UNIX_EPOCH + Duration::from_secs(NOW);
     if let Ok(verified) = validator.validate_at(&token, now) {
         // What passed must hold up: an expiry still ahead (within leeway) and readable claims.
-        #[allow(clippy::cast_precision_loss)]
-        let now = NOW as f64;
-        assert!(verified.expires_at() + 60.0 > now, "{token}");
+        let leeway = Duration::from_secs(60);
+        assert!(verified.expires_at() + leeway > now, "{token}");
         if let Some(nbf) = verified.not_before() {
-            assert!(nbf <= now + 60.0, "{token}");
+            assert!(nbf <= now + leeway, "{token}");
         }
         let _ = (verified.subject(), verified.issuer(), verified.client_id());
         let _ = (

@@ -12,12 +12,15 @@ use std::time::{Duration, UNIX_EPOCH};
 use bearer_guard::{BearerGuardLayer, ResourceServer, TokenValidator};
 use libfuzzer_sys::fuzz_target;
 
-const SECRET: &str = "FF1prn9UxZotnFEfPVwEJhqqyRmwdSu5";
+#[path = "../../tests/common/demo.rs"]
+mod demo;
+
+use demo::{AUDIENCE, SECRET};
 
 fn validators() -> &'static [TokenValidator; 2] {
     static VALIDATORS: OnceLock<[TokenValidator; 2]> = OnceLock::new();
     VALIDATORS.get_or_init(|| {
-        let api = || ResourceServer::new("https://my-api-urn", SECRET);
+        let api = || ResourceServer::new(AUDIENCE, SECRET);
         let plain = BearerGuardLayer::builder(api()).build().unwrap();
         let rotated = BearerGuardLayer::builder(api())
             .signing_secret_kid("current")

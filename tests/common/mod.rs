@@ -6,16 +6,15 @@
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use axum::body::Body;
-use base64::Engine as _;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use http::{Request, Response};
 use http_body_util::BodyExt as _;
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use serde_json::{Value, json};
 use tower::ServiceExt as _;
 
-pub const SECRET: &str = "FF1prn9UxZotnFEfPVwEJhqqyRmwdSu5";
-pub const AUDIENCE: &str = "https://my-api-urn";
+mod demo;
+
+pub(crate) use demo::{AUDIENCE, SECRET};
 pub const ISSUER: &str = "https://tenant.example.com/";
 pub const REALM: &str = "https://my-api-urn";
 
@@ -68,18 +67,12 @@ pub fn token(claims: &Value) -> String {
 /// A token with exactly these header and payload bytes, HMAC-signed with [`SECRET`] using
 /// `alg` (whatever the header claims).
 pub fn raw_token(header: &str, payload: &str, alg: Algorithm) -> String {
-    let input = format!(
-        "{}.{}",
-        URL_SAFE_NO_PAD.encode(header),
-        URL_SAFE_NO_PAD.encode(payload)
-    );
-    let signature = jsonwebtoken::crypto::sign(
-        input.as_bytes(),
-        &EncodingKey::from_secret(SECRET.as_bytes()),
+    demo::sign(
         alg,
+        SECRET.as_bytes(),
+        header.as_bytes(),
+        payload.as_bytes(),
     )
-    .unwrap();
-    format!("{input}.{signature}")
 }
 
 /// What came back from one request.
