@@ -4,7 +4,6 @@
 use jsonwebtoken::Algorithm;
 
 use crate::keys::{Hs256Key, Hs256Keys};
-use crate::token::Keys;
 use crate::{ResourceServer, SigningSecret, TokenValidator};
 
 /// The clock of the unit tests, in seconds since the epoch.
@@ -18,10 +17,7 @@ pub(crate) const ISSUER: &str = "https://issuer.example/";
 /// A validator for [`AUDIENCE`], [`ISSUER`] and [`SECRET`] with the default 60 s leeway.
 pub(crate) fn validator() -> TokenValidator {
     TokenValidator {
-        keys: Keys::new(Hs256Keys::new(vec![(
-            None,
-            Hs256Key::new(&SigningSecret::from(SECRET)),
-        )])),
+        keys: Hs256Keys::new(vec![(None, Hs256Key::new(&SigningSecret::from(SECRET)))]),
         audience: AUDIENCE.into(),
         issuer: Some(ISSUER.into()),
         leeway: 60.0,

@@ -10,7 +10,7 @@ use crate::config::ResourceServer;
 use crate::error::ConfigError;
 use crate::http::{BearerGuardLayer, DefaultRejection, Guard, Required, Responder, quotable};
 use crate::keys::{Hs256Key, Hs256Keys, MAX_KEYS, SigningSecret};
-use crate::token::{GuardMark, Keys, REGISTERED, ScopeRequirement, TokenValidator};
+use crate::token::{GuardMark, REGISTERED, ScopeRequirement, TokenValidator};
 
 static NEXT_GUARD_ID: AtomicU64 = AtomicU64::new(1);
 
@@ -381,7 +381,7 @@ impl Settings {
             return Err(ConfigError::ZeroTokenLifetime);
         }
         Ok(TokenValidator {
-            keys: Keys::new(keys),
+            keys,
             audience: api.identifier().into(),
             issuer: self.issuer.as_deref().map(Box::from),
             leeway: self.leeway.as_secs_f64(),

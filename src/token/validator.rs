@@ -4,7 +4,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use crate::keys::{Hs256Keys, KeyChoice};
 use crate::token::claims::{self, Audience, RegisteredClaims};
-use crate::token::header::{self, KnownHeaders};
+use crate::token::header;
 use crate::token::jws;
 use crate::token::verified::{DecodedToken, GuardMark, VerifiedToken};
 use crate::token::{TokenError, TokenErrorKind};
@@ -51,7 +51,8 @@ use crate::token::{TokenError, TokenErrorKind};
 /// ```
 #[derive(Debug, Clone)]
 pub struct TokenValidator {
-    pub(crate) keys: Keys,
+    /// The secrets, current first.
+    pub(crate) keys: Hs256Keys,
     pub(crate) audience: Box<str>,
     pub(crate) issuer: Option<Box<str>>,
     /// Seconds of clock skew allowed on `exp`, `nbf` and `iat`.
@@ -65,24 +66,6 @@ pub struct TokenValidator {
     /// The resource server's `token_lifetime`: no token it issues expires later than that
     /// from now.
     pub(crate) max_lifetime: Option<f64>,
-}
-
-/// The secrets, current first, and the header check's answers worked out for them: built
-/// together, so they always agree.
-#[derive(Debug, Clone)]
-pub(crate) struct Keys {
-    hs256: Hs256Keys,
-    known_headers: KnownHeaders,
-}
-
-impl Keys {
-    pub(crate) fn new(hs256: Hs256Keys) -> Self {
-        let known_headers = KnownHeaders::new(hs256.labels());
-        Self {
-            hs256,
-            known_headers,
-        }
-    }
 }
 
 impl TokenValidator {
@@ -129,15 +112,9 @@ impl TokenValidator {
             return Err(TokenErrorKind::TooLarge);
         }
         let segments = jws::split(token)?;
-        let keys = &self.keys;
-        let choice: KeyChoice = header::check(
-            segments.header,
-            self.rfc9068,
-            &keys.known_headers,
-            keys.hs256.labels(),
-        )?;
-        if !keys
-            .hs256
+        let choice: KeyChoice = header::check(segments.header, self.rfc9068, self.keys.labels())?;
+        if !self
+            .keys
             .verify(choice, segments.signing_input, segments.signature)
         {
             return Err(TokenErrorKind::InvalidSignature);
@@ -725,15 +702,12 @@ mod tests {
         const KEY: &str = "AyM1SysPpbyDfgZld3umj1qzKObwVMkoqQ-EstJQLr_T-1qS0gZH75aKtMN3Yj0iPS4hcgUuTwjAzZr1Z9CAow";
         const TOKEN: &str = "eyJ0eXAiOiJKV1QiLA0KICJhbGciOiJIUzI1NiJ9.eyJpc3MiOiJqb2UiLA0KICJleHAiOjEzMDA4MTkzODAsDQogImh0dHA6Ly9leGFtcGxlLmNvbS9pc19yb290Ijp0cnVlfQ.dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
         let secret = SigningSecret::from_base64url(KEY).unwrap();
-        let keys = Keys::new(Hs256Keys::new(vec![(None, Hs256Key::new(&secret))]));
+        let keys = Hs256Keys::new(vec![(None, Hs256Key::new(&secret))]);
 
         // Every check but the audience, with the clock just before `exp`: valid.
         let segments = jws::split(TOKEN).unwrap();
-        let choice = header::check(segments.header, false, &keys.known_headers, None).unwrap();
-        assert!(
-            keys.hs256
-                .verify(choice, segments.signing_input, segments.signature)
-        );
+        let choice = header::check(segments.header, false, None).unwrap();
+        assert!(keys.verify(choice, segments.signing_input, segments.signature));
         let decoded = DecodedToken::decode(segments.payload).unwrap();
         let payload = decoded.text().unwrap();
         let claims = claims::parse(payload, "unused", "scope").unwrap();
