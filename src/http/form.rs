@@ -119,22 +119,7 @@ pub struct FormToken<S, R = DefaultRejection> {
     layer: FormTokenLayer<R>,
 }
 
-impl<S, R> FormToken<S, R> {
-    /// The wrapped service.
-    pub fn get_ref(&self) -> &S {
-        &self.inner
-    }
-
-    /// The wrapped service, mutably.
-    pub fn get_mut(&mut self) -> &mut S {
-        &mut self.inner
-    }
-
-    /// The wrapped service, unwrapped.
-    pub fn into_inner(self) -> S {
-        self.inner
-    }
-}
+define_inner_service_accessors!(FormToken);
 
 impl<S: Clone, R> Clone for FormToken<S, R> {
     fn clone(&self) -> Self {

@@ -191,22 +191,7 @@ pub struct BearerGuard<S, R = DefaultRejection> {
     guard: Arc<Guard<R>>,
 }
 
-impl<S, R> BearerGuard<S, R> {
-    /// The wrapped service.
-    pub fn get_ref(&self) -> &S {
-        &self.inner
-    }
-
-    /// The wrapped service, mutably.
-    pub fn get_mut(&mut self) -> &mut S {
-        &mut self.inner
-    }
-
-    /// The wrapped service, unwrapped.
-    pub fn into_inner(self) -> S {
-        self.inner
-    }
-}
+define_inner_service_accessors!(BearerGuard);
 
 impl<R> Guard<R> {
     /// Finds and checks the token, leaving a `VerifiedToken` (or the anonymous mark) in

@@ -1,6 +1,29 @@
 //! HTTP: the guard layer and its service, the per-route scope layer, the form-body token
 //! layer, the extractors, the bearer header grammar and the RFC 6750 answers.
 
+/// `get_ref`, `get_mut` and `into_inner` for a service `$name<S, R>` whose wrapped service is
+/// its `inner` field, as tower-http gives each of its middlewares.
+macro_rules! define_inner_service_accessors {
+    ($name:ident) => {
+        impl<S, R> $name<S, R> {
+            /// The wrapped service.
+            pub fn get_ref(&self) -> &S {
+                &self.inner
+            }
+
+            /// The wrapped service, mutably.
+            pub fn get_mut(&mut self) -> &mut S {
+                &mut self.inner
+            }
+
+            /// The wrapped service, unwrapped.
+            pub fn into_inner(self) -> S {
+                self.inner
+            }
+        }
+    };
+}
+
 mod bearer;
 mod extract;
 #[cfg(feature = "form")]

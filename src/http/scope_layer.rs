@@ -123,22 +123,7 @@ pub struct RequireScopes<S, R = DefaultRejection> {
     layer: RequireScopesLayer<R>,
 }
 
-impl<S, R> RequireScopes<S, R> {
-    /// The wrapped service.
-    pub fn get_ref(&self) -> &S {
-        &self.inner
-    }
-
-    /// The wrapped service, mutably.
-    pub fn get_mut(&mut self) -> &mut S {
-        &mut self.inner
-    }
-
-    /// The wrapped service, unwrapped.
-    pub fn into_inner(self) -> S {
-        self.inner
-    }
-}
+define_inner_service_accessors!(RequireScopes);
 
 impl<S, R, ReqBody, ResBody> Service<Request<ReqBody>> for RequireScopes<S, R>
 where
