@@ -69,10 +69,52 @@ pub enum ConfigError {
         expected: String,
     },
     /// The signing algorithm is not HS256.
-    #[error("signing_alg {alg:?} is not supported: bearer-guard verifies HS256 tokens only")]
+    #[error(
+        "signing_alg {alg:?} is not one bearer-guard verifies: HS256, and with the jwks feature RS256, PS256, ES256 and EdDSA"
+    )]
     UnsupportedAlgorithm {
         /// The algorithm as configured.
         alg: String,
+    },
+    /// The signing algorithm verifies with public keys, which need the `jwks` feature.
+    #[error(
+        "signing_alg {alg:?} verifies with public keys from a JWK set: enable bearer-guard's jwks feature"
+    )]
+    AlgorithmNeedsJwksFeature {
+        /// The algorithm as configured.
+        alg: String,
+    },
+    /// The signing algorithm verifies with public keys, and no key set was given.
+    #[error(
+        "signing_alg {alg:?} verifies with public keys, and none were given: pass the issuer's JWK set to static_jwks(…)"
+    )]
+    NoKeySource {
+        /// The algorithm as configured.
+        alg: String,
+    },
+    /// A JWK set given to the builder gives no usable key.
+    #[error("the JWK set cannot be used: {problem}")]
+    InvalidJwks {
+        /// What is wrong with it; never key material.
+        problem: String,
+    },
+    /// An HS256 secret setting was given for an API whose tokens are signed with public keys.
+    #[error(
+        "{setting} is an HS256 setting, but the API's signing_alg is {alg:?}: its keys come from its JWK set"
+    )]
+    SecretSettingWithoutHs256 {
+        /// The builder method.
+        setting: &'static str,
+        /// The algorithm as configured.
+        alg: String,
+    },
+    /// A key-set setting was given for an HS256 API, whose key is its `signing_secret`.
+    #[error(
+        "{setting} is for APIs signed with public keys; this API's signing_alg is HS256, whose key is its signing_secret"
+    )]
+    KeySetSettingForHs256 {
+        /// The builder method.
+        setting: &'static str,
     },
     /// There is no signing secret (an RS256 resource server has none).
     #[error(

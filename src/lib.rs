@@ -1,5 +1,6 @@
-//! Protect HTTP APIs with OAuth 2.0 bearer access tokens: a tower layer that verifies HS256
-//! JWTs issued for your API and answers exactly as RFC 6750 says.
+//! Protect HTTP APIs with OAuth 2.0 bearer access tokens: a tower layer that verifies the JWTs
+//! issued for your API (HS256; RS256, PS256, ES256 and EdDSA with the `jwks` feature) and
+//! answers exactly as RFC 6750 says.
 //!
 //! An authorization server registers your API as a *resource server* with an identifier (the
 //! tokens' audience), an HS256 signing secret and the scopes it supports. [`BearerGuardLayer`]
@@ -46,7 +47,7 @@
 //!   layer, the extractors, the bearer header grammar and the RFC 6750 answers ([`Rejection`]);
 //! - `token/`: [`TokenValidator`] and its pipeline (JWS, header, claims, scopes),
 //!   [`VerifiedToken`], [`TokenError`];
-//! - `keys/`: [`SigningSecret`] and the HMAC keys;
+//! - `keys/`: [`Algorithm`], [`SigningSecret`] and the HMAC keys, JWKs and JWK sets;
 //! - `issuer.rs`: `TokenIssuer` (feature `issuer`).
 //!
 //! # Features
@@ -54,6 +55,9 @@
 //! - `axum` (default): extractors for [`VerifiedToken`] and [`Claims`], and `IntoResponse` for
 //!   [`Rejection`].
 //! - `form`: `FormTokenLayer`, for tokens in form-encoded bodies (RFC 6750 §2.2).
+//! - `jwks`: RS256, PS256, ES256 and EdDSA, verified with the public keys of a JWK set
+//!   (`BearerGuardBuilder::static_jwks`), with aws-lc-rs. An HS256-only build compiles
+//!   no asymmetric crypto.
 //! - `issuer`: `TokenIssuer`, which mints HS256 access tokens for a resource server: for your
 //!   API's tests and for local authorization servers.
 
@@ -82,7 +86,7 @@ pub use http::{
 pub use http::{FormToken, FormTokenFuture, FormTokenLayer};
 #[cfg(feature = "issuer")]
 pub use issuer::{AccessTokenBuilder, DEFAULT_TOKEN_LIFETIME, IssueError, TokenIssuer};
-pub use keys::SigningSecret;
+pub use keys::{Algorithm, SigningSecret};
 pub use token::{
     ScopeRequirement, Scopes, ScopesIter, TokenError, TokenErrorKind, TokenValidator, VerifiedToken,
 };

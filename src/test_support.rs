@@ -1,9 +1,10 @@
 //! Tokens for unit tests, minted with jsonwebtoken so that the code under test never signs
 //! what it verifies.
 
-use jsonwebtoken::Algorithm;
+use jsonwebtoken::Algorithm as JwtAlgorithm;
 
-use crate::keys::{Hs256Key, Hs256Keys};
+use crate::keys::{Algorithm, Algorithms, Hs256Key, Hs256Keys};
+use crate::token::KeySource;
 use crate::{ResourceServer, SigningSecret, TokenValidator};
 
 /// The clock of the unit tests, in seconds since the epoch.
@@ -17,7 +18,11 @@ pub(crate) const ISSUER: &str = "https://issuer.example/";
 /// A validator for [`AUDIENCE`], [`ISSUER`] and [`SECRET`] with the default 60 s leeway.
 pub(crate) fn validator() -> TokenValidator {
     TokenValidator {
-        keys: Hs256Keys::new(vec![(None, Hs256Key::new(&SigningSecret::from(SECRET)))]),
+        keys: KeySource::Secrets(Hs256Keys::new(vec![(
+            None,
+            Hs256Key::new(&SigningSecret::from(SECRET)),
+        )])),
+        accepted: Algorithms::of([Algorithm::Hs256]),
         audience: AUDIENCE.into(),
         issuer: Some(ISSUER.into()),
         leeway: 60.0,
@@ -78,5 +83,5 @@ pub(crate) fn mint_raw(header: &[u8], payload: &[u8]) -> String {
 
 /// A token with exactly these header and payload bytes, signed HS256 with `secret`.
 pub(crate) fn mint_with(header: &[u8], payload: &[u8], secret: &[u8]) -> String {
-    demo::sign(Algorithm::HS256, secret, header, payload)
+    demo::sign(JwtAlgorithm::HS256, secret, header, payload)
 }

@@ -199,7 +199,7 @@ async fn invalid_tokens_are_401_invalid_token() {
                 &claims("", json!({})).to_string(),
                 Algorithm::HS256,
             ),
-            "The access token is not signed with HS256",
+            "The access token is not signed with the algorithm this API accepts",
         ),
         (
             "HS512 with the right secret",
@@ -208,7 +208,7 @@ async fn invalid_tokens_are_401_invalid_token() {
                 &claims("", json!({})).to_string(),
                 Algorithm::HS512,
             ),
-            "The access token is not signed with HS256",
+            "The access token is not signed with the algorithm this API accepts",
         ),
         (
             "RS256 header",
@@ -217,7 +217,7 @@ async fn invalid_tokens_are_401_invalid_token() {
                 &claims("", json!({})).to_string(),
                 Algorithm::HS256,
             ),
-            "The access token is not signed with HS256",
+            "The access token is not signed with the algorithm this API accepts",
         ),
         (
             "crit",

@@ -9,8 +9,10 @@ use std::time::Duration;
 use crate::config::ResourceServer;
 use crate::error::ConfigError;
 use crate::http::{BearerGuardLayer, DefaultRejection, Guard, Required, Responder, quotable};
-use crate::keys::{Hs256Key, Hs256Keys, MAX_KEYS, SigningSecret};
-use crate::token::{GuardMark, REGISTERED, ScopeRequirement, TokenValidator};
+#[cfg(feature = "jwks")]
+use crate::keys::JwkSet;
+use crate::keys::{Algorithm, Algorithms, Hs256Key, Hs256Keys, MAX_KEYS, SigningSecret};
+use crate::token::{GuardMark, KeySource, REGISTERED, ScopeRequirement, TokenValidator};
 
 static NEXT_GUARD_ID: AtomicU64 = AtomicU64::new(1);
 
@@ -89,6 +91,12 @@ struct Settings {
     signing_secret_kid: Option<String>,
     /// Secrets accepted besides the resource server's, in the order they are tried.
     other_secrets: Vec<(Option<String>, SigningSecret)>,
+    /// A JWK set document, for an API signed with public keys.
+    #[cfg(feature = "jwks")]
+    static_jwks: Option<String>,
+    /// Algorithms accepted besides the resource server's `signing_alg`.
+    #[cfg(feature = "jwks")]
+    also_accepted: Vec<Algorithm>,
 }
 
 impl BearerGuardLayer {
@@ -116,6 +124,10 @@ impl BearerGuardBuilder {
                 max_token_age: None,
                 signing_secret_kid: None,
                 other_secrets: Vec::new(),
+                #[cfg(feature = "jwks")]
+                static_jwks: None,
+                #[cfg(feature = "jwks")]
+                also_accepted: Vec::new(),
             },
             on_rejection: DefaultRejection,
         }
@@ -240,6 +252,49 @@ impl<R> BearerGuardBuilder<R> {
         self
     }
 
+    /// The public keys of an API signed with RS256, PS256, ES256 or EdDSA: the issuer's JWK
+    /// set document (RFC 7517 §5), as `https://{tenant}/.well-known/jwks.json` serves it.
+    /// For tests and air-gapped setups; parsed once, at [`build`](Self::build). Feature
+    /// `jwks`.
+    ///
+    /// A key is used only if its `kty` (and `crv`) fit the algorithm, its `alg` (when present)
+    /// is accepted, `use` is absent or `sig`, `key_ops` (when present) has `verify`, and an
+    /// RSA modulus has 2048 to 8192 bits; a key with private members, or an `oct` key, never
+    /// is. Such keys are skipped (and logged with their `kid`); a set with no usable key, more
+    /// than 100 keys or over 64 KiB is a [`ConfigError::InvalidJwks`]. A token's `kid` picks
+    /// its key; a token without `kid` is verified with the only key of its algorithm, and
+    /// refused (`MissingKeyId`) when there are several.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use bearer_guard::{BearerGuardLayer, ResourceServer};
+    ///
+    /// let api = ResourceServer::from_json(r#"{"identifier": "https://my-api-urn", "signing_alg": "EdDSA"}"#)?;
+    /// let jwks = r#"{"keys": [{"kty": "OKP", "crv": "Ed25519", "kid": "k1",
+    ///     "x": "11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"}]}"#;
+    /// let layer = BearerGuardLayer::builder(api)
+    ///     .issuer("https://my-tenant.example.com/")
+    ///     .static_jwks(jwks)
+    ///     .build()?;
+    /// # Ok::<(), bearer_guard::ConfigError>(())
+    /// ```
+    #[cfg(feature = "jwks")]
+    pub fn static_jwks(mut self, document: impl Into<String>) -> Self {
+        self.settings.static_jwks = Some(document.into());
+        self
+    }
+
+    /// Also accepts tokens signed with `alg`, besides the resource server's `signing_alg`:
+    /// an explicit widening, for an issuer that signs with more than one algorithm. Only
+    /// algorithms that verify with public keys can be added. Feature `jwks`. Defaults to
+    /// none: the algorithm is pinned to the resource server's.
+    #[cfg(feature = "jwks")]
+    pub fn also_accept_algorithm(mut self, alg: Algorithm) -> Self {
+        self.settings.also_accepted.push(alg);
+        self
+    }
+
     /// Replaces the response sent for rejected requests; see [`OnRejection`].
     ///
     /// [`OnRejection`]: crate::OnRejection
@@ -276,9 +331,9 @@ impl<R> BearerGuardBuilder<R> {
     ///
     /// ```
     /// # use bearer_guard::{BearerGuardLayer, ConfigError, ResourceServer};
-    /// let api = ResourceServer::from_json(r#"{"identifier": "https://my-api-urn", "signing_alg": "RS256"}"#)?;
+    /// let api = ResourceServer::from_json(r#"{"identifier": "https://my-api-urn", "signing_alg": "RS384"}"#)?;
     /// let err = BearerGuardLayer::builder(api).build().unwrap_err();
-    /// assert_eq!(err, ConfigError::UnsupportedAlgorithm { alg: "RS256".into() });
+    /// assert_eq!(err, ConfigError::UnsupportedAlgorithm { alg: "RS384".into() });
     /// # Ok::<(), ConfigError>(())
     /// ```
     pub fn build(self) -> Result<BearerGuardLayer<R>, ConfigError> {
@@ -346,12 +401,10 @@ impl Settings {
     /// Checks every setting the validator uses, and builds it.
     fn validator(&self) -> Result<TokenValidator, ConfigError> {
         let api = &self.resource_server;
-        let secret = api.hs256_secret()?;
-        let keys = key_set(
-            (self.signing_secret_kid.as_deref(), secret),
-            &self.other_secrets,
-            self.allow_short_secret,
-        )?;
+        let (keys, accepted) = match api.algorithm()? {
+            Algorithm::Hs256 => (self.secrets()?, Algorithms::of([Algorithm::Hs256])),
+            alg => self.public_keys(alg)?,
+        };
         if let Some(issuer) = &self.issuer {
             check_issuer(issuer)?;
         }
@@ -382,6 +435,7 @@ impl Settings {
         }
         Ok(TokenValidator {
             keys,
+            accepted,
             audience: api.identifier().into(),
             issuer: self.issuer.as_deref().map(Box::from),
             leeway: self.leeway.as_secs_f64(),
@@ -392,6 +446,90 @@ impl Settings {
             #[allow(clippy::cast_precision_loss)] // Lifetimes are far below 2^53 seconds.
             max_lifetime: api.token_lifetime().map(|seconds| seconds as f64),
         })
+    }
+}
+
+impl Settings {
+    /// The HS256 secrets, checked, for an HS256 API.
+    fn secrets(&self) -> Result<KeySource, ConfigError> {
+        #[cfg(feature = "jwks")]
+        if self.static_jwks.is_some() {
+            return Err(ConfigError::KeySetSettingForHs256 {
+                setting: "static_jwks",
+            });
+        }
+        #[cfg(feature = "jwks")]
+        if !self.also_accepted.is_empty() {
+            return Err(ConfigError::KeySetSettingForHs256 {
+                setting: "also_accept_algorithm",
+            });
+        }
+        let secret = self.resource_server.hs256_secret()?;
+        let keys = key_set(
+            (self.signing_secret_kid.as_deref(), secret),
+            &self.other_secrets,
+            self.allow_short_secret,
+        )?;
+        Ok(KeySource::Secrets(keys))
+    }
+
+    /// The public keys, and the algorithms they verify, for an API signed with `alg`.
+    #[cfg(feature = "jwks")]
+    fn public_keys(&self, alg: Algorithm) -> Result<(KeySource, Algorithms), ConfigError> {
+        self.refuse_secret_settings(alg)?;
+        if let Some(added) = self
+            .also_accepted
+            .iter()
+            .find(|added| !added.is_asymmetric())
+        {
+            return Err(ConfigError::UnsupportedAlgorithm {
+                alg: format!(
+                    "{added} (from also_accept_algorithm: HS* never verifies with a JWK set)"
+                ),
+            });
+        }
+        let accepted =
+            Algorithms::of(std::iter::once(alg).chain(self.also_accepted.iter().copied()));
+        let Some(document) = &self.static_jwks else {
+            return Err(ConfigError::NoKeySource {
+                alg: alg.name().to_owned(),
+            });
+        };
+        let set = JwkSet::parse(document.as_bytes(), accepted).map_err(|err| {
+            ConfigError::InvalidJwks {
+                problem: err.to_string(),
+            }
+        })?;
+        Ok((KeySource::KeySet(Arc::new(set)), accepted))
+    }
+
+    /// Without the `jwks` feature, an API signed with public keys cannot be verified.
+    #[cfg(not(feature = "jwks"))]
+    fn public_keys(&self, alg: Algorithm) -> Result<(KeySource, Algorithms), ConfigError> {
+        self.refuse_secret_settings(alg)?;
+        Err(ConfigError::AlgorithmNeedsJwksFeature {
+            alg: alg.name().to_owned(),
+        })
+    }
+
+    /// Refuses the HS256 secret settings for an API signed with `alg`, which has no secret.
+    fn refuse_secret_settings(&self, alg: Algorithm) -> Result<(), ConfigError> {
+        let setting = if !self.other_secrets.is_empty() {
+            Some("previous_secret / secret_with_kid")
+        } else if self.signing_secret_kid.is_some() {
+            Some("signing_secret_kid")
+        } else if self.allow_short_secret {
+            Some("allow_short_secret")
+        } else {
+            None
+        };
+        match setting {
+            Some(setting) => Err(ConfigError::SecretSettingWithoutHs256 {
+                setting,
+                alg: alg.name().to_owned(),
+            }),
+            None => Ok(()),
+        }
     }
 }
 
@@ -537,20 +675,45 @@ mod tests {
         }
     }
 
+    fn api_signed_with(alg: &str) -> ResourceServer {
+        ResourceServer::from_json(&format!(
+            r#"{{"identifier": "https://my-api-urn", "signing_alg": "{alg}", "signing_secret": "FF1prn9UxZotnFEfPVwEJhqqyRmwdSu5"}}"#
+        ))
+        .unwrap()
+    }
+
     #[test]
-    fn algorithm_other_than_hs256_fails_naming_it() {
-        let api = ResourceServer::from_json(
-            r#"{"identifier": "https://my-api-urn", "signing_alg": "RS256", "signing_secret": "FF1prn9UxZotnFEfPVwEJhqqyRmwdSu5"}"#,
-        )
-        .unwrap();
-        let err = build_err(builder_for(api));
+    fn algorithm_bearer_guard_does_not_verify_fails_naming_it() {
+        for alg in ["RS384", "HS512", "none", "rs256", ""] {
+            let err = build_err(builder_for(api_signed_with(alg)));
+            assert_eq!(err, ConfigError::UnsupportedAlgorithm { alg: alg.into() });
+            assert!(err.to_string().contains(&format!("{alg:?}")), "{err}");
+        }
+    }
+
+    #[test]
+    fn asymmetric_algorithm_needs_its_keys_and_feature() {
+        let err = build_err(builder_for(api_signed_with("RS256")));
+        #[cfg(feature = "jwks")]
         assert_eq!(
             err,
-            ConfigError::UnsupportedAlgorithm {
+            ConfigError::NoKeySource {
                 alg: "RS256".into()
             }
         );
-        assert!(err.to_string().contains("RS256"));
+        #[cfg(not(feature = "jwks"))]
+        assert_eq!(
+            err,
+            ConfigError::AlgorithmNeedsJwksFeature {
+                alg: "RS256".into()
+            }
+        );
+        // A secret in the registration does not make it an HS256 API.
+        let previous = builder_for(api_signed_with("ES256")).previous_secret(SECRET);
+        assert!(matches!(
+            build_err(previous),
+            ConfigError::SecretSettingWithoutHs256 { .. }
+        ));
     }
 
     #[test]

@@ -5,7 +5,7 @@ use std::path::Path;
 use serde::Deserialize;
 
 use crate::error::ConfigError;
-use crate::keys::SigningSecret;
+use crate::keys::{Algorithm, SigningSecret};
 
 /// An API registered with the authorization server: its identifier (the tokens' audience),
 /// signing algorithm and secret, the scopes it declares and the lifetime of its tokens.
@@ -229,11 +229,18 @@ impl ResourceServer {
         self.signing_secret.as_ref()
     }
 
-    /// The HS256 signing secret, once the identifier and algorithm are checked: what both the
-    /// layer's builder and the token issuer need before they can use the registration.
-    pub(crate) fn hs256_secret(&self) -> Result<&SigningSecret, ConfigError> {
+    /// The signing algorithm, once it and the identifier are checked: what both the layer's
+    /// builder and the token issuer need before they can use the registration.
+    pub(crate) fn algorithm(&self) -> Result<Algorithm, ConfigError> {
         check_identifier(&self.identifier)?;
-        if self.signing_alg != "HS256" {
+        Algorithm::from_name(&self.signing_alg).ok_or_else(|| ConfigError::UnsupportedAlgorithm {
+            alg: self.signing_alg.clone(),
+        })
+    }
+
+    /// The HS256 signing secret, once the identifier and algorithm are checked.
+    pub(crate) fn hs256_secret(&self) -> Result<&SigningSecret, ConfigError> {
+        if self.algorithm()? != Algorithm::Hs256 {
             return Err(ConfigError::UnsupportedAlgorithm {
                 alg: self.signing_alg.clone(),
             });

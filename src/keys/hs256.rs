@@ -103,6 +103,19 @@ impl Hs256Keys {
         self.kids.iter().any(Option::is_some).then_some(&*self.kids)
     }
 
+    /// The keys a token's `kid` selects: the one it labels, or every key in order when the
+    /// token names none (or no key is labelled, so a `kid` means nothing). `None` for a `kid`
+    /// that labels no key: it gets no fallback to the others.
+    pub(crate) fn choose(&self, kid: Option<&str>) -> Option<KeyChoice> {
+        match (kid, self.labels()) {
+            (Some(kid), Some(labels)) => labels
+                .iter()
+                .position(|label| label.as_deref() == Some(kid))
+                .map(KeyChoice::Only),
+            _ => Some(KeyChoice::InOrder),
+        }
+    }
+
     /// Whether the base64url `signature` is the HMAC of `signing_input` under the chosen
     /// keys, each compared in constant time.
     pub(crate) fn verify(&self, choice: KeyChoice, signing_input: &str, signature: &str) -> bool {
@@ -193,6 +206,15 @@ mod tests {
                 "{len}"
             );
         }
+    }
+
+    #[test]
+    fn kid_chooses_among_labelled_keys_only() {
+        let labelled = keys(&[Some("new"), None, Some("old")]);
+        assert_eq!(labelled.choose(Some("old")), Some(KeyChoice::Only(2)));
+        assert_eq!(labelled.choose(Some("gone")), None);
+        assert_eq!(labelled.choose(None), Some(KeyChoice::InOrder));
+        assert_eq!(keys(&[None]).choose(Some("x")), Some(KeyChoice::InOrder));
     }
 
     #[test]

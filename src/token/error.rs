@@ -82,7 +82,8 @@ pub enum TokenErrorKind {
     TooLarge,
     /// Not three base64url segments of JSON objects.
     Malformed,
-    /// The header's `alg` is not HS256 (`none`, HS384, RS256, …).
+    /// The header's `alg` is not the resource server's (`none`, HS384, RS256 for an HS256 API,
+    /// HS256 for an RS256 one, …).
     UnsupportedAlgorithm,
     /// The header has a `crit` parameter; bearer-guard understands no extension.
     CriticalHeader,
@@ -122,6 +123,8 @@ pub enum TokenErrorKind {
     /// The header's `cty` is `JWT`: the payload would be another, nested JWT (RFC 7519 §7.2),
     /// which an access token never is.
     NestedToken,
+    /// The token names no `kid`, and more than one key of the JWK set could verify it.
+    MissingKeyId,
 }
 
 impl TokenErrorKind {
@@ -155,6 +158,7 @@ impl TokenErrorKind {
             Self::ExcessiveLifetime => "excessive_lifetime",
             Self::UnknownKeyId => "unknown_kid",
             Self::NestedToken => "nested_jwt",
+            Self::MissingKeyId => "missing_kid",
         }
     }
 
@@ -171,7 +175,9 @@ impl TokenErrorKind {
         match self {
             Self::TooLarge => "The access token is too large",
             Self::Malformed => "The access token is malformed",
-            Self::UnsupportedAlgorithm => "The access token is not signed with HS256",
+            Self::UnsupportedAlgorithm => {
+                "The access token is not signed with the algorithm this API accepts"
+            }
             Self::CriticalHeader => "The access token requires an unsupported extension",
             Self::InvalidSignature => "The access token signature is invalid",
             Self::InvalidClaim => "The access token has an invalid claim",
@@ -189,6 +195,7 @@ impl TokenErrorKind {
             Self::ExcessiveLifetime => "The access token lives longer than this API allows",
             Self::UnknownKeyId => "The access token names an unknown key",
             Self::NestedToken => "The access token is a nested JWT",
+            Self::MissingKeyId => "The access token names no key, and several could verify it",
         }
     }
 }

@@ -1,14 +1,14 @@
 //! The JOSE header (RFC 7515 §4): which algorithm, which key, which type.
 //!
+//! The algorithm is pinned by configuration and only checked here: the header never chooses
+//! it, and `jku`, `x5u`, `x5c` and `jwk` are ignored, so nothing is ever fetched because a
+//! token asked. `kid` is read only where it picks a key.
+//!
 //! Every header is decoded and parsed: a memo of the usual headers' answers saved about 120 ns
 //! a token, but did not keep the ratio to `jsonwebtoken::decode` under the 0.45 that
 //! BENCHMARKS.md sets for the added code, so it went.
-//!
-//! The algorithm is pinned by configuration and only checked here: the header never chooses
-//! it, and `jku`, `x5u`, `x5c` and `jwk` are ignored, so nothing is ever fetched because a
-//! token asked. `kid` only picks among the configured secrets, and only when some of them
-//! are labelled with one.
 
+use std::borrow::Cow;
 use std::fmt;
 
 use base64::Engine as _;
@@ -16,73 +16,74 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::de::{self, IgnoredAny, MapAccess, Visitor};
 use serde::{Deserialize, Deserializer as _};
 
-use crate::keys::KeyChoice;
+use crate::keys::{Algorithm, Algorithms};
 use crate::token::TokenErrorKind;
 use crate::token::claims::JsonStr;
 
-/// Headers of HS256 tokens are tens of bytes; anything past this is not one of ours.
+/// Headers are tens of bytes (an algorithm, a type, a key id); anything past this many
+/// characters of base64url is not one of ours, and is refused before it is decoded.
 const MAX_HEADER_LEN: usize = 512;
 
-/// The key ids of the configured secrets, one per key, when any key has one.
-pub(crate) type Labels<'k> = Option<&'k [Option<Box<str>>]>;
+/// The buffer a header is decoded into: room for [`MAX_HEADER_LEN`] characters.
+pub(crate) const BUF_LEN: usize = MAX_HEADER_LEN;
 
-/// Checks the header `segment`: no `crit`, `alg` exactly `HS256`, not a nested JWT (`cty`),
-/// no duplicate parameters, and, when `require_at_jwt`, `typ` `at+jwt` (RFC 9068 §2.1).
-/// Returns the keys its `kid` selects among `labels`.
-pub(crate) fn check(
+/// What a header must be, for one validator.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Rules {
+    /// The algorithms accepted: the resource server's, pinned by configuration.
+    pub(crate) accepted: Algorithms,
+    /// RFC 9068 §2.1: `typ` must be `at+jwt`.
+    pub(crate) require_at_jwt: bool,
+    /// Whether `kid` picks the key. When it does not (HS256 secrets without key ids), a `kid`
+    /// of any shape is ignored: it cannot change a decision.
+    pub(crate) read_kid: bool,
+}
+
+/// A checked header: its algorithm, one of those accepted, and the key id it names.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) struct Header<'b> {
+    pub(crate) alg: Algorithm,
+    pub(crate) kid: Option<Cow<'b, str>>,
+}
+
+/// Checks the header `segment`, decoding it into `buf`: no `crit`, an accepted `alg`, not a
+/// nested JWT (`cty`), no duplicate parameters, and `typ` `at+jwt` when the rules require it.
+pub(crate) fn check<'b>(
     segment: &str,
-    require_at_jwt: bool,
-    labels: Labels<'_>,
-) -> Result<KeyChoice, TokenErrorKind> {
+    buf: &'b mut [u8; BUF_LEN],
+    rules: Rules,
+) -> Result<Header<'b>, TokenErrorKind> {
     if segment.len() > MAX_HEADER_LEN {
         return Err(TokenErrorKind::Malformed);
     }
-    let mut buf = [0u8; MAX_HEADER_LEN];
     let len = URL_SAFE_NO_PAD
-        .decode_slice(segment, &mut buf)
+        .decode_slice(segment, &mut buf[..])
         .map_err(|_| TokenErrorKind::Malformed)?;
     let json = std::str::from_utf8(&buf[..len]).map_err(|_| TokenErrorKind::Malformed)?;
     let mut de = serde_json::Deserializer::from_str(json);
     let header = de
-        .deserialize_map(HeaderVisitor { labels })
+        .deserialize_map(HeaderVisitor {
+            read_kid: rules.read_kid,
+        })
         .and_then(|header| de.end().map(|()| header))
         .map_err(|_| TokenErrorKind::Malformed)?;
     if header.crit {
         return Err(TokenErrorKind::CriticalHeader);
     }
-    if header.alg != Some(Alg::Hs256) {
-        return Err(TokenErrorKind::UnsupportedAlgorithm);
-    }
+    let alg = header
+        .alg
+        .filter(|alg| rules.accepted.contains(*alg))
+        .ok_or(TokenErrorKind::UnsupportedAlgorithm)?;
     if header.nested {
         return Err(TokenErrorKind::NestedToken);
     }
-    if require_at_jwt && !header.at_jwt {
+    if rules.require_at_jwt && !header.at_jwt {
         return Err(TokenErrorKind::InvalidType);
     }
-    match header.kid {
-        None => Ok(KeyChoice::InOrder),
-        Some(Some(index)) => Ok(KeyChoice::Only(index)),
-        // A kid names one key: an unknown one gets no fallback to the others.
-        Some(None) => Err(TokenErrorKind::UnknownKeyId),
-    }
-}
-
-/// The algorithms a header can name, as far as bearer-guard tells them apart.
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Alg {
-    Hs256,
-    Other,
-}
-
-impl Alg {
-    /// Exact and case-sensitive: `hs256` and `none` are other algorithms.
-    fn named(name: &str) -> Self {
-        if name == "HS256" {
-            Self::Hs256
-        } else {
-            Self::Other
-        }
-    }
+    Ok(Header {
+        alg,
+        kid: header.kid,
+    })
 }
 
 /// Whether a media type (`typ`, `cty`) is `subtype` or `application/subtype`, compared
@@ -110,8 +111,10 @@ enum Param {
 
 /// What the header says, once parsed.
 #[derive(Default)]
-struct Header {
-    alg: Option<Alg>,
+struct Parsed<'de> {
+    /// `None` when absent or not an algorithm bearer-guard verifies (`none`, `HS384`, …).
+    alg: Option<Algorithm>,
+    alg_seen: bool,
     /// `typ` is `at+jwt` (RFC 9068 §2.1).
     at_jwt: bool,
     typ: bool,
@@ -119,37 +122,38 @@ struct Header {
     /// never is.
     nested: bool,
     cty: bool,
-    /// `Some` when a `kid` was read: the index of the key it labels, if any.
-    kid: Option<Option<usize>>,
+    kid: Option<Cow<'de, str>>,
     crit: bool,
 }
 
-/// Parses the header, looking a `kid` up among `labels` when they are given.
+/// Parses the header.
 ///
 /// Hand-written rather than derived: whether `kid` is read at all depends on the
 /// configuration (with no labelled key, a `kid` of any shape cannot change a decision).
-struct HeaderVisitor<'k> {
-    labels: Labels<'k>,
+struct HeaderVisitor {
+    read_kid: bool,
 }
 
-impl<'de> Visitor<'de> for HeaderVisitor<'_> {
-    type Value = Header;
+impl<'de> Visitor<'de> for HeaderVisitor {
+    type Value = Parsed<'de>;
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("a JOSE header object")
     }
 
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Header, A::Error> {
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Parsed<'de>, A::Error> {
         // RFC 7515 §4 lets a parser reject duplicate names or keep the last one. Duplicates of
         // the parameters we read are rejected, so no two parsers can disagree on them; the
         // others are never read, so their duplicates cannot change a decision.
         let duplicate = || de::Error::custom("duplicate header parameter");
-        let mut header = Header::default();
+        let mut header = Parsed::default();
         while let Some(param) = map.next_key::<Param>()? {
             match param {
-                Param::Alg if header.alg.is_none() => {
+                Param::Alg if !header.alg_seen => {
+                    // Exact and case-sensitive: `hs256` and `none` are other algorithms.
                     let JsonStr(alg) = map.next_value()?;
-                    header.alg = Some(Alg::named(&alg));
+                    header.alg = Algorithm::from_name(&alg);
+                    header.alg_seen = true;
                 }
                 Param::Crit if !header.crit => {
                     map.next_value::<IgnoredAny>()?;
@@ -165,22 +169,15 @@ impl<'de> Visitor<'de> for HeaderVisitor<'_> {
                     header.at_jwt = is_media_type(&typ, "at+jwt");
                     header.typ = true;
                 }
-                Param::Kid => match self.labels {
-                    Some(labels) if header.kid.is_none() => {
-                        // Key ids are public names, so comparing them need not be constant-time.
-                        let JsonStr(kid) = map.next_value()?;
-                        let index = labels
-                            .iter()
-                            .position(|label| label.as_deref() == Some(&*kid));
-                        header.kid = Some(index);
+                Param::Kid if self.read_kid => {
+                    if header.kid.is_some() {
+                        return Err(duplicate());
                     }
-                    Some(_) => return Err(duplicate()),
-                    None => {
-                        map.next_value::<IgnoredAny>()?;
-                    }
-                },
+                    let JsonStr(kid) = map.next_value()?;
+                    header.kid = Some(kid);
+                }
                 Param::Alg | Param::Crit | Param::Cty | Param::Typ => return Err(duplicate()),
-                Param::Other => {
+                Param::Kid | Param::Other => {
                     map.next_value::<IgnoredAny>()?;
                 }
             }
@@ -192,24 +189,49 @@ impl<'de> Visitor<'de> for HeaderVisitor<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn labels(kids: &[Option<&str>]) -> Box<[Option<Box<str>>]> {
-        kids.iter().map(|kid| kid.map(Box::from)).collect()
-    }
+    use crate::keys::{Hs256Key, Hs256Keys, KeyChoice, SigningSecret};
 
     fn header(json: &str) -> String {
         URL_SAFE_NO_PAD.encode(json)
     }
 
-    /// `check` with the labels of keys with these `kids`, as the validator passes them.
+    /// HS256 rules as the validator makes them for secrets with these `kids`.
+    fn rules(keys: &Hs256Keys, at_jwt: bool) -> Rules {
+        Rules {
+            accepted: Algorithms::of([Algorithm::Hs256]),
+            require_at_jwt: at_jwt,
+            read_kid: keys.labels().is_some(),
+        }
+    }
+
+    fn secrets(kids: &[Option<&str>]) -> Hs256Keys {
+        let secret = SigningSecret::from("a secret of thirty-two bytes, ok");
+        Hs256Keys::new(
+            kids.iter()
+                .map(|kid| (kid.map(Box::from), Hs256Key::new(&secret)))
+                .collect(),
+        )
+    }
+
+    /// The header check, then the key choice, as the validator runs them for HS256 secrets
+    /// with these `kids`.
     fn checked(
         json: &str,
         at_jwt: bool,
         kids: &[Option<&str>],
     ) -> Result<KeyChoice, TokenErrorKind> {
-        let labels = labels(kids);
-        let labels = labels.iter().any(Option::is_some).then_some(&*labels);
-        check(&header(json), at_jwt, labels)
+        let keys = secrets(kids);
+        let mut buf = [0; BUF_LEN];
+        let header = check(&header(json), &mut buf, rules(&keys, at_jwt))?;
+        assert_eq!(header.alg, Algorithm::Hs256);
+        keys.choose(header.kid.as_deref())
+            .ok_or(TokenErrorKind::UnknownKeyId)
+    }
+
+    /// The header check alone, for HS256 without key ids.
+    fn parse(segment: &str, at_jwt: bool, _: Option<()>) -> Result<KeyChoice, TokenErrorKind> {
+        let mut buf = [0; BUF_LEN];
+        check(segment, &mut buf, rules(&secrets(&[None]), at_jwt)).map(|_| KeyChoice::InOrder)
     }
 
     #[test]
@@ -384,7 +406,7 @@ mod tests {
     #[test]
     fn oversized_header_is_malformed_without_decoding() {
         let header = "e".repeat(MAX_HEADER_LEN + 1);
-        assert_eq!(check(&header, false, None), Err(TokenErrorKind::Malformed));
+        assert_eq!(parse(&header, false, None), Err(TokenErrorKind::Malformed));
     }
 
     #[test]
@@ -394,10 +416,10 @@ mod tests {
         let json = |fill: usize| format!(r#"{{"alg":"HS256","x":"{}"}}"#, "a".repeat(fill));
         let at_limit = header(&json(362));
         assert_eq!(at_limit.len(), MAX_HEADER_LEN);
-        assert_eq!(check(&at_limit, false, None), Ok(KeyChoice::InOrder));
+        assert_eq!(parse(&at_limit, false, None), Ok(KeyChoice::InOrder));
         let over = header(&json(365));
         assert_eq!(over.len(), MAX_HEADER_LEN + 4);
-        assert_eq!(check(&over, false, None), Err(TokenErrorKind::Malformed));
+        assert_eq!(parse(&over, false, None), Err(TokenErrorKind::Malformed));
     }
 
     #[test]
@@ -405,11 +427,11 @@ mod tests {
         // "eyJhbGciOiJIUzI1NiJ9" is {"alg":"HS256"}; a changed final character that decodes to
         // the same bytes with other trailing bits must not pass.
         assert_eq!(
-            check("eyJhbGciOiJIUzI1NiJ9", false, None),
+            parse("eyJhbGciOiJIUzI1NiJ9", false, None),
             Ok(KeyChoice::InOrder)
         );
         assert_eq!(
-            check("eyJhbGciOiJIUzI1NiJ9=", false, None),
+            parse("eyJhbGciOiJIUzI1NiJ9=", false, None),
             Err(TokenErrorKind::Malformed)
         );
     }

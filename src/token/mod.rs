@@ -14,6 +14,7 @@ pub use error::{TokenError, TokenErrorKind};
 #[cfg(feature = "issuer")]
 pub(crate) use scopes::is_scope_token;
 pub use scopes::{ScopeRequirement, Scopes, ScopesIter};
+pub(crate) use validator::KeySource;
 pub use validator::TokenValidator;
 pub(crate) use verified::GuardMark;
 pub use verified::VerifiedToken;

@@ -2,14 +2,19 @@
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use crate::keys::{Hs256Keys, KeyChoice};
+#[cfg(feature = "jwks")]
+use std::sync::Arc;
+
+use crate::keys::{Algorithms, Hs256Keys};
+#[cfg(feature = "jwks")]
+use crate::keys::{JwkSet, Lookup};
 use crate::token::claims::{self, Audience, RegisteredClaims};
-use crate::token::header;
+use crate::token::header::{self, Rules};
 use crate::token::jws;
 use crate::token::verified::{DecodedToken, GuardMark, VerifiedToken};
 use crate::token::{TokenError, TokenErrorKind};
 
-/// Validates HS256 access tokens for one resource server: the checks
+/// Validates access tokens for one resource server: the checks
 /// [`BearerGuard`](crate::BearerGuard) runs on every request, for use without HTTP (a
 /// WebSocket handshake, a message queue consumer).
 ///
@@ -19,9 +24,11 @@ use crate::token::{TokenError, TokenErrorKind};
 ///
 /// 1. the size cap, before anything is decoded;
 /// 2. three base64url segments;
-/// 3. the header: no `crit`, `alg` exactly `HS256`, no nested JWT, `typ` under RFC 9068;
-/// 4. the key its `kid` names, or every secret in order;
-/// 5. the HMAC, compared in constant time;
+/// 3. the header: no `crit`, `alg` the resource server's (pinned, never the token's choice),
+///    no nested JWT, `typ` under RFC 9068;
+/// 4. the key its `kid` names: among the HS256 secrets (or every secret in order), or in the
+///    JWK set (feature `jwks`);
+/// 5. the signature: the HMAC compared in constant time, or the public-key signature;
 /// 6. the payload, decoded only once its signature has verified;
 /// 7. one pass over the claims (`aud` is compared as it is read);
 /// 8. `exp`, `nbf`, the registered lifetime, RFC 9068's claims, `iat`, `aud` and `iss`.
@@ -51,8 +58,11 @@ use crate::token::{TokenError, TokenErrorKind};
 /// ```
 #[derive(Debug, Clone)]
 pub struct TokenValidator {
-    /// The secrets, current first.
-    pub(crate) keys: Hs256Keys,
+    /// Where the keys come from.
+    pub(crate) keys: KeySource,
+    /// The algorithms accepted: the resource server's `signing_alg`, and any the builder
+    /// added.
+    pub(crate) accepted: Algorithms,
     pub(crate) audience: Box<str>,
     pub(crate) issuer: Option<Box<str>>,
     /// Seconds of clock skew allowed on `exp`, `nbf` and `iat`.
@@ -66,6 +76,16 @@ pub struct TokenValidator {
     /// The resource server's `token_lifetime`: no token it issues expires later than that
     /// from now.
     pub(crate) max_lifetime: Option<f64>,
+}
+
+/// The keys a validator verifies with.
+#[derive(Debug, Clone)]
+pub(crate) enum KeySource {
+    /// HS256: the resource server's secret, current first, then the previous ones.
+    Secrets(Hs256Keys),
+    /// Public keys from a JWK set, parsed once (feature `jwks`).
+    #[cfg(feature = "jwks")]
+    KeySet(Arc<JwkSet>),
 }
 
 impl TokenValidator {
@@ -112,11 +132,22 @@ impl TokenValidator {
             return Err(TokenErrorKind::TooLarge);
         }
         let segments = jws::split(token)?;
-        let choice: KeyChoice = header::check(segments.header, self.rfc9068, self.keys.labels())?;
-        if !self
-            .keys
-            .verify(choice, segments.signing_input, segments.signature)
-        {
+        let mut buf = [0u8; header::BUF_LEN];
+        let header = header::check(segments.header, &mut buf, self.header_rules())?;
+        let kid = header.kid.as_deref();
+        let signed = match &self.keys {
+            KeySource::Secrets(secrets) => {
+                let choice = secrets.choose(kid).ok_or(TokenErrorKind::UnknownKeyId)?;
+                secrets.verify(choice, segments.signing_input, segments.signature)
+            }
+            #[cfg(feature = "jwks")]
+            KeySource::KeySet(set) => match set.find(header.alg, kid) {
+                Lookup::Found(key) => key.verifies(segments.signing_input, segments.signature),
+                Lookup::UnknownKid => return Err(TokenErrorKind::UnknownKeyId),
+                Lookup::Ambiguous => return Err(TokenErrorKind::MissingKeyId),
+            },
+        };
+        if !signed {
             return Err(TokenErrorKind::InvalidSignature);
         }
         let decoded = DecodedToken::decode(segments.payload)?;
@@ -124,6 +155,20 @@ impl TokenValidator {
         let claims = claims::parse(payload, &self.audience, &self.scope_claim)?;
         self.check_claims(&claims, payload, now)?;
         decoded.verified(claims, guard)
+    }
+
+    /// What the header must be: an accepted algorithm, `at+jwt` under RFC 9068, and whether
+    /// its `kid` picks a key.
+    fn header_rules(&self) -> Rules {
+        Rules {
+            accepted: self.accepted,
+            require_at_jwt: self.rfc9068,
+            read_kid: match &self.keys {
+                KeySource::Secrets(secrets) => secrets.labels().is_some(),
+                #[cfg(feature = "jwks")]
+                KeySource::KeySet(_) => true,
+            },
+        }
     }
 
     /// The checks on the claims' values, once they are read.
@@ -224,7 +269,7 @@ mod tests {
     use super::*;
     use std::time::Duration;
 
-    use crate::keys::{Hs256Key, SigningSecret};
+    use crate::keys::{Algorithm, Hs256Key, SigningSecret};
     use crate::test_support::{NOW, claims_json, mint, mint_raw, validator};
 
     impl TokenValidator {
@@ -706,7 +751,14 @@ mod tests {
 
         // Every check but the audience, with the clock just before `exp`: valid.
         let segments = jws::split(TOKEN).unwrap();
-        let choice = header::check(segments.header, false, None).unwrap();
+        let mut buf = [0; header::BUF_LEN];
+        let rules = Rules {
+            accepted: Algorithms::of([Algorithm::Hs256]),
+            require_at_jwt: false,
+            read_kid: false,
+        };
+        let header = header::check(segments.header, &mut buf, rules).unwrap();
+        let choice = keys.choose(header.kid.as_deref()).unwrap();
         assert!(keys.verify(choice, segments.signing_input, segments.signature));
         let decoded = DecodedToken::decode(segments.payload).unwrap();
         let payload = decoded.text().unwrap();
@@ -729,7 +781,7 @@ mod tests {
 
         // As a request to an API: before `exp` it lacks `aud`; today it has expired.
         let validator = TokenValidator {
-            keys,
+            keys: KeySource::Secrets(keys),
             issuer: None,
             leeway: 0.0,
             ..validator()

@@ -1,0 +1,268 @@
+//! One JSON Web Key (RFC 7517 §4), read strictly, and the verifying keys it yields.
+
+use std::borrow::Cow;
+use std::fmt;
+
+use aws_lc_rs::signature::{
+    ECDSA_P256_SHA256_FIXED, ED25519, ParsedPublicKey, RSA_PKCS1_2048_8192_SHA256,
+    RSA_PSS_2048_8192_SHA256, RsaPublicKeyComponents,
+};
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use serde::Deserialize;
+use serde::de::IgnoredAny;
+
+use crate::keys::{Algorithm, Algorithms};
+
+/// RSA moduli bearer-guard accepts, in bits (RFC 8725 §3.5 and common practice: 2048 and up;
+/// 8192 bounds the work a key can ask of the verifier).
+const RSA_BITS: std::ops::RangeInclusive<usize> = 2048..=8192;
+
+/// A key that verifies signatures of one algorithm: a JWK parsed once, when its set loads.
+pub(crate) struct VerifyingKey {
+    kid: Option<Box<str>>,
+    alg: Algorithm,
+    key: ParsedPublicKey,
+}
+
+impl VerifyingKey {
+    pub(crate) fn kid(&self) -> Option<&str> {
+        self.kid.as_deref()
+    }
+
+    pub(crate) fn alg(&self) -> Algorithm {
+        self.alg
+    }
+
+    /// Whether the base64url `signature` verifies `signing_input` under this key.
+    pub(crate) fn verifies(&self, signing_input: &str, signature: &str) -> bool {
+        // An RSA-8192 signature is the largest: 1024 bytes, 1366 characters of base64url.
+        let mut buf = [0u8; 1024];
+        if signature.len() > 1366 {
+            return false;
+        }
+        match URL_SAFE_NO_PAD.decode_slice(signature, &mut buf) {
+            Ok(len) => self
+                .key
+                .verify_sig(signing_input.as_bytes(), &buf[..len])
+                .is_ok(),
+            Err(_) => false,
+        }
+    }
+}
+
+/// Public keys are not secret, but their bytes say nothing to a reader: the kid and the
+/// algorithm do.
+impl fmt::Debug for VerifyingKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("VerifyingKey")
+            .field("kid", &self.kid)
+            .field("alg", &self.alg.name())
+            .finish_non_exhaustive()
+    }
+}
+
+/// Why a JWK is not used. Logged with the key's `kid`; never with key material.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Unusable {
+    /// Not a JWK object, a member of the wrong type, or a member twice.
+    Malformed,
+    /// It carries private key members (`d`, `p`, `q`, …).
+    PrivateMembers,
+    /// A symmetric (`oct`) key: never taken from a key set.
+    Symmetric,
+    /// `use` is not `sig`.
+    NotForSignatures,
+    /// `key_ops` is present without `verify`.
+    NotForVerifying,
+    /// Its `alg`, or its key type and curve, fit none of the algorithms accepted.
+    NoAcceptedAlgorithm,
+    /// An RSA modulus outside 2048 to 8192 bits.
+    RsaSize(usize),
+    /// Key material the crypto library refuses (a point off the curve, a bad length, …).
+    Rejected,
+}
+
+impl fmt::Display for Unusable {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Malformed => f.write_str("not a well-formed JWK"),
+            Self::PrivateMembers => f.write_str("it carries private key members"),
+            Self::Symmetric => f.write_str("a symmetric (oct) key"),
+            Self::NotForSignatures => f.write_str("its use is not sig"),
+            Self::NotForVerifying => f.write_str("its key_ops lack verify"),
+            Self::NoAcceptedAlgorithm => {
+                f.write_str("its alg or key type fits no accepted algorithm")
+            }
+            Self::RsaSize(bits) => {
+                write!(f, "an RSA modulus of {bits} bits (2048 to 8192 accepted)")
+            }
+            Self::Rejected => f.write_str("the crypto library refused its key material"),
+        }
+    }
+}
+
+/// The members bearer-guard reads, each of its RFC type; serde refuses a repeated one.
+#[derive(Deserialize)]
+struct Jwk<'a> {
+    #[serde(borrow)]
+    kty: Cow<'a, str>,
+    #[serde(borrow, default, rename = "use")]
+    use_: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    key_ops: Option<Vec<Cow<'a, str>>>,
+    #[serde(borrow, default)]
+    alg: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    kid: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    crv: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    n: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    e: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    x: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    y: Option<Cow<'a, str>>,
+    // Private members (RFC 7518 §6.2.2, §6.3.2, §6.4.1; RFC 8037 §2): their presence alone
+    // disqualifies the key.
+    #[serde(default)]
+    d: Option<IgnoredAny>,
+    #[serde(default)]
+    p: Option<IgnoredAny>,
+    #[serde(default)]
+    q: Option<IgnoredAny>,
+    #[serde(default)]
+    dp: Option<IgnoredAny>,
+    #[serde(default)]
+    dq: Option<IgnoredAny>,
+    #[serde(default)]
+    qi: Option<IgnoredAny>,
+    #[serde(default)]
+    oth: Option<IgnoredAny>,
+    #[serde(default)]
+    k: Option<IgnoredAny>,
+}
+
+/// What one JWK (JSON text) yields for the `accepted` algorithms: its `kid`, and one
+/// verifying key per algorithm it fits (an RSA key without `alg` may serve RS256 and PS256),
+/// or why it is not used.
+pub(crate) struct ParsedJwk {
+    pub(crate) kid: Option<Box<str>>,
+    pub(crate) keys: Result<Vec<VerifyingKey>, Unusable>,
+}
+
+pub(crate) fn parse(json: &str, accepted: Algorithms) -> ParsedJwk {
+    let jwk: Jwk<'_> = match serde_json::from_str(json) {
+        Ok(jwk) => jwk,
+        Err(_) => {
+            return ParsedJwk {
+                kid: None,
+                keys: Err(Unusable::Malformed),
+            };
+        }
+    };
+    let kid: Option<Box<str>> = jwk.kid.as_deref().map(Box::from);
+    let keys = keys_of(&jwk, accepted).map(|keys| {
+        keys.into_iter()
+            .map(|(alg, key)| VerifyingKey {
+                kid: kid.clone(),
+                alg,
+                key,
+            })
+            .collect()
+    });
+    ParsedJwk { kid, keys }
+}
+
+fn keys_of(
+    jwk: &Jwk<'_>,
+    accepted: Algorithms,
+) -> Result<Vec<(Algorithm, ParsedPublicKey)>, Unusable> {
+    let private = [&jwk.d, &jwk.p, &jwk.q, &jwk.dp, &jwk.dq, &jwk.qi, &jwk.oth];
+    if jwk.kty == "oct" || jwk.k.is_some() {
+        return Err(Unusable::Symmetric);
+    }
+    if private.iter().any(|member| member.is_some()) {
+        return Err(Unusable::PrivateMembers);
+    }
+    if jwk.use_.as_deref().is_some_and(|use_| use_ != "sig") {
+        return Err(Unusable::NotForSignatures);
+    }
+    if jwk
+        .key_ops
+        .as_ref()
+        .is_some_and(|ops| !ops.iter().any(|op| op == "verify"))
+    {
+        return Err(Unusable::NotForVerifying);
+    }
+    // The algorithms this key may verify: its `alg` when present (Auth0 may leave it out),
+    // else every accepted one its key type fits.
+    let fits = |alg: Algorithm| match alg {
+        Algorithm::Rs256 | Algorithm::Ps256 => jwk.kty == "RSA",
+        Algorithm::Es256 => jwk.kty == "EC" && jwk.crv.as_deref() == Some("P-256"),
+        Algorithm::EdDsa => jwk.kty == "OKP" && jwk.crv.as_deref() == Some("Ed25519"),
+        Algorithm::Hs256 => false,
+    };
+    let algs: Vec<Algorithm> = match jwk.alg.as_deref() {
+        Some(name) => Algorithm::from_name(name)
+            .filter(|alg| accepted.contains(*alg) && fits(*alg))
+            .into_iter()
+            .collect(),
+        None => accepted.iter().filter(|alg| fits(*alg)).collect(),
+    };
+    if algs.is_empty() {
+        return Err(Unusable::NoAcceptedAlgorithm);
+    }
+    algs.into_iter()
+        .map(|alg| parsed_key(jwk, alg).map(|key| (alg, key)))
+        .collect()
+}
+
+/// The key material of `jwk` for `alg`, whose key type it fits.
+fn parsed_key(jwk: &Jwk<'_>, alg: Algorithm) -> Result<ParsedPublicKey, Unusable> {
+    let bytes = |member: &Option<Cow<'_, str>>| {
+        member
+            .as_deref()
+            .and_then(|text| URL_SAFE_NO_PAD.decode(text).ok())
+            .ok_or(Unusable::Malformed)
+    };
+    let parsed = match alg {
+        Algorithm::Rs256 | Algorithm::Ps256 => {
+            let (n, e) = (bytes(&jwk.n)?, bytes(&jwk.e)?);
+            let bits = modulus_bits(&n);
+            if !RSA_BITS.contains(&bits) {
+                return Err(Unusable::RsaSize(bits));
+            }
+            let params = if alg == Algorithm::Rs256 {
+                &RSA_PKCS1_2048_8192_SHA256
+            } else {
+                &RSA_PSS_2048_8192_SHA256
+            };
+            RsaPublicKeyComponents { n: &n, e: &e }.to_parsed_public_key(params)
+        }
+        Algorithm::Es256 => {
+            let (x, y) = (bytes(&jwk.x)?, bytes(&jwk.y)?);
+            if x.len() != 32 || y.len() != 32 {
+                return Err(Unusable::Rejected);
+            }
+            // SEC 1 uncompressed point: 0x04 || x || y. The JOSE signature is R || S
+            // (RFC 7518 §3.4), hence the FIXED verification algorithm.
+            let point: Vec<u8> = [&[4u8][..], &x, &y].concat();
+            ParsedPublicKey::new(&ECDSA_P256_SHA256_FIXED, point)
+        }
+        Algorithm::EdDsa => ParsedPublicKey::new(&ED25519, bytes(&jwk.x)?),
+        Algorithm::Hs256 => return Err(Unusable::NoAcceptedAlgorithm),
+    };
+    parsed.map_err(|_| Unusable::Rejected)
+}
+
+/// The bit length of a big-endian unsigned integer (leading zero bytes are refused later, by
+/// the crypto library, as RFC 7518 §6.3.1.1 asks).
+fn modulus_bits(n: &[u8]) -> usize {
+    match n.iter().position(|&b| b != 0) {
+        Some(first) => (n.len() - first) * 8 - n[first].leading_zeros() as usize,
+        None => 0,
+    }
+}
