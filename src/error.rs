@@ -86,11 +86,43 @@ pub enum ConfigError {
     },
     /// The signing algorithm verifies with public keys, and no key set was given.
     #[error(
-        "signing_alg {alg:?} verifies with public keys, and none were given: pass the issuer's JWK set to static_jwks(…)"
+        "signing_alg {alg:?} verifies with public keys, and none were given: set the issuer (keys by discovery), a jwks_uri(…), or static_jwks(…)"
     )]
     NoKeySource {
         /// The algorithm as configured.
         alg: String,
+    },
+    /// A key cache setting is out of its bounds.
+    #[error("the key cache's {setting}: {problem}")]
+    JwksSetting {
+        /// The setting.
+        setting: &'static str,
+        /// What is wrong with it.
+        problem: String,
+    },
+    /// A URL keys would be fetched from is neither `https` nor `http` to a loopback host.
+    #[error(
+        "{setting} {url:?} cannot be fetched: keys come over https (or http to 127.0.0.1, [::1] or localhost, for local development)"
+    )]
+    NotFetchable {
+        /// Where the URL came from.
+        setting: &'static str,
+        /// The URL as configured.
+        url: String,
+    },
+    /// Keys are to be fetched, and there is no HTTP client to fetch them with.
+    #[error(
+        "keys for signing_alg {alg:?} are to be fetched, and no fetcher is set: enable bearer-guard's reqwest feature, or pass your own to jwks_fetcher(…)"
+    )]
+    NoFetcher {
+        /// The algorithm as configured.
+        alg: String,
+    },
+    /// The built-in HTTP client could not be set up.
+    #[error("the HTTP client for fetching keys could not be set up: {problem}")]
+    HttpClient {
+        /// What the TLS or HTTP library said.
+        problem: String,
     },
     /// A JWK set given to the builder gives no usable key.
     #[error("the JWK set cannot be used: {problem}")]

@@ -79,14 +79,18 @@ pub use error::ConfigError;
 #[cfg(feature = "axum")]
 pub use http::Claims;
 pub use http::{
-    BearerGuard, BearerGuardLayer, DefaultRejection, OnRejection, Rejection, RejectionKind,
-    RequestErrorKind, RequireScopes, RequireScopesLayer, ResponseFuture,
+    BearerGuard, BearerGuardLayer, DefaultRejection, GuardFuture, OnRejection, Rejection,
+    RejectionKind, RequestErrorKind, RequireScopes, RequireScopesLayer, ResponseFuture,
 };
 #[cfg(feature = "form")]
 pub use http::{FormToken, FormTokenFuture, FormTokenLayer};
 #[cfg(feature = "issuer")]
 pub use issuer::{AccessTokenBuilder, DEFAULT_TOKEN_LIFETIME, IssueError, TokenIssuer};
+#[cfg(feature = "reqwest")]
+pub use keys::ReqwestFetcher;
 pub use keys::{Algorithm, SigningSecret};
+#[cfg(feature = "jwks")]
+pub use keys::{FetchError, FetchFuture, JwksFetcher, JwksSettings, KeySetStatus, KeysNotReady};
 pub use token::{
     ScopeRequirement, Scopes, ScopesIter, TokenError, TokenErrorKind, TokenValidator, VerifiedToken,
 };

@@ -16,33 +16,12 @@ use bearer_guard::{
     Algorithm, BearerGuardBuilder, BearerGuardLayer, ConfigError, Rejection, RejectionKind,
     ResourceServer, TokenErrorKind, VerifiedToken,
 };
+use common::keys::{jwk, jwks, pem, signed};
 use common::{AUDIENCE, ISSUER, claims, get_with_token, send};
 use jsonwebtoken::{EncodingKey, Header};
 use serde_json::{Value, json};
 
 use TokenErrorKind as T;
-
-fn key_file(name: &str) -> String {
-    std::fs::read_to_string(format!(
-        "{}/tests/data/keys/{name}",
-        env!("CARGO_MANIFEST_DIR")
-    ))
-    .unwrap()
-}
-
-/// The public JWK of fixture key `name`, with `kid` and any `extra` members.
-fn jwk(name: &str, kid: &str, extra: &Value) -> Value {
-    let mut jwk: Value = serde_json::from_str(&key_file(&format!("{name}.jwk.json"))).unwrap();
-    jwk["kid"] = kid.into();
-    for (member, value) in extra.as_object().unwrap() {
-        jwk[member] = value.clone();
-    }
-    jwk
-}
-
-fn jwks(keys: &[Value]) -> String {
-    json!({ "keys": keys }).to_string()
-}
 
 fn api(alg: &str) -> ResourceServer {
     ResourceServer::from_json(&format!(
@@ -64,25 +43,6 @@ fn app(alg: &str, keys: &[Value]) -> Router {
     Router::new()
         .route("/private", get(handler))
         .layer(builder(alg, keys).build().unwrap())
-}
-
-/// A token signed by jsonwebtoken with fixture key `name` (PEM) as `alg`, naming `kid`.
-fn signed(alg: jsonwebtoken::Algorithm, name: &str, kid: Option<&str>) -> String {
-    let pem = key_file(&format!("{name}.pem"));
-    let key = match alg {
-        jsonwebtoken::Algorithm::RS256 | jsonwebtoken::Algorithm::PS256 => {
-            EncodingKey::from_rsa_pem(pem.as_bytes())
-        }
-        jsonwebtoken::Algorithm::ES256 => EncodingKey::from_ec_pem(pem.as_bytes()),
-        jsonwebtoken::Algorithm::EdDSA => EncodingKey::from_ed_pem(pem.as_bytes()),
-        other => panic!("{other:?}"),
-    }
-    .unwrap();
-    let header = Header {
-        kid: kid.map(str::to_owned),
-        ..Header::new(alg)
-    };
-    jsonwebtoken::encode(&header, &claims("read:messages", json!({})), &key).unwrap()
 }
 
 /// Status and typed reason of one request with `token`.
@@ -177,7 +137,7 @@ async fn hs256_keyed_with_the_public_key_is_refused() {
     let n = URL_SAFE_NO_PAD
         .decode(public["n"].as_str().unwrap())
         .unwrap();
-    let pem = key_file("rsa2048.pem");
+    let pem = pem("rsa2048");
     for secret in [pem.as_bytes(), &n, public.to_string().as_bytes()] {
         let header = Header {
             kid: Some("k1".into()),

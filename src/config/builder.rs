@@ -9,9 +9,9 @@ use std::time::Duration;
 use crate::config::ResourceServer;
 use crate::error::ConfigError;
 use crate::http::{BearerGuardLayer, DefaultRejection, Guard, Required, Responder, quotable};
-#[cfg(feature = "jwks")]
-use crate::keys::JwkSet;
 use crate::keys::{Algorithm, Algorithms, Hs256Key, Hs256Keys, MAX_KEYS, SigningSecret};
+#[cfg(feature = "jwks")]
+use crate::keys::{JwkSet, JwksFetcher, JwksSettings, KeyCache, Location};
 use crate::token::{GuardMark, KeySource, REGISTERED, ScopeRequirement, TokenValidator};
 
 static NEXT_GUARD_ID: AtomicU64 = AtomicU64::new(1);
@@ -94,6 +94,13 @@ struct Settings {
     /// A JWK set document, for an API signed with public keys.
     #[cfg(feature = "jwks")]
     static_jwks: Option<String>,
+    /// Where to fetch the JWK set, instead of discovering it from the issuer.
+    #[cfg(feature = "jwks")]
+    jwks_uri: Option<String>,
+    #[cfg(feature = "jwks")]
+    jwks_fetcher: Option<Fetcher>,
+    #[cfg(feature = "jwks")]
+    jwks_settings: JwksSettings,
     /// Algorithms accepted besides the resource server's `signing_alg`.
     #[cfg(feature = "jwks")]
     also_accepted: Vec<Algorithm>,
@@ -126,6 +133,12 @@ impl BearerGuardBuilder {
                 other_secrets: Vec::new(),
                 #[cfg(feature = "jwks")]
                 static_jwks: None,
+                #[cfg(feature = "jwks")]
+                jwks_uri: None,
+                #[cfg(feature = "jwks")]
+                jwks_fetcher: None,
+                #[cfg(feature = "jwks")]
+                jwks_settings: JwksSettings::default(),
                 #[cfg(feature = "jwks")]
                 also_accepted: Vec::new(),
             },
@@ -282,6 +295,31 @@ impl<R> BearerGuardBuilder<R> {
     #[cfg(feature = "jwks")]
     pub fn static_jwks(mut self, document: impl Into<String>) -> Self {
         self.settings.static_jwks = Some(document.into());
+        self
+    }
+
+    /// Fetches the JWK set from `url` rather than finding it by discovery from the
+    /// [`issuer`](Self::issuer). `https`, or `http` to a loopback host. Feature `jwks`.
+    #[cfg(feature = "jwks")]
+    pub fn jwks_uri(mut self, url: impl Into<String>) -> Self {
+        self.settings.jwks_uri = Some(url.into());
+        self
+    }
+
+    /// Fetches discovery documents and JWK sets with `fetcher` (your HTTP client, a proxy,
+    /// mTLS, a custom CA, a test double). Defaults to the `reqwest` feature's client.
+    /// Feature `jwks`.
+    #[cfg(feature = "jwks")]
+    pub fn jwks_fetcher(mut self, fetcher: impl JwksFetcher) -> Self {
+        self.settings.jwks_fetcher = Some(Fetcher(Arc::new(fetcher)));
+        self
+    }
+
+    /// The key cache's timeouts, lifetimes, backoff and refetch budget; see
+    /// [`JwksSettings`] for the defaults. Feature `jwks`.
+    #[cfg(feature = "jwks")]
+    pub fn jwks_settings(mut self, settings: JwksSettings) -> Self {
+        self.settings.jwks_settings = settings;
         self
     }
 
@@ -453,10 +491,14 @@ impl Settings {
     /// The HS256 secrets, checked, for an HS256 API.
     fn secrets(&self) -> Result<KeySource, ConfigError> {
         #[cfg(feature = "jwks")]
-        if self.static_jwks.is_some() {
-            return Err(ConfigError::KeySetSettingForHs256 {
-                setting: "static_jwks",
-            });
+        for (setting, given) in [
+            ("static_jwks", self.static_jwks.is_some()),
+            ("jwks_uri", self.jwks_uri.is_some()),
+            ("jwks_fetcher", self.jwks_fetcher.is_some()),
+        ] {
+            if given {
+                return Err(ConfigError::KeySetSettingForHs256 { setting });
+            }
         }
         #[cfg(feature = "jwks")]
         if !self.also_accepted.is_empty() {
@@ -490,17 +532,32 @@ impl Settings {
         }
         let accepted =
             Algorithms::of(std::iter::once(alg).chain(self.also_accepted.iter().copied()));
-        let Some(document) = &self.static_jwks else {
-            return Err(ConfigError::NoKeySource {
-                alg: alg.name().to_owned(),
-            });
-        };
-        let set = JwkSet::parse(document.as_bytes(), accepted).map_err(|err| {
-            ConfigError::InvalidJwks {
-                problem: err.to_string(),
+        if let Some(document) = &self.static_jwks {
+            let set = JwkSet::parse(document.as_bytes(), accepted).map_err(|err| {
+                ConfigError::InvalidJwks {
+                    problem: err.to_string(),
+                }
+            })?;
+            return Ok((KeySource::KeySet(Arc::new(set)), accepted));
+        }
+        // Keys are fetched: from the configured URL, or by discovery from the issuer.
+        let location = match (&self.jwks_uri, &self.issuer) {
+            (Some(url), _) => Location::JwksUri(url.as_str().into()),
+            (None, Some(issuer)) => Location::Discovery {
+                issuer: issuer.as_str().into(),
+            },
+            (None, None) => {
+                return Err(ConfigError::NoKeySource {
+                    alg: alg.name().to_owned(),
+                });
             }
-        })?;
-        Ok((KeySource::KeySet(Arc::new(set)), accepted))
+        };
+        let fetcher = match &self.jwks_fetcher {
+            Some(Fetcher(fetcher)) => Arc::clone(fetcher),
+            None => default_fetcher(alg, &self.jwks_settings)?,
+        };
+        let cache = KeyCache::new(location, accepted, fetcher, self.jwks_settings.clone())?;
+        Ok((KeySource::Cache(cache), accepted))
     }
 
     /// Without the `jwks` feature, an API signed with public keys cannot be verified.
@@ -530,6 +587,37 @@ impl Settings {
             }),
             None => Ok(()),
         }
+    }
+}
+
+/// A fetcher given to the builder; its `Debug` names it only.
+#[cfg(feature = "jwks")]
+struct Fetcher(Arc<dyn JwksFetcher>);
+
+#[cfg(feature = "jwks")]
+impl fmt::Debug for Fetcher {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("JwksFetcher")
+    }
+}
+
+/// The `reqwest` feature's fetcher, or, without it, the advice to bring one.
+#[cfg(feature = "jwks")]
+fn default_fetcher(
+    alg: Algorithm,
+    settings: &JwksSettings,
+) -> Result<Arc<dyn JwksFetcher>, ConfigError> {
+    #[cfg(feature = "reqwest")]
+    {
+        let _ = alg;
+        Ok(Arc::new(crate::keys::ReqwestFetcher::new(settings)?))
+    }
+    #[cfg(not(feature = "reqwest"))]
+    {
+        let _ = settings;
+        Err(ConfigError::NoFetcher {
+            alg: alg.name().to_owned(),
+        })
     }
 }
 

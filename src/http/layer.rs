@@ -15,10 +15,11 @@ use crate::http::extract::Anonymous;
 #[cfg(feature = "form")]
 use crate::http::form::{FormBodyToken, FormTokenLayer};
 use crate::http::future::ResponseFuture;
+use crate::http::guard_future::{GuardFuture, KeyWait};
 use crate::http::on_rejection::{DefaultRejection, OnRejection, Responder};
 use crate::http::rejection::{Rejection, RejectionKind};
 use crate::http::scope_layer::{RequireScopesLayer, Required};
-use crate::token::{ScopeRequirement, TokenValidator};
+use crate::token::{ScopeRequirement, TokenErrorKind, TokenValidator};
 
 /// Applies [`BearerGuard`] to a service: the tower layer that protects an API.
 ///
@@ -82,6 +83,34 @@ impl<R> BearerGuardLayer<R> {
     #[must_use]
     pub fn validator(&self) -> &TokenValidator {
         &self.guard.validator
+    }
+
+    /// A snapshot of the key cache, for a health endpoint: whether keys are loaded, how many,
+    /// when the last fetch succeeded, the last error. `None` when the keys do not come from
+    /// a cache (HS256, or a static JWK set). Feature `jwks`.
+    #[cfg(feature = "jwks")]
+    #[must_use]
+    pub fn key_set_status(&self) -> Option<crate::KeySetStatus> {
+        self.guard.validator.key_cache().map(|cache| cache.status())
+    }
+
+    /// Waits until the key cache has a usable key set, or `timeout` passes: for a startup
+    /// that wants to fail fast rather than answer 503 until the issuer is reachable. Returns
+    /// at once when the keys do not come from a cache. Feature `jwks`; needs a tokio runtime.
+    ///
+    /// # Errors
+    ///
+    /// [`KeysNotReady`](crate::KeysNotReady), with the cache's status (its last error),
+    /// when no key set loaded in time.
+    #[cfg(feature = "jwks")]
+    pub async fn wait_for_keys(
+        &self,
+        timeout: std::time::Duration,
+    ) -> Result<(), crate::KeysNotReady> {
+        match self.guard.validator.key_cache() {
+            Some(cache) => cache.wait_for_keys(timeout).await,
+            None => Ok(()),
+        }
     }
 
     /// A layer that reads an `access_token` from form-encoded request bodies (RFC 6750 §2.2)
@@ -193,14 +222,30 @@ pub struct BearerGuard<S, R = DefaultRejection> {
 
 define_inner_service_accessors!(BearerGuard);
 
+/// What the guard decides about a request.
+pub(crate) enum Admission {
+    /// Let it through; `in_url` when the token came in the query string.
+    Pass {
+        in_url: bool,
+    },
+    Reject(Rejection),
+    /// Its token names a `kid` the key set lacks, and a refetch runs: check it again after.
+    #[cfg_attr(not(feature = "jwks"), allow(dead_code))]
+    WaitForKeys(KeyWait),
+}
+
 impl<R> Guard<R> {
-    /// Finds and checks the token, leaving a `VerifiedToken` (or the anonymous mark) in
-    /// the request extensions. Returns whether the token came in the URL.
-    fn authenticate<B>(&self, request: &mut Request<B>) -> Result<bool, Rejection> {
+    /// Finds and checks the token, leaving a `VerifiedToken` (or the anonymous mark) in the
+    /// request extensions. `may_wait`: whether an unknown `kid` may wait for a refetch.
+    pub(crate) fn authenticate<B>(&self, request: &mut Request<B>, may_wait: bool) -> Admission {
+        // Read, not taken, so that a request that waits for keys still has it afterwards.
         #[cfg(feature = "form")]
-        let body = request.extensions_mut().remove::<FormBodyToken>();
+        let body = request
+            .extensions()
+            .get::<FormBodyToken>()
+            .map(|body| body.0.clone());
         #[cfg(feature = "form")]
-        let body = body.as_ref().map(|body| &*body.0);
+        let body = body.as_deref();
         #[cfg(not(feature = "form"))]
         let body = None;
         let query = if self.allow_query_token {
@@ -214,41 +259,89 @@ impl<R> Guard<R> {
             Ok(None) if self.allow_anonymous && self.required.is_none() => {
                 let anonymous = Anonymous(self.responder.guard.clone());
                 request.extensions_mut().insert(anonymous);
-                return Ok(false);
+                return Admission::Pass { in_url: false };
             }
-            Ok(None) => return Err(self.responder.reject(RejectionKind::MissingCredentials)),
-            Err(kind) => return Err(self.responder.reject(RejectionKind::InvalidRequest(kind))),
+            Ok(None) => return self.reject(RejectionKind::MissingCredentials),
+            Err(kind) => return self.reject(RejectionKind::InvalidRequest(kind)),
         };
-        let verified = self
+        let verified = match self
             .validator
             .validate_for(&found.token, &self.responder.guard)
-            .map_err(|kind| self.responder.reject(RejectionKind::InvalidToken(kind)))?;
+        {
+            Ok(verified) => verified,
+            Err(kind) => return self.refused(kind, may_wait),
+        };
         let in_url = found.in_url;
-        if let Some(required) = &self.required {
-            required.check(&verified, &self.responder.guard.realm)?;
+        if let Some(required) = &self.required
+            && let Err(rejection) = required.check(&verified, &self.responder.guard.realm)
+        {
+            return Admission::Reject(rejection);
         }
+        #[cfg(feature = "form")]
+        request.extensions_mut().remove::<FormBodyToken>();
         request.extensions_mut().insert(verified);
-        Ok(in_url)
+        Admission::Pass { in_url }
+    }
+
+    fn reject(&self, kind: RejectionKind) -> Admission {
+        Admission::Reject(self.responder.reject(kind))
+    }
+
+    /// The answer to a token the validator refused: 401, but 503 when the keys are not
+    /// available, and a wait when an unknown `kid` may be in a refetched key set.
+    fn refused(&self, kind: TokenErrorKind, may_wait: bool) -> Admission {
+        #[cfg(feature = "jwks")]
+        if let Some(cache) = self.validator.key_cache() {
+            match kind {
+                TokenErrorKind::KeysUnavailable => {
+                    let realm = Arc::clone(&self.responder.guard.realm);
+                    return Admission::Reject(Rejection::keys_unavailable(
+                        realm,
+                        cache.retry_after(),
+                    ));
+                }
+                TokenErrorKind::UnknownKeyId if may_wait => {
+                    if let Some(wait) = cache.refetch_for_unknown_kid() {
+                        return Admission::WaitForKeys(wait);
+                    }
+                }
+                _ => {}
+            }
+        }
+        #[cfg(not(feature = "jwks"))]
+        let _ = may_wait;
+        self.reject(RejectionKind::InvalidToken(kind))
     }
 }
 
 impl<S, R, ReqBody, ResBody> Service<Request<ReqBody>> for BearerGuard<S, R>
 where
-    S: Service<Request<ReqBody>, Response = Response<ResBody>>,
+    S: Service<Request<ReqBody>, Response = Response<ResBody>> + Clone,
     R: OnRejection<ResBody>,
 {
     type Response = Response<ResBody>;
     type Error = S::Error;
-    type Future = ResponseFuture<S::Future, ResBody>;
+    type Future = GuardFuture<S, ReqBody, ResBody, R>;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), S::Error>> {
         self.inner.poll_ready(cx)
     }
 
     fn call(&mut self, mut request: Request<ReqBody>) -> Self::Future {
-        match self.guard.authenticate(&mut request) {
-            Ok(in_url) => ResponseFuture::inner(self.inner.call(request), in_url),
-            Err(rejection) => ResponseFuture::rejected(self.guard.responder.respond(rejection)),
+        match self.guard.authenticate(&mut request, true) {
+            Admission::Pass { in_url } => {
+                GuardFuture::ready(ResponseFuture::inner(self.inner.call(request), in_url))
+            }
+            Admission::Reject(rejection) => GuardFuture::ready(ResponseFuture::rejected(
+                self.guard.responder.respond(rejection),
+            )),
+            Admission::WaitForKeys(wait) => {
+                // The service that was polled ready waits with the request; a clone takes
+                // its place.
+                let ready = self.inner.clone();
+                let inner = std::mem::replace(&mut self.inner, ready);
+                GuardFuture::waiting(wait, request, inner, Arc::clone(&self.guard))
+            }
         }
     }
 }

@@ -29,6 +29,7 @@ mod extract;
 #[cfg(feature = "form")]
 mod form;
 mod future;
+mod guard_future;
 mod layer;
 mod on_rejection;
 mod rejection;
@@ -40,6 +41,7 @@ pub use extract::Claims;
 #[cfg(feature = "form")]
 pub use form::{FormToken, FormTokenFuture, FormTokenLayer};
 pub use future::ResponseFuture;
+pub use guard_future::GuardFuture;
 pub(crate) use layer::Guard;
 pub use layer::{BearerGuard, BearerGuardLayer};
 pub(crate) use on_rejection::Responder;

@@ -63,6 +63,8 @@ pub struct Rejection {
     kind: RejectionKind,
     realm: Arc<str>,
     required_scope: Option<Arc<str>>,
+    /// Seconds to send in `Retry-After`, for a 503.
+    retry_after: Option<u64>,
 }
 
 /// What kind of rejection, and so which answer.
@@ -79,6 +81,10 @@ pub enum RejectionKind {
     InsufficientScope,
     /// A scope layer or extractor ran without `BearerGuardLayer` before it: a server bug, 500.
     MissingLayer,
+    /// The keys to verify the token are not available yet (no JWK set has loaded, or the one
+    /// loaded has been stale too long): 503 with `Retry-After`, no challenge. The server's
+    /// fault, not the client's (feature `jwks`).
+    KeysUnavailable,
 }
 
 impl Rejection {
@@ -90,6 +96,16 @@ impl Rejection {
             kind,
             realm: realm.into(),
             required_scope: None,
+            retry_after: None,
+        }
+    }
+
+    /// A 503: no keys to verify tokens with yet; come back in `retry_after`.
+    #[cfg_attr(not(feature = "jwks"), allow(dead_code))]
+    pub(crate) fn keys_unavailable(realm: Arc<str>, retry_after: std::time::Duration) -> Self {
+        Self {
+            retry_after: Some(retry_after.as_secs().max(1)),
+            ..Self::new(RejectionKind::KeysUnavailable, realm)
         }
     }
 
@@ -111,6 +127,7 @@ impl Rejection {
             kind: RejectionKind::InsufficientScope,
             realm: realm.into(),
             required_scope: Some(required_scope.into()),
+            retry_after: None,
         }
     }
 
@@ -130,6 +147,7 @@ impl Rejection {
             RejectionKind::InvalidRequest(_) => StatusCode::BAD_REQUEST,
             RejectionKind::InsufficientScope => StatusCode::FORBIDDEN,
             RejectionKind::MissingLayer => StatusCode::INTERNAL_SERVER_ERROR,
+            RejectionKind::KeysUnavailable => StatusCode::SERVICE_UNAVAILABLE,
         }
     }
 
@@ -140,7 +158,9 @@ impl Rejection {
             RejectionKind::InvalidRequest(_) => Some("invalid_request"),
             RejectionKind::InvalidToken(_) => Some("invalid_token"),
             RejectionKind::InsufficientScope => Some("insufficient_scope"),
-            RejectionKind::MissingCredentials | RejectionKind::MissingLayer => None,
+            RejectionKind::MissingCredentials
+            | RejectionKind::MissingLayer
+            | RejectionKind::KeysUnavailable => None,
         }
     }
 
@@ -155,6 +175,9 @@ impl Rejection {
             RejectionKind::MissingLayer => {
                 "bearer-guard found no token verified by this route's BearerGuardLayer: add that layer around the route (is the layer installed?)"
             }
+            RejectionKind::KeysUnavailable => {
+                "The keys to verify access tokens are not available yet; try again later"
+            }
         }
     }
 
@@ -167,7 +190,14 @@ impl Rejection {
             RejectionKind::InvalidToken(kind) => kind.reason(),
             RejectionKind::InsufficientScope => "insufficient_scope",
             RejectionKind::MissingLayer => "missing_layer",
+            RejectionKind::KeysUnavailable => "keys_unavailable",
         }
+    }
+
+    /// The seconds a client should wait before trying again, for a 503.
+    #[must_use]
+    pub fn retry_after(&self) -> Option<u64> {
+        self.retry_after
     }
 
     /// The scopes the route needs (space-delimited), for `insufficient_scope`.
@@ -180,8 +210,10 @@ impl Rejection {
     /// realm or scope could not stand in a quoted parameter (never for a built layer's).
     #[must_use]
     pub fn www_authenticate(&self) -> Option<HeaderValue> {
-        if self.kind == RejectionKind::MissingLayer
-            || !quotable(&self.realm)
+        if matches!(
+            self.kind,
+            RejectionKind::MissingLayer | RejectionKind::KeysUnavailable
+        ) || !quotable(&self.realm)
             || !self.required_scope.as_deref().is_none_or(quotable)
         {
             return None;
@@ -246,6 +278,9 @@ impl Rejection {
         );
         if let Some(challenge) = self.www_authenticate() {
             headers.insert(header::WWW_AUTHENTICATE, challenge);
+        }
+        if let Some(seconds) = self.retry_after {
+            headers.insert(header::RETRY_AFTER, HeaderValue::from(seconds));
         }
         response
     }

@@ -115,7 +115,6 @@ impl JwkSet {
     }
 
     /// How many verifying keys the set holds.
-    #[cfg(test)]
     pub(crate) fn len(&self) -> usize {
         self.keys.len()
     }

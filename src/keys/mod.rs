@@ -2,6 +2,8 @@
 //! validator tries, and (feature `jwks`) public keys from JSON Web Key Sets.
 
 mod algorithm;
+#[cfg(feature = "jwks")]
+mod cache;
 mod hs256;
 #[cfg(feature = "jwks")]
 mod jwk;
@@ -11,9 +13,15 @@ mod secret;
 
 pub use algorithm::Algorithm;
 pub(crate) use algorithm::Algorithms;
+#[cfg(feature = "reqwest")]
+pub use cache::ReqwestFetcher;
+#[cfg(feature = "jwks")]
+pub use cache::{FetchError, FetchFuture, JwksFetcher, JwksSettings, KeySetStatus, KeysNotReady};
+#[cfg(feature = "jwks")]
+pub(crate) use cache::{KeyCache, KeyWait, Location};
 #[cfg(test)]
 pub(crate) use hs256::KeyChoice;
 pub(crate) use hs256::{Hs256Key, Hs256Keys, MAX_KEYS};
 #[cfg(feature = "jwks")]
-pub(crate) use jwk_set::{JwkSet, Lookup};
+pub(crate) use jwk_set::{JwkSet, Lookup, MAX_DOCUMENT_LEN};
 pub use secret::SigningSecret;

@@ -65,7 +65,8 @@ impl fmt::Display for TokenError {
 
 impl std::error::Error for TokenError {}
 
-/// The reason a token failed, one per check. Every kind is answered `401 invalid_token`.
+/// The reason a token failed, one per check. Every kind is answered `401 invalid_token`, but
+/// `KeysUnavailable`, which is the server's fault (503).
 ///
 /// # Example
 ///
@@ -125,6 +126,9 @@ pub enum TokenErrorKind {
     NestedToken,
     /// The token names no `kid`, and more than one key of the JWK set could verify it.
     MissingKeyId,
+    /// Not the token's fault: no key set has loaded yet, or the one loaded has been stale
+    /// for too long (feature `jwks`). The layer answers 503 with `Retry-After`.
+    KeysUnavailable,
 }
 
 impl TokenErrorKind {
@@ -159,6 +163,7 @@ impl TokenErrorKind {
             Self::UnknownKeyId => "unknown_kid",
             Self::NestedToken => "nested_jwt",
             Self::MissingKeyId => "missing_kid",
+            Self::KeysUnavailable => "keys_unavailable",
         }
     }
 
@@ -196,6 +201,7 @@ impl TokenErrorKind {
             Self::UnknownKeyId => "The access token names an unknown key",
             Self::NestedToken => "The access token is a nested JWT",
             Self::MissingKeyId => "The access token names no key, and several could verify it",
+            Self::KeysUnavailable => "The keys to verify access tokens are not available yet",
         }
     }
 }

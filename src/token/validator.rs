@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use crate::keys::{Algorithms, Hs256Keys};
 #[cfg(feature = "jwks")]
-use crate::keys::{JwkSet, Lookup};
+use crate::keys::{JwkSet, KeyCache, Lookup};
 use crate::token::claims::{self, Audience, RegisteredClaims};
 use crate::token::header::{self, Rules};
 use crate::token::jws;
@@ -83,9 +83,12 @@ pub struct TokenValidator {
 pub(crate) enum KeySource {
     /// HS256: the resource server's secret, current first, then the previous ones.
     Secrets(Hs256Keys),
-    /// Public keys from a JWK set, parsed once (feature `jwks`).
+    /// Public keys from a JWK set given at startup, parsed once (feature `jwks`).
     #[cfg(feature = "jwks")]
     KeySet(Arc<JwkSet>),
+    /// Public keys from the key cache, fetched and refreshed in the background.
+    #[cfg(feature = "jwks")]
+    Cache(Arc<KeyCache>),
 }
 
 impl TokenValidator {
@@ -141,11 +144,12 @@ impl TokenValidator {
                 secrets.verify(choice, segments.signing_input, segments.signature)
             }
             #[cfg(feature = "jwks")]
-            KeySource::KeySet(set) => match set.find(header.alg, kid) {
-                Lookup::Found(key) => key.verifies(segments.signing_input, segments.signature),
-                Lookup::UnknownKid => return Err(TokenErrorKind::UnknownKeyId),
-                Lookup::Ambiguous => return Err(TokenErrorKind::MissingKeyId),
-            },
+            KeySource::KeySet(set) => verify_with(set, &header, &segments)?,
+            #[cfg(feature = "jwks")]
+            KeySource::Cache(cache) => {
+                let loaded = cache.current().ok_or(TokenErrorKind::KeysUnavailable)?;
+                verify_with(&loaded.set, &header, &segments)?
+            }
         };
         if !signed {
             return Err(TokenErrorKind::InvalidSignature);
@@ -166,8 +170,17 @@ impl TokenValidator {
             read_kid: match &self.keys {
                 KeySource::Secrets(secrets) => secrets.labels().is_some(),
                 #[cfg(feature = "jwks")]
-                KeySource::KeySet(_) => true,
+                KeySource::KeySet(_) | KeySource::Cache(_) => true,
             },
+        }
+    }
+
+    /// The key cache, when the keys come from one.
+    #[cfg(feature = "jwks")]
+    pub(crate) fn key_cache(&self) -> Option<&Arc<KeyCache>> {
+        match &self.keys {
+            KeySource::Cache(cache) => Some(cache),
+            _ => None,
         }
     }
 
@@ -213,6 +226,20 @@ impl TokenValidator {
             (None, None) if self.rfc9068 => Err(TokenErrorKind::MissingIssuer),
             _ => Ok(()),
         }
+    }
+}
+
+/// Whether the signature verifies with the key `header` names in `set`.
+#[cfg(feature = "jwks")]
+fn verify_with(
+    set: &JwkSet,
+    header: &header::Header<'_>,
+    segments: &jws::Segments<'_>,
+) -> Result<bool, TokenErrorKind> {
+    match set.find(header.alg, header.kid.as_deref()) {
+        Lookup::Found(key) => Ok(key.verifies(segments.signing_input, segments.signature)),
+        Lookup::UnknownKid => Err(TokenErrorKind::UnknownKeyId),
+        Lookup::Ambiguous => Err(TokenErrorKind::MissingKeyId),
     }
 }
 

@@ -13,6 +13,7 @@ use serde_json::{Value, json};
 use tower::ServiceExt as _;
 
 mod demo;
+pub mod keys;
 
 pub(crate) use demo::{AUDIENCE, SECRET};
 pub const ISSUER: &str = "https://tenant.example.com/";

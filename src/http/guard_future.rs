@@ -1,0 +1,153 @@
+//! The response future of [`BearerGuard`](crate::BearerGuard): the inner service's answer, a
+//! rejection, or (feature `jwks`) a wait for a key-set refetch before either.
+
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll, ready};
+
+use http::{Request, Response};
+use pin_project_lite::pin_project;
+use tower_service::Service;
+
+use crate::http::future::ResponseFuture;
+use crate::http::layer::{Admission, Guard};
+use crate::http::on_rejection::OnRejection;
+use crate::http::rejection::RejectionKind;
+use crate::token::TokenErrorKind;
+
+#[cfg(feature = "jwks")]
+pub(crate) use crate::keys::KeyWait;
+
+/// Without the `jwks` feature nothing is ever waited for.
+#[cfg(not(feature = "jwks"))]
+pub(crate) enum KeyWait {}
+
+#[cfg(not(feature = "jwks"))]
+impl Future for KeyWait {
+    type Output = ();
+
+    fn poll(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<()> {
+        match *self {}
+    }
+}
+
+/// A request held while its token waits for a refetched key set, with the service (ready)
+/// that will answer it.
+struct Parked<S, ReqBody, R> {
+    request: Request<ReqBody>,
+    inner: S,
+    guard: Arc<Guard<R>>,
+}
+
+pin_project! {
+    /// Response future of [`BearerGuard`](crate::BearerGuard). The waiting state is boxed, so
+    /// that the common case carries nothing for it.
+    pub struct GuardFuture<S, ReqBody, ResBody, R>
+    where
+        S: Service<Request<ReqBody>>,
+    {
+        #[pin]
+        state: State<S, ReqBody, ResBody, R>,
+    }
+}
+
+pin_project! {
+    #[project = StateProj]
+    enum State<S, ReqBody, ResBody, R>
+    where
+        S: Service<Request<ReqBody>>,
+    {
+        Ready { #[pin] future: ResponseFuture<S::Future, ResBody> },
+        Waiting { wait: Pin<Box<KeyWait>>, parked: Option<Box<Parked<S, ReqBody, R>>> },
+    }
+}
+
+impl<S, ReqBody, ResBody, R> GuardFuture<S, ReqBody, ResBody, R>
+where
+    S: Service<Request<ReqBody>>,
+{
+    pub(crate) fn ready(future: ResponseFuture<S::Future, ResBody>) -> Self {
+        Self {
+            state: State::Ready { future },
+        }
+    }
+
+    /// Waits on `wait`, then checks the request again and calls `inner` (already ready).
+    #[cfg_attr(not(feature = "jwks"), allow(dead_code))]
+    pub(crate) fn waiting(
+        wait: KeyWait,
+        request: Request<ReqBody>,
+        inner: S,
+        guard: Arc<Guard<R>>,
+    ) -> Self {
+        Self {
+            state: State::Waiting {
+                wait: Box::pin(wait),
+                parked: Some(Box::new(Parked {
+                    request,
+                    inner,
+                    guard,
+                })),
+            },
+        }
+    }
+}
+
+impl<S, ReqBody, ResBody, R> Future for GuardFuture<S, ReqBody, ResBody, R>
+where
+    S: Service<Request<ReqBody>, Response = Response<ResBody>>,
+    R: OnRejection<ResBody>,
+{
+    type Output = Result<Response<ResBody>, S::Error>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        loop {
+            let mut state = self.as_mut().project().state;
+            let next = match state.as_mut().project() {
+                StateProj::Ready { future } => return future.poll(cx),
+                StateProj::Waiting { wait, parked } => {
+                    ready!(wait.as_mut().poll(cx));
+                    let Some(parked) = parked.take() else {
+                        panic!("GuardFuture polled after completion")
+                    };
+                    let Parked {
+                        mut request,
+                        mut inner,
+                        guard,
+                    } = *parked;
+                    // Once: a kid still unknown after the refetch is refused.
+                    match guard.authenticate(&mut request, false) {
+                        Admission::Pass { in_url } => {
+                            ResponseFuture::inner(inner.call(request), in_url)
+                        }
+                        Admission::Reject(rejection) => {
+                            ResponseFuture::rejected(guard.responder.respond(rejection))
+                        }
+                        Admission::WaitForKeys(_) => {
+                            let kind = RejectionKind::InvalidToken(TokenErrorKind::UnknownKeyId);
+                            ResponseFuture::rejected(
+                                guard.responder.respond(guard.responder.reject(kind)),
+                            )
+                        }
+                    }
+                }
+            };
+            state.set(State::Ready { future: next });
+        }
+    }
+}
+
+impl<S, ReqBody, ResBody, R> fmt::Debug for GuardFuture<S, ReqBody, ResBody, R>
+where
+    S: Service<Request<ReqBody>>,
+{
+    /// As the [`ResponseFuture`] it holds, or `GuardFuture("WaitingForKeys")`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.state {
+            State::Ready { future } => fmt::Debug::fmt(future, f),
+            State::Waiting { .. } => f.debug_tuple("GuardFuture").field(&"WaitingForKeys").finish(),
+        }
+    }
+}

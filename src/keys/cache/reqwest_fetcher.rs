@@ -1,0 +1,84 @@
+//! The built-in fetcher (feature `reqwest`): reqwest over rustls, with aws-lc-rs as the one
+//! crypto provider and Mozilla's roots.
+
+use std::sync::Arc;
+
+use bytes::Bytes;
+
+use crate::error::ConfigError;
+use crate::keys::cache::{FetchError, FetchFuture, JwksFetcher, JwksSettings};
+
+/// Fetches discovery documents and JWK sets with reqwest (feature `reqwest`): rustls with
+/// aws-lc-rs and the webpki roots, no redirects, the settings' connect and fetch timeouts, a
+/// `User-Agent` (some WAFs block requests without one), and bodies read only up to the limit.
+/// It is what the builder uses unless [`jwks_fetcher`](crate::BearerGuardBuilder::jwks_fetcher)
+/// says otherwise.
+///
+/// # Example
+///
+/// ```
+/// use bearer_guard::{JwksSettings, ReqwestFetcher};
+///
+/// let fetcher = ReqwestFetcher::new(&JwksSettings::default())?;
+/// # Ok::<(), bearer_guard::ConfigError>(())
+/// ```
+#[derive(Debug, Clone)]
+pub struct ReqwestFetcher {
+    client: reqwest::Client,
+}
+
+impl ReqwestFetcher {
+    /// A fetcher with the connect and fetch timeouts of `settings`.
+    ///
+    /// # Errors
+    ///
+    /// [`ConfigError::HttpClient`] when the TLS or HTTP client cannot be set up.
+    pub fn new(settings: &JwksSettings) -> Result<Self, ConfigError> {
+        let problem = |err: &dyn std::fmt::Display| ConfigError::HttpClient {
+            problem: err.to_string(),
+        };
+        let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+        let roots = rustls::RootCertStore {
+            roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
+        };
+        let tls = rustls::ClientConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .map_err(|err| problem(&err))?
+            .with_root_certificates(roots)
+            .with_no_client_auth();
+        let client = reqwest::Client::builder()
+            .use_preconfigured_tls(tls)
+            .redirect(reqwest::redirect::Policy::none())
+            .connect_timeout(settings.connect_timeout)
+            .timeout(settings.fetch_timeout)
+            .user_agent(concat!("bearer-guard/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|err| problem(&err))?;
+        Ok(Self { client })
+    }
+}
+
+impl JwksFetcher for ReqwestFetcher {
+    fn get<'a>(&'a self, url: &'a str, max_body: usize) -> FetchFuture<'a> {
+        Box::pin(async move {
+            let mut response = self
+                .client
+                .get(url)
+                .header(http::header::ACCEPT, "application/json")
+                .send()
+                .await
+                .map_err(FetchError::new)?;
+            let mut body = Vec::new();
+            while let Some(chunk) = response.chunk().await.map_err(FetchError::new)? {
+                if body.len() + chunk.len() > max_body {
+                    return Err(FetchError::new(format!("a body over {max_body} bytes")));
+                }
+                body.extend_from_slice(&chunk);
+            }
+            let mut answer = http::Response::new(Bytes::from(body));
+            *answer.status_mut() = response.status();
+            *answer.headers_mut() = std::mem::take(response.headers_mut());
+            Ok(answer)
+        })
+    }
+}

@@ -1,0 +1,250 @@
+//! The key cache's numbers, each with its default and its bounds.
+
+use std::time::Duration;
+
+use crate::error::ConfigError;
+
+/// How the JWK set cache fetches and refreshes keys (feature `jwks`). Every number has a
+/// safe default; each setter documents it, and [`build`](crate::BearerGuardBuilder::build)
+/// refuses a value outside its bounds.
+///
+/// | setting | default | bounds |
+/// |---|---|---|
+/// | [`fetch_timeout`](Self::fetch_timeout) | 5 s | 10 ms to 60 s |
+/// | [`connect_timeout`](Self::connect_timeout) | 2 s | 10 ms to the fetch timeout |
+/// | [`default_max_age`](Self::default_max_age) | 10 min (no `Cache-Control: max-age`) | within the two below |
+/// | [`min_max_age`](Self::min_max_age), [`max_max_age`](Self::max_max_age) | 1 min, 1 h: what `max-age` is clamped to | 10 ms to 24 h |
+/// | [`stale_for`](Self::stale_for) | 12 h: keys stay in use this long past their expiry while refreshes fail | 0 to 7 days |
+/// | [`backoff`](Self::backoff) | 1 s doubling to 60 s, jittered, between failed fetches | 10 ms to 1 h |
+/// | [`unknown_kid_refetches`](Self::unknown_kid_refetches) | 2 per 30 s: refetches a token with an unknown `kid` may cause | 0 to 10 per 1 s to 1 h |
+///
+/// # Example
+///
+/// ```
+/// use std::time::Duration;
+/// use bearer_guard::JwksSettings;
+///
+/// let settings = JwksSettings::default()
+///     .fetch_timeout(Duration::from_secs(3))
+///     .stale_for(Duration::from_secs(6 * 3600));
+/// assert_eq!(settings, JwksSettings::default().fetch_timeout(Duration::from_secs(3)).stale_for(Duration::from_secs(21_600)));
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[must_use]
+pub struct JwksSettings {
+    pub(crate) fetch_timeout: Duration,
+    pub(crate) connect_timeout: Duration,
+    pub(crate) default_max_age: Duration,
+    pub(crate) min_max_age: Duration,
+    pub(crate) max_max_age: Duration,
+    pub(crate) stale_for: Duration,
+    pub(crate) backoff_min: Duration,
+    pub(crate) backoff_max: Duration,
+    pub(crate) unknown_kid_refetches: u32,
+    pub(crate) unknown_kid_window: Duration,
+}
+
+impl Default for JwksSettings {
+    fn default() -> Self {
+        Self {
+            fetch_timeout: Duration::from_secs(5),
+            connect_timeout: Duration::from_secs(2),
+            default_max_age: Duration::from_secs(600),
+            min_max_age: Duration::from_secs(60),
+            max_max_age: Duration::from_secs(3600),
+            stale_for: Duration::from_secs(12 * 3600),
+            backoff_min: Duration::from_secs(1),
+            backoff_max: Duration::from_secs(60),
+            unknown_kid_refetches: 2,
+            unknown_kid_window: Duration::from_secs(30),
+        }
+    }
+}
+
+const SHORTEST: Duration = Duration::from_millis(10);
+
+impl JwksSettings {
+    /// The longest a whole fetch (discovery and key set each) may take. Defaults to 5 s.
+    pub fn fetch_timeout(mut self, timeout: Duration) -> Self {
+        self.fetch_timeout = timeout;
+        self
+    }
+
+    /// The longest connecting may take, for the built-in HTTP client. Defaults to 2 s.
+    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
+        self.connect_timeout = timeout;
+        self
+    }
+
+    /// How long a key set lives when its answer has no `Cache-Control: max-age`. Defaults to
+    /// 10 minutes.
+    pub fn default_max_age(mut self, max_age: Duration) -> Self {
+        self.default_max_age = max_age;
+        self
+    }
+
+    /// The shortest life a key set gets, whatever its `max-age` says. Defaults to 1 minute.
+    pub fn min_max_age(mut self, max_age: Duration) -> Self {
+        self.min_max_age = max_age;
+        self
+    }
+
+    /// The longest life a key set gets, whatever its `max-age` says. Defaults to 1 hour.
+    pub fn max_max_age(mut self, max_age: Duration) -> Self {
+        self.max_max_age = max_age;
+        self
+    }
+
+    /// How long past its expiry a key set stays in use while refreshes fail. Defaults to 12
+    /// hours; beyond it, tokens are answered 503 until a fetch succeeds.
+    pub fn stale_for(mut self, stale_for: Duration) -> Self {
+        self.stale_for = stale_for;
+        self
+    }
+
+    /// The wait after a failed fetch: `min`, doubling with each failure up to `max`, each
+    /// jittered by ±10 %. Defaults to 1 s and 60 s.
+    pub fn backoff(mut self, min: Duration, max: Duration) -> Self {
+        self.backoff_min = min;
+        self.backoff_max = max;
+        self
+    }
+
+    /// At most `count` refetches per `window` for tokens whose `kid` is unknown; beyond that,
+    /// such tokens are refused at once. Defaults to 2 per 30 s.
+    pub fn unknown_kid_refetches(mut self, count: u32, window: Duration) -> Self {
+        self.unknown_kid_refetches = count;
+        self.unknown_kid_window = window;
+        self
+    }
+
+    /// Checks every bound.
+    pub(crate) fn check(&self) -> Result<(), ConfigError> {
+        let within = |name: &'static str, value: Duration, min: Duration, max: Duration| {
+            if (min..=max).contains(&value) {
+                Ok(())
+            } else {
+                Err(ConfigError::JwksSetting {
+                    setting: name,
+                    problem: format!("{value:?} is outside {min:?} to {max:?}"),
+                })
+            }
+        };
+        let day = Duration::from_secs(86_400);
+        within(
+            "fetch_timeout",
+            self.fetch_timeout,
+            SHORTEST,
+            Duration::from_secs(60),
+        )?;
+        within(
+            "connect_timeout",
+            self.connect_timeout,
+            SHORTEST,
+            self.fetch_timeout,
+        )?;
+        within("min_max_age", self.min_max_age, SHORTEST, day)?;
+        within("max_max_age", self.max_max_age, self.min_max_age, day)?;
+        within(
+            "default_max_age",
+            self.default_max_age,
+            self.min_max_age,
+            self.max_max_age,
+        )?;
+        within("stale_for", self.stale_for, Duration::ZERO, 7 * day)?;
+        within(
+            "backoff min",
+            self.backoff_min,
+            SHORTEST,
+            Duration::from_secs(3600),
+        )?;
+        within(
+            "backoff max",
+            self.backoff_max,
+            self.backoff_min,
+            Duration::from_secs(3600),
+        )?;
+        within(
+            "unknown_kid_refetches window",
+            self.unknown_kid_window,
+            Duration::from_secs(1),
+            Duration::from_secs(3600),
+        )?;
+        if self.unknown_kid_refetches > 10 {
+            return Err(ConfigError::JwksSetting {
+                setting: "unknown_kid_refetches",
+                problem: format!("{} is more than 10", self.unknown_kid_refetches),
+            });
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_are_the_documented_ones_and_pass_their_bounds() {
+        let settings = JwksSettings::default();
+        assert_eq!(settings.fetch_timeout, Duration::from_secs(5));
+        assert_eq!(settings.connect_timeout, Duration::from_secs(2));
+        assert_eq!(settings.default_max_age, Duration::from_secs(600));
+        assert_eq!(
+            (settings.min_max_age, settings.max_max_age),
+            (Duration::from_secs(60), Duration::from_secs(3600))
+        );
+        assert_eq!(settings.stale_for, Duration::from_secs(43_200));
+        assert_eq!(
+            (settings.backoff_min, settings.backoff_max),
+            (Duration::from_secs(1), Duration::from_secs(60))
+        );
+        assert_eq!(
+            (settings.unknown_kid_refetches, settings.unknown_kid_window),
+            (2, Duration::from_secs(30))
+        );
+        assert_eq!(settings.check(), Ok(()));
+    }
+
+    #[test]
+    fn values_out_of_bounds_are_refused_naming_the_setting() {
+        let refused = |settings: JwksSettings| match settings.check() {
+            Err(ConfigError::JwksSetting { setting, .. }) => setting,
+            other => panic!("{other:?}"),
+        };
+        let ms = Duration::from_millis;
+        assert_eq!(
+            refused(JwksSettings::default().fetch_timeout(ms(1))),
+            "fetch_timeout"
+        );
+        assert_eq!(
+            refused(JwksSettings::default().connect_timeout(Duration::from_secs(6))),
+            "connect_timeout"
+        );
+        assert_eq!(
+            refused(JwksSettings::default().max_max_age(ms(20))),
+            "max_max_age"
+        );
+        assert_eq!(
+            refused(JwksSettings::default().default_max_age(ms(20))),
+            "default_max_age"
+        );
+        assert_eq!(
+            refused(JwksSettings::default().backoff(ms(100), ms(50))),
+            "backoff max"
+        );
+        assert_eq!(
+            refused(JwksSettings::default().unknown_kid_refetches(11, Duration::from_secs(30))),
+            "unknown_kid_refetches"
+        );
+        // Short values, as tests use, are within bounds.
+        let quick = JwksSettings::default()
+            .fetch_timeout(ms(200))
+            .connect_timeout(ms(100))
+            .min_max_age(ms(50))
+            .default_max_age(ms(50))
+            .backoff(ms(10), ms(40))
+            .unknown_kid_refetches(2, Duration::from_secs(1));
+        assert_eq!(quick.check(), Ok(()));
+    }
+}

@@ -1,0 +1,55 @@
+//! The fixture keys of `tests/data/keys`: their public JWKs, and tokens signed with them by
+//! jsonwebtoken.
+
+#![allow(dead_code)] // Each test binary uses its own share.
+
+use jsonwebtoken::{Algorithm, EncodingKey, Header};
+use serde_json::{Value, json};
+
+fn key_file(name: &str) -> String {
+    let path = format!("{}/tests/data/keys/{name}", env!("CARGO_MANIFEST_DIR"));
+    std::fs::read_to_string(&path).unwrap_or_else(|err| panic!("{path}: {err}"))
+}
+
+/// The private key of fixture `name`, as a PEM file's text.
+pub fn pem(name: &str) -> String {
+    key_file(&format!("{name}.pem"))
+}
+
+/// The public JWK of fixture key `name`, with `kid` and any `extra` members.
+pub fn jwk(name: &str, kid: &str, extra: &Value) -> Value {
+    let mut jwk: Value = serde_json::from_str(&key_file(&format!("{name}.jwk.json"))).unwrap();
+    jwk["kid"] = kid.into();
+    for (member, value) in extra.as_object().unwrap() {
+        jwk[member] = value.clone();
+    }
+    jwk
+}
+
+/// A JWK set document holding `keys`.
+pub fn jwks(keys: &[Value]) -> String {
+    json!({ "keys": keys }).to_string()
+}
+
+/// A token over `claims`, signed by jsonwebtoken with fixture key `name` as `alg`, naming
+/// `kid`.
+pub fn signed_claims(alg: Algorithm, name: &str, kid: Option<&str>, claims: &Value) -> String {
+    let pem = pem(name);
+    let key = match alg {
+        Algorithm::RS256 | Algorithm::PS256 => EncodingKey::from_rsa_pem(pem.as_bytes()),
+        Algorithm::ES256 => EncodingKey::from_ec_pem(pem.as_bytes()),
+        Algorithm::EdDSA => EncodingKey::from_ed_pem(pem.as_bytes()),
+        other => panic!("no fixture key for {other:?}"),
+    }
+    .unwrap();
+    let header = Header {
+        kid: kid.map(str::to_owned),
+        ..Header::new(alg)
+    };
+    jsonwebtoken::encode(&header, claims, &key).unwrap()
+}
+
+/// A token with the usual claims and scope `read:messages`, signed with fixture key `name`.
+pub fn signed(alg: Algorithm, name: &str, kid: Option<&str>) -> String {
+    signed_claims(alg, name, kid, &super::claims("read:messages", json!({})))
+}
