@@ -7,13 +7,22 @@
 //! - `GET /api/private-scoped`: a valid token with the scope `read:messages`.
 //!
 //! Configuration: `RESOURCE_SERVER_JSON`, the path of a resource server as the Management API
-//! returns it; `TOKEN_ISSUER`, the expected `iss` (optional). With no `RESOURCE_SERVER_JSON` it
-//! runs on an embedded demo resource server and prints `curl` lines with fresh demo tokens.
+//! returns it; `TOKEN_ISSUER`, the expected `iss` (optional for HS256). With no
+//! `RESOURCE_SERVER_JSON` it runs on an embedded demo resource server and prints `curl` lines
+//! with fresh demo tokens.
+//!
+//! An API signed with public keys (`signing_alg` RS256, PS256, ES256 or EdDSA, no
+//! `signing_secret`) needs `TOKEN_ISSUER`: its keys come from discovery at
+//! `${TOKEN_ISSUER}.well-known/openid-configuration`, or from `JWKS_URI` when that is set
+//! (`https`, or `http` to a loopback host). The API listens at once, even while the issuer is
+//! unreachable: tokens are answered 503 until its keys load.
 
 use std::time::Duration;
 
 use axum::{Json, Router, routing::get};
-use bearer_guard::{BearerGuardLayer, ConfigError, ResourceServer, TokenIssuer, VerifiedToken};
+use bearer_guard::{
+    Algorithm, BearerGuardLayer, ConfigError, ResourceServer, TokenIssuer, VerifiedToken,
+};
 use serde_json::{Value, json};
 
 #[path = "support/serve.rs"]
@@ -37,11 +46,19 @@ pub(crate) const DEMO_RESOURCE_SERVER: &str = r#"{
 /// The issuer of demo tokens when `TOKEN_ISSUER` is not set.
 pub(crate) const DEMO_ISSUER: &str = "https://demo.bearer-guard.invalid/";
 
-/// The sample API's routes, protected for `api`.
-pub(crate) fn app(api: ResourceServer, issuer: Option<String>) -> Result<Router, ConfigError> {
+/// The sample API's routes, protected for `api`; `jwks_uri` overrides discovery for an API
+/// signed with public keys.
+pub(crate) fn app(
+    api: ResourceServer,
+    issuer: Option<String>,
+    jwks_uri: Option<String>,
+) -> Result<Router, ConfigError> {
     let mut builder = BearerGuardLayer::builder(api);
     if let Some(issuer) = issuer {
         builder = builder.issuer(issuer);
+    }
+    if let Some(jwks_uri) = jwks_uri {
+        builder = builder.jwks_uri(jwks_uri);
     }
     let guard = builder.build()?;
     let read_messages = guard.require_all(["read:messages"])?;
@@ -102,7 +119,15 @@ async fn main() {
     }
     .unwrap_or_else(|err| fail(format!("RESOURCE_SERVER_JSON: {err}")));
     let identifier = api.identifier().to_owned();
-    let router = app(api, issuer.clone()).unwrap_or_else(|err| fail(err));
+    let asymmetric = Algorithm::from_name(api.signing_alg()).is_some_and(Algorithm::is_asymmetric);
+    if asymmetric && issuer.is_none() {
+        fail(format!(
+            "signing_alg {} needs TOKEN_ISSUER: its keys come from the issuer's discovery document (or JWKS_URI)",
+            api.signing_alg()
+        ));
+    }
+    let jwks_uri = std::env::var("JWKS_URI").ok();
+    let router = app(api, issuer.clone(), jwks_uri).unwrap_or_else(|err| fail(err));
 
     let (listener, base) = serve::listen(PROGRAM, 3000).await;
     println!("sample_api: protecting {identifier} on {base}");

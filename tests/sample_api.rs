@@ -15,7 +15,7 @@ use serde_json::json;
 
 fn demo_app(issuer: Option<&str>) -> axum::Router {
     let api = ResourceServer::from_json(sample_api::DEMO_RESOURCE_SERVER).unwrap();
-    sample_api::app(api, issuer.map(str::to_owned)).unwrap()
+    sample_api::app(api, issuer.map(str::to_owned), None).unwrap()
 }
 
 #[tokio::test]
@@ -87,7 +87,7 @@ async fn saved_management_api_response_configures_the_api() {
         "token_lifetime": 7200, "allow_offline_access": false
     });
     let api = ResourceServer::from_json(&json.to_string()).unwrap();
-    let app = sample_api::app(api, None).unwrap();
+    let app = sample_api::app(api, None, None).unwrap();
     let claims = claims(
         "read:messages",
         json!({ "aud": "https://orders.example.com/" }),
@@ -111,6 +111,81 @@ async fn saved_management_api_response_configures_the_api() {
 #[test]
 fn resource_server_without_read_messages_fails_at_startup() {
     let api = ResourceServer::new("https://my-api-urn", SECRET);
-    let err = sample_api::app(api, None).unwrap_err();
+    let err = sample_api::app(api, None, None).unwrap_err();
     assert!(err.to_string().contains("read:messages"), "{err}");
+}
+
+/// A minimal issuer on loopback: a discovery document and the JWK set of fixture key
+/// `rsa2048` under kid `k1`. Returns its base URL.
+async fn rs256_issuer() -> String {
+    use axum::{Json, routing::get};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let jwks = common::keys::jwks(&[common::keys::jwk("rsa2048", "k1", &json!({}))]);
+    let discovery = json!({"issuer": format!("{base}/"), "jwks_uri": format!("{base}/jwks")});
+    let app = axum::Router::new()
+        .route(
+            "/.well-known/openid-configuration",
+            get(move || async move { Json(discovery) }),
+        )
+        .route("/jwks", get(move || async move { jwks }));
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    base
+}
+
+fn rs256_api() -> ResourceServer {
+    ResourceServer::from_json(
+        r#"{"identifier": "https://my-api-urn", "signing_alg": "RS256",
+            "scopes": [{"value": "read:messages", "description": "Read messages"}]}"#,
+    )
+    .unwrap()
+}
+
+#[tokio::test]
+async fn an_rs256_registration_takes_its_keys_from_the_issuers_discovery() {
+    let base = rs256_issuer().await;
+    let issuer = format!("{base}/");
+    for jwks_uri in [None, Some(format!("{base}/jwks"))] {
+        let app = sample_api::app(rs256_api(), Some(issuer.clone()), jwks_uri.clone()).unwrap();
+        let claims = |scope: &str| claims(scope, json!({"iss": issuer}));
+        let reader = common::keys::signed_claims(
+            jsonwebtoken::Algorithm::RS256,
+            "rsa2048",
+            Some("k1"),
+            &claims("read:messages"),
+        );
+        let plain = common::keys::signed_claims(
+            jsonwebtoken::Algorithm::RS256,
+            "rsa2048",
+            Some("k1"),
+            &claims("sample-scope"),
+        );
+        // The keys load in the background; until then a token gets 503.
+        let mut status = 0;
+        for _ in 0..100 {
+            status = send(&app, get_with_token("/api/private", &reader))
+                .await
+                .status;
+            if status != 503 {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+        assert_eq!(status, 200, "{jwks_uri:?}");
+        let scoped = |token: &str| send(&app, get_with_token("/api/private-scoped", token));
+        assert_eq!(scoped(&reader).await.status, 200);
+        assert_eq!(scoped(&plain).await.status, 403);
+    }
+}
+
+#[tokio::test]
+async fn an_rs256_api_listens_while_its_issuer_is_unreachable() {
+    // Port 1 on loopback: nothing listens there.
+    let app = sample_api::app(rs256_api(), Some("http://127.0.0.1:1/".into()), None).unwrap();
+    assert_eq!(send(&app, request("/api/public", &[])).await.status, 200);
+    assert_eq!(send(&app, request("/api/private", &[])).await.status, 401);
+    let token = common::keys::signed(jsonwebtoken::Algorithm::RS256, "rsa2048", Some("k1"));
+    let answer = send(&app, get_with_token("/api/private", &token)).await;
+    assert_eq!(answer.status, 503);
+    assert!(answer.response.headers().contains_key("retry-after"));
 }

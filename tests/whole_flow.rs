@@ -250,7 +250,7 @@ impl AuthServer {
 /// the printed issuer.
 async fn start_sample_api(registration: &str, issuer: &str) -> String {
     let api = ResourceServer::from_json(registration).unwrap();
-    let router = sample_api::app(api, Some(issuer.to_owned())).unwrap();
+    let router = sample_api::app(api, Some(issuer.to_owned()), None).unwrap();
     serve(TcpListener::bind("127.0.0.1:0").await.unwrap(), router).await
 }
 

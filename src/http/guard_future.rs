@@ -147,7 +147,10 @@ where
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match &self.state {
             State::Ready { future } => fmt::Debug::fmt(future, f),
-            State::Waiting { .. } => f.debug_tuple("GuardFuture").field(&"WaitingForKeys").finish(),
+            State::Waiting { .. } => f
+                .debug_tuple("GuardFuture")
+                .field(&"WaitingForKeys")
+                .finish(),
         }
     }
 }
