@@ -1,0 +1,162 @@
+//! What a token signed with a public key costs bearer-guard, against the bare signature
+//! verification of aws-lc-rs and today's HS256 overhead, measured in alternation as
+//! `interleaved` does. Target (issue 10): bearer-guard ≤ 1.1 × (bare verification + HS256
+//! overhead), where the HS256 overhead is a full HS256 validation minus its HMAC.
+//! Run with: cargo bench --bench asymmetric
+
+mod common;
+
+use std::hint::black_box;
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
+
+use aws_lc_rs::signature::{
+    ECDSA_P256_SHA256_FIXED, ED25519, ParsedPublicKey, RSA_PKCS1_2048_8192_SHA256,
+    RsaPublicKeyComponents,
+};
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use bearer_guard::{BearerGuardLayer, ResourceServer, TokenValidator};
+use common::{AUDIENCE, CLIENT, ISSUER, Parts};
+use jsonwebtoken::{Algorithm, EncodingKey, Header};
+use serde_json::{Value, json};
+
+const ROUNDS: usize = 31;
+const BATCH: u32 = 2_000;
+
+fn key_file(name: &str) -> String {
+    let path = format!("{}/tests/data/keys/{name}", env!("CARGO_MANIFEST_DIR"));
+    std::fs::read_to_string(&path).unwrap_or_else(|err| panic!("{path}: {err}"))
+}
+
+fn time(mut f: impl FnMut() -> bool) -> f64 {
+    let start = Instant::now();
+    let mut passed = 0u32;
+    for _ in 0..BATCH {
+        passed += u32::from(black_box(f()));
+    }
+    assert_eq!(passed, BATCH, "a contender refused its token");
+    start.elapsed().as_secs_f64() * 1e9 / f64::from(BATCH)
+}
+
+fn median(mut values: Vec<f64>) -> f64 {
+    values.sort_by(f64::total_cmp);
+    values[values.len() / 2]
+}
+
+/// The typical Auth0 claims, signed by jsonwebtoken with fixture key `name` as `alg`.
+fn token(alg: Algorithm, name: &str) -> String {
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let claims = json!({
+        "iss": ISSUER, "sub": format!("{CLIENT}@clients"), "aud": AUDIENCE,
+        "iat": now, "exp": now + 86400, "scope": "read:messages",
+        "gty": "client-credentials", "azp": CLIENT,
+    });
+    let pem = key_file(&format!("{name}.pem"));
+    let key = match alg {
+        Algorithm::RS256 => EncodingKey::from_rsa_pem(pem.as_bytes()),
+        Algorithm::ES256 => EncodingKey::from_ec_pem(pem.as_bytes()),
+        _ => EncodingKey::from_ed_pem(pem.as_bytes()),
+    }
+    .unwrap_or_else(|err| panic!("{name}: {err}"));
+    let header = Header {
+        kid: Some("k1".into()),
+        ..Header::new(alg)
+    };
+    jsonwebtoken::encode(&header, &claims, &key).unwrap_or_else(|err| panic!("{err}"))
+}
+
+fn validator(alg: &str, name: &str) -> TokenValidator {
+    let api = ResourceServer::from_json(&format!(
+        r#"{{"identifier": "{AUDIENCE}", "signing_alg": "{alg}"}}"#
+    ))
+    .unwrap_or_else(|err| panic!("{err}"));
+    let mut jwk: Value = serde_json::from_str(&key_file(&format!("{name}.jwk.json")))
+        .unwrap_or_else(|err| panic!("{err}"));
+    jwk["kid"] = "k1".into();
+    BearerGuardLayer::builder(api)
+        .issuer(ISSUER)
+        .static_jwks(json!({ "keys": [jwk] }).to_string())
+        .build_validator()
+        .unwrap_or_else(|err| panic!("{err}"))
+}
+
+/// aws-lc-rs alone: the key parsed once, the signature already decoded.
+fn bare_key(alg: &str, name: &str) -> ParsedPublicKey {
+    let jwk: Value = serde_json::from_str(&key_file(&format!("{name}.jwk.json")))
+        .unwrap_or_else(|err| panic!("{err}"));
+    let bytes = |member: &str| {
+        URL_SAFE_NO_PAD
+            .decode(jwk[member].as_str().unwrap_or_default())
+            .unwrap_or_default()
+    };
+    let parsed = match alg {
+        "RS256" => RsaPublicKeyComponents {
+            n: bytes("n"),
+            e: bytes("e"),
+        }
+        .to_parsed_public_key(&RSA_PKCS1_2048_8192_SHA256),
+        "ES256" => ParsedPublicKey::new(
+            &ECDSA_P256_SHA256_FIXED,
+            [vec![4], bytes("x"), bytes("y")].concat(),
+        ),
+        _ => ParsedPublicKey::new(&ED25519, bytes("x")),
+    };
+    parsed.unwrap_or_else(|err| panic!("{err:?}"))
+}
+
+fn main() {
+    // Today's HS256 overhead: a full HS256 validation minus its HMAC, in alternation.
+    let hs256_layer = common::layer();
+    let hs256 = hs256_layer.validator();
+    let hs256_token = common::typical_token();
+    let parts = Parts::new();
+    let (signing_input, _, tag, _) = common::pieces(&hs256_token);
+    let mut overheads = Vec::new();
+    for _ in 0..ROUNDS {
+        let full = time(|| common::bearer_guard(hs256, black_box(&hs256_token)));
+        let hmac = time(|| parts.hmac(black_box(signing_input), black_box(&tag)));
+        overheads.push(full - hmac);
+    }
+    let overhead = median(overheads);
+    println!("HS256 overhead (full validation minus its HMAC): {overhead:.0} ns");
+
+    for (alg, jwt_alg, key) in [
+        ("RS256", Algorithm::RS256, "rsa2048"),
+        ("ES256", Algorithm::ES256, "p256"),
+        ("EdDSA", Algorithm::EdDSA, "ed25519"),
+    ] {
+        let token = token(jwt_alg, key);
+        let validator = validator(alg, key);
+        let parsed = bare_key(alg, key);
+        let (input, signature) = token.rsplit_once('.').unwrap_or_default();
+        let signature = URL_SAFE_NO_PAD.decode(signature).unwrap_or_default();
+        let (mut guard, mut bare, mut ratios) = (Vec::new(), Vec::new(), Vec::new());
+        for round in 0..ROUNDS {
+            let mut pair = [0.0; 2];
+            // Alternate which goes first.
+            for i in 0..2 {
+                let which = (i + round) % 2;
+                pair[which] = if which == 0 {
+                    time(|| common::bearer_guard(&validator, black_box(&token)))
+                } else {
+                    time(|| {
+                        parsed
+                            .verify_sig(black_box(input.as_bytes()), black_box(&signature))
+                            .is_ok()
+                    })
+                };
+            }
+            guard.push(pair[0]);
+            bare.push(pair[1]);
+            ratios.push(pair[0] / (pair[1] + overhead));
+        }
+        println!(
+            "{alg}: bearer-guard {:>8.0} ns, aws-lc-rs verify {:>8.0} ns; bearer-guard / (verify + HS256 overhead): median of rounds {:.3}",
+            median(guard),
+            median(bare),
+            median(ratios)
+        );
+    }
+}
