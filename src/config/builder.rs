@@ -300,6 +300,22 @@ impl<R> BearerGuardBuilder<R> {
 
     /// Fetches the JWK set from `url` rather than finding it by discovery from the
     /// [`issuer`](Self::issuer). `https`, or `http` to a loopback host. Feature `jwks`.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use bearer_guard::{Algorithm, BearerGuardLayer, JwksSettings, ResourceServer};
+    ///
+    /// let api = ResourceServer::from_json(r#"{"identifier": "https://my-api-urn", "signing_alg": "RS256"}"#)?;
+    /// let layer = BearerGuardLayer::builder(api)
+    ///     .issuer("https://login.example.com/")
+    ///     .jwks_uri("https://login.example.com/keys")
+    ///     .also_accept_algorithm(Algorithm::Es256) // the issuer signs with both
+    ///     .jwks_settings(JwksSettings::default().stale_for(Duration::from_secs(3600)))
+    ///     .build()?;
+    /// # Ok::<(), bearer_guard::ConfigError>(())
+    /// ```
     #[cfg(feature = "jwks")]
     pub fn jwks_uri(mut self, url: impl Into<String>) -> Self {
         self.settings.jwks_uri = Some(url.into());

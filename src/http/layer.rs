@@ -88,6 +88,24 @@ impl<R> BearerGuardLayer<R> {
     /// A snapshot of the key cache, for a health endpoint: whether keys are loaded, how many,
     /// when the last fetch succeeded, the last error. `None` when the keys do not come from
     /// a cache (HS256, or a static JWK set). Feature `jwks`.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use bearer_guard::{BearerGuardLayer, ResourceServer};
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let api = ResourceServer::from_json(r#"{"identifier": "https://my-api-urn", "signing_alg": "RS256"}"#)?;
+    /// // Nothing listens on port 1: the keys cannot load.
+    /// let guard = BearerGuardLayer::builder(api).issuer("http://127.0.0.1:1/").build()?;
+    /// let err = guard.wait_for_keys(Duration::from_millis(200)).await.unwrap_err();
+    /// assert!(!err.0.loaded);
+    /// assert_eq!(guard.key_set_status().map(|status| status.keys), Some(0));
+    /// # Ok(())
+    /// # }
+    /// ```
     #[cfg(feature = "jwks")]
     #[must_use]
     pub fn key_set_status(&self) -> Option<crate::KeySetStatus> {

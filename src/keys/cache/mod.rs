@@ -494,3 +494,71 @@ fn retry_after(headers: &http::HeaderMap) -> Option<Duration> {
         .ok()?;
     Some(Duration::from_secs(seconds.min(3600)))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn headers(name: http::header::HeaderName, value: &'static str) -> http::HeaderMap {
+        let mut headers = http::HeaderMap::new();
+        headers.insert(name, http::HeaderValue::from_static(value));
+        headers
+    }
+
+    #[test]
+    fn max_age_is_read_from_cache_control() {
+        let cc = http::header::CACHE_CONTROL;
+        assert_eq!(
+            max_age(&headers(cc.clone(), "public, max-age=600")),
+            Some(Duration::from_secs(600))
+        );
+        assert_eq!(
+            max_age(&headers(cc.clone(), "Max-Age = 15 , no-transform")),
+            None
+        );
+        assert_eq!(
+            max_age(&headers(cc.clone(), "MAX-AGE=15")),
+            Some(Duration::from_secs(15))
+        );
+        assert_eq!(max_age(&headers(cc.clone(), "no-cache")), None);
+        assert_eq!(max_age(&headers(cc, "max-age=-1")), None);
+        assert_eq!(max_age(&http::HeaderMap::new()), None);
+    }
+
+    #[test]
+    fn retry_after_is_seconds_capped_at_an_hour() {
+        let ra = http::header::RETRY_AFTER;
+        assert_eq!(
+            retry_after(&headers(ra.clone(), "30")),
+            Some(Duration::from_secs(30))
+        );
+        assert_eq!(
+            retry_after(&headers(ra.clone(), "86400")),
+            Some(Duration::from_secs(3600))
+        );
+        assert_eq!(
+            retry_after(&headers(ra, "Wed, 21 Oct 2015 07:28:00 GMT")),
+            None
+        );
+    }
+
+    #[test]
+    fn backoff_doubles_from_its_minimum_up_to_its_maximum() {
+        let settings = JwksSettings::default();
+        let waits: Vec<u64> = (1..=8).map(|n| backoff(&settings, n).as_secs()).collect();
+        assert_eq!(waits, [1, 2, 4, 8, 16, 32, 60, 60]);
+        assert_eq!(backoff(&settings, u32::MAX), Duration::from_secs(60));
+    }
+
+    #[test]
+    fn jitter_stays_within_ten_percent_and_varies() {
+        let base = Duration::from_secs(100);
+        let draws: Vec<Duration> = (0..200).map(|_| jitter(base)).collect();
+        assert!(
+            draws
+                .iter()
+                .all(|d| (Duration::from_secs(90)..=Duration::from_secs(110)).contains(d))
+        );
+        assert!(draws.iter().any(|d| *d != draws[0]), "all {:?}", draws[0]);
+    }
+}
