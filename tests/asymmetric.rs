@@ -13,11 +13,11 @@ use axum::{Router, routing::get};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use bearer_guard::{
-    Algorithm, BearerGuardBuilder, BearerGuardLayer, ConfigError, Rejection, RejectionKind,
-    ResourceServer, TokenErrorKind, VerifiedToken,
+    Algorithm, BearerGuardBuilder, BearerGuardLayer, ConfigError, RejectionKind, ResourceServer,
+    TokenErrorKind, VerifiedToken,
 };
 use common::keys::{jwk, jwks, pem, signed};
-use common::{AUDIENCE, ISSUER, claims, get_with_token, send};
+use common::{AUDIENCE, ISSUER, claims, status_and_reason};
 use jsonwebtoken::{EncodingKey, Header};
 use serde_json::{Value, json};
 
@@ -45,17 +45,6 @@ fn app(alg: &str, keys: &[Value]) -> Router {
         .layer(builder(alg, keys).build().unwrap())
 }
 
-/// Status and typed reason of one request with `token`.
-async fn answer(app: &Router, token: &str) -> (u16, Option<RejectionKind>) {
-    let answer = send(app, get_with_token("/private", token)).await;
-    let kind = answer
-        .response
-        .extensions()
-        .get::<Rejection>()
-        .map(Rejection::kind);
-    (answer.status, kind)
-}
-
 fn refused(kind: TokenErrorKind) -> (u16, Option<RejectionKind>) {
     (401, Some(RejectionKind::InvalidToken(kind)))
 }
@@ -74,14 +63,18 @@ async fn each_algorithm_verifies_tokens_signed_by_an_independent_library() {
     ] {
         let app = app(alg, &[jwk(key, "k1", &json!({}))]);
         let token = signed(name, key, Some("k1"));
-        assert_eq!(answer(&app, &token).await, OK, "{alg} {key}");
+        assert_eq!(
+            status_and_reason("/private", &app, &token).await,
+            OK,
+            "{alg} {key}"
+        );
         // The payload changed after signing.
         let (head, rest) = token.split_once('.').unwrap();
         let (_, signature) = rest.split_once('.').unwrap();
         let forged = URL_SAFE_NO_PAD.encode(claims("admin", json!({})).to_string());
         let tampered = format!("{head}.{forged}.{signature}");
         assert_eq!(
-            answer(&app, &tampered).await,
+            status_and_reason("/private", &app, &tampered).await,
             refused(T::InvalidSignature),
             "{alg}"
         );
@@ -93,7 +86,7 @@ async fn each_algorithm_verifies_tokens_signed_by_an_independent_library() {
         if let Some(other) = other {
             let wrong = signed(name, other, Some("k1"));
             assert_eq!(
-                answer(&app, &wrong).await,
+                status_and_reason("/private", &app, &wrong).await,
                 refused(T::InvalidSignature),
                 "{alg}"
             );
@@ -113,7 +106,7 @@ async fn the_algorithm_is_pinned_whatever_key_the_kid_names() {
         ],
     );
     assert_eq!(
-        answer(&app, &signed(J::RS256, "rsa2048", Some("rsa"))).await,
+        status_and_reason("/private", &app, &signed(J::RS256, "rsa2048", Some("rsa"))).await,
         OK
     );
     for token in [
@@ -121,11 +114,17 @@ async fn the_algorithm_is_pinned_whatever_key_the_kid_names() {
         signed(J::ES256, "p256", Some("ec")),
         signed(J::EdDSA, "ed25519", Some("rsa")),
     ] {
-        assert_eq!(answer(&app, &token).await, refused(T::UnsupportedAlgorithm));
+        assert_eq!(
+            status_and_reason("/private", &app, &token).await,
+            refused(T::UnsupportedAlgorithm)
+        );
     }
     // A kid naming a key of another type finds nothing for RS256.
     let confused = signed(J::RS256, "rsa2048", Some("ec"));
-    assert_eq!(answer(&app, &confused).await, refused(T::UnknownKeyId));
+    assert_eq!(
+        status_and_reason("/private", &app, &confused).await,
+        refused(T::UnknownKeyId)
+    );
 }
 
 #[tokio::test]
@@ -149,14 +148,20 @@ async fn hs256_keyed_with_the_public_key_is_refused() {
             &EncodingKey::from_secret(secret),
         )
         .unwrap();
-        assert_eq!(answer(&app, &token).await, refused(T::UnsupportedAlgorithm));
+        assert_eq!(
+            status_and_reason("/private", &app, &token).await,
+            refused(T::UnsupportedAlgorithm)
+        );
     }
     let none = format!(
         "{}.{}.",
         URL_SAFE_NO_PAD.encode(r#"{"alg":"none","kid":"k1"}"#),
         URL_SAFE_NO_PAD.encode(claims("", json!({})).to_string())
     );
-    assert_eq!(answer(&app, &none).await, refused(T::UnsupportedAlgorithm));
+    assert_eq!(
+        status_and_reason("/private", &app, &none).await,
+        refused(T::UnsupportedAlgorithm)
+    );
 }
 
 #[tokio::test]
@@ -172,7 +177,10 @@ async fn key_parameters_in_the_header_never_supply_the_key() {
     let big = jwk("rsa2048_b", "k1", &json!({}));
     let header = json!({"alg": "RS256", "kid": "k1", "jwk": big});
     let too_long = format!("{}.{rest}", URL_SAFE_NO_PAD.encode(header.to_string()));
-    assert_eq!(answer(&app, &too_long).await, refused(T::Malformed));
+    assert_eq!(
+        status_and_reason("/private", &app, &too_long).await,
+        refused(T::Malformed)
+    );
     for extra in [
         json!({"jwk": small}),
         json!({"jku": "http://127.0.0.1:1/jwks.json"}),
@@ -185,7 +193,7 @@ async fn key_parameters_in_the_header_never_supply_the_key() {
         }
         let forged = format!("{}.{rest}", URL_SAFE_NO_PAD.encode(header.to_string()));
         assert_eq!(
-            answer(&app, &forged).await,
+            status_and_reason("/private", &app, &forged).await,
             refused(T::InvalidSignature),
             "{extra}"
         );
@@ -205,7 +213,7 @@ async fn keys_the_set_may_not_use_verify_nothing() {
         ],
     );
     assert_eq!(
-        answer(&app, &signed(J::RS256, "rsa2048", Some("good"))).await,
+        status_and_reason("/private", &app, &signed(J::RS256, "rsa2048", Some("good"))).await,
         OK
     );
     for (key, kid) in [
@@ -215,7 +223,7 @@ async fn keys_the_set_may_not_use_verify_nothing() {
     ] {
         let token = signed(J::RS256, key, Some(kid));
         assert_eq!(
-            answer(&app, &token).await,
+            status_and_reason("/private", &app, &token).await,
             refused(T::UnknownKeyId),
             "{kid}"
         );
@@ -226,7 +234,10 @@ async fn keys_the_set_may_not_use_verify_nothing() {
 async fn without_a_kid_only_a_single_candidate_verifies() {
     use jsonwebtoken::Algorithm as J;
     let one = app("ES256", &[jwk("p256", "only", &json!({}))]);
-    assert_eq!(answer(&one, &signed(J::ES256, "p256", None)).await, OK);
+    assert_eq!(
+        status_and_reason("/private", &one, &signed(J::ES256, "p256", None)).await,
+        OK
+    );
     let two = app(
         "RS256",
         &[
@@ -235,7 +246,10 @@ async fn without_a_kid_only_a_single_candidate_verifies() {
         ],
     );
     let token = signed(J::RS256, "rsa2048", None);
-    assert_eq!(answer(&two, &token).await, refused(T::MissingKeyId));
+    assert_eq!(
+        status_and_reason("/private", &two, &token).await,
+        refused(T::MissingKeyId)
+    );
 }
 
 #[tokio::test]
@@ -254,16 +268,31 @@ async fn widening_to_another_algorithm_is_explicit() {
                 .unwrap(),
         );
     assert_eq!(
-        answer(&widened, &signed(J::RS256, "rsa2048", Some("rsa"))).await,
+        status_and_reason(
+            "/private",
+            &widened,
+            &signed(J::RS256, "rsa2048", Some("rsa"))
+        )
+        .await,
         OK
     );
     assert_eq!(
-        answer(&widened, &signed(J::EdDSA, "ed25519", Some("ed"))).await,
+        status_and_reason(
+            "/private",
+            &widened,
+            &signed(J::EdDSA, "ed25519", Some("ed"))
+        )
+        .await,
         OK
     );
     let pinned = app("RS256", &keys);
     assert_eq!(
-        answer(&pinned, &signed(J::EdDSA, "ed25519", Some("ed"))).await,
+        status_and_reason(
+            "/private",
+            &pinned,
+            &signed(J::EdDSA, "ed25519", Some("ed"))
+        )
+        .await,
         refused(T::UnsupportedAlgorithm)
     );
 }

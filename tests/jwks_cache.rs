@@ -19,7 +19,7 @@ use bearer_guard::{
     TokenErrorKind,
 };
 use common::keys::{jwk, jwks, signed_claims};
-use common::{AUDIENCE, claims, get_with_token, request, send};
+use common::{AUDIENCE, claims, get_with_token, request, send, status_and_reason};
 use jsonwebtoken::Algorithm::RS256;
 use serde_json::{Value, json};
 
@@ -150,16 +150,6 @@ fn app(layer: BearerGuardLayer) -> Router {
         .layer(layer)
 }
 
-async fn answer(app: &Router, token: &str) -> (u16, Option<RejectionKind>) {
-    let answer = send(app, get_with_token("/private", token)).await;
-    let kind = answer
-        .response
-        .extensions()
-        .get::<Rejection>()
-        .map(Rejection::kind);
-    (answer.status, kind)
-}
-
 /// A token from the issuer at `base`, naming `kid`.
 fn token_from(base: &str, kid: &str) -> String {
     let claims = claims("read:messages", json!({"iss": format!("{base}/")}));
@@ -182,7 +172,10 @@ async fn keys_found_by_discovery_verify_tokens() {
     assert_eq!((status.keys, status.last_error), (1, None));
     assert_eq!(state.lock().unwrap().discovery_hits, 1);
     let app = app(layer);
-    assert_eq!(answer(&app, &token_from(&base, "k1")).await, OK);
+    assert_eq!(
+        status_and_reason("/private", &app, &token_from(&base, "k1")).await,
+        OK
+    );
 }
 
 #[tokio::test]
@@ -224,7 +217,10 @@ async fn an_issuer_down_at_startup_means_503_then_200_without_a_restart() {
         Mode::Keys(vec![jwk("rsa2048", "k1", &json!({}))], 60),
     );
     layer.wait_for_keys(Duration::from_secs(5)).await.unwrap();
-    assert_eq!(answer(&app, &token_from(&base, "k1")).await, OK);
+    assert_eq!(
+        status_and_reason("/private", &app, &token_from(&base, "k1")).await,
+        OK
+    );
 }
 
 #[tokio::test]
@@ -241,7 +237,10 @@ async fn a_new_kid_is_accepted_at_once_and_a_revoked_one_goes_with_its_refresh()
     .unwrap();
     layer.wait_for_keys(Duration::from_secs(5)).await.unwrap();
     let app = app(layer.clone());
-    assert_eq!(answer(&app, &token_from(&base, "old")).await, OK);
+    assert_eq!(
+        status_and_reason("/private", &app, &token_from(&base, "old")).await,
+        OK
+    );
     // Rotation: the issuer publishes a new key; the first token naming it waits for one
     // refetch and passes.
     set_mode(
@@ -254,7 +253,10 @@ async fn a_new_kid_is_accepted_at_once_and_a_revoked_one_goes_with_its_refresh()
             3600,
         ),
     );
-    assert_eq!(answer(&app, &token_from(&base, "new")).await, OK);
+    assert_eq!(
+        status_and_reason("/private", &app, &token_from(&base, "new")).await,
+        OK
+    );
     // Revocation: the old key leaves the set; once the set is refreshed (its max-age is
     // clamped to 150 ms here), tokens naming it are refused.
     set_mode(
@@ -273,10 +275,13 @@ async fn a_new_kid_is_accepted_at_once_and_a_revoked_one_goes_with_its_refresh()
         "the set was refreshed in the background"
     );
     assert_eq!(
-        answer(&app, &token_from(&base, "old")).await,
+        status_and_reason("/private", &app, &token_from(&base, "old")).await,
         refused(TokenErrorKind::UnknownKeyId)
     );
-    assert_eq!(answer(&app, &token_from(&base, "new")).await, OK);
+    assert_eq!(
+        status_and_reason("/private", &app, &token_from(&base, "new")).await,
+        OK
+    );
 }
 
 #[tokio::test]
@@ -292,9 +297,14 @@ async fn a_storm_of_forged_kids_costs_at_most_the_budget_and_never_slows_known_o
     let before = hits(&state);
     let mut forged = Vec::new();
     for i in 0..50 {
-        forged.push(answer(&app, &token_from(&base, &format!("forged-{i}"))).await);
+        forged.push(
+            status_and_reason("/private", &app, &token_from(&base, &format!("forged-{i}"))).await,
+        );
         // A valid token between forged ones answers at once.
-        assert_eq!(answer(&app, &token_from(&base, "k1")).await, OK);
+        assert_eq!(
+            status_and_reason("/private", &app, &token_from(&base, "k1")).await,
+            OK
+        );
     }
     assert!(
         forged
@@ -343,7 +353,10 @@ async fn every_fault_is_a_failed_fetch_that_keeps_the_last_good_keys() {
         );
         // Stale, but within `stale_for`: the last good keys still verify.
         assert!(status.loaded, "{status:?}");
-        assert_eq!(answer(&app(layer), &token_from(&base, "k1")).await, OK);
+        assert_eq!(
+            status_and_reason("/private", &app(layer), &token_from(&base, "k1")).await,
+            OK
+        );
     }
 }
 
@@ -358,7 +371,7 @@ async fn keys_stale_past_their_allowance_stop_and_then_503() {
     let app = app(layer.clone());
     let mut last = OK;
     for _ in 0..200 {
-        last = answer(&app, &token_from(&base, "k1")).await;
+        last = status_and_reason("/private", &app, &token_from(&base, "k1")).await;
         if last.0 == 503 {
             break;
         }
@@ -387,7 +400,12 @@ async fn a_retry_after_from_the_issuer_is_honoured() {
     );
     let app = app(layer);
     for _ in 0..5 {
-        assert_eq!(answer(&app, &token_from(&base, "k1")).await.0, 503);
+        assert_eq!(
+            status_and_reason("/private", &app, &token_from(&base, "k1"))
+                .await
+                .0,
+            503
+        );
     }
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert_eq!(hits(&state), after_first);
@@ -408,7 +426,12 @@ async fn discovery_naming_another_issuer_is_not_trusted() {
         0,
         "the key set of an untrusted document is never fetched"
     );
-    assert_eq!(answer(&app(layer), &token_from(&base, "k1")).await.0, 503);
+    assert_eq!(
+        status_and_reason("/private", &app(layer), &token_from(&base, "k1"))
+            .await
+            .0,
+        503
+    );
 }
 
 #[tokio::test]
@@ -421,7 +444,10 @@ async fn an_explicit_jwks_uri_needs_no_discovery_and_keys_without_alg_work() {
         .unwrap();
     layer.wait_for_keys(Duration::from_secs(5)).await.unwrap();
     assert_eq!(state.lock().unwrap().discovery_hits, 0);
-    assert_eq!(answer(&app(layer), &token_from(&base, "k1")).await, OK);
+    assert_eq!(
+        status_and_reason("/private", &app(layer), &token_from(&base, "k1")).await,
+        OK
+    );
 }
 
 #[test]

@@ -91,6 +91,25 @@ impl Answer {
     }
 }
 
+/// The status of a `GET uri` with `token`, and the typed reason of its rejection, if any.
+pub async fn status_and_reason<S>(
+    uri: &str,
+    app: &S,
+    token: &str,
+) -> (u16, Option<bearer_guard::RejectionKind>)
+where
+    S: tower::Service<Request<Body>, Response = Response<Body>, Error = std::convert::Infallible>
+        + Clone,
+{
+    let answer = send(app, get_with_token(uri, token)).await;
+    let kind = answer
+        .response
+        .extensions()
+        .get::<bearer_guard::Rejection>()
+        .map(bearer_guard::Rejection::kind);
+    (answer.status, kind)
+}
+
 /// Sends `request` through a fresh clone of `app`.
 pub async fn send<S>(app: &S, request: Request<Body>) -> Answer
 where
