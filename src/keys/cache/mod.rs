@@ -180,6 +180,10 @@ impl KeyCache {
     /// on, or `None` when the budget of such refetches is spent or a `Retry-After` holds:
     /// the token is then refused at once.
     pub(crate) fn refetch_for_unknown_kid(&self) -> Option<KeyWait> {
+        // Without the background task (no runtime yet) nothing would fetch: nothing to wait on.
+        if !self.started.load(Ordering::Acquire) {
+            return None;
+        }
         let mut control = self.lock();
         let wait = KeyWait::new(Arc::clone(&self.fetched), self.settings.fetch_timeout);
         if control.in_flight {
