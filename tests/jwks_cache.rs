@@ -40,6 +40,8 @@ enum Mode {
 
 struct Issuer {
     mode: Mode,
+    /// Whether the OpenID discovery document is served (else only RFC 8414's).
+    openid: bool,
     /// The `issuer` its discovery document names.
     names: Option<String>,
     discovery_hits: usize,
@@ -48,7 +50,14 @@ struct Issuer {
 
 type Shared = Arc<Mutex<Issuer>>;
 
-async fn discovery(State(issuer): State<(Shared, String)>) -> Json<Value> {
+async fn discovery(State(issuer): State<(Shared, String)>) -> Response {
+    if !issuer.0.lock().unwrap().openid {
+        return StatusCode::NOT_FOUND.into_response();
+    }
+    metadata(State(issuer)).await.into_response()
+}
+
+async fn metadata(State(issuer): State<(Shared, String)>) -> Json<Value> {
     let (state, base) = issuer;
     let mut state = state.lock().unwrap();
     state.discovery_hits += 1;
@@ -100,12 +109,14 @@ async fn issuer(mode: Mode) -> (Shared, String) {
     let base = format!("http://{}", listener.local_addr().unwrap());
     let state = Arc::new(Mutex::new(Issuer {
         mode,
+        openid: true,
         names: None,
         discovery_hits: 0,
         jwks_hits: 0,
     }));
     let app = Router::new()
         .route("/.well-known/openid-configuration", get(discovery))
+        .route("/.well-known/oauth-authorization-server", get(metadata))
         .route("/.well-known/jwks.json", get(key_set))
         .with_state((Arc::clone(&state), base.clone()));
     tokio::spawn(async move { axum::serve(listener, app).await });
@@ -491,4 +502,50 @@ fn building_needs_no_runtime_and_refuses_what_cannot_be_fetched() {
         ),
         "{err}"
     );
+}
+
+#[tokio::test]
+async fn discovery_falls_back_to_rfc_8414_metadata() {
+    let (state, base) = issuer(Mode::Keys(vec![jwk("rsa2048", "k1", &json!({}))], 60)).await;
+    state.lock().unwrap().openid = false;
+    let layer = builder(&base, quick()).build().unwrap();
+    layer.wait_for_keys(Duration::from_secs(5)).await.unwrap();
+    assert_eq!(
+        status_and_reason("/private", &app(layer), &token_from(&base, "k1")).await,
+        OK
+    );
+}
+
+#[tokio::test]
+async fn requests_naming_a_new_kid_at_once_share_one_refetch() {
+    let (state, base) = issuer(Mode::Keys(vec![jwk("rsa2048", "old", &json!({}))], 3600)).await;
+    let settings = quick()
+        .max_max_age(Duration::from_secs(3600))
+        .min_max_age(Duration::from_secs(60))
+        .default_max_age(Duration::from_secs(60));
+    let layer = builder(&base, settings).build().unwrap();
+    layer.wait_for_keys(Duration::from_secs(5)).await.unwrap();
+    set_mode(
+        &state,
+        Mode::Keys(
+            vec![
+                jwk("rsa2048", "old", &json!({})),
+                jwk("rsa2048", "new", &json!({})),
+            ],
+            3600,
+        ),
+    );
+    let before = hits(&state);
+    let app = app(layer);
+    let token = token_from(&base, "new");
+    let requests: Vec<_> = (0..10)
+        .map(|_| {
+            let (app, token) = (app.clone(), token.clone());
+            tokio::spawn(async move { status_and_reason("/private", &app, &token).await })
+        })
+        .collect();
+    for request in requests {
+        assert_eq!(request.await.unwrap(), OK);
+    }
+    assert_eq!(hits(&state) - before, 1, "one refetch for ten requests");
 }
