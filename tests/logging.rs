@@ -108,3 +108,90 @@ async fn each_rejection_logs_one_debug_event_with_its_reason_and_nothing_secret(
         "accepted requests log nothing"
     );
 }
+
+/// A fetcher answering from a script, then repeating its last answer.
+#[cfg(feature = "jwks")]
+struct Scripted(Mutex<Vec<(u16, String)>>);
+
+#[cfg(feature = "jwks")]
+impl bearer_guard::JwksFetcher for Scripted {
+    fn get<'a>(&'a self, _: &'a str, _: usize) -> bearer_guard::FetchFuture<'a> {
+        let (status, body) = {
+            let mut script = self.0.lock().unwrap();
+            if script.len() > 1 {
+                script.remove(0)
+            } else {
+                script[0].clone()
+            }
+        };
+        Box::pin(async move {
+            let mut response = http::Response::new(bytes::Bytes::from(body));
+            *response.status_mut() = http::StatusCode::from_u16(status).unwrap();
+            Ok(response)
+        })
+    }
+}
+
+#[cfg(feature = "jwks")]
+#[tokio::test]
+async fn the_key_cache_logs_fetches_refetches_and_refusals_without_key_material() {
+    use std::time::Duration;
+
+    use common::keys::{jwk, jwks, signed};
+    use jsonwebtoken::Algorithm::RS256;
+
+    let recorder = Recorder::default();
+    let _guard = tracing::subscriber::set_default(recorder.clone());
+    let key = jwk("rsa2048", "k1", &json!({}));
+    let modulus = key["n"].as_str().unwrap()[..40].to_owned();
+    let api = ResourceServer::from_json(&format!(
+        r#"{{"identifier": "{AUDIENCE}", "signing_alg": "RS256"}}"#
+    ))
+    .unwrap();
+    let layer = BearerGuardLayer::builder(api)
+        .jwks_uri("https://keys.example/jwks.json")
+        .jwks_fetcher(Scripted(Mutex::new(vec![
+            (500, String::new()),
+            (200, jwks(&[key])),
+        ])))
+        .jwks_settings(
+            bearer_guard::JwksSettings::default()
+                .backoff(Duration::from_millis(10), Duration::from_millis(20))
+                .fetch_timeout(Duration::from_millis(500))
+                .connect_timeout(Duration::from_millis(100)),
+        )
+        .build()
+        .unwrap();
+    layer.wait_for_keys(Duration::from_secs(5)).await.unwrap();
+    let app = Router::new()
+        .route("/private", get(|| async { "ok" }))
+        .layer(layer);
+    let forged: Vec<String> = (0..4)
+        .map(|i| signed(RS256, "rsa2048", Some(&format!("forged-{i}"))))
+        .collect();
+    for token in &forged {
+        send(&app, get_with_token("/private", token)).await;
+    }
+    let lines = recorder.0.lock().unwrap().clone();
+    let has = |level: &str, text: &str| {
+        lines
+            .iter()
+            .any(|l| l.starts_with(level) && l.contains(text))
+    };
+    assert!(
+        has("WARN", "key set fetch failed") && has("WARN", "500"),
+        "{lines:#?}"
+    );
+    assert!(
+        has("INFO", "key set fetched") && has("INFO", "keys=1"),
+        "{lines:#?}"
+    );
+    assert!(has("INFO", "unknown kid; refetching"), "{lines:#?}");
+    assert!(has("DEBUG", "refused by the budget"), "{lines:#?}");
+    for line in &lines {
+        assert!(!line.contains(&modulus), "{line}");
+        for token in &forged {
+            assert!(!line.contains(token.as_str()), "{line}");
+        }
+    }
+}
