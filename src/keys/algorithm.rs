@@ -117,6 +117,7 @@ mod tests {
     fn names_round_trip_exactly() {
         for alg in Algorithm::ALL {
             assert_eq!(Algorithm::from_name(alg.name()), Some(alg));
+            assert_eq!(alg.to_string(), alg.name());
         }
         for other in [
             "none", "None", "HS384", "HS512", "RS384", "ES384", "ES256K", "Ed25519", "eddsa", "",
