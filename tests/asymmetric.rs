@@ -57,6 +57,8 @@ async fn each_algorithm_verifies_tokens_signed_by_an_independent_library() {
     for (alg, key, name) in [
         ("RS256", "rsa2048", J::RS256),
         ("RS256", "rsa4096", J::RS256),
+        // The largest modulus accepted: its signature, 1366 characters, is the longest read.
+        ("RS256", "rsa8192", J::RS256),
         ("PS256", "rsa2048", J::PS256),
         ("ES256", "p256", J::ES256),
         ("EdDSA", "ed25519", J::EdDSA),
@@ -80,7 +82,7 @@ async fn each_algorithm_verifies_tokens_signed_by_an_independent_library() {
         );
         // Signed with another key of the same type, under the configured key's kid.
         let other = match key {
-            "rsa2048" | "rsa4096" => Some("rsa2048_b"),
+            "rsa2048" | "rsa4096" | "rsa8192" => Some("rsa2048_b"),
             _ => None,
         };
         if let Some(other) = other {

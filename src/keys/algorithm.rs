@@ -132,5 +132,8 @@ mod tests {
         assert!(set.contains(Algorithm::Rs256));
         assert!(!set.contains(Algorithm::Hs256));
         assert_eq!(format!("{set:?}"), r#"{"RS256", "EdDSA"}"#);
+        // An algorithm named twice (pinned, and added again) is still in the set.
+        let twice = Algorithms::of([Algorithm::Rs256, Algorithm::Rs256]);
+        assert!(twice.contains(Algorithm::Rs256));
     }
 }

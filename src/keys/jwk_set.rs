@@ -249,10 +249,37 @@ mod tests {
     }
 
     #[test]
+    fn reasons_for_skipping_a_key_say_what_is_wrong() {
+        for (reason, text) in [
+            (Unusable::Malformed, "not a well-formed JWK"),
+            (Unusable::PrivateMembers, "it carries private key members"),
+            (Unusable::Symmetric, "a symmetric (oct) key"),
+            (Unusable::NotForSignatures, "its use is not sig"),
+            (Unusable::NotForVerifying, "its key_ops lack verify"),
+            (
+                Unusable::NoAcceptedAlgorithm,
+                "its alg or key type fits no accepted algorithm",
+            ),
+            (
+                Unusable::RsaSize(1024),
+                "an RSA modulus of 1024 bits (2048 to 8192 accepted)",
+            ),
+            (
+                Unusable::Rejected,
+                "the crypto library refused its key material",
+            ),
+        ] {
+            assert_eq!(reason.to_string(), text);
+        }
+    }
+
+    #[test]
     fn rsa_moduli_outside_2048_to_8192_bits_are_refused() {
         assert_eq!(unusable(RSA_1024, rs256()), Some(Unusable::RsaSize(1024)));
         let four_k = include_str!("../../tests/data/keys/rsa4096.jwk.json");
         assert_eq!(unusable(four_k, rs256()), None);
+        let eight_k = include_str!("../../tests/data/keys/rsa8192.jwk.json");
+        assert_eq!(unusable(eight_k, rs256()), None);
     }
 
     #[test]
