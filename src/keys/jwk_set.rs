@@ -364,6 +364,7 @@ mod tests {
             &json!({"kid": "b"}),
         );
         let two = set(&[a.clone(), b], rs256()).unwrap();
+        assert_eq!(two.len(), 2);
         assert!(
             matches!(two.find(Algorithm::Rs256, Some("b")), Lookup::Found(key) if key.kid() == Some("b"))
         );
