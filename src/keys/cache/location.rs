@@ -87,6 +87,18 @@ mod tests {
     }
 
     #[test]
+    fn a_url_that_cannot_be_fetched_is_a_config_error_naming_its_setting() {
+        assert_eq!(check("jwks_uri", "https://x.example/jwks"), Ok(()));
+        assert_eq!(
+            check("jwks_uri", "http://x.example/jwks"),
+            Err(ConfigError::NotFetchable {
+                setting: "jwks_uri",
+                url: "http://x.example/jwks".into()
+            })
+        );
+    }
+
+    #[test]
     fn discovery_urls_follow_openid_then_rfc_8414() {
         assert_eq!(
             discovery_urls("https://tenant.eu.auth0.com/"),

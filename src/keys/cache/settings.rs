@@ -207,6 +207,62 @@ mod tests {
     }
 
     #[test]
+    fn each_setter_sets_its_value() {
+        let ms = Duration::from_millis;
+        let settings = JwksSettings::default()
+            .fetch_timeout(ms(1))
+            .connect_timeout(ms(2))
+            .default_max_age(ms(3))
+            .min_max_age(ms(4))
+            .max_max_age(ms(5))
+            .stale_for(ms(6))
+            .backoff(ms(7), ms(8))
+            .unknown_kid_refetches(9, ms(10));
+        assert_eq!(
+            [
+                settings.fetch_timeout,
+                settings.connect_timeout,
+                settings.default_max_age,
+                settings.min_max_age,
+                settings.max_max_age,
+                settings.stale_for,
+                settings.backoff_min,
+                settings.backoff_max,
+                settings.unknown_kid_window,
+            ],
+            [
+                ms(1),
+                ms(2),
+                ms(3),
+                ms(4),
+                ms(5),
+                ms(6),
+                ms(7),
+                ms(8),
+                ms(10)
+            ]
+        );
+        assert_eq!(settings.unknown_kid_refetches, 9);
+    }
+
+    #[test]
+    fn ten_unknown_kid_refetches_is_the_most_allowed() {
+        let window = Duration::from_secs(30);
+        assert_eq!(
+            JwksSettings::default()
+                .unknown_kid_refetches(10, window)
+                .check(),
+            Ok(())
+        );
+        assert!(
+            JwksSettings::default()
+                .unknown_kid_refetches(11, window)
+                .check()
+                .is_err()
+        );
+    }
+
+    #[test]
     fn values_out_of_bounds_are_refused_naming_the_setting() {
         let refused = |settings: JwksSettings| match settings.check() {
             Err(ConfigError::JwksSetting { setting, .. }) => setting,
