@@ -142,6 +142,18 @@ fn quick() -> JwksSettings {
         .unknown_kid_refetches(2, Duration::from_secs(30))
 }
 
+/// A layer whose keys, once loaded, stay fresh for the whole test (no scheduled refresh), so
+/// that every fetch the issuer sees is a refetch.
+async fn loaded_layer(base: &str) -> BearerGuardLayer {
+    let settings = quick()
+        .max_max_age(Duration::from_secs(3600))
+        .min_max_age(Duration::from_secs(60))
+        .default_max_age(Duration::from_secs(60));
+    let layer = builder(base, settings).build().unwrap();
+    layer.wait_for_keys(Duration::from_secs(5)).await.unwrap();
+    layer
+}
+
 fn api() -> ResourceServer {
     ResourceServer::from_json(&format!(
         r#"{{"identifier": "{AUDIENCE}", "signing_alg": "RS256"}}"#
@@ -298,12 +310,7 @@ async fn a_new_kid_is_accepted_at_once_and_a_revoked_one_goes_with_its_refresh()
 #[tokio::test]
 async fn a_storm_of_forged_kids_costs_at_most_the_budget_and_never_slows_known_ones() {
     let (state, base) = issuer(Mode::Keys(vec![jwk("rsa2048", "k1", &json!({}))], 3600)).await;
-    let settings = quick()
-        .max_max_age(Duration::from_secs(3600))
-        .min_max_age(Duration::from_secs(60))
-        .default_max_age(Duration::from_secs(60));
-    let layer = builder(&base, settings).build().unwrap();
-    layer.wait_for_keys(Duration::from_secs(5)).await.unwrap();
+    let layer = loaded_layer(&base).await;
     let app = app(layer);
     let before = hits(&state);
     let mut forged = Vec::new();
@@ -519,12 +526,7 @@ async fn discovery_falls_back_to_rfc_8414_metadata() {
 #[tokio::test]
 async fn requests_naming_a_new_kid_at_once_share_one_refetch() {
     let (state, base) = issuer(Mode::Keys(vec![jwk("rsa2048", "old", &json!({}))], 3600)).await;
-    let settings = quick()
-        .max_max_age(Duration::from_secs(3600))
-        .min_max_age(Duration::from_secs(60))
-        .default_max_age(Duration::from_secs(60));
-    let layer = builder(&base, settings).build().unwrap();
-    layer.wait_for_keys(Duration::from_secs(5)).await.unwrap();
+    let layer = loaded_layer(&base).await;
     set_mode(
         &state,
         Mode::Keys(
