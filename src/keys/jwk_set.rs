@@ -345,6 +345,19 @@ mod tests {
             set(&many, rs256()).unwrap_err(),
             JwkSetError::TooManyKeys(101)
         );
+        let most = vec![jwk(RSA, &json!({})); MAX_KEYS];
+        assert_eq!(set(&most, rs256()).unwrap().len(), MAX_KEYS);
+        // A document of exactly 64 KiB is read.
+        let document = format!(r#"{{"keys":[{RSA}], "pad": ""}}"#);
+        let padded = document.replace(
+            r#""pad": """#,
+            &format!(
+                r#""pad": "{}""#,
+                "x".repeat(MAX_DOCUMENT_LEN - document.len())
+            ),
+        );
+        assert_eq!(padded.len(), MAX_DOCUMENT_LEN);
+        assert_eq!(JwkSet::parse(padded.as_bytes(), rs256()).unwrap().len(), 1);
         let big = format!(
             r#"{{"keys":[{}], "pad": "{}"}}"#,
             RSA,
