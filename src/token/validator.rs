@@ -147,7 +147,10 @@ impl TokenValidator {
             KeySource::KeySet(set) => verify_with(set, &header, &segments)?,
             #[cfg(feature = "jwks")]
             KeySource::Cache(cache) => {
-                let loaded = cache.current().ok_or(TokenErrorKind::KeysUnavailable)?;
+                let current = cache.current();
+                let Some(loaded) = current.as_deref().and_then(Option::as_deref) else {
+                    return Err(TokenErrorKind::KeysUnavailable);
+                };
                 verify_with(&loaded.set, &header, &segments)?
             }
         };

@@ -50,6 +50,9 @@ pub(crate) enum Location {
     JwksUri(Box<str>),
 }
 
+/// The key set in use, as read on the hot path.
+pub(crate) type Current = arc_swap::Guard<Option<Arc<Loaded>>>;
+
 /// A key set as loaded, with its times.
 pub(crate) struct Loaded {
     pub(crate) set: JwkSet,
@@ -153,15 +156,18 @@ impl KeyCache {
     }
 
     /// The key set to verify with now: `None` before one has loaded, or once it has been
-    /// stale for longer than allowed. Lock-free: one atomic load.
-    pub(crate) fn current(&self) -> Option<Arc<Loaded>> {
+    /// stale for longer than allowed. Lock-free, and without touching a reference count that
+    /// every core would share: arc-swap's `load`.
+    pub(crate) fn current(&self) -> Option<Current> {
         if !self.started.load(Ordering::Relaxed) {
             self.start();
         }
-        let loaded = self.current.load_full()?;
-        let now = Instant::now();
+        let current = self.current.load();
         // Fresh, or stale while refreshes fail: usable either way, until `stale_for` runs out.
-        (now < loaded.usable_until).then_some(loaded)
+        let usable = current
+            .as_ref()
+            .is_some_and(|loaded| Instant::now() < loaded.usable_until);
+        usable.then_some(current)
     }
 
     /// Starts the background task on the current tokio runtime, once. Without a runtime,
