@@ -127,6 +127,15 @@ fn set_mode(state: &Shared, mode: Mode) {
     state.lock().unwrap().mode = mode;
 }
 
+/// Rotation at the issuer: it publishes a key `new` beside `old`.
+fn publish_new_key(state: &Shared) {
+    let keys = vec![
+        jwk("rsa2048", "old", &json!({})),
+        jwk("rsa2048", "new", &json!({})),
+    ];
+    set_mode(state, Mode::Keys(keys, 3600));
+}
+
 fn hits(state: &Shared) -> usize {
     state.lock().unwrap().jwks_hits
 }
@@ -266,16 +275,7 @@ async fn a_new_kid_is_accepted_at_once_and_a_revoked_one_goes_with_its_refresh()
     );
     // Rotation: the issuer publishes a new key; the first token naming it waits for one
     // refetch and passes.
-    set_mode(
-        &state,
-        Mode::Keys(
-            vec![
-                jwk("rsa2048", "old", &json!({})),
-                jwk("rsa2048", "new", &json!({})),
-            ],
-            3600,
-        ),
-    );
+    publish_new_key(&state);
     assert_eq!(
         status_and_reason("/private", &app, &token_from(&base, "new")).await,
         OK
@@ -527,16 +527,7 @@ async fn discovery_falls_back_to_rfc_8414_metadata() {
 async fn requests_naming_a_new_kid_at_once_share_one_refetch() {
     let (state, base) = issuer(Mode::Keys(vec![jwk("rsa2048", "old", &json!({}))], 3600)).await;
     let layer = loaded_layer(&base).await;
-    set_mode(
-        &state,
-        Mode::Keys(
-            vec![
-                jwk("rsa2048", "old", &json!({})),
-                jwk("rsa2048", "new", &json!({})),
-            ],
-            3600,
-        ),
-    );
+    publish_new_key(&state);
     let before = hits(&state);
     let app = app(layer);
     let token = token_from(&base, "new");
