@@ -92,7 +92,8 @@ pub use keys::{Algorithm, SigningSecret};
 #[cfg(feature = "jwks")]
 pub use keys::{FetchError, FetchFuture, JwksFetcher, JwksSettings, KeySetStatus, KeysNotReady};
 pub use token::{
-    ScopeRequirement, Scopes, ScopesIter, TokenError, TokenErrorKind, TokenValidator, VerifiedToken,
+    ScopeRequirement, Scopes, ScopesIter, TokenCacheSettings, TokenCacheStatus, TokenError,
+    TokenErrorKind, TokenValidator, VerifiedToken,
 };
 
 /// The README's Rust examples, compiled and run as doc tests so they stay true.

@@ -31,6 +31,7 @@ pub(crate) fn validator() -> TokenValidator {
         rfc9068: false,
         max_age: None,
         max_lifetime: None,
+        cache: None,
     }
 }
 

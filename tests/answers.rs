@@ -7,7 +7,8 @@ mod common;
 use axum::body::Body;
 use axum::{Router, routing::get};
 use bearer_guard::{
-    BearerGuardLayer, Rejection, RejectionKind, ResourceServer, TokenErrorKind, VerifiedToken,
+    BearerGuardLayer, Rejection, RejectionKind, ResourceServer, TokenCacheSettings, TokenErrorKind,
+    VerifiedToken,
 };
 use common::*;
 use http::Request;
@@ -25,9 +26,11 @@ async fn whoami(token: VerifiedToken) -> String {
     format!("sub={}", token.subject().unwrap_or("-"))
 }
 
-fn app() -> Router {
+/// The app with the guard's verified-token cache on or off, and the guard.
+fn app_with(cache: TokenCacheSettings) -> (Router, BearerGuardLayer) {
     let guard = BearerGuardLayer::builder(resource_server())
         .issuer(ISSUER)
+        .token_cache(cache)
         .build()
         .unwrap();
     let read = guard.require_all(["read:messages"]).unwrap();
@@ -37,24 +40,58 @@ fn app() -> Router {
     let read_and_write = guard
         .require_all(["read:messages", "write:messages"])
         .unwrap();
-    Router::new()
+    let app = Router::new()
         .route("/private", get(whoami))
         .route("/scoped", get(whoami).route_layer(read))
         .route("/any", get(whoami).route_layer(read_or_write))
         .route("/both", get(whoami).route_layer(read_and_write))
-        .layer(guard)
-        .route("/public", get(|| async { "public" }))
+        .layer(guard.clone())
+        .route("/public", get(|| async { "public" }));
+    (app, guard)
+}
+
+/// Sends the request `make` builds to the app without the token cache, and twice to one with
+/// it (for a token the guard passes: a miss, then a hit). The three answers must agree in
+/// status, challenge, body and typed reason, and the cache must have answered the second
+/// time exactly when it kept the token. Returns the answer.
+async fn ask(make: impl Fn() -> Request<Body>) -> Answer {
+    let kind = |answer: &Answer| {
+        answer
+            .response
+            .extensions()
+            .get::<Rejection>()
+            .map(Rejection::kind)
+    };
+    let uncached = send(&app_with(TokenCacheSettings::disabled()).0, make()).await;
+    let (cached, guard) = app_with(TokenCacheSettings::default());
+    for round in ["miss", "hit"] {
+        let answer = send(&cached, make()).await;
+        assert_eq!(
+            (
+                answer.status,
+                &answer.challenge,
+                &answer.body,
+                kind(&answer)
+            ),
+            (
+                uncached.status,
+                &uncached.challenge,
+                &uncached.body,
+                kind(&uncached)
+            ),
+            "{round}"
+        );
+    }
+    let status = guard.token_cache_status().unwrap();
+    assert_eq!(status.hits, status.entries as u64, "{status:?}");
+    uncached
 }
 
 const NO_ERROR: &str = r#"Bearer realm="https://my-api-urn""#;
 
 #[tokio::test]
 async fn valid_token_reaches_the_handler_with_its_claims() {
-    let answer = send(
-        &app(),
-        get_with_token("/private", &token(&claims("", json!({})))),
-    )
-    .await;
+    let answer = ask(|| get_with_token("/private", &token(&claims("", json!({}))))).await;
     assert_eq!(answer.status, 200);
     assert_eq!(answer.body, "sub=client-1@clients");
     assert_eq!(answer.challenge, None);
@@ -62,13 +99,13 @@ async fn valid_token_reaches_the_handler_with_its_claims() {
 
 #[tokio::test]
 async fn public_route_needs_no_token() {
-    let answer = send(&app(), request("/public", &[])).await;
+    let answer = ask(|| request("/public", &[])).await;
     assert_eq!((answer.status, answer.body.as_str()), (200, "public"));
 }
 
 #[tokio::test]
 async fn no_authorization_header_is_401_without_error() {
-    let answer = send(&app(), request("/private", &[])).await;
+    let answer = ask(|| request("/private", &[])).await;
     assert_eq!(answer.status, 401);
     assert_eq!(answer.challenge.as_deref(), Some(NO_ERROR));
 }
@@ -76,7 +113,7 @@ async fn no_authorization_header_is_401_without_error() {
 #[tokio::test]
 async fn another_scheme_is_401_without_error() {
     for value in ["Basic dXNlcjpwYXNz", "Digest username=x", "Bearerx abc"] {
-        let answer = send(&app(), request("/private", &[value])).await;
+        let answer = ask(|| request("/private", &[value])).await;
         assert_eq!(answer.status, 401, "{value}");
         assert_eq!(answer.challenge.as_deref(), Some(NO_ERROR), "{value}");
     }
@@ -86,7 +123,7 @@ async fn another_scheme_is_401_without_error() {
 async fn scheme_is_case_insensitive() {
     let token = token(&claims("", json!({})));
     for scheme in ["bearer", "BEARER", "BeArEr"] {
-        let answer = send(&app(), request("/private", &[&format!("{scheme} {token}")])).await;
+        let answer = ask(|| request("/private", &[&format!("{scheme} {token}")])).await;
         assert_eq!(answer.status, 200, "{scheme}");
     }
 }
@@ -114,7 +151,7 @@ async fn bearer_without_token_or_bad_grammar_is_400_invalid_request() {
             "The bearer credentials are malformed",
         ),
     ] {
-        let answer = send(&app(), request("/private", &[&value])).await;
+        let answer = ask(|| request("/private", &[&value])).await;
         assert_eq!(answer.status, 400, "{value}");
         assert_eq!(
             answer.challenge.as_deref(),
@@ -133,7 +170,7 @@ async fn bearer_without_token_or_bad_grammar_is_400_invalid_request() {
 #[tokio::test]
 async fn two_authorization_headers_are_400() {
     let value = format!("Bearer {}", token(&claims("", json!({}))));
-    let answer = send(&app(), request("/private", &[&value, &value])).await;
+    let answer = ask(|| request("/private", &[&value, &value])).await;
     assert_eq!(answer.status, 400);
     assert!(
         answer
@@ -250,7 +287,7 @@ async fn invalid_tokens_are_401_invalid_token() {
         ),
     ];
     for (case, token, description) in cases {
-        let answer = send(&app(), get_with_token("/private", &token)).await;
+        let answer = ask(|| get_with_token("/private", &token)).await;
         assert_eq!(answer.status, 401, "{case}");
         assert_eq!(
             answer.challenge.as_deref(),
@@ -264,7 +301,7 @@ async fn invalid_tokens_are_401_invalid_token() {
 #[tokio::test]
 async fn valid_token_without_the_scope_is_403_naming_it() {
     let token = token(&claims("openid read:messagesX READ:messages", json!({})));
-    let answer = send(&app(), get_with_token("/scoped", &token)).await;
+    let answer = ask(|| get_with_token("/scoped", &token)).await;
     assert_eq!(answer.status, 403);
     assert_eq!(
         answer.challenge.as_deref(),
@@ -278,25 +315,19 @@ async fn valid_token_without_the_scope_is_403_naming_it() {
 #[tokio::test]
 async fn token_with_the_scope_passes_the_scoped_route() {
     let token = token(&claims("openid read:messages", json!({})));
-    assert_eq!(
-        send(&app(), get_with_token("/scoped", &token)).await.status,
-        200
-    );
+    assert_eq!(ask(|| get_with_token("/scoped", &token)).await.status, 200);
 }
 
 #[tokio::test]
 async fn scopes_as_a_json_array_are_accepted() {
     let token = token(&claims("", json!({ "scope": ["read:messages"] })));
-    assert_eq!(
-        send(&app(), get_with_token("/scoped", &token)).await.status,
-        200
-    );
+    assert_eq!(ask(|| get_with_token("/scoped", &token)).await.status, 200);
 }
 
 #[tokio::test]
 async fn invalid_token_on_a_scoped_route_is_401_not_403() {
     let token = token(&claims("read:messages", json!({ "exp": now() - 3600 })));
-    let answer = send(&app(), get_with_token("/scoped", &token)).await;
+    let answer = ask(|| get_with_token("/scoped", &token)).await;
     assert_eq!(answer.status, 401);
     assert_eq!(
         answer.challenge.as_deref(),
@@ -318,10 +349,10 @@ async fn any_of_and_all_of_requirements() {
         ("/both", &read, 403),
         ("/both", &write, 403),
     ] {
-        let answer = send(&app(), get_with_token(uri, token)).await;
+        let answer = ask(|| get_with_token(uri, token)).await;
         assert_eq!(answer.status, status, "{uri}");
     }
-    let answer = send(&app(), get_with_token("/both", &read)).await;
+    let answer = ask(|| get_with_token("/both", &read)).await;
     assert!(
         answer
             .challenge
@@ -332,7 +363,7 @@ async fn any_of_and_all_of_requirements() {
 
 #[tokio::test]
 async fn rejection_is_in_the_response_extensions() {
-    let answer = send(&app(), get_with_token("/private", "a.b.c")).await;
+    let answer = ask(|| get_with_token("/private", "a.b.c")).await;
     let rejection = answer.response.extensions().get::<Rejection>().unwrap();
     assert_eq!(
         rejection.kind(),
@@ -346,7 +377,7 @@ async fn answers_never_echo_the_token_the_secret_or_claims() {
         "",
         json!({ "aud": "https://other-api", "sub": "secret-subject" }),
     ));
-    let answer = send(&app(), get_with_token("/private", &token)).await;
+    let answer = ask(|| get_with_token("/private", &token)).await;
     let everything = format!("{:?} {}", answer.response, answer.body);
     for leak in [
         token.as_str(),
@@ -378,7 +409,7 @@ async fn hostile_headers_never_cause_a_5xx() {
         format!("Bearer {}", token.replace('.', "")),
     ];
     for value in hostile {
-        let answer = send(&app(), request("/scoped", &[&value])).await;
+        let answer = ask(|| request("/scoped", &[&value])).await;
         assert!(
             matches!(answer.status, 400 | 401),
             "{}: {}",
@@ -386,12 +417,14 @@ async fn hostile_headers_never_cause_a_5xx() {
             &value[..value.len().min(40)]
         );
     }
-    let hostile = Request::get("/scoped")
-        .header(
-            "authorization",
-            http::HeaderValue::from_bytes(b"Bearer \xff\xfe").unwrap(),
-        )
-        .body(Body::empty())
-        .unwrap();
-    assert_eq!(send(&app(), hostile).await.status, 400);
+    let hostile = || {
+        Request::get("/scoped")
+            .header(
+                "authorization",
+                http::HeaderValue::from_bytes(b"Bearer \xff\xfe").unwrap(),
+            )
+            .body(Body::empty())
+            .unwrap()
+    };
+    assert_eq!(ask(hostile).await.status, 400);
 }

@@ -13,7 +13,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use bearer_guard::{
     BearerGuardLayer, Claims, Rejection, RejectionKind, RequestErrorKind, ResourceServer,
-    TokenErrorKind, VerifiedToken,
+    TokenCacheSettings, TokenErrorKind, VerifiedToken,
 };
 use common::*;
 use http::{HeaderValue, Request, header};
@@ -36,10 +36,11 @@ enum Expect {
 use Expect::{NoCredentials, Pass, Request as Bad, Token};
 use TokenErrorKind as T;
 
-fn app() -> Router {
+fn app(cache: TokenCacheSettings) -> Router {
     let api = ResourceServer::new(AUDIENCE, SECRET).with_scope("read:messages", "Read messages");
     let guard = BearerGuardLayer::builder(api)
         .issuer(ISSUER)
+        .token_cache(cache)
         .build()
         .unwrap();
     Router::new()
@@ -91,10 +92,15 @@ async fn check(app: &Router, name: &str, authorization: &[u8], expect: Expect) {
     }
 }
 
+/// Each case through a guard without the verified-token cache, then twice through one with
+/// it (a token that passes is a hit the second time): every answer as expected.
 async fn check_all(cases: &[(&str, Vec<u8>, Expect)]) {
-    let app = app();
+    let uncached = app(TokenCacheSettings::disabled());
+    let cached = app(TokenCacheSettings::default());
     for (name, authorization, expect) in cases {
-        check(&app, name, authorization, *expect).await;
+        check(&uncached, name, authorization, *expect).await;
+        check(&cached, &format!("{name} (miss)"), authorization, *expect).await;
+        check(&cached, &format!("{name} (hit)"), authorization, *expect).await;
     }
 }
 

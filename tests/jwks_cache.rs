@@ -269,10 +269,13 @@ async fn a_new_kid_is_accepted_at_once_and_a_revoked_one_goes_with_its_refresh()
     .unwrap();
     layer.wait_for_keys(Duration::from_secs(5)).await.unwrap();
     let app = app(layer.clone());
-    assert_eq!(
-        status_and_reason("/private", &app, &token_from(&base, "old")).await,
-        OK
-    );
+    // One token, used again and again, as clients do: the second use is a cache hit.
+    let old = token_from(&base, "old");
+    for _ in 0..2 {
+        assert_eq!(status_and_reason("/private", &app, &old).await, OK);
+    }
+    let cached = layer.token_cache_status().unwrap();
+    assert_eq!((cached.misses, cached.hits, cached.entries), (1, 1, 1));
     // Rotation: the issuer publishes a new key; the first token naming it waits for one
     // refetch and passes.
     publish_new_key(&state);
@@ -281,7 +284,7 @@ async fn a_new_kid_is_accepted_at_once_and_a_revoked_one_goes_with_its_refresh()
         OK
     );
     // Revocation: the old key leaves the set; once the set is refreshed (its max-age is
-    // clamped to 150 ms here), tokens naming it are refused.
+    // clamped to 150 ms here), tokens naming it are refused, the cached one too.
     set_mode(
         &state,
         Mode::Keys(vec![jwk("rsa2048", "new", &json!({}))], 3600),
@@ -298,7 +301,7 @@ async fn a_new_kid_is_accepted_at_once_and_a_revoked_one_goes_with_its_refresh()
         "the set was refreshed in the background"
     );
     assert_eq!(
-        status_and_reason("/private", &app, &token_from(&base, "old")).await,
+        status_and_reason("/private", &app, &old).await,
         refused(TokenErrorKind::UnknownKeyId)
     );
     assert_eq!(

@@ -8,7 +8,11 @@ mod common;
 use axum::{Router, routing::get};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use bearer_guard::{BearerGuardLayer, ResourceServer, ScopeRequirement, TokenValidator};
+use std::time::{Duration, UNIX_EPOCH};
+
+use bearer_guard::{
+    BearerGuardLayer, ResourceServer, ScopeRequirement, TokenCacheSettings, TokenValidator,
+};
 use common::*;
 use http::{HeaderValue, Request, header};
 use proptest::prelude::*;
@@ -309,4 +313,82 @@ fn scopes_through_the_layer_match_the_model() {
             Ok(())
         })
         .unwrap();
+}
+
+/// The guard with its verified-token cache on or off, with every
+/// time-dependent check there is: `exp`, `nbf`, and `iat` against a maximum age.
+fn timed_validator(cache: TokenCacheSettings) -> TokenValidator {
+    BearerGuardLayer::builder(ResourceServer::new(AUDIENCE, SECRET))
+        .issuer(ISSUER)
+        .max_token_age(Duration::from_secs(900))
+        .token_cache(cache)
+        .build_validator()
+        .unwrap()
+}
+
+/// Tokens around [`T0`]: valid, short-lived, not yet valid, issued in the future, for
+/// another audience, with a forged signature.
+fn timed_tokens() -> Vec<String> {
+    let at = |extra: serde_json::Value| {
+        let mut claims = claims("read:messages", extra);
+        let map = claims.as_object_mut().unwrap();
+        for name in ["iat", "exp", "nbf"] {
+            if let Some(offset) = map.get(name).and_then(serde_json::Value::as_i64) {
+                map.insert(name.into(), json!(T0 + offset));
+            }
+        }
+        token(&claims)
+    };
+    let valid = at(json!({ "iat": 0, "exp": 600 }));
+    let (signed, _) = valid.rsplit_once('.').unwrap();
+    let forged = format!("{signed}.{}", URL_SAFE_NO_PAD.encode([7u8; 32]));
+    vec![
+        valid,
+        at(json!({ "iat": 0, "exp": 120 })),
+        at(json!({ "iat": 0, "exp": 3600, "nbf": 200 })),
+        at(json!({ "iat": 500, "exp": 3600 })),
+        at(json!({ "iat": 0, "exp": 3600, "aud": "https://another-api" })),
+        at(json!({ "iat": -800, "exp": 3600, "jti": "old" })),
+        forged,
+    ]
+}
+
+/// How the clock moves between two requests: mostly a little, sometimes far, sometimes back.
+fn clock_step() -> impl Strategy<Value = i64> {
+    prop_oneof![6 => 0i64..40, 2 => 40i64..400, 1 => -60i64..0]
+}
+
+/// The start of the controllable clock.
+const T0: i64 = 1_700_000_000;
+
+proptest! {
+    #![proptest_config(config())]
+
+    /// With the cache on and off, any sequence of requests, at any times (the clock moving
+    /// on, standing still or going back), gets the same answers.
+    #[test]
+    fn cache_on_and_off_agree_on_any_sequence(
+        steps in prop::collection::vec((0usize..7, clock_step()), 1..60),
+    ) {
+        let tokens = timed_tokens();
+        let on = timed_validator(TokenCacheSettings::default().max_age(Duration::from_secs(120)));
+        let off = timed_validator(TokenCacheSettings::disabled());
+        let mut now = T0 - 100;
+        let answer = |validator: &TokenValidator, token: &str, now: i64| {
+            let at = UNIX_EPOCH + Duration::from_secs(now.unsigned_abs());
+            validator
+                .validate_at(token, at)
+                .map(|verified| (verified.subject().map(str::to_owned), verified.expires_at()))
+                .map_err(|error| error.kind())
+        };
+        for (index, step) in steps {
+            now += step;
+            let token = &tokens[index];
+            prop_assert_eq!(answer(&on, token, now), answer(&off, token, now), "token {} at T0{:+}", index, now - T0);
+        }
+        let status = on.token_cache_status().unwrap();
+        prop_assert_eq!(off.token_cache_status(), None);
+        // Tokens 4 (another audience) and 6 (forged) never pass, so are never kept.
+        prop_assert!(status.entries <= 5, "{:?}", status);
+    }
 }

@@ -72,6 +72,36 @@ async fn without_rotation_the_old_secret_is_refused() {
     assert_eq!(answer(&app, &signed(OLD, None, &claims)).await.0, 401);
 }
 
+/// The verified-token cache belongs to one configuration: the guard built when the previous
+/// secret is rotated out (or with another profile) never sees the tokens the guard before it
+/// kept.
+#[tokio::test]
+async fn a_secret_rotated_out_takes_its_cached_tokens_with_it() {
+    let before = BearerGuardLayer::builder(ResourceServer::new(AUDIENCE, NEW))
+        .previous_secret(OLD)
+        .build()
+        .unwrap();
+    let app_before = Router::new()
+        .route("/private", get(|| async { "ok" }))
+        .layer(before.clone());
+    let old_token = signed(OLD, None, &claims("", json!({})));
+    for _ in 0..2 {
+        assert_eq!(answer(&app_before, &old_token).await.0, 200);
+    }
+    assert_eq!(before.token_cache_status().unwrap().hits, 1);
+
+    let after = app(|builder| builder);
+    assert_eq!(
+        answer(&after, &old_token).await,
+        (
+            401,
+            Some(invalid_token("The access token signature is invalid"))
+        )
+    );
+    let profile = app(|builder| builder.previous_secret(OLD).rfc9068_profile());
+    assert_eq!(answer(&profile, &old_token).await.0, 401);
+}
+
 #[tokio::test]
 async fn kid_selects_the_secret_with_no_fallback() {
     let app = app(|builder| {

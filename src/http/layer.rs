@@ -85,6 +85,25 @@ impl<R> BearerGuardLayer<R> {
         &self.guard.validator
     }
 
+    /// A snapshot of the verified-token cache (hits, misses, evictions, entries and bytes),
+    /// for a metrics endpoint; `None` when it is disabled.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use bearer_guard::{BearerGuardLayer, ResourceServer};
+    ///
+    /// let api = ResourceServer::new("https://my-api-urn", "FF1prn9UxZotnFEfPVwEJhqqyRmwdSu5");
+    /// let guard = BearerGuardLayer::builder(api).build()?;
+    /// let status = guard.token_cache_status().unwrap_or_default();
+    /// assert_eq!((status.hits, status.misses, status.max_bytes), (0, 0, 8 << 20));
+    /// # Ok::<(), bearer_guard::ConfigError>(())
+    /// ```
+    #[must_use]
+    pub fn token_cache_status(&self) -> Option<crate::TokenCacheStatus> {
+        self.guard.validator.token_cache_status()
+    }
+
     /// A snapshot of the key cache, for a health endpoint: whether keys are loaded, how many,
     /// when the last fetch succeeded, the last error. `None` when the keys do not come from
     /// a cache (HS256, or a static JWK set). Feature `jwks`.

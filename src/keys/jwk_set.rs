@@ -5,6 +5,7 @@ use std::fmt;
 
 use serde::Deserialize;
 use serde_json::value::RawValue;
+use sha2::{Digest as _, Sha256};
 
 use crate::keys::jwk::{self, VerifyingKey};
 use crate::keys::{Algorithm, Algorithms};
@@ -18,6 +19,9 @@ pub(crate) const MAX_KEYS: usize = 100;
 /// The verifying keys of one JWK set document, for the accepted algorithms.
 pub(crate) struct JwkSet {
     keys: Box<[VerifyingKey]>,
+    /// SHA-256 of the document the keys came from: tells a changed set from the same one
+    /// fetched again.
+    digest: [u8; 32],
 }
 
 /// Why a key set document gives no keys.
@@ -95,7 +99,15 @@ impl JwkSet {
         if keys.is_empty() {
             return Err(JwkSetError::NoUsableKey { skipped });
         }
-        Ok(Self { keys: keys.into() })
+        Ok(Self {
+            keys: keys.into(),
+            digest: Sha256::digest(document).into(),
+        })
+    }
+
+    /// SHA-256 of the document the set was parsed from.
+    pub(crate) fn digest(&self) -> &[u8; 32] {
+        &self.digest
     }
 
     /// The key for a token whose header says `alg` and `kid`.

@@ -1,6 +1,7 @@
 //! Tokens: the JWS, its header and claims, the scopes they grant, and the validator that runs
 //! every check in order.
 
+mod cache;
 mod claims;
 mod error;
 mod header;
@@ -9,6 +10,8 @@ mod scopes;
 mod validator;
 mod verified;
 
+pub(crate) use cache::TokenCache;
+pub use cache::{TokenCacheSettings, TokenCacheStatus};
 pub(crate) use claims::REGISTERED;
 pub use error::{TokenError, TokenErrorKind};
 #[cfg(feature = "issuer")]

@@ -1,9 +1,7 @@
 //! The validation pipeline, without HTTP: every check a token goes through, in order.
 
-use std::time::{SystemTime, UNIX_EPOCH};
-
-#[cfg(feature = "jwks")]
 use std::sync::Arc;
+use std::time::{SystemTime, UNIX_EPOCH};
 
 use crate::keys::{Algorithms, Hs256Keys};
 #[cfg(feature = "jwks")]
@@ -12,7 +10,7 @@ use crate::token::claims::{self, Audience, RegisteredClaims};
 use crate::token::header::{self, Rules};
 use crate::token::jws;
 use crate::token::verified::{DecodedToken, GuardMark, VerifiedToken};
-use crate::token::{TokenError, TokenErrorKind};
+use crate::token::{TokenCache, TokenCacheStatus, TokenError, TokenErrorKind};
 
 /// Validates access tokens for one resource server: the checks
 /// [`BearerGuard`](crate::BearerGuard) runs on every request, for use without HTTP (a
@@ -76,7 +74,12 @@ pub struct TokenValidator {
     /// The resource server's `token_lifetime`: no token it issues expires later than that
     /// from now.
     pub(crate) max_lifetime: Option<f64>,
+    /// The tokens verified so far, shared by the validator's clones; `None` when disabled.
+    pub(crate) cache: Option<Arc<TokenCache>>,
 }
+
+/// The key generation of secrets and static key sets, which never change.
+const STATIC_KEYS: u64 = 0;
 
 /// The keys a validator verifies with.
 #[derive(Debug, Clone)]
@@ -124,8 +127,10 @@ impl TokenValidator {
         )
     }
 
-    /// The pipeline: each step in order, the first failure is the answer.
-    fn verify(
+    /// The pipeline: each step in order, the first failure is the answer. A token the cache
+    /// holds skips the steps that depend on its bytes alone (its form, header, signature and
+    /// claims parsing) and goes through every check that depends on time.
+    pub(crate) fn verify(
         &self,
         token: &str,
         now: f64,
@@ -134,24 +139,54 @@ impl TokenValidator {
         if token.len() > self.max_token_len {
             return Err(TokenErrorKind::TooLarge);
         }
+        let Some(cache) = &self.cache else {
+            return self
+                .verify_in_full(token, now, guard)
+                .map(|(verified, _)| verified);
+        };
+        if let Some(verified) = cache.get(token, now, guard.as_ref(), || self.key_generation()) {
+            let checked =
+                self.check_claims(verified.registered_claims(), verified.claims_json(), now);
+            if checked == Err(TokenErrorKind::Expired) {
+                cache.remove(token);
+            }
+            return checked.map(|()| verified);
+        }
+        let (verified, generation) = self.verify_in_full(token, now, guard)?;
+        cache.insert(token, verified.clone(), generation, now);
+        Ok(verified)
+    }
+
+    /// Every step, for a token the cache does not hold. Returns the verified token and the
+    /// generation of the key set that verified it.
+    fn verify_in_full(
+        &self,
+        token: &str,
+        now: f64,
+        guard: Option<GuardMark>,
+    ) -> Result<(VerifiedToken, u64), TokenErrorKind> {
         let segments = jws::split(token)?;
         let mut buf = [0u8; header::BUF_LEN];
         let header = header::check(segments.header, &mut buf, self.header_rules())?;
         let kid = header.kid.as_deref();
-        let signed = match &self.keys {
+        let (signed, generation) = match &self.keys {
             KeySource::Secrets(secrets) => {
                 let choice = secrets.choose(kid).ok_or(TokenErrorKind::UnknownKeyId)?;
-                secrets.verify(choice, segments.signing_input, segments.signature)
+                let signed = secrets.verify(choice, segments.signing_input, segments.signature);
+                (signed, STATIC_KEYS)
             }
             #[cfg(feature = "jwks")]
-            KeySource::KeySet(set) => verify_with(set, &header, &segments)?,
+            KeySource::KeySet(set) => (verify_with(set, &header, &segments)?, STATIC_KEYS),
             #[cfg(feature = "jwks")]
             KeySource::Cache(cache) => {
                 let current = cache.current();
                 let Some(loaded) = current.as_deref().and_then(Option::as_deref) else {
                     return Err(TokenErrorKind::KeysUnavailable);
                 };
-                verify_with(&loaded.set, &header, &segments)?
+                (
+                    verify_with(&loaded.set, &header, &segments)?,
+                    loaded.generation,
+                )
             }
         };
         if !signed {
@@ -161,7 +196,39 @@ impl TokenValidator {
         let payload = decoded.text()?;
         let claims = claims::parse(payload, &self.audience, &self.scope_claim)?;
         self.check_claims(&claims, payload, now)?;
-        decoded.verified(claims, guard)
+        Ok((decoded.verified(claims, guard)?, generation))
+    }
+
+    /// The generation of the keys in use now: `None` when no key set is usable. Secrets and
+    /// a static key set never change.
+    fn key_generation(&self) -> Option<u64> {
+        match &self.keys {
+            KeySource::Secrets(_) => Some(STATIC_KEYS),
+            #[cfg(feature = "jwks")]
+            KeySource::KeySet(_) => Some(STATIC_KEYS),
+            #[cfg(feature = "jwks")]
+            KeySource::Cache(cache) => {
+                let current = cache.current()?;
+                current.as_deref().map(|loaded| loaded.generation)
+            }
+        }
+    }
+
+    /// A snapshot of the verified-token cache's counters and size; `None` when the cache is
+    /// disabled.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// # use bearer_guard::{BearerGuardLayer, ResourceServer};
+    /// let api = ResourceServer::new("https://my-api-urn", "FF1prn9UxZotnFEfPVwEJhqqyRmwdSu5");
+    /// let validator = BearerGuardLayer::builder(api).build_validator()?;
+    /// assert_eq!(validator.token_cache_status().map(|status| status.entries), Some(0));
+    /// # Ok::<(), bearer_guard::ConfigError>(())
+    /// ```
+    #[must_use]
+    pub fn token_cache_status(&self) -> Option<TokenCacheStatus> {
+        self.cache.as_deref().map(TokenCache::status)
     }
 
     /// What the header must be: an accepted algorithm, `at+jwt` under RFC 9068, and whether

@@ -9,7 +9,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::de::DeserializeOwned;
 
 use crate::token::TokenErrorKind;
-use crate::token::claims::{RegisteredClaims, Text};
+use crate::token::claims::{RegisteredClaims, ScopeList, Text};
 use crate::token::scopes::Scopes;
 
 /// A token whose signature, algorithm, audience, issuer and lifetime have been checked.
@@ -121,6 +121,25 @@ impl DecodedToken {
 }
 
 impl VerifiedToken {
+    /// The registered claims, as read when it was verified.
+    pub(crate) fn registered_claims(&self) -> &RegisteredClaims {
+        &self.0.claims
+    }
+
+    /// The bytes it holds: its one allocation, and what hangs off it.
+    pub(crate) fn heap_size(&self) -> usize {
+        let spilled = match &self.0.payload {
+            Payload::Inline { .. } => 0,
+            Payload::Heap(bytes) => bytes.capacity(),
+        };
+        let scopes = match &self.0.claims.scopes {
+            ScopeList::List(list) => list.capacity() * std::mem::size_of::<Text>(),
+            ScopeList::None | ScopeList::Delimited(_) => 0,
+        };
+        // The reference counts, then the token.
+        2 * std::mem::size_of::<usize>() + std::mem::size_of::<Inner>() + spilled + scopes
+    }
+
     /// The guard that verified it, if a guard did.
     pub(crate) fn guard(&self) -> Option<&GuardMark> {
         self.0.guard.as_ref()

@@ -56,6 +56,10 @@ pub(crate) type Current = arc_swap::Guard<Option<Arc<Loaded>>>;
 /// A key set as loaded, with its times.
 pub(crate) struct Loaded {
     pub(crate) set: JwkSet,
+    /// Counts the changes of the key set: the same document fetched again keeps it, any
+    /// other document moves it on. Tokens verified under one generation are verified again
+    /// under the next (the verified-token cache checks it).
+    pub(crate) generation: u64,
     /// When it was fetched.
     at: SystemTime,
     /// Until when it is fresh (its `max-age`).
@@ -299,8 +303,16 @@ impl KeyCache {
                         .clamp(self.settings.min_max_age, self.settings.max_max_age);
                     let now = Instant::now();
                     let keys = fetched.set.len();
+                    let generation = match self.current.load().as_deref() {
+                        Some(before) if before.set.digest() == fetched.set.digest() => {
+                            before.generation
+                        }
+                        Some(before) => before.generation.wrapping_add(1),
+                        None => 0,
+                    };
                     self.current.store(Some(Arc::new(Loaded {
                         set: fetched.set,
+                        generation,
                         at: SystemTime::now(),
                         fresh_until: now + max_age,
                         usable_until: now + max_age + self.settings.stale_for,
