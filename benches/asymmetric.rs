@@ -7,7 +7,7 @@
 mod common;
 
 use std::hint::black_box;
-use std::time::{Instant, SystemTime, UNIX_EPOCH};
+use std::time::Instant;
 
 use aws_lc_rs::signature::{
     ECDSA_P256_SHA256_FIXED, ED25519, ParsedPublicKey, RSA_PKCS1_2048_8192_SHA256,
@@ -15,18 +15,13 @@ use aws_lc_rs::signature::{
 };
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use bearer_guard::{BearerGuardLayer, ResourceServer, TokenValidator};
-use common::{AUDIENCE, CLIENT, ISSUER, Parts};
-use jsonwebtoken::{Algorithm, EncodingKey, Header};
-use serde_json::{Value, json};
+use bearer_guard::TokenCacheSettings;
+use common::{Parts, key_file, median};
+use jsonwebtoken::Algorithm;
+use serde_json::Value;
 
 const ROUNDS: usize = 31;
 const BATCH: u32 = 2_000;
-
-fn key_file(name: &str) -> String {
-    let path = format!("{}/tests/data/keys/{name}", env!("CARGO_MANIFEST_DIR"));
-    std::fs::read_to_string(&path).unwrap_or_else(|err| panic!("{path}: {err}"))
-}
 
 fn time(mut f: impl FnMut() -> bool) -> f64 {
     let start = Instant::now();
@@ -36,50 +31,6 @@ fn time(mut f: impl FnMut() -> bool) -> f64 {
     }
     assert_eq!(passed, BATCH, "a contender refused its token");
     start.elapsed().as_secs_f64() * 1e9 / f64::from(BATCH)
-}
-
-fn median(mut values: Vec<f64>) -> f64 {
-    values.sort_by(f64::total_cmp);
-    values[values.len() / 2]
-}
-
-/// The typical Auth0 claims, signed by jsonwebtoken with fixture key `name` as `alg`.
-fn token(alg: Algorithm, name: &str) -> String {
-    let now = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs());
-    let claims = json!({
-        "iss": ISSUER, "sub": format!("{CLIENT}@clients"), "aud": AUDIENCE,
-        "iat": now, "exp": now + 86400, "scope": "read:messages",
-        "gty": "client-credentials", "azp": CLIENT,
-    });
-    let pem = key_file(&format!("{name}.pem"));
-    let key = match alg {
-        Algorithm::RS256 => EncodingKey::from_rsa_pem(pem.as_bytes()),
-        Algorithm::ES256 => EncodingKey::from_ec_pem(pem.as_bytes()),
-        _ => EncodingKey::from_ed_pem(pem.as_bytes()),
-    }
-    .unwrap_or_else(|err| panic!("{name}: {err}"));
-    let header = Header {
-        kid: Some("k1".into()),
-        ..Header::new(alg)
-    };
-    jsonwebtoken::encode(&header, &claims, &key).unwrap_or_else(|err| panic!("{err}"))
-}
-
-fn validator(alg: &str, name: &str) -> TokenValidator {
-    let api = ResourceServer::from_json(&format!(
-        r#"{{"identifier": "{AUDIENCE}", "signing_alg": "{alg}"}}"#
-    ))
-    .unwrap_or_else(|err| panic!("{err}"));
-    let mut jwk: Value = serde_json::from_str(&key_file(&format!("{name}.jwk.json")))
-        .unwrap_or_else(|err| panic!("{err}"));
-    jwk["kid"] = "k1".into();
-    BearerGuardLayer::builder(api)
-        .issuer(ISSUER)
-        .static_jwks(json!({ "keys": [jwk] }).to_string())
-        .build_validator()
-        .unwrap_or_else(|err| panic!("{err}"))
 }
 
 /// aws-lc-rs alone: the key parsed once, the signature already decoded.
@@ -127,8 +78,8 @@ fn main() {
         ("ES256", Algorithm::ES256, "p256"),
         ("EdDSA", Algorithm::EdDSA, "ed25519"),
     ] {
-        let token = token(jwt_alg, key);
-        let validator = validator(alg, key);
+        let token = common::signed_token(jwt_alg, key, "token-1");
+        let validator = common::asymmetric_validator(alg, key, TokenCacheSettings::disabled());
         let parsed = bare_key(alg, key);
         let (input, signature) = token.rsplit_once('.').unwrap_or_default();
         let signature = URL_SAFE_NO_PAD.decode(signature).unwrap_or_default();

@@ -9,7 +9,7 @@ mod common;
 use std::hint::black_box;
 use std::time::Instant;
 
-use common::{Jsonwebtoken, Parts};
+use common::{Jsonwebtoken, Parts, median};
 
 const ROUNDS: usize = 41;
 const BATCH: u32 = 20_000;
@@ -27,11 +27,6 @@ fn time(mut f: impl FnMut() -> bool) -> f64 {
         "a contender changed its answer"
     );
     elapsed
-}
-
-fn median(mut values: Vec<f64>) -> f64 {
-    values.sort_by(f64::total_cmp);
-    values[values.len() / 2]
 }
 
 fn main() {

@@ -40,11 +40,13 @@ def criterion():
 
 def http(path):
     rows = [line.split("\t") for line in Path(path).read_text().splitlines() if line.strip()]
-    rps = {}
-    for _, name, value, non2xx in rows:
+    rps, cpu = {}, {}
+    for _, name, value, non2xx, *cpu_us in rows:
         if int(non2xx) != 0:
             sys.exit(f"{name}: {non2xx} answers were not 2xx: the run is invalid")
         rps.setdefault(name, []).append(float(value))
+        if cpu_us:
+            cpu.setdefault(name, []).append(float(cpu_us[0]))
     rounds = sorted({int(r[0]) for r in rows})
     names = list(rps)
     print("| round | " + " | ".join(names) + " |")
@@ -66,6 +68,15 @@ def http(path):
     ]:
         m, lo, hi = ratio(a, b)
         print(f"{a} / {b}: median of rounds {m:.3f} (range {lo:.3f}-{hi:.3f}; target >= {target})")
+    if "public" in cpu:
+        # Server CPU per request, and what each protected route adds over the public one
+        # (the same axum stack without a guard).
+        print()
+        base = statistics.median(cpu["public"])
+        for name, values in cpu.items():
+            m = statistics.median(values)
+            added = "" if name == "public" else f", {m - base:.2f} us more than public"
+            print(f"server CPU per request, {name}: median {m:.2f} us{added}")
 
 
 if __name__ == "__main__":

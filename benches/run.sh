@@ -56,6 +56,13 @@ start() {
   SERVER_PIDS+=($!)
 }
 
+# The process serving each name (`env` execs the server, so its PID is the server's).
+declare -A PID
+# Clock ticks of CPU time (user + system) process $1 has used so far.
+cpu_ticks() {
+  awk '{print $14 + $15}' "/proc/$1/stat"
+}
+
 # Both HTTP modes: the same profile for every server (cargo's default release profile), and
 # ports 3101-3104 free.
 http_build() {
@@ -106,13 +113,19 @@ ab() {
     local shift=$(( (round - 1) % ${#NAMES[@]} ))
     local rotated=("${NAMES[@]:$shift}" "${NAMES[@]:0:$shift}")
     for name in "${rotated[@]}"; do
-      local out
+      local out before after
+      before=$(cpu_ticks "${PID[$name]}")
       out=$(wrk -t"$THREADS" -c"$CONNECTIONS" -d"${DURATION}s" \
         -H "Authorization: Bearer $TOKEN" "${URL[$name]}")
-      local rps non2xx
+      after=$(cpu_ticks "${PID[$name]}")
+      local rps non2xx requests cpu_us
       rps=$(awk '/^Requests\/sec:/ {print $2}' <<<"$out")
       non2xx=$(awk '/Non-2xx or 3xx responses:/ {print $5}' <<<"$out")
-      echo -e "$round\t$name\t$rps\t${non2xx:-0}" | tee -a "$results"
+      requests=$(awk '/requests in/ {print $1}' <<<"$out")
+      # The server's CPU time (user + system) during the run, per request, in microseconds.
+      cpu_us=$(awk -v t=$((after - before)) -v hz="$(getconf CLK_TCK)" -v n="$requests" \
+        'BEGIN {printf "%.3f", t / hz * 1e6 / n}')
+      echo -e "$round\t$name\t$rps\t${non2xx:-0}\t$cpu_us" | tee -a "$results"
     done
   done
   # Stopped and waited for, so that the ports are free for the next mode of `all`.
@@ -137,8 +150,11 @@ http() {
   # The sample API checks the issuer too when TOKEN_ISSUER is set, as the peers do.
   start env TOKEN_ISSUER=https://demo.bearer-guard.invalid/ PORT=3101 \
     target/release/examples/sample_api
+  PID[public]=$! PID[bearer-guard]=$!
   start "$PEERS" jsonwebtoken 3102
+  PID[jsonwebtoken]=$!
   start "$PEERS" jwt-authorizer 3103
+  PID[jwt-authorizer]=$!
   ab
 }
 
@@ -168,8 +184,11 @@ JSON
   # same JWK set by its URL; the jsonwebtoken peer has the key from the same JWK's n and e.
   start env RESOURCE_SERVER_JSON="$api" TOKEN_ISSUER="$issuer" PORT=3101 \
     target/release/examples/sample_api
+  PID[public]=$! PID[bearer-guard]=$!
   start "$PEERS" jsonwebtoken-rs256 3102 "$issuer"
+  PID[jsonwebtoken]=$!
   start "$PEERS" jwt-authorizer-rs256 3103 "$issuer"
+  PID[jwt-authorizer]=$!
   # report.py prints the HS256 targets; issue 10 asks 1.1 x the jsonwebtoken peer for RS256.
   REPORT_EDIT='/ \/ jsonwebtoken:/s/target >= 1.2/target >= 1.1 for RS256/' ab
 }

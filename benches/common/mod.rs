@@ -6,7 +6,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use bearer_guard::{BearerGuardLayer, ResourceServer, TokenValidator};
+use bearer_guard::{BearerGuardLayer, ResourceServer, TokenCacheSettings, TokenValidator};
 use hmac::{Hmac, KeyInit, Mac};
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::Deserialize;
@@ -113,13 +113,83 @@ impl Parts {
     }
 }
 
-/// bearer-guard's layer for the token's audience and issuer.
+/// bearer-guard's layer for the token's audience and issuer, without the verified-token
+/// cache: every call is a full validation, the figure every bench before the cache measured.
 pub(crate) fn layer() -> BearerGuardLayer {
+    layer_with(TokenCacheSettings::disabled())
+}
+
+/// bearer-guard's layer for the token's audience and issuer, with `cache`.
+pub(crate) fn layer_with(cache: TokenCacheSettings) -> BearerGuardLayer {
     let api = ResourceServer::new(AUDIENCE, SECRET).with_scope("read:messages", "Read messages");
     BearerGuardLayer::builder(api)
         .issuer(ISSUER)
+        .token_cache(cache)
         .build()
         .unwrap_or_else(|err| panic!("bench configuration: {err}"))
+}
+
+/// The median of `values`.
+pub(crate) fn median(mut values: Vec<f64>) -> f64 {
+    values.sort_by(f64::total_cmp);
+    values[values.len() / 2]
+}
+
+/// A fixture key's file under `tests/data/keys`.
+pub(crate) fn key_file(name: &str) -> String {
+    let path = format!("{}/tests/data/keys/{name}", env!("CARGO_MANIFEST_DIR"));
+    std::fs::read_to_string(&path).unwrap_or_else(|err| panic!("{path}: {err}"))
+}
+
+/// The typical Auth0 claims with `jti`, signed by jsonwebtoken with fixture key `name` (a
+/// PEM file) as `alg`, `kid` `k1`.
+pub(crate) fn signed_token(alg: Algorithm, name: &str, jti: &str) -> String {
+    let pem = key_file(&format!("{name}.pem"));
+    let key = match alg {
+        Algorithm::RS256 => EncodingKey::from_rsa_pem(pem.as_bytes()),
+        Algorithm::ES256 => EncodingKey::from_ec_pem(pem.as_bytes()),
+        _ => EncodingKey::from_ed_pem(pem.as_bytes()),
+    }
+    .unwrap_or_else(|err| panic!("{name}: {err}"));
+    signed_token_with(alg, &key, jti)
+}
+
+/// The typical Auth0 claims with `jti`, signed by jsonwebtoken with `key` as `alg`, `kid` `k1`.
+pub(crate) fn signed_token_with(alg: Algorithm, key: &EncodingKey, jti: &str) -> String {
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let claims = json!({
+        "iss": ISSUER, "sub": format!("{CLIENT}@clients"), "aud": AUDIENCE,
+        "iat": now, "exp": now + 86400, "scope": "read:messages",
+        "gty": "client-credentials", "azp": CLIENT, "jti": jti,
+    });
+    let header = Header {
+        kid: Some("k1".into()),
+        ..Header::new(alg)
+    };
+    jsonwebtoken::encode(&header, &claims, key).unwrap_or_else(|err| panic!("{err}"))
+}
+
+/// A validator for `alg` with fixture key `name`'s public JWK (`kid` `k1`) as a static set.
+pub(crate) fn asymmetric_validator(
+    alg: &str,
+    name: &str,
+    cache: TokenCacheSettings,
+) -> TokenValidator {
+    let api = ResourceServer::from_json(&format!(
+        r#"{{"identifier": "{AUDIENCE}", "signing_alg": "{alg}"}}"#
+    ))
+    .unwrap_or_else(|err| panic!("{err}"));
+    let mut jwk: serde_json::Value = serde_json::from_str(&key_file(&format!("{name}.jwk.json")))
+        .unwrap_or_else(|err| panic!("{err}"));
+    jwk["kid"] = "k1".into();
+    BearerGuardLayer::builder(api)
+        .issuer(ISSUER)
+        .static_jwks(json!({ "keys": [jwk] }).to_string())
+        .token_cache(cache)
+        .build_validator()
+        .unwrap_or_else(|err| panic!("{err}"))
 }
 
 /// The full validation the benches time: the token's checks and a scope.
