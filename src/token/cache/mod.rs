@@ -180,6 +180,7 @@ mod tests {
     use std::sync::Arc;
     use std::time::Duration;
 
+    use super::ENTRY_OVERHEAD;
     use crate::test_support::{NOW, claims_json, mint, validator};
     use crate::token::verified::GuardMark;
     use crate::token::{TokenCache, TokenCacheSettings, TokenErrorKind, TokenValidator};
@@ -290,6 +291,32 @@ mod tests {
         assert_eq!(guard_of(validator.verify(&token, NOW, None)), None);
         assert_eq!(guard_of(validator.verify(&token, NOW, None)), None);
         assert_eq!(counts(&validator).1, 1);
+    }
+
+    #[test]
+    fn an_entry_weighs_its_text_its_verified_token_and_the_bookkeeping() {
+        let validator = cached(TokenCacheSettings::default());
+        let token = mint(&claims_json(&[]));
+        let verified = validator.verify(&token, NOW, None).unwrap();
+        let status = validator.token_cache_status().unwrap();
+        let expected = token.len() + verified.heap_size() + ENTRY_OVERHEAD as usize;
+        assert_eq!(status.bytes, expected as u64);
+        // The verified token holds at least the decoded claims.
+        assert!(verified.heap_size() > verified.claims_json().len());
+    }
+
+    #[test]
+    fn debug_shows_the_counters_and_never_a_token() {
+        let validator = cached(TokenCacheSettings::default());
+        let token = mint(&claims_json(&[]));
+        validator.verify(&token, NOW, None).unwrap();
+        let debug = format!("{:?}", validator.cache.as_deref().unwrap());
+        assert!(
+            debug.contains("entries: 1") && debug.contains("max_age_s: 300"),
+            "{debug}"
+        );
+        let signature = token.rsplit('.').next().unwrap();
+        assert!(!debug.contains(signature) && !debug.contains("client@clients"));
     }
 
     #[test]

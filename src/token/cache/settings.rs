@@ -127,6 +127,19 @@ mod tests {
     use super::*;
 
     #[test]
+    fn defaults_and_bounds_are_the_documented_ones() {
+        let defaults = TokenCacheSettings::default();
+        assert!(defaults.enabled);
+        assert_eq!(defaults.max_bytes, 8_388_608);
+        assert_eq!(defaults.max_age, Duration::from_secs(300));
+        assert_eq!(
+            (MIN_MAX_BYTES, MAX_MAX_BYTES),
+            (65_536, 4_294_967_296),
+            "64 KiB to 4 GiB"
+        );
+    }
+
+    #[test]
     fn bounds_are_checked_and_a_disabled_cache_has_none() {
         assert_eq!(TokenCacheSettings::default().check(), Ok(()));
         let bytes = |n| TokenCacheSettings::default().max_bytes(n).check();
