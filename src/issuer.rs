@@ -1,5 +1,5 @@
 //! Minting access tokens for a resource server (feature `issuer`): HS256 with its secret, and
-//! with the `jwks` feature too, RS256, PS256, ES256 and EdDSA with a [`SigningKey`].
+//! with the `jwks` feature too, RS256, PS256, ES256 and EdDSA with a `SigningKey`.
 
 #[cfg(feature = "jwks")]
 mod signing_key;
@@ -68,7 +68,7 @@ const NOT_A_SCOPE_CLAIM: [&str; 9] = [
 /// identifier), `iat`, `exp` (`iat` + the resource server's `token_lifetime`, 24 hours when it
 /// has none), and as you ask `azp`, `scope`, `client_id`, `jti`, `nbf`, `typ: at+jwt` and
 /// claims of your own. [`new`](Self::new) signs HS256 with the resource server's
-/// `signing_secret`; [`with_signing_key`](Self::with_signing_key) (features `issuer` and
+/// `signing_secret`; `with_signing_key` (features `issuer` and
 /// `jwks`) signs RS256, PS256, ES256 or EdDSA with a private key and names its `kid`. Either
 /// way a [`BearerGuardLayer`](crate::BearerGuardLayer) built from the same registration (and,
 /// for a private key, its public JWK) accepts them.
@@ -133,7 +133,7 @@ impl TokenIssuer {
     /// The resource server cannot be signed for: [`ConfigError::EmptyIdentifier`] or
     /// [`ConfigError::IdentifierNotAbsoluteUri`],
     /// [`ConfigError::UnsupportedAlgorithm`] (not HS256: use
-    /// [`with_signing_key`](Self::with_signing_key)), [`ConfigError::MissingSecret`],
+    /// `with_signing_key`), [`ConfigError::MissingSecret`],
     /// [`ConfigError::EmptySecret`] or [`ConfigError::ZeroTokenLifetime`]; or `issuer` is empty
     /// ([`ConfigError::EmptyIssuer`]).
     ///
@@ -283,7 +283,7 @@ impl TokenIssuer {
         Ok(self)
     }
 
-    /// The algorithm of the tokens: HS256, or the [`SigningKey`]'s.
+    /// The algorithm of the tokens: HS256, or the `SigningKey`'s.
     ///
     /// # Example
     ///
