@@ -1,4 +1,8 @@
-//! Minting HS256 access tokens for a resource server (feature `issuer`).
+//! Minting access tokens for a resource server (feature `issuer`): HS256 with its secret, and
+//! with the `jwks` feature too, RS256, PS256, ES256 and EdDSA with a `SigningKey`.
+
+#[cfg(feature = "jwks")]
+mod signing_key;
 
 use std::fmt;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -9,8 +13,11 @@ use serde_json::{Map, Value};
 
 use crate::config::ResourceServer;
 use crate::error::ConfigError;
-use crate::keys::Hs256Key;
+use crate::keys::{Algorithm, Hs256Key};
 use crate::token::is_scope_token;
+
+#[cfg(feature = "jwks")]
+pub use signing_key::{SigningKey, SigningKeyError};
 
 /// Auth0's default `token_lifetime`, used when the resource server has none.
 ///
@@ -26,28 +33,45 @@ use crate::token::is_scope_token;
 /// ```
 pub const DEFAULT_TOKEN_LIFETIME: Duration = Duration::from_secs(86_400);
 
-/// Claims that [`AccessTokenBuilder`] sets itself; [`AccessTokenBuilder::claim`] refuses them.
+/// Claims that [`AccessTokenBuilder`] sets itself; [`AccessTokenBuilder::claim`] refuses them,
+/// and the scope claim (`scope` unless [`TokenIssuer::scope_claim`] says otherwise).
 const SET_BY_BUILDER: [&str; 9] = [
     "iss",
     "sub",
     "aud",
     "iat",
     "exp",
+    "nbf",
     "azp",
     "client_id",
     "jti",
-    "scope",
 ];
 
-/// Mints HS256 access tokens for one resource server: for your API's own tests, and for
-/// local authorization servers (feature `issuer`).
-///
+/// Registered claims that cannot hold scopes; the layer's builder refuses them as its scope
+/// claim too.
+const NOT_A_SCOPE_CLAIM: [&str; 9] = [
+    "exp",
+    "nbf",
+    "iat",
+    "aud",
+    "iss",
+    "sub",
+    "azp",
+    "client_id",
+    "jti",
+];
+
+/// Mints access tokens for one resource server: for your API's own tests, and for local
+/// authorization servers (feature `issuer`).
 ///
 /// The tokens are shaped like an Auth0 access token: `iss`, `sub`, `aud` (the resource server's
 /// identifier), `iat`, `exp` (`iat` + the resource server's `token_lifetime`, 24 hours when it
-/// has none), and as you ask `azp`, `scope`, `client_id`, `jti`, `typ: at+jwt` and claims of
-/// your own. They are signed with the resource server's `signing_secret`, so a
-/// [`BearerGuardLayer`](crate::BearerGuardLayer) built from the same registration accepts them.
+/// has none), and as you ask `azp`, `scope`, `client_id`, `jti`, `nbf`, `typ: at+jwt` and
+/// claims of your own. [`new`](Self::new) signs HS256 with the resource server's
+/// `signing_secret`; `with_signing_key` (features `issuer` and
+/// `jwks`) signs RS256, PS256, ES256 or EdDSA with a private key and names its `kid`. Either
+/// way a [`BearerGuardLayer`](crate::BearerGuardLayer) built from the same registration (and,
+/// for a private key, its public JWK) accepts them.
 ///
 /// # Example
 ///
@@ -71,16 +95,12 @@ const SET_BY_BUILDER: [&str; 9] = [
 ///     .layer(guard);
 ///
 /// let tokens = TokenIssuer::new(&api, issuer)?;
-/// let reader = tokens.client_token("test-client").scope("read:messages").sign()?;
-/// let nobody = tokens.client_token("test-client").sign()?;
-///
-/// let call = |token: String| {
-///     Request::get("/api/messages")
-///         .header("authorization", format!("Bearer {token}"))
-///         .body(Body::empty())
-/// };
-/// assert_eq!(app.clone().oneshot(call(reader)?).await?.status(), 200);
-/// assert_eq!(app.oneshot(call(nobody)?).await?.status(), 403);
+/// let reader = tokens.client_token("test-client").scope("read:messages")
+///     .authorize(Request::get("/api/messages"))?.body(Body::empty())?;
+/// let nobody = tokens.client_token("test-client")
+///     .authorize(Request::get("/api/messages"))?.body(Body::empty())?;
+/// assert_eq!(app.clone().oneshot(reader).await?.status(), 200);
+/// assert_eq!(app.oneshot(nobody).await?.status(), 403);
 /// # Ok(())
 /// # }
 /// ```
@@ -88,22 +108,32 @@ const SET_BY_BUILDER: [&str; 9] = [
 /// Holds the signing key; its `Debug` never shows it.
 #[derive(Clone)]
 pub struct TokenIssuer {
-    key: Hs256Key,
+    key: IssuerKey,
     issuer: Box<str>,
     audience: Box<str>,
     lifetime: Duration,
     declared: Box<[Box<str>]>,
+    scope_claim: Box<str>,
+}
+
+/// What signs the tokens.
+#[derive(Clone)]
+enum IssuerKey {
+    Hs256(Hs256Key),
+    #[cfg(feature = "jwks")]
+    Private(SigningKey),
 }
 
 impl TokenIssuer {
     /// An issuer named `issuer` (the tokens' `iss`, usually a URL ending in `/`) for
-    /// `resource_server`.
+    /// `resource_server`, signing HS256 with its `signing_secret`.
     ///
     /// # Errors
     ///
     /// The resource server cannot be signed for: [`ConfigError::EmptyIdentifier`] or
     /// [`ConfigError::IdentifierNotAbsoluteUri`],
-    /// [`ConfigError::UnsupportedAlgorithm`] (not HS256), [`ConfigError::MissingSecret`],
+    /// [`ConfigError::UnsupportedAlgorithm`] (not HS256: use
+    /// `with_signing_key`), [`ConfigError::MissingSecret`],
     /// [`ConfigError::EmptySecret`] or [`ConfigError::ZeroTokenLifetime`]; or `issuer` is empty
     /// ([`ConfigError::EmptyIssuer`]).
     ///
@@ -129,12 +159,78 @@ impl TokenIssuer {
         if secret.is_empty() {
             return Err(ConfigError::EmptySecret);
         }
+        Self::assemble(
+            resource_server,
+            issuer,
+            IssuerKey::Hs256(Hs256Key::new(secret)),
+        )
+    }
+
+    /// An issuer named `issuer` for `resource_server`, signing with `key` (features `issuer`
+    /// and `jwks`): the resource server's `signing_alg` must be the key's algorithm. Each
+    /// token's header names the key's `kid`; serve [`SigningKey::jwk_set`] as the issuer's
+    /// JWKS and a guard for the same registration accepts the tokens.
+    ///
+    /// # Errors
+    ///
+    /// [`SigningKeyError::AlgorithmMismatch`] when the resource server's `signing_alg` is not
+    /// the key's; [`SigningKeyError::ResourceServer`] for what [`new`](Self::new) refuses
+    /// besides the secret (identifier, lifetime, empty issuer).
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use bearer_guard::{Algorithm, BearerGuardLayer, ResourceServer, SigningKey, TokenIssuer};
+    ///
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let api = ResourceServer::from_json(r#"{"identifier": "https://my-api-urn", "signing_alg": "RS256",
+    ///     "scopes": [{"value": "read:messages"}]}"#)?;
+    /// let key = SigningKey::generate(Algorithm::Rs256, "test-key-1")?;
+    /// let tokens = TokenIssuer::with_signing_key(&api, "https://my-tenant.example.com/", key.clone())?;
+    /// let token = tokens.client_token("test-client").scope("read:messages").sign()?;
+    ///
+    /// // The JWK set a test would serve at the issuer's jwks_uri, given here directly.
+    /// let validator = BearerGuardLayer::builder(api)
+    ///     .static_jwks(SigningKey::jwk_set([&key]).to_string())
+    ///     .build_validator()?;
+    /// assert!(validator.validate(&token)?.scopes().contains("read:messages"));
+    /// # Ok(())
+    /// # }
+    /// ```
+    #[cfg(feature = "jwks")]
+    pub fn with_signing_key(
+        resource_server: &ResourceServer,
+        issuer: impl Into<String>,
+        key: SigningKey,
+    ) -> Result<Self, SigningKeyError> {
+        let issuer = issuer.into();
+        if issuer.is_empty() {
+            return Err(ConfigError::EmptyIssuer.into());
+        }
+        let alg = resource_server.algorithm()?;
+        if alg != key.alg() {
+            return Err(SigningKeyError::AlgorithmMismatch {
+                key: key.alg(),
+                resource_server: resource_server.signing_alg().to_owned(),
+            });
+        }
+        Ok(Self::assemble(
+            resource_server,
+            issuer,
+            IssuerKey::Private(key),
+        )?)
+    }
+
+    fn assemble(
+        resource_server: &ResourceServer,
+        issuer: String,
+        key: IssuerKey,
+    ) -> Result<Self, ConfigError> {
         let lifetime = match resource_server.token_lifetime() {
             Some(0) => return Err(ConfigError::ZeroTokenLifetime),
             Some(seconds) => Duration::from_secs(seconds),
             None => DEFAULT_TOKEN_LIFETIME,
         };
-        let key = Hs256Key::new(secret);
         Ok(Self {
             key,
             issuer: issuer.into(),
@@ -145,7 +241,66 @@ impl TokenIssuer {
                 .iter()
                 .map(|scope| scope.value.clone().into_boxed_str())
                 .collect(),
+            scope_claim: "scope".into(),
         })
+    }
+
+    /// Writes the scopes to the claim `claim` instead of `scope`: the claim your guard reads
+    /// ([`BearerGuardBuilder::scope_claim`](crate::BearerGuardBuilder::scope_claim)), such as
+    /// Auth0's `permissions`. `scope` gets them as one space-delimited string, as Auth0 and
+    /// RFC 9068 write it; any other claim as a JSON array of strings, as Auth0 writes
+    /// `permissions`. [`AccessTokenBuilder::claim`] then refuses `claim` (set the scopes with
+    /// their own methods) and accepts `scope`, for a token that carries both, like Auth0's.
+    ///
+    /// # Errors
+    ///
+    /// [`ConfigError::InvalidScopeClaim`] for an empty name or a registered claim (`exp`,
+    /// `nbf`, `iat`, `aud`, `iss`, `sub`, `azp`, `client_id`, `jti`), as the guard's builder.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use bearer_guard::{BearerGuardLayer, ResourceServer, TokenIssuer};
+    ///
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let api = ResourceServer::new("https://my-api-urn", "FF1prn9UxZotnFEfPVwEJhqqyRmwdSu5")
+    ///     .with_scope("read:messages", "Read messages");
+    /// let validator = BearerGuardLayer::builder(api.clone())
+    ///     .scope_claim("permissions")
+    ///     .build_validator()?;
+    /// let tokens = TokenIssuer::new(&api, "https://my-tenant.example.com/")?.scope_claim("permissions")?;
+    /// let token = tokens.token("auth0|alice").scope("read:messages").claim("scope", "openid profile").sign()?;
+    /// assert!(validator.validate(&token)?.scopes().contains("read:messages"));
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn scope_claim(mut self, claim: impl Into<String>) -> Result<Self, ConfigError> {
+        let claim = claim.into();
+        if claim.is_empty() || NOT_A_SCOPE_CLAIM.contains(&claim.as_str()) {
+            return Err(ConfigError::InvalidScopeClaim { claim });
+        }
+        self.scope_claim = claim.into();
+        Ok(self)
+    }
+
+    /// The algorithm of the tokens: HS256, or the `SigningKey`'s.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// # use bearer_guard::{Algorithm, ResourceServer, TokenIssuer};
+    /// # let api = ResourceServer::new("https://my-api-urn", "FF1prn9UxZotnFEfPVwEJhqqyRmwdSu5");
+    /// let tokens = TokenIssuer::new(&api, "https://my-tenant.example.com/")?;
+    /// assert_eq!(tokens.algorithm(), Algorithm::Hs256);
+    /// # Ok::<(), bearer_guard::ConfigError>(())
+    /// ```
+    #[must_use]
+    pub fn algorithm(&self) -> Algorithm {
+        match &self.key {
+            IssuerKey::Hs256(_) => Algorithm::Hs256,
+            #[cfg(feature = "jwks")]
+            IssuerKey::Private(key) => key.alg(),
+        }
     }
 
     /// Starts a token for `subject` (the `sub` claim).
@@ -165,6 +320,9 @@ impl TokenIssuer {
             issuer: self,
             subject: subject.into(),
             scopes: Vec::new(),
+            undeclared: Vec::new(),
+            audience: None,
+            not_before: None,
             azp: None,
             client_id: None,
             jti: None,
@@ -214,12 +372,23 @@ impl TokenIssuer {
     }
 }
 
+impl fmt::Debug for IssuerKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Hs256(key) => key.fmt(f),
+            #[cfg(feature = "jwks")]
+            Self::Private(key) => key.fmt(f),
+        }
+    }
+}
+
 impl fmt::Debug for TokenIssuer {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("TokenIssuer")
             .field("issuer", &self.issuer)
             .field("audience", &self.audience)
             .field("lifetime", &self.lifetime)
+            .field("scope_claim", &self.scope_claim)
             .field("key", &self.key)
             .finish_non_exhaustive()
     }
@@ -233,6 +402,9 @@ pub struct AccessTokenBuilder<'a> {
     issuer: &'a TokenIssuer,
     subject: String,
     scopes: Vec<String>,
+    undeclared: Vec<String>,
+    audience: Option<Value>,
+    not_before: Option<SystemTime>,
     azp: Option<String>,
     client_id: Option<String>,
     jti: Option<String>,
@@ -243,18 +415,37 @@ pub struct AccessTokenBuilder<'a> {
 }
 
 impl AccessTokenBuilder<'_> {
-    /// Adds scopes: one scope, or several separated by spaces as in the `scope` claim.
+    /// Adds scopes: one scope, or several separated by spaces as in the `scope` claim. Each
+    /// must be declared by the resource server ([`sign`](Self::sign) refuses others; see
+    /// [`undeclared_scope`](Self::undeclared_scope)).
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// # use bearer_guard::{ResourceServer, TokenIssuer};
+    /// # let api = ResourceServer::new("https://my-api-urn", "FF1prn9UxZotnFEfPVwEJhqqyRmwdSu5")
+    /// #     .with_scope("read:messages", "").with_scope("write:messages", "");
+    /// let tokens = TokenIssuer::new(&api, "https://my-tenant.example.com/")?;
+    /// let token = tokens.token("alice").scope("read:messages write:messages").sign()?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn scope(mut self, scopes: &str) -> Self {
-        self.scopes.extend(
-            scopes
-                .split(' ')
-                .filter(|s| !s.is_empty())
-                .map(str::to_owned),
-        );
+        self.scopes.extend(split_scopes(scopes));
         self
     }
 
-    /// Adds each of `scopes`.
+    /// Adds each of `scopes`, which must be declared, as [`scope`](Self::scope).
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// # use bearer_guard::{ResourceServer, TokenIssuer};
+    /// # let api = ResourceServer::new("https://my-api-urn", "FF1prn9UxZotnFEfPVwEJhqqyRmwdSu5")
+    /// #     .with_scope("read:messages", "").with_scope("write:messages", "");
+    /// # let tokens = TokenIssuer::new(&api, "https://my-tenant.example.com/")?;
+    /// let token = tokens.token("alice").scopes(["read:messages", "write:messages"]).sign()?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn scopes<I>(mut self, scopes: I) -> Self
     where
         I: IntoIterator,
@@ -264,33 +455,182 @@ impl AccessTokenBuilder<'_> {
         self
     }
 
+    /// Adds scopes the resource server does not declare, on purpose: Auth0 puts `openid
+    /// profile email` beside an API's own scopes in a user's token. One scope, or several
+    /// separated by spaces; they go to the same claim as the others, and must still be valid
+    /// scope tokens.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// # use bearer_guard::{ResourceServer, TokenIssuer};
+    /// # let api = ResourceServer::new("https://my-api-urn", "FF1prn9UxZotnFEfPVwEJhqqyRmwdSu5")
+    /// #     .with_scope("read:messages", "");
+    /// # let tokens = TokenIssuer::new(&api, "https://my-tenant.example.com/")?;
+    /// let token = tokens.token("auth0|alice")
+    ///     .undeclared_scope("openid profile")
+    ///     .scope("read:messages")
+    ///     .sign()?;
+    /// assert!(tokens.token("auth0|alice").scope("openid").sign().is_err());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn undeclared_scope(mut self, scopes: &str) -> Self {
+        self.undeclared.extend(split_scopes(scopes));
+        self
+    }
+
+    /// Sets `aud` to `audience` instead of the resource server's identifier: for the tests of
+    /// a token meant for another API.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// # use bearer_guard::{BearerGuardLayer, ResourceServer, TokenErrorKind, TokenIssuer};
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let api = ResourceServer::new("https://my-api-urn", "FF1prn9UxZotnFEfPVwEJhqqyRmwdSu5");
+    /// let validator = BearerGuardLayer::builder(api.clone()).build_validator()?;
+    /// let tokens = TokenIssuer::new(&api, "https://my-tenant.example.com/")?;
+    /// let elsewhere = tokens.token("alice").audience("https://another-api").sign()?;
+    /// assert_eq!(validator.validate(&elsewhere).unwrap_err().kind(), TokenErrorKind::InvalidAudience);
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn audience(mut self, audience: impl Into<String>) -> Self {
+        self.audience = Some(Value::String(audience.into()));
+        self
+    }
+
+    /// Sets `aud` to an array of `audiences`, as Auth0 writes it for a token that is also
+    /// good at its `/userinfo` endpoint. An empty array makes a token every guard refuses.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// # use bearer_guard::{BearerGuardLayer, ResourceServer, TokenIssuer};
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let api = ResourceServer::new("https://my-api-urn", "FF1prn9UxZotnFEfPVwEJhqqyRmwdSu5");
+    /// let validator = BearerGuardLayer::builder(api.clone()).build_validator()?;
+    /// let tokens = TokenIssuer::new(&api, "https://my-tenant.example.com/")?;
+    /// let both = tokens.token("alice")
+    ///     .audiences(["https://my-api-urn", "https://my-tenant.example.com/userinfo"])
+    ///     .sign()?;
+    /// assert!(validator.validate(&both).is_ok());
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn audiences<I>(mut self, audiences: I) -> Self
+    where
+        I: IntoIterator,
+        I::Item: Into<String>,
+    {
+        self.audience = Some(Value::Array(
+            audiences
+                .into_iter()
+                .map(|audience| Value::String(audience.into()))
+                .collect(),
+        ));
+        self
+    }
+
+    /// Sets `nbf`: the token is not valid before `at` (whole seconds).
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// # use bearer_guard::{BearerGuardLayer, ResourceServer, TokenErrorKind, TokenIssuer};
+    /// # use std::time::{Duration, SystemTime};
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let api = ResourceServer::new("https://my-api-urn", "FF1prn9UxZotnFEfPVwEJhqqyRmwdSu5");
+    /// let validator = BearerGuardLayer::builder(api.clone()).build_validator()?;
+    /// let tokens = TokenIssuer::new(&api, "https://my-tenant.example.com/")?;
+    /// let in_an_hour = SystemTime::now() + Duration::from_secs(3600);
+    /// let early = tokens.token("alice").not_before(in_an_hour).sign()?;
+    /// assert_eq!(validator.validate(&early).unwrap_err().kind(), TokenErrorKind::NotYetValid);
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn not_before(mut self, at: SystemTime) -> Self {
+        self.not_before = Some(at);
+        self
+    }
+
     /// Sets `azp`, the authorized party: the client the token was issued to.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// # use bearer_guard::{ResourceServer, TokenIssuer};
+    /// # let api = ResourceServer::new("https://my-api-urn", "FF1prn9UxZotnFEfPVwEJhqqyRmwdSu5");
+    /// # let tokens = TokenIssuer::new(&api, "https://my-tenant.example.com/")?;
+    /// let token = tokens.token("auth0|alice").azp("my-spa").sign()?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn azp(mut self, client_id: impl Into<String>) -> Self {
         self.azp = Some(client_id.into());
         self
     }
 
     /// Sets `client_id` (RFC 9068 §2.2).
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// # use bearer_guard::{ResourceServer, TokenIssuer};
+    /// # let api = ResourceServer::new("https://my-api-urn", "FF1prn9UxZotnFEfPVwEJhqqyRmwdSu5");
+    /// # let tokens = TokenIssuer::new(&api, "https://my-tenant.example.com/")?;
+    /// let token = tokens.token("auth0|alice").client_id("my-spa").jti("t-1").at_jwt().sign()?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn client_id(mut self, client_id: impl Into<String>) -> Self {
         self.client_id = Some(client_id.into());
         self
     }
 
     /// Sets `jti`, the token's unique identifier.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// # use bearer_guard::{ResourceServer, TokenIssuer};
+    /// # let api = ResourceServer::new("https://my-api-urn", "FF1prn9UxZotnFEfPVwEJhqqyRmwdSu5");
+    /// # let tokens = TokenIssuer::new(&api, "https://my-tenant.example.com/")?;
+    /// let token = tokens.token("auth0|alice").jti("8d3c2b").sign()?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn jti(mut self, jti: impl Into<String>) -> Self {
         self.jti = Some(jti.into());
         self
     }
 
-    /// Adds a claim of your own, such as `gty`, `permissions` or a namespaced claim. The
-    /// claims this builder sets itself (`iss`, `sub`, `aud`, `iat`, `exp`, `azp`, `client_id`,
-    /// `jti`, `scope`) are refused by [`sign`](Self::sign): use their own methods.
+    /// Adds a claim of your own, such as `gty` or a namespaced claim. The claims this builder
+    /// sets itself (`iss`, `sub`, `aud`, `iat`, `exp`, `nbf`, `azp`, `client_id`, `jti`, and
+    /// the scope claim) are refused by [`sign`](Self::sign): use their own methods.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// # use bearer_guard::{ResourceServer, TokenIssuer};
+    /// # let api = ResourceServer::new("https://my-api-urn", "FF1prn9UxZotnFEfPVwEJhqqyRmwdSu5");
+    /// # let tokens = TokenIssuer::new(&api, "https://my-tenant.example.com/")?;
+    /// let token = tokens.token("auth0|alice").claim("https://example.com/roles", vec!["admin"]).sign()?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn claim(mut self, name: impl Into<String>, value: impl Into<Value>) -> Self {
         self.extra.insert(name.into(), value.into());
         self
     }
 
     /// Sets the header's `typ` to `at+jwt`, as RFC 9068 access tokens have it.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// # use bearer_guard::{ResourceServer, TokenIssuer};
+    /// # let api = ResourceServer::new("https://my-api-urn", "FF1prn9UxZotnFEfPVwEJhqqyRmwdSu5");
+    /// # let tokens = TokenIssuer::new(&api, "https://my-tenant.example.com/")?;
+    /// let token = tokens.token("auth0|alice").at_jwt().sign()?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn at_jwt(mut self) -> Self {
         self.at_jwt = true;
         self
@@ -298,25 +638,79 @@ impl AccessTokenBuilder<'_> {
 
     /// Sets `iat`, the time of issue (default: now). `exp` follows it by the lifetime, so an
     /// `issued_at` far enough in the past makes an expired token for a test.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// # use bearer_guard::{ResourceServer, TokenIssuer};
+    /// # use std::time::{Duration, SystemTime};
+    /// # let api = ResourceServer::new("https://my-api-urn", "FF1prn9UxZotnFEfPVwEJhqqyRmwdSu5");
+    /// # let tokens = TokenIssuer::new(&api, "https://my-tenant.example.com/")?;
+    /// let two_days_ago = SystemTime::now() - Duration::from_secs(2 * 86_400);
+    /// let expired = tokens.token("auth0|alice").issued_at(two_days_ago).sign()?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn issued_at(mut self, at: SystemTime) -> Self {
         self.issued_at = Some(at);
         self
     }
 
     /// Sets the lifetime (`exp` − `iat`), whole seconds; default [`TokenIssuer::lifetime`].
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// # use bearer_guard::{ResourceServer, TokenIssuer};
+    /// # use std::time::Duration;
+    /// # let api = ResourceServer::new("https://my-api-urn", "FF1prn9UxZotnFEfPVwEJhqqyRmwdSu5");
+    /// # let tokens = TokenIssuer::new(&api, "https://my-tenant.example.com/")?;
+    /// let short = tokens.token("auth0|alice").expires_in(Duration::from_secs(60)).sign()?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn expires_in(mut self, lifetime: Duration) -> Self {
         self.lifetime = Some(lifetime);
         self
     }
 
-    /// Signs the token with the resource server's secret and returns its compact form.
+    /// Signs the token and adds it to `request` as `Authorization: Bearer <token>`: a test's
+    /// request in one line.
+    ///
+    /// # Errors
+    ///
+    /// As [`sign`](Self::sign).
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// # use bearer_guard::{ResourceServer, TokenIssuer};
+    /// use http::Request;
+    ///
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let api = ResourceServer::new("https://my-api-urn", "FF1prn9UxZotnFEfPVwEJhqqyRmwdSu5");
+    /// # let tokens = TokenIssuer::new(&api, "https://my-tenant.example.com/")?;
+    /// let request = tokens.token("alice").authorize(Request::get("/api/private"))?.body(())?;
+    /// assert!(request.headers()["authorization"].to_str()?.starts_with("Bearer ey"));
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn authorize(
+        self,
+        request: http::request::Builder,
+    ) -> Result<http::request::Builder, IssueError> {
+        let token = self.sign()?;
+        Ok(request.header(http::header::AUTHORIZATION, format!("Bearer {token}")))
+    }
+
+    /// Signs the token and returns its compact form.
     ///
     /// # Errors
     ///
     /// [`IssueError::ReservedClaim`] when [`claim`](Self::claim) named a claim set by its own
     /// method; [`IssueError::InvalidScope`] for a scope that is not a valid scope token (RFC
     /// 6749 §3.3); [`IssueError::UndeclaredScope`] for a scope the resource server does not
-    /// declare; [`IssueError::InvalidTime`] when `iat` is before 1970 or `exp` overflows.
+    /// declare, given to [`scope`](Self::scope) or [`scopes`](Self::scopes);
+    /// [`IssueError::InvalidTime`] when `iat` or `nbf` is before 1970 or `exp` overflows;
+    /// [`IssueError::SigningFailed`] if the crypto library failed to sign.
     ///
     /// # Example
     ///
@@ -329,70 +723,113 @@ impl AccessTokenBuilder<'_> {
     /// # Ok::<(), bearer_guard::ConfigError>(())
     /// ```
     pub fn sign(self) -> Result<String, IssueError> {
+        let scope_claim: &str = &self.issuer.scope_claim;
         if let Some(name) = SET_BY_BUILDER
             .iter()
-            .find(|name| self.extra.contains_key(**name))
+            .copied()
+            .chain([scope_claim])
+            .find(|name| self.extra.contains_key(*name))
         {
             return Err(IssueError::ReservedClaim {
-                name: (*name).to_owned(),
+                name: name.to_owned(),
             });
         }
-        for scope in &self.scopes {
+        for scope in self.scopes.iter().chain(&self.undeclared) {
             if !is_scope_token(scope) {
                 return Err(IssueError::InvalidScope {
                     scope: scope.clone(),
                 });
             }
-            if !self.issuer.declared.iter().any(|d| **d == **scope) {
-                return Err(IssueError::UndeclaredScope {
-                    scope: scope.clone(),
-                });
-            }
         }
-        let issued_at = self
-            .issued_at
-            .unwrap_or_else(SystemTime::now)
-            .duration_since(UNIX_EPOCH)
-            .map_err(|_| IssueError::InvalidTime)?
-            .as_secs();
+        if let Some(scope) = self
+            .scopes
+            .iter()
+            .find(|scope| !self.issuer.declared.iter().any(|d| **d == ***scope))
+        {
+            return Err(IssueError::UndeclaredScope {
+                scope: scope.clone(),
+            });
+        }
+        let seconds = |at: SystemTime| {
+            at.duration_since(UNIX_EPOCH)
+                .map(|since| since.as_secs())
+                .map_err(|_| IssueError::InvalidTime)
+        };
+        let issued_at = seconds(self.issued_at.unwrap_or_else(SystemTime::now))?;
         let expires_at = issued_at
             .checked_add(self.lifetime.unwrap_or(self.issuer.lifetime).as_secs())
             .ok_or(IssueError::InvalidTime)?;
+        let not_before = self.not_before.map(seconds).transpose()?;
         let mut claims = Map::new();
         let mut set = |name: &str, value: Value| claims.insert(name.to_owned(), value);
         set("iss", self.issuer.issuer.as_ref().into());
         set("sub", self.subject.into());
-        set("aud", self.issuer.audience.as_ref().into());
+        set(
+            "aud",
+            self.audience
+                .unwrap_or_else(|| self.issuer.audience.as_ref().into()),
+        );
         set("iat", issued_at.into());
         set("exp", expires_at.into());
+        if let Some(not_before) = not_before {
+            set("nbf", not_before.into());
+        }
         for (name, value) in [
             ("azp", self.azp),
             ("client_id", self.client_id),
             ("jti", self.jti),
-            (
-                "scope",
-                (!self.scopes.is_empty()).then(|| self.scopes.join(" ")),
-            ),
         ] {
             if let Some(value) = value {
                 set(name, value.into());
             }
         }
-        // None of these names is set above: `claim` refuses them.
+        let mut scopes = self.scopes;
+        scopes.extend(self.undeclared);
+        if !scopes.is_empty() {
+            // `scope` is one space-delimited string (RFC 9068 §2.2.3, Auth0); other claims,
+            // such as Auth0's `permissions`, an array.
+            let value = if scope_claim == "scope" {
+                scopes.join(" ").into()
+            } else {
+                scopes.into()
+            };
+            set(scope_claim, value);
+        }
+        // None of these names is set above: the check at the top refuses them.
         claims.extend(self.extra);
-        let header: &[u8] = if self.at_jwt {
-            br#"{"alg":"HS256","typ":"at+jwt"}"#
-        } else {
-            br#"{"alg":"HS256","typ":"JWT"}"#
-        };
-        let mut token = URL_SAFE_NO_PAD.encode(header);
+
+        let mut header = Map::new();
+        header.insert("alg".to_owned(), self.issuer.algorithm().name().into());
+        header.insert(
+            "typ".to_owned(),
+            if self.at_jwt { "at+jwt" } else { "JWT" }.into(),
+        );
+        #[cfg(feature = "jwks")]
+        if let IssuerKey::Private(key) = &self.issuer.key {
+            header.insert("kid".to_owned(), key.kid().into());
+        }
+        let mut token = URL_SAFE_NO_PAD.encode(Value::Object(header).to_string());
         token.push('.');
         URL_SAFE_NO_PAD.encode_string(Value::Object(claims).to_string(), &mut token);
-        let tag = self.issuer.key.sign(token.as_bytes());
+        let signature = match &self.issuer.key {
+            IssuerKey::Hs256(key) => key.sign(token.as_bytes()).to_vec(),
+            #[cfg(feature = "jwks")]
+            IssuerKey::Private(key) => key
+                .sign(token.as_bytes())
+                .map_err(|_| IssueError::SigningFailed)?,
+        };
         token.push('.');
-        URL_SAFE_NO_PAD.encode_string(tag, &mut token);
+        URL_SAFE_NO_PAD.encode_string(signature, &mut token);
         Ok(token)
     }
+}
+
+/// The scope tokens of a space-separated list.
+fn split_scopes(scopes: &str) -> impl Iterator<Item = String> + '_ {
+    scopes
+        .split(' ')
+        .filter(|s| !s.is_empty())
+        .map(str::to_owned)
 }
 
 /// Why [`AccessTokenBuilder::sign`] made no token. Its message says what to change.
@@ -432,11 +869,15 @@ pub enum IssueError {
         /// The scope as given.
         scope: String,
     },
-    /// `iat` is before 1970, or `iat` + lifetime is past what a JSON number holds.
+    /// `iat` or `nbf` is before 1970, or `iat` + lifetime is past what a JSON number holds.
     #[error(
-        "the token's times are out of range (iat before 1970, or exp overflowing): use a later issued_at or a shorter expires_in"
+        "the token's times are out of range (iat or nbf before 1970, or exp overflowing): use a later issued_at or not_before, or a shorter expires_in"
     )]
     InvalidTime,
+    /// The crypto library failed to sign with the private key (it does not, for a key it
+    /// accepted).
+    #[error("the private key failed to sign the token")]
+    SigningFailed,
 }
 
 #[cfg(test)]
@@ -560,18 +1001,175 @@ mod tests {
             &issuer()
                 .token("alice")
                 .claim("permissions", serde_json::json!(["read:messages"]))
-                .claim("nbf", 5)
+                .claim("gty", "password")
                 .sign()
                 .unwrap(),
         );
         assert_eq!(claims["permissions"][0], "read:messages");
-        assert_eq!(claims["nbf"], 5);
+        assert_eq!(claims["gty"], "password");
+        assert!(claims.get("nbf").is_none());
+    }
+
+    #[test]
+    fn audience_and_audiences_replace_aud() {
+        let tokens = issuer();
+        let other = tokens
+            .token("a")
+            .audience("https://other-api")
+            .issued_at(at(NOW))
+            .sign()
+            .unwrap();
+        assert_eq!(claims_of(&other)["aud"], "https://other-api");
+        assert_eq!(
+            validator().validate_at(&other, at(NOW)).unwrap_err().kind(),
+            crate::TokenErrorKind::InvalidAudience
+        );
+        let both = tokens
+            .token("a")
+            .audiences([AUDIENCE, "https://issuer.example/userinfo"])
+            .issued_at(at(NOW))
+            .sign()
+            .unwrap();
+        assert_eq!(
+            claims_of(&both)["aud"],
+            serde_json::json!([AUDIENCE, "https://issuer.example/userinfo"])
+        );
+        assert!(validator().validate_at(&both, at(NOW)).is_ok());
+        let none = tokens
+            .token("a")
+            .audiences(Vec::<String>::new())
+            .issued_at(at(NOW))
+            .sign()
+            .unwrap();
+        assert_eq!(claims_of(&none)["aud"], serde_json::json!([]));
+        assert!(validator().validate_at(&none, at(NOW)).is_err());
+    }
+
+    #[test]
+    fn not_before_sets_nbf_in_whole_seconds() {
+        let token = issuer()
+            .token("a")
+            .issued_at(at(NOW))
+            .not_before(at(NOW + 3600.0) + Duration::from_millis(900))
+            .sign()
+            .unwrap();
+        assert_eq!(claims_of(&token)["nbf"], 1_700_003_600u64);
+        assert_eq!(
+            validator().validate_at(&token, at(NOW)).unwrap_err().kind(),
+            crate::TokenErrorKind::NotYetValid
+        );
+        assert!(validator().validate_at(&token, at(NOW + 3600.0)).is_ok());
+        assert_eq!(
+            issuer()
+                .token("a")
+                .not_before(UNIX_EPOCH - Duration::from_secs(1))
+                .sign(),
+            Err(IssueError::InvalidTime)
+        );
+    }
+
+    #[test]
+    fn undeclared_scopes_only_on_explicit_opt_in() {
+        let tokens = issuer();
+        assert_eq!(
+            tokens.token("a").scope("profile").sign(),
+            Err(IssueError::UndeclaredScope {
+                scope: "profile".into()
+            })
+        );
+        let token = tokens
+            .token("a")
+            .undeclared_scope("openid  profile")
+            .scope("read:messages")
+            .issued_at(at(NOW))
+            .sign()
+            .unwrap();
+        assert_eq!(claims_of(&token)["scope"], "read:messages openid profile");
+        let verified = validator().validate_at(&token, at(NOW)).unwrap();
+        assert!(verified.scopes().contains("profile"));
+        assert_eq!(
+            tokens.token("a").undeclared_scope("pro\\file").sign(),
+            Err(IssueError::InvalidScope {
+                scope: "pro\\file".into()
+            })
+        );
+    }
+
+    #[test]
+    fn scopes_go_to_the_configured_scope_claim() {
+        let tokens = issuer().scope_claim("permissions").unwrap();
+        let token = tokens
+            .token("a")
+            .scope("read:messages")
+            .claim("scope", "openid profile")
+            .issued_at(at(NOW))
+            .sign()
+            .unwrap();
+        let claims = claims_of(&token);
+        assert_eq!(claims["permissions"], serde_json::json!(["read:messages"]));
+        assert_eq!(claims["scope"], "openid profile");
+        let mut permissions = validator();
+        permissions.scope_claim = "permissions".into();
+        let verified = permissions.validate_at(&token, at(NOW)).unwrap();
+        assert!(verified.scopes().contains("read:messages"));
+        assert!(!verified.scopes().contains("openid"));
+        // The scope claim is set by its methods only; `scope` stays free for `claim`.
+        assert_eq!(
+            tokens.token("a").claim("permissions", "x").sign(),
+            Err(IssueError::ReservedClaim {
+                name: "permissions".into()
+            })
+        );
+        assert_eq!(
+            issuer().token("a").claim("scope", "x").sign(),
+            Err(IssueError::ReservedClaim {
+                name: "scope".into()
+            })
+        );
+        for claim in ["", "aud", "exp", "nbf", "sub"] {
+            assert_eq!(
+                issuer().scope_claim(claim).unwrap_err(),
+                ConfigError::InvalidScopeClaim {
+                    claim: claim.into()
+                }
+            );
+        }
+    }
+
+    #[test]
+    fn authorize_puts_the_token_in_a_bearer_header() {
+        let request = issuer()
+            .token("alice")
+            .scope("read:messages")
+            .authorize(http::Request::post("/api/messages"))
+            .unwrap()
+            .body(())
+            .unwrap();
+        assert_eq!(request.method(), http::Method::POST);
+        let value = request.headers()[http::header::AUTHORIZATION]
+            .to_str()
+            .unwrap();
+        let token = value.strip_prefix("Bearer ").unwrap();
+        assert_eq!(
+            validator().validate(token).unwrap().subject(),
+            Some("alice")
+        );
+        assert_eq!(
+            issuer()
+                .token("a")
+                .scope("nope")
+                .authorize(http::Request::get("/"))
+                .unwrap_err(),
+            IssueError::UndeclaredScope {
+                scope: "nope".into()
+            }
+        );
     }
 
     #[test]
     fn refuses_what_it_should_not_sign() {
         let tokens = issuer();
-        for name in SET_BY_BUILDER {
+        for name in SET_BY_BUILDER.into_iter().chain(["scope"]) {
             assert_eq!(
                 tokens.token("a").claim(name, "x").sign(),
                 Err(IssueError::ReservedClaim {

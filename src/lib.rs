@@ -48,7 +48,8 @@
 //! - `token/`: [`TokenValidator`] and its pipeline (JWS, header, claims, scopes),
 //!   [`VerifiedToken`], [`TokenError`];
 //! - `keys/`: [`Algorithm`], [`SigningSecret`] and the HMAC keys, JWKs and JWK sets;
-//! - `issuer.rs`: `TokenIssuer` (feature `issuer`).
+//! - `issuer.rs`: `TokenIssuer` (feature `issuer`), and `issuer/signing_key.rs`: `SigningKey`
+//!   (features `issuer` and `jwks`).
 //!
 //! # Features
 //!
@@ -59,7 +60,9 @@
 //!   (`BearerGuardBuilder::static_jwks`), with aws-lc-rs. An HS256-only build compiles
 //!   no asymmetric crypto.
 //! - `issuer`: `TokenIssuer`, which mints HS256 access tokens for a resource server: for your
-//!   API's tests and for local authorization servers.
+//!   API's tests and for local authorization servers. With `jwks` too, `SigningKey` signs
+//!   RS256, PS256, ES256 and EdDSA tokens with a private key (aws-lc-rs, the library that
+//!   verifies them) and gives its public JWK; `issuer` alone compiles no asymmetric crypto.
 
 #![forbid(unsafe_code)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
@@ -86,6 +89,8 @@ pub use http::{
 pub use http::{FormToken, FormTokenFuture, FormTokenLayer};
 #[cfg(feature = "issuer")]
 pub use issuer::{AccessTokenBuilder, DEFAULT_TOKEN_LIFETIME, IssueError, TokenIssuer};
+#[cfg(all(feature = "issuer", feature = "jwks"))]
+pub use issuer::{SigningKey, SigningKeyError};
 #[cfg(feature = "reqwest")]
 pub use keys::ReqwestFetcher;
 pub use keys::{Algorithm, SigningSecret};

@@ -379,7 +379,7 @@ async fn registration_answers_like_the_management_api() {
 
     // Another API gets another secret; its token_lifetime is kept.
     let reply = server
-        .register(json!({ "name": "Other", "identifier": "urn:other", "token_lifetime": 600 }))
+        .register(json!({ "name": "Other", "identifier": "urn:other", "signing_alg": "HS256", "token_lifetime": 600 }))
         .await;
     assert_eq!(reply.status, 201, "{}", reply.body);
     assert_ne!(reply.json()["signing_secret"], secret);
@@ -400,7 +400,16 @@ async fn registration_refuses_bad_payloads_with_400_and_duplicates_with_409() {
     let refused = [
         (payload(json!({ "identifier": "my-api" })), "absolute URI"),
         (payload(json!({ "identifier": "" })), "absolute URI"),
-        (payload(json!({ "signing_alg": "RS256" })), "RS256"),
+        (
+            payload(json!({ "signing_alg": "ES256" })),
+            "use one of HS256, RS256, PS256",
+        ),
+        (payload(json!({ "signing_alg": "HS384" })), "HS384"),
+        (payload(json!({ "signing_alg": "none" })), "none"),
+        (
+            payload(json!({ "signing_alg": "RS256", "signing_secret": "x".repeat(40) })),
+            "signing_secret is for HS256 only",
+        ),
         (
             payload(json!({ "signing_secret": "short" })),
             "signing_secret",
@@ -787,6 +796,26 @@ async fn management_endpoints_require_a_token_with_their_scope() {
             "api/v2/client-grants/cgr_0".to_owned(),
             "delete:client_grant",
         ),
+        (
+            Method::GET,
+            "api/v2/keys/signing".to_owned(),
+            "read:signing_keys",
+        ),
+        (
+            Method::GET,
+            "api/v2/keys/signing/some-kid".to_owned(),
+            "read:signing_keys",
+        ),
+        (
+            Method::POST,
+            "api/v2/keys/signing/rotate".to_owned(),
+            "create:signing_keys",
+        ),
+        (
+            Method::PUT,
+            "api/v2/keys/signing/some-kid/revoke".to_owned(),
+            "update:signing_keys",
+        ),
     ];
 
     // No token, and a token for another API: 401.
@@ -847,8 +876,8 @@ async fn management_endpoints_require_a_token_with_their_scope() {
     assert_eq!(list.status, 200);
 }
 
-/// The management scopes, as the issue names them.
-const MANAGEMENT_SCOPES: [&str; 8] = [
+/// The management scopes, as the issues name them.
+const MANAGEMENT_SCOPES: [&str; 11] = [
     "create:resource_server",
     "read:resource_servers",
     "update:resource_server",
@@ -857,6 +886,9 @@ const MANAGEMENT_SCOPES: [&str; 8] = [
     "read:client_grants",
     "delete:client_grant",
     "create:client",
+    "read:signing_keys",
+    "create:signing_keys",
+    "update:signing_keys",
 ];
 
 #[test]
@@ -877,4 +909,353 @@ fn the_startup_token_holds_every_management_scope() {
     assert_eq!(held, expected);
     assert_eq!(claims["aud"], "http://127.0.0.1:4000/api/v2/");
     assert_eq!(claims["iss"], "http://127.0.0.1:4000/");
+}
+
+// ---------------------------------------------------------------------------------------------
+// RS256: the tenant's signing keys, discovery, the JWK set, rotation and revocation.
+
+/// "My Sample API" registered for RS256, as the example README's RS256 walkthrough does.
+fn my_rs256_api() -> Value {
+    let mut api = my_sample_api();
+    api["signing_alg"] = json!("RS256");
+    api
+}
+
+/// The members of a JWK that only a private key has.
+const PRIVATE_MEMBERS: [&str; 8] = ["d", "p", "q", "dp", "dq", "qi", "oth", "k"];
+
+/// The decoded header of a compact JWS.
+fn header_of(token: &str) -> Value {
+    use base64::Engine as _;
+    let header = token.split('.').next().unwrap();
+    let json = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(header)
+        .unwrap();
+    serde_json::from_slice(&json).unwrap()
+}
+
+/// Polls `check` until it is true, for at most 30 s: for what a background task does, with
+/// no assumption about how fast.
+async fn eventually<F, Fut>(what: &str, mut check: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(30);
+    while !check().await {
+        assert!(tokio::time::Instant::now() < deadline, "never: {what}");
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+}
+
+impl AuthServer {
+    /// `GET` a public document, with no token.
+    async fn public(&self, path: &str) -> Reply {
+        self.http
+            .call(Method::GET, &self.url(path), None, None)
+            .await
+    }
+
+    async fn jwks_kids(&self) -> Vec<String> {
+        let jwks = self.public(".well-known/jwks.json").await.json();
+        jwks["keys"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|key| key["kid"].as_str().unwrap().to_owned())
+            .collect()
+    }
+
+    async fn signing_keys(&self) -> Vec<Value> {
+        let reply = self
+            .management(Method::GET, "api/v2/keys/signing", None)
+            .await;
+        assert_eq!(reply.status, 200, "{}", reply.body);
+        reply.json().as_array().unwrap().clone()
+    }
+}
+
+/// The `kid` of the one key in `keys` with `flag` (`current`, `next`) set.
+fn kid_with(keys: &[Value], flag: &str) -> String {
+    let marked: Vec<&Value> = keys.iter().filter(|key| key[flag] == true).collect();
+    assert_eq!(marked.len(), 1, "{flag}: {keys:?}");
+    marked[0]["kid"].as_str().unwrap().to_owned()
+}
+
+/// Verifies `token` with jsonwebtoken and the key its `kid` names in `jwks`: an
+/// implementation that shares no code with bearer-guard.
+fn jsonwebtoken_verifies(token: &str, jwks: &Value, issuer: &str) -> bool {
+    let kid = header_of(token)["kid"].as_str().unwrap().to_owned();
+    let set: jsonwebtoken::jwk::JwkSet = serde_json::from_value(jwks.clone()).unwrap();
+    let Some(jwk) = set.find(&kid) else {
+        return false;
+    };
+    let key = jsonwebtoken::DecodingKey::from_jwk(jwk).unwrap();
+    let mut validation = jsonwebtoken::Validation::new(jsonwebtoken::Algorithm::RS256);
+    validation.set_audience(&[MY_API]);
+    validation.set_issuer(&[issuer]);
+    jsonwebtoken::decode::<Value>(token, &key, &validation).is_ok()
+}
+
+#[tokio::test]
+async fn discovery_and_the_jwk_set_publish_the_current_and_next_keys() {
+    let server = AuthServer::start().await;
+    let discovery = server.public(".well-known/openid-configuration").await;
+    assert_eq!(discovery.status, 200);
+    assert_eq!(
+        discovery.header(header::CACHE_CONTROL),
+        Some("public, max-age=60")
+    );
+    let document = discovery.json();
+    assert_eq!(document["issuer"], server.issuer);
+    assert_eq!(
+        document["jwks_uri"],
+        server.url(".well-known/jwks.json").as_str()
+    );
+    assert_eq!(
+        document["token_endpoint"],
+        server.url("oauth/token").as_str()
+    );
+    assert_eq!(
+        document["id_token_signing_alg_values_supported"],
+        json!(["HS256", "RS256", "PS256"])
+    );
+
+    let jwks = server.public(".well-known/jwks.json").await;
+    assert_eq!(jwks.status, 200);
+    assert_eq!(
+        jwks.header(header::CACHE_CONTROL),
+        Some("public, max-age=60")
+    );
+    let keys = jwks.json()["keys"].as_array().unwrap().clone();
+    assert_eq!(keys.len(), 2, "{keys:?}");
+    for key in &keys {
+        assert_eq!(key["kty"], "RSA");
+        assert_eq!(key["use"], "sig");
+        assert_eq!(key["e"], "AQAB");
+        assert_eq!(key["n"].as_str().unwrap().len(), 342, "an RSA-2048 modulus");
+        for private in PRIVATE_MEMBERS {
+            assert!(key.get(private).is_none(), "{private} in {key}");
+        }
+    }
+
+    // The Management API's view: one current key (since startup) and one next key.
+    let listed = server.signing_keys().await;
+    assert_eq!(listed.len(), 2);
+    let current = kid_with(&listed, "current");
+    let next = kid_with(&listed, "next");
+    assert_eq!(server.jwks_kids().await, [current.clone(), next.clone()]);
+    for key in &listed {
+        assert!(
+            key["cert"]
+                .as_str()
+                .unwrap()
+                .starts_with("-----BEGIN PUBLIC KEY-----\n")
+        );
+        assert_eq!(key["thumbprint"].as_str().unwrap().len(), 40);
+        assert_eq!(key["fingerprint"].as_str().unwrap().len(), 59);
+        assert_eq!(key["revoked"], false);
+        assert_eq!(key["previous"], false);
+    }
+    let current_record = &listed[0];
+    assert_eq!(current_record["kid"], current.as_str());
+    assert!(
+        current_record["current_since"]
+            .as_str()
+            .unwrap()
+            .ends_with('Z')
+    );
+    assert!(listed[1].get("current_since").is_none());
+    let one = server
+        .management(Method::GET, &format!("api/v2/keys/signing/{next}"), None)
+        .await;
+    assert_eq!(one.status, 200);
+    assert_eq!(one.json(), listed[1]);
+    server
+        .management(Method::GET, "api/v2/keys/signing/no-such-kid", None)
+        .await
+        .assert_api_error(404, "no-such-kid");
+}
+
+#[tokio::test]
+async fn rs256_is_the_default_and_ps256_apis_are_signed_with_the_same_key() {
+    let server = AuthServer::start().await;
+    let reply = server
+        .register(json!({ "name": "Default", "identifier": "urn:default" }))
+        .await;
+    assert_eq!(reply.status, 201, "{}", reply.body);
+    assert_eq!(reply.json()["signing_alg"], "RS256");
+    assert!(
+        reply.json().get("signing_secret").is_none(),
+        "{}",
+        reply.body
+    );
+
+    let mut ps256 = my_sample_api();
+    ps256["signing_alg"] = json!("PS256");
+    let registration = server.register(ps256).await;
+    assert_eq!(registration.status, 201, "{}", registration.body);
+    assert!(registration.json().get("signing_secret").is_none());
+    let client = server.create_client("App").await;
+    server.grant(&client.0, MY_API, &["read:messages"]).await;
+    let token = server.token(&client, MY_API, None).await;
+    let current = kid_with(&server.signing_keys().await, "current");
+    assert_eq!(
+        header_of(&token),
+        json!({ "alg": "PS256", "typ": "JWT", "kid": current })
+    );
+
+    let sample = start_sample_api(&registration.body, &server.issuer).await;
+    let url = format!("{sample}/api/private-scoped");
+    let http = &server.http;
+    eventually(
+        "the sample API loads the keys and accepts the PS256 token",
+        || async {
+            http.call(Method::GET, &url, Some(&token), None)
+                .await
+                .status
+                == 200
+        },
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn rs256_tokens_follow_rotation_and_revocation_without_a_restart() {
+    let server = AuthServer::start().await;
+    let registration = server.register(my_rs256_api()).await;
+    assert_eq!(registration.status, 201, "{}", registration.body);
+    assert!(registration.json().get("signing_secret").is_none());
+    let client = server.create_client("My M2M App").await;
+    server.grant(&client.0, MY_API, &["read:messages"]).await;
+
+    let keys = server.signing_keys().await;
+    let (first, second) = (kid_with(&keys, "current"), kid_with(&keys, "next"));
+    let old_token = server.token(&client, MY_API, None).await;
+    assert_eq!(
+        header_of(&old_token),
+        json!({ "alg": "RS256", "typ": "JWT", "kid": first })
+    );
+    let jwks = server.public(".well-known/jwks.json").await.json();
+    assert!(jsonwebtoken_verifies(&old_token, &jwks, &server.issuer));
+
+    // The sample API, run as the walkthrough runs it: the registration and TOKEN_ISSUER only.
+    let sample = start_sample_api(&registration.body, &server.issuer).await;
+    let scoped = format!("{sample}/api/private-scoped");
+    let http = server.http.clone();
+    let status = |token: String| {
+        let (http, url) = (http.clone(), scoped.clone());
+        async move {
+            http.call(Method::GET, &url, Some(&token), None)
+                .await
+                .status
+        }
+    };
+    eventually("the sample API loads the keys", || async {
+        status(old_token.clone()).await == 200
+    })
+    .await;
+
+    // A guard that refreshes its keys often (the JWKS's max-age of 60 s, clamped to 100 ms).
+    let api = ResourceServer::from_json(&registration.body).unwrap();
+    let refreshing = bearer_guard::BearerGuardLayer::builder(api)
+        .issuer(server.issuer.as_str())
+        .jwks_settings(
+            bearer_guard::JwksSettings::default()
+                .min_max_age(std::time::Duration::from_millis(10))
+                .default_max_age(std::time::Duration::from_millis(100))
+                .max_max_age(std::time::Duration::from_millis(100)),
+        )
+        .build()
+        .unwrap();
+    refreshing
+        .wait_for_keys(std::time::Duration::from_secs(30))
+        .await
+        .unwrap();
+    let validator = refreshing.validator().clone();
+    assert!(validator.validate(&old_token).is_ok());
+
+    // Rotate: the next key becomes current, a new next key appears, the old current key is
+    // previous and still published.
+    let rotated = server
+        .management(Method::POST, "api/v2/keys/signing/rotate", None)
+        .await;
+    assert_eq!(rotated.status, 201, "{}", rotated.body);
+    let third = rotated.json()["kid"].as_str().unwrap().to_owned();
+    assert!(![&first, &second].contains(&&third));
+    assert!(
+        rotated.json()["cert"]
+            .as_str()
+            .unwrap()
+            .contains("BEGIN PUBLIC KEY")
+    );
+    let keys = server.signing_keys().await;
+    assert_eq!(kid_with(&keys, "current"), second);
+    assert_eq!(kid_with(&keys, "next"), third);
+    let previous = &keys[0];
+    assert_eq!(previous["kid"], first.as_str());
+    assert_eq!(previous["previous"], true);
+    assert!(previous["current_until"].is_string());
+    assert_eq!(
+        server.jwks_kids().await,
+        [first.clone(), second.clone(), third.clone()]
+    );
+
+    let new_token = server.token(&client, MY_API, None).await;
+    assert_eq!(header_of(&new_token)["kid"], second.as_str());
+    let jwks = server.public(".well-known/jwks.json").await.json();
+    assert!(jsonwebtoken_verifies(&new_token, &jwks, &server.issuer));
+    // The running sample API takes the new key's tokens, and still the previous key's.
+    assert_eq!(status(new_token.clone()).await, 200);
+    assert_eq!(status(old_token.clone()).await, 200);
+
+    // The current and next keys cannot be revoked; an unknown kid is a 404.
+    let revoke = |kid: &str| format!("api/v2/keys/signing/{kid}/revoke");
+    server
+        .management(Method::PUT, &revoke(&second), None)
+        .await
+        .assert_api_error(400, "current signing key cannot be revoked");
+    server
+        .management(Method::PUT, &revoke(&third), None)
+        .await
+        .assert_api_error(400, "next signing key cannot be revoked");
+    server
+        .management(Method::PUT, &revoke("no-such-kid"), None)
+        .await
+        .assert_api_error(404, "no-such-kid");
+    assert_eq!(
+        server.jwks_kids().await,
+        [first.clone(), second.clone(), third.clone()]
+    );
+
+    // Revoke the previous key: it leaves the JWK set, and a guard that refreshes refuses its
+    // tokens while still taking the current key's.
+    let revoked = server.management(Method::PUT, &revoke(&first), None).await;
+    assert_eq!(revoked.status, 200, "{}", revoked.body);
+    assert_eq!(revoked.json()["kid"], first.as_str());
+    assert_eq!(server.jwks_kids().await, [second.clone(), third.clone()]);
+    let record = server
+        .management(Method::GET, &format!("api/v2/keys/signing/{first}"), None)
+        .await
+        .json();
+    assert_eq!(record["revoked"], true);
+    let revoked_at = record["revoked_at"].as_str().unwrap().to_owned();
+    eventually("the refreshing guard drops the revoked key", || async {
+        validator
+            .validate(&old_token)
+            .is_err_and(|err| err.kind() == bearer_guard::TokenErrorKind::UnknownKeyId)
+    })
+    .await;
+    assert!(validator.validate(&new_token).is_ok());
+    let jwks = server.public(".well-known/jwks.json").await.json();
+    assert!(!jsonwebtoken_verifies(&old_token, &jwks, &server.issuer));
+
+    // Revoking again changes nothing.
+    let again = server.management(Method::PUT, &revoke(&first), None).await;
+    assert_eq!(again.status, 200);
+    let record = server
+        .management(Method::GET, &format!("api/v2/keys/signing/{first}"), None)
+        .await
+        .json();
+    assert_eq!(record["revoked_at"], revoked_at.as_str());
 }

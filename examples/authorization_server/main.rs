@@ -1,16 +1,20 @@
 //! Run with: cargo run --example authorization_server
 //!
 //! A local authorization server, in memory, for running the whole OAuth flow on a laptop or
-//! in CI: register an API, create a client, grant it scopes, get a token. It follows the
-//! Management API's documented behaviour, and its own management endpoints are protected by
-//! bearer-guard.
+//! in CI: register an API, create a client, grant it scopes, get a token, rotate the signing
+//! keys. It follows the Management API's documented behaviour, and its own management
+//! endpoints are protected by bearer-guard.
 //!
 //! It serves on 127.0.0.1 (port from `PORT`, default 4000):
 //!
 //! - `POST|GET /api/v2/resource-servers`, `GET|PATCH|DELETE /api/v2/resource-servers/{id}`;
 //! - `POST /api/v2/clients`;
 //! - `POST|GET /api/v2/client-grants`, `DELETE /api/v2/client-grants/{id}`;
-//! - `POST /oauth/token`: the client-credentials grant, JSON or form body.
+//! - `GET /api/v2/keys/signing`, `GET /api/v2/keys/signing/{kid}`,
+//!   `POST /api/v2/keys/signing/rotate`, `PUT /api/v2/keys/signing/{kid}/revoke`;
+//! - `POST /oauth/token`: the client-credentials grant, JSON or form body; HS256 APIs' tokens
+//!   signed with their secret, RS256 and PS256 APIs' with the tenant's current RSA key;
+//! - `GET /.well-known/openid-configuration` and `GET /.well-known/jwks.json`, public.
 //!
 //! The `/api/v2` endpoints need a bearer token for the audience `<base URL>/api/v2/` with the
 //! endpoint's scope. At startup the server prints, on stdout, a token with all of them and
@@ -22,10 +26,12 @@
 //! ```
 
 mod api_error;
+mod discovery;
 mod management;
 mod random;
 #[path = "../support/serve.rs"]
 mod serve;
+mod signing_keys;
 mod tenant;
 mod token_endpoint;
 
@@ -69,17 +75,17 @@ pub(crate) fn app(base_url: &str) -> Result<AuthorizationServer, Box<dyn Error>>
     let guard = BearerGuardLayer::builder(management_api)
         .issuer(issuer.as_str())
         .build()?;
-    let mut tenant = Tenant::new(issuer.clone());
+    let mut tenant = Tenant::new(issuer.clone())?;
     tenant.add_management_api(audience.clone(), secret, &MANAGEMENT_SCOPES)?;
     let management_token = tenant
-        .token_issuer(&audience)
-        .ok_or("the Management API was not registered")?
+        .token_issuer(&audience)?
         .client_token("local-admin")
         .scopes(MANAGEMENT_SCOPES)
         .sign()?;
     let tenant = Arc::new(Mutex::new(tenant));
     let router = management::router(guard)?
         .merge(token_endpoint::router())
+        .merge(discovery::router())
         .with_state(tenant);
     Ok(AuthorizationServer {
         router,

@@ -1,16 +1,17 @@
-//! The Management API's endpoints for resource servers, clients and client grants, each
-//! behind the scope a real tenant asks for.
+//! The Management API's endpoints for resource servers, clients, client grants and signing
+//! keys, each behind the scope a real tenant asks for.
 
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use axum::extract::{Path, State};
 use axum::handler::Handler as _;
 use axum::http::StatusCode;
-use axum::routing::{delete, get, post};
+use axum::routing::{delete, get, post, put};
 use axum::{Json, Router};
 use bearer_guard::{BearerGuardLayer, ConfigError};
 
 use super::api_error::{ApiError, ApiJson};
+use super::signing_keys::{KeyChange, SigningKeyRecord};
 use super::tenant::{
     Client, ClientGrant, NewClient, NewClientGrant, NewResourceServer, ResourceServerChanges,
     ResourceServerRecord, Tenant,
@@ -20,7 +21,7 @@ use super::tenant::{
 pub(crate) type SharedTenant = Arc<Mutex<Tenant>>;
 
 /// The scopes of the management API, one per kind of operation.
-pub(crate) const MANAGEMENT_SCOPES: [&str; 8] = [
+pub(crate) const MANAGEMENT_SCOPES: [&str; 11] = [
     "create:resource_server",
     "read:resource_servers",
     "update:resource_server",
@@ -29,6 +30,9 @@ pub(crate) const MANAGEMENT_SCOPES: [&str; 8] = [
     "create:client_grant",
     "read:client_grants",
     "delete:client_grant",
+    "read:signing_keys",
+    "create:signing_keys",
+    "update:signing_keys",
 ];
 
 /// The `/api/v2` routes, each requiring its scope, all behind `guard`.
@@ -58,6 +62,22 @@ pub(crate) fn router(guard: BearerGuardLayer) -> Result<Router<SharedTenant>, Co
         .route(
             "/api/v2/client-grants/{id}",
             delete(delete_client_grant.layer(scope("delete:client_grant")?)),
+        )
+        .route(
+            "/api/v2/keys/signing",
+            get(list_signing_keys.layer(scope("read:signing_keys")?)),
+        )
+        .route(
+            "/api/v2/keys/signing/{kid}",
+            get(get_signing_key.layer(scope("read:signing_keys")?)),
+        )
+        .route(
+            "/api/v2/keys/signing/rotate",
+            post(rotate_signing_key.layer(scope("create:signing_keys")?)),
+        )
+        .route(
+            "/api/v2/keys/signing/{kid}/revoke",
+            put(revoke_signing_key.layer(scope("update:signing_keys")?)),
         )
         .layer(guard))
 }
@@ -133,4 +153,29 @@ async fn delete_client_grant(
 ) -> Result<StatusCode, ApiError> {
     lock(&tenant).delete_client_grant(&id)?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+async fn list_signing_keys(State(tenant): State<SharedTenant>) -> Json<Vec<SigningKeyRecord>> {
+    Json(lock(&tenant).keys().list())
+}
+
+async fn get_signing_key(
+    State(tenant): State<SharedTenant>,
+    Path(kid): Path<String>,
+) -> Result<Json<SigningKeyRecord>, ApiError> {
+    lock(&tenant).keys().get(&kid).map(Json)
+}
+
+/// 201 with the new next key, as Auth0 answers. Generating an RSA key takes a moment; the
+/// tenant stays locked meanwhile, which a local server can afford.
+async fn rotate_signing_key(State(tenant): State<SharedTenant>) -> Created<KeyChange> {
+    let change = lock(&tenant).keys_mut().rotate()?;
+    Ok((StatusCode::CREATED, Json(change)))
+}
+
+async fn revoke_signing_key(
+    State(tenant): State<SharedTenant>,
+    Path(kid): Path<String>,
+) -> Result<Json<KeyChange>, ApiError> {
+    lock(&tenant).keys_mut().revoke(&kid).map(Json)
 }

@@ -54,3 +54,8 @@ pub(crate) fn signing_secret() -> Result<String, NoRandomness> {
 pub(crate) fn jti() -> Result<String, NoRandomness> {
     random_bytes::<16>().map(|bytes| URL_SAFE_NO_PAD.encode(bytes))
 }
+
+/// A signing key's `kid`: 16 random bytes, 22 base64url characters.
+pub(crate) fn kid() -> Result<String, NoRandomness> {
+    random_bytes::<16>().map(|bytes| URL_SAFE_NO_PAD.encode(bytes))
+}

@@ -1,19 +1,26 @@
 //! The tenant's data, in memory: resource servers, clients and client grants, with the rules
 //! the Management API enforces on them.
 
-use bearer_guard::{ConfigError, ResourceServer, TokenIssuer};
+use bearer_guard::{Algorithm, ConfigError, ResourceServer, SigningKeyError, TokenIssuer};
 use serde::{Deserialize, Serialize};
 
 use super::api_error::ApiError;
 use super::random;
+use super::signing_keys::SigningKeys;
 
 /// Auth0's default and maximum `token_lifetime`, in seconds.
 const DEFAULT_TOKEN_LIFETIME: u64 = 86_400;
 const MAX_TOKEN_LIFETIME: u64 = 2_592_000;
 /// bearer-guard refuses shorter HS256 secrets unless told otherwise.
 const MIN_SIGNING_SECRET_LEN: usize = 32;
+/// The `signing_alg` values a resource server may have, as Auth0 offers them.
+pub(crate) const SIGNING_ALGS: [&str; 3] = ["HS256", "RS256", "PS256"];
+/// The `signing_alg` of a resource server registered without one: RS256, as on Auth0, so a
+/// script that leaves it out gets here the same kind of API it gets on a real tenant.
+const DEFAULT_SIGNING_ALG: &str = "RS256";
 
-/// A resource server as the Management API returns it. No `Debug`: it holds the secret.
+/// A resource server as the Management API returns it; `signing_secret` only for HS256. No
+/// `Debug`: it holds the secret.
 #[derive(Clone, Serialize)]
 pub(crate) struct ResourceServerRecord {
     pub(crate) id: String,
@@ -22,7 +29,8 @@ pub(crate) struct ResourceServerRecord {
     pub(crate) identifier: String,
     pub(crate) scopes: Vec<Scope>,
     pub(crate) signing_alg: String,
-    pub(crate) signing_secret: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) signing_secret: Option<String>,
     pub(crate) allow_offline_access: bool,
     pub(crate) skip_consent_for_verifiable_first_party_clients: bool,
     pub(crate) token_lifetime: u64,
@@ -129,10 +137,9 @@ pub(crate) struct IssuedToken {
     pub(crate) scope: String,
 }
 
-/// An API with the issuer that signs its tokens.
+/// A registered API.
 struct Api {
     record: ResourceServerRecord,
-    tokens: TokenIssuer,
 }
 
 /// Everything the server knows. Lookups are linear: a local tenant holds a handful of each.
@@ -141,17 +148,33 @@ pub(crate) struct Tenant {
     apis: Vec<Api>,
     clients: Vec<Client>,
     grants: Vec<ClientGrant>,
+    keys: SigningKeys,
 }
 
 impl Tenant {
-    /// An empty tenant whose tokens carry `iss` = `issuer`.
-    pub(crate) fn new(issuer: String) -> Self {
-        Self {
+    /// An empty tenant whose tokens carry `iss` = `issuer`, with fresh signing keys.
+    pub(crate) fn new(issuer: String) -> Result<Self, ApiError> {
+        Ok(Self {
             issuer,
             apis: Vec::new(),
             clients: Vec::new(),
             grants: Vec::new(),
-        }
+            keys: SigningKeys::new()?,
+        })
+    }
+
+    /// The `iss` of its tokens.
+    pub(crate) fn issuer(&self) -> &str {
+        &self.issuer
+    }
+
+    /// The tenant's signing keys.
+    pub(crate) fn keys(&self) -> &SigningKeys {
+        &self.keys
+    }
+
+    pub(crate) fn keys_mut(&mut self) -> &mut SigningKeys {
+        &mut self.keys
     }
 
     /// Registers the tenant's own Management API (`is_system`), so that client grants and
@@ -175,7 +198,7 @@ impl Tenant {
                 })
                 .collect(),
             signing_alg: "HS256".to_owned(),
-            signing_secret,
+            signing_secret: Some(signing_secret),
             allow_offline_access: false,
             skip_consent_for_verifiable_first_party_clients: false,
             token_lifetime: DEFAULT_TOKEN_LIFETIME,
@@ -183,34 +206,49 @@ impl Tenant {
             enforce_policies: false,
             token_dialect: "access_token".to_owned(),
         };
-        let tokens = self.issuer_for(&record)?;
-        self.apis.push(Api { record, tokens });
+        self.issuer_for(&record)?;
+        self.apis.push(Api { record });
         Ok(())
     }
 
-    /// The token issuer of the API `identifier`.
-    pub(crate) fn token_issuer(&self, identifier: &str) -> Option<&TokenIssuer> {
-        self.find_by_identifier(identifier).map(|api| &api.tokens)
+    /// The token issuer of the API `identifier`, signing as its `signing_alg` says.
+    pub(crate) fn token_issuer(&self, identifier: &str) -> Result<TokenIssuer, ApiError> {
+        let api = self.find_by_identifier(identifier).ok_or_else(|| {
+            ApiError::not_found(
+                "inexistent_resource_server",
+                format!("No resource server with the identifier {identifier:?}"),
+            )
+        })?;
+        self.issuer_for(&api.record)
     }
 
     pub(crate) fn create_resource_server(
         &mut self,
         new: NewResourceServer,
     ) -> Result<ResourceServerRecord, ApiError> {
-        let signing_alg = new.signing_alg.unwrap_or_else(|| "HS256".to_owned());
-        if signing_alg != "HS256" {
+        let signing_alg = new
+            .signing_alg
+            .unwrap_or_else(|| DEFAULT_SIGNING_ALG.to_owned());
+        if !SIGNING_ALGS.contains(&signing_alg.as_str()) {
             return Err(ApiError::bad_request(format!(
-                "signing_alg {signing_alg:?} is not supported: this local server signs HS256 only"
+                "signing_alg {signing_alg:?} is not supported: use one of {}",
+                SIGNING_ALGS.join(", ")
             )));
         }
-        let signing_secret = match new.signing_secret {
-            Some(secret) if secret.len() < MIN_SIGNING_SECRET_LEN => {
+        let signing_secret = match (signing_alg.as_str(), new.signing_secret) {
+            ("HS256", Some(secret)) if secret.len() < MIN_SIGNING_SECRET_LEN => {
                 return Err(ApiError::bad_request(format!(
                     "signing_secret must have at least {MIN_SIGNING_SECRET_LEN} characters"
                 )));
             }
-            Some(secret) => secret,
-            None => random::signing_secret()?,
+            ("HS256", Some(secret)) => Some(secret),
+            ("HS256", None) => Some(random::signing_secret()?),
+            (_, Some(_)) => {
+                return Err(ApiError::bad_request(format!(
+                    "signing_secret is for HS256 only: {signing_alg} tokens are signed with the tenant's signing keys"
+                )));
+            }
+            (_, None) => None,
         };
         let token_dialect = new
             .token_dialect
@@ -245,10 +283,9 @@ impl Tenant {
                 ),
             ));
         }
-        let tokens = self.issuer_for(&record)?;
+        self.issuer_for(&record)?;
         self.apis.push(Api {
             record: record.clone(),
-            tokens,
         });
         Ok(record)
     }
@@ -283,10 +320,9 @@ impl Tenant {
         if let Some(lifetime) = changes.token_lifetime {
             record.token_lifetime = check_token_lifetime(Some(lifetime))?;
         }
-        let tokens = self.issuer_for(&record)?;
+        self.issuer_for(&record)?;
         self.apis[index] = Api {
             record: record.clone(),
-            tokens,
         };
         Ok(record)
     }
@@ -418,8 +454,10 @@ impl Tenant {
             }
             None => granted,
         };
-        let mut token = api
-            .tokens
+        let tokens = self
+            .issuer_for(&api.record)
+            .map_err(|_| TokenRefusal::ServerError)?;
+        let mut token = tokens
             .client_token(&client.client_id)
             .scopes(scopes.iter().copied());
         if api.record.token_dialect == "rfc9068_profile" {
@@ -429,7 +467,7 @@ impl Tenant {
         let access_token = token.sign().map_err(|_| TokenRefusal::ServerError)?;
         Ok(IssuedToken {
             access_token,
-            expires_in: api.tokens.lifetime().as_secs(),
+            expires_in: tokens.lifetime().as_secs(),
             scope: scopes.join(" "),
         })
     }
@@ -468,20 +506,15 @@ impl Tenant {
             .find(|grant| grant.client_id == client_id && grant.audience == audience)
     }
 
-    /// The record's token issuer; bearer-guard's checks of the record (an absolute-URI
-    /// identifier among them) become 400s.
+    /// The record's token issuer: HS256 with its secret, RS256 and PS256 with the tenant's
+    /// current key. bearer-guard's checks of the record (an absolute-URI identifier among
+    /// them) become 400s.
     fn issuer_for(&self, record: &ResourceServerRecord) -> Result<TokenIssuer, ApiError> {
-        let mut api =
-            ResourceServer::new(record.identifier.as_str(), record.signing_secret.as_str())
-                .with_name(record.name.as_str())
-                .with_token_lifetime(record.token_lifetime);
-        for scope in &record.scopes {
-            api = api.with_scope(
-                scope.value.as_str(),
-                scope.description.as_deref().unwrap_or_default(),
-            );
-        }
-        TokenIssuer::new(&api, self.issuer.as_str()).map_err(|err| match err {
+        let json =
+            serde_json::to_string(record).map_err(|err| ApiError::internal(err.to_string()))?;
+        let api = ResourceServer::from_json(&json)
+            .map_err(|err| ApiError::bad_request(err.to_string()))?;
+        let refused = |err: ConfigError| match err {
             ConfigError::EmptyIdentifier | ConfigError::IdentifierNotAbsoluteUri { .. } => {
                 ApiError::bad_request(format!(
                     "identifier must be an absolute URI, such as https://my-api.example.com/ (got {:?})",
@@ -489,6 +522,18 @@ impl Tenant {
                 ))
             }
             other => ApiError::bad_request(other.to_string()),
+        };
+        let alg = Algorithm::from_name(&record.signing_alg).filter(|alg| alg.is_asymmetric());
+        let Some(alg) = alg else {
+            return TokenIssuer::new(&api, self.issuer.as_str()).map_err(refused);
+        };
+        let key = self
+            .keys
+            .current_for(alg)
+            .ok_or_else(|| ApiError::internal(format!("the tenant has no key for {alg}")))?;
+        TokenIssuer::with_signing_key(&api, self.issuer.as_str(), key).map_err(|err| match err {
+            SigningKeyError::ResourceServer(err) => refused(err),
+            other => ApiError::internal(other.to_string()),
         })
     }
 }

@@ -1,0 +1,772 @@
+//! Private keys that sign RS256, PS256, ES256 and EdDSA tokens (features `issuer` and
+//! `jwks`), with aws-lc-rs, the library that verifies them, and their public JWKs.
+
+use std::fmt;
+use std::sync::Arc;
+
+use aws_lc_rs::encoding::AsDer as _;
+use aws_lc_rs::rand::SystemRandom;
+use aws_lc_rs::rsa::KeySize;
+use aws_lc_rs::signature::{
+    ECDSA_P256_SHA256_FIXED_SIGNING, EcdsaKeyPair, Ed25519KeyPair, KeyPair as _, RSA_PKCS1_SHA256,
+    RSA_PSS_SHA256, RsaKeyPair,
+};
+use base64::Engine as _;
+use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use serde_json::{Map, Value};
+use zeroize::Zeroizing;
+
+use crate::error::ConfigError;
+use crate::keys::Algorithm;
+
+/// A private key that signs access tokens with one asymmetric algorithm, under a key id
+/// (`kid`): for [`TokenIssuer::with_signing_key`](crate::TokenIssuer::with_signing_key)
+/// (features `issuer` and `jwks`).
+///
+/// Made from an unencrypted PKCS#8 private key ([`from_pkcs8_pem`](Self::from_pkcs8_pem),
+/// [`from_pkcs8_der`](Self::from_pkcs8_der): `openssl genpkey` writes one), or fresh
+/// ([`generate`](Self::generate): RSA-2048, P-256 or Ed25519). [`public_jwk`](Self::public_jwk)
+/// and [`jwk_set`](Self::jwk_set) give what the issuer publishes, so a test can serve it as a
+/// JWKS (or pass it to `static_jwks`).
+///
+/// The private key lives in aws-lc-rs, which clears it when the last clone is dropped; the
+/// PKCS#8 bytes decoded from PEM are zeroized here. `Debug` shows the algorithm and the `kid`
+/// only. Cloning shares the key.
+///
+/// # Example
+///
+/// ```
+/// use bearer_guard::{Algorithm, SigningKey};
+///
+/// let key = SigningKey::generate(Algorithm::Es256, "2024-ec")?;
+/// let jwk = key.public_jwk();
+/// assert_eq!(jwk["kty"], "EC");
+/// assert_eq!(jwk["kid"], "2024-ec");
+/// assert!(jwk.get("d").is_none()); // never a private member
+/// assert!(!format!("{key:?}").contains("PRIVATE"));
+/// # Ok::<(), bearer_guard::SigningKeyError>(())
+/// ```
+#[derive(Clone)]
+pub struct SigningKey {
+    alg: Algorithm,
+    kid: Arc<str>,
+    pair: Arc<Pair>,
+}
+
+enum Pair {
+    Rsa(RsaKeyPair),
+    Ecdsa(EcdsaKeyPair),
+    Ed25519(Ed25519KeyPair),
+}
+
+impl SigningKey {
+    /// A new random key for `alg`, named `kid`: RSA-2048 for RS256 and PS256, P-256 for
+    /// ES256, Ed25519 for EdDSA.
+    ///
+    /// # Errors
+    ///
+    /// [`SigningKeyError::NotAsymmetric`] for HS256; [`SigningKeyError::EmptyKeyId`];
+    /// [`SigningKeyError::Generation`] if the crypto library could not make a key.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use bearer_guard::{Algorithm, SigningKey};
+    ///
+    /// let key = SigningKey::generate(Algorithm::Rs256, "key-1")?;
+    /// assert_eq!((key.alg(), key.kid()), (Algorithm::Rs256, "key-1"));
+    /// # Ok::<(), bearer_guard::SigningKeyError>(())
+    /// ```
+    pub fn generate(alg: Algorithm, kid: impl Into<String>) -> Result<Self, SigningKeyError> {
+        let kid = check_kid(kid.into())?;
+        let pair = match alg {
+            Algorithm::Rs256 | Algorithm::Ps256 => {
+                RsaKeyPair::generate(KeySize::Rsa2048).map(Pair::Rsa)
+            }
+            Algorithm::Es256 => {
+                EcdsaKeyPair::generate(&ECDSA_P256_SHA256_FIXED_SIGNING).map(Pair::Ecdsa)
+            }
+            Algorithm::EdDsa => Ed25519KeyPair::generate().map(Pair::Ed25519),
+            Algorithm::Hs256 => return Err(SigningKeyError::NotAsymmetric),
+        }
+        .map_err(|_| SigningKeyError::Generation)?;
+        Ok(Self {
+            alg,
+            kid,
+            pair: Arc::new(pair),
+        })
+    }
+
+    /// The key in an unencrypted PKCS#8 document (DER), for `alg`, named `kid`. RSA keys
+    /// must have 2048 to 8192 bits, as verifiers take them; ES256 needs a P-256 key, EdDSA an
+    /// Ed25519 key.
+    ///
+    /// # Errors
+    ///
+    /// [`SigningKeyError::NotAsymmetric`] for HS256; [`SigningKeyError::EmptyKeyId`];
+    /// [`SigningKeyError::Rejected`] when the document is not a private key that `alg` can use.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use bearer_guard::{Algorithm, SigningKeyError, SigningKey};
+    ///
+    /// let err = SigningKey::from_pkcs8_der(Algorithm::Rs256, b"not DER", "k").unwrap_err();
+    /// assert_eq!(err, SigningKeyError::Rejected { alg: Algorithm::Rs256 });
+    /// ```
+    pub fn from_pkcs8_der(
+        alg: Algorithm,
+        der: &[u8],
+        kid: impl Into<String>,
+    ) -> Result<Self, SigningKeyError> {
+        let kid = check_kid(kid.into())?;
+        let pair = match alg {
+            Algorithm::Rs256 | Algorithm::Ps256 => RsaKeyPair::from_pkcs8(der).map(Pair::Rsa),
+            Algorithm::Es256 => {
+                EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, der).map(Pair::Ecdsa)
+            }
+            Algorithm::EdDsa => Ed25519KeyPair::from_pkcs8(der).map(Pair::Ed25519),
+            Algorithm::Hs256 => return Err(SigningKeyError::NotAsymmetric),
+        }
+        .map_err(|_| SigningKeyError::Rejected { alg })?;
+        Ok(Self {
+            alg,
+            kid,
+            pair: Arc::new(pair),
+        })
+    }
+
+    /// The key in a PEM `PRIVATE KEY` block (unencrypted PKCS#8, as `openssl genpkey`
+    /// writes), for `alg`, named `kid`.
+    ///
+    /// # Errors
+    ///
+    /// [`SigningKeyError::NotPem`] when `pem` holds no `-----BEGIN PRIVATE KEY-----` block
+    /// (`RSA PRIVATE KEY`, `EC PRIVATE KEY` and encrypted keys are not PKCS#8: convert them
+    /// with `openssl pkcs8 -topk8 -nocrypt`); then as
+    /// [`from_pkcs8_der`](Self::from_pkcs8_der).
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use bearer_guard::{Algorithm, SigningKey};
+    ///
+    /// let pem = "-----BEGIN PRIVATE KEY-----
+    /// MC4CAQAwBQYDK2VwBCIEIKUm16VrHnTi00H/784lkVzelnPPWxg9Fc8uznJpBwwC
+    /// -----END PRIVATE KEY-----";
+    /// let key = SigningKey::from_pkcs8_pem(Algorithm::EdDsa, pem, "ed-1")?;
+    /// assert_eq!(key.public_jwk()["crv"], "Ed25519");
+    /// # Ok::<(), bearer_guard::SigningKeyError>(())
+    /// ```
+    pub fn from_pkcs8_pem(
+        alg: Algorithm,
+        pem: &str,
+        kid: impl Into<String>,
+    ) -> Result<Self, SigningKeyError> {
+        let der = pem_block(pem, "PRIVATE KEY").ok_or(SigningKeyError::NotPem)?;
+        Self::from_pkcs8_der(alg, &der, kid)
+    }
+
+    /// The same private key (shared, not copied) signing with `alg` instead: an RSA key signs
+    /// RS256 and PS256, as a tenant's one key signs for APIs of either. Publish its JWK
+    /// without `alg` (or once per algorithm) if tokens of both must verify.
+    ///
+    /// # Errors
+    ///
+    /// [`SigningKeyError::Rejected`] when the key's type cannot sign `alg` (an EC key for
+    /// RS256, any key for HS256, …).
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// # use bearer_guard::{Algorithm, SigningKey, SigningKeyError};
+    /// let rs256 = SigningKey::generate(Algorithm::Rs256, "tenant-key")?;
+    /// let ps256 = rs256.with_algorithm(Algorithm::Ps256)?;
+    /// assert_eq!(ps256.public_jwk()["n"], rs256.public_jwk()["n"]);
+    /// assert!(rs256.with_algorithm(Algorithm::Es256).is_err());
+    /// # Ok::<(), SigningKeyError>(())
+    /// ```
+    pub fn with_algorithm(&self, alg: Algorithm) -> Result<Self, SigningKeyError> {
+        let fits = match &*self.pair {
+            Pair::Rsa(_) => matches!(alg, Algorithm::Rs256 | Algorithm::Ps256),
+            Pair::Ecdsa(_) => alg == Algorithm::Es256,
+            Pair::Ed25519(_) => alg == Algorithm::EdDsa,
+        };
+        if !fits {
+            return Err(SigningKeyError::Rejected { alg });
+        }
+        Ok(Self {
+            alg,
+            kid: Arc::clone(&self.kid),
+            pair: Arc::clone(&self.pair),
+        })
+    }
+
+    /// The algorithm this key signs with.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// # use bearer_guard::{Algorithm, SigningKey};
+    /// let key = SigningKey::generate(Algorithm::Ps256, "pss")?;
+    /// assert_eq!(key.alg(), Algorithm::Ps256);
+    /// # Ok::<(), bearer_guard::SigningKeyError>(())
+    /// ```
+    #[must_use]
+    pub fn alg(&self) -> Algorithm {
+        self.alg
+    }
+
+    /// The key id, written as `kid` in each token's header and in the public JWK.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// # use bearer_guard::{Algorithm, SigningKey};
+    /// let key = SigningKey::generate(Algorithm::EdDsa, "ed-2024")?;
+    /// assert_eq!(key.kid(), "ed-2024");
+    /// # Ok::<(), bearer_guard::SigningKeyError>(())
+    /// ```
+    #[must_use]
+    pub fn kid(&self) -> &str {
+        &self.kid
+    }
+
+    /// The public JWK (RFC 7517, 7518 §6, RFC 8037): `kty`, `use: sig`, `alg`, `kid` and the
+    /// public members (`n`, `e`; `crv`, `x`, `y`; `crv`, `x`). Never a private member.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// # use bearer_guard::{Algorithm, SigningKey};
+    /// let key = SigningKey::generate(Algorithm::Rs256, "rsa-1")?;
+    /// let jwk = key.public_jwk();
+    /// assert_eq!((jwk["kty"].as_str(), jwk["alg"].as_str(), jwk["e"].as_str()), (Some("RSA"), Some("RS256"), Some("AQAB")));
+    /// # Ok::<(), bearer_guard::SigningKeyError>(())
+    /// ```
+    #[must_use]
+    pub fn public_jwk(&self) -> Value {
+        let mut jwk = Map::new();
+        let mut set = |name: &str, value: &str| jwk.insert(name.to_owned(), value.into());
+        let encode = |bytes: &[u8]| URL_SAFE_NO_PAD.encode(bytes);
+        match &*self.pair {
+            Pair::Rsa(pair) => {
+                set("kty", "RSA");
+                // aws-lc-rs gives the RSAPublicKey structure; it always parses.
+                if let Some((n, e)) = rsa_public_components(pair.public_key().as_ref()) {
+                    set("n", &encode(n));
+                    set("e", &encode(e));
+                }
+            }
+            Pair::Ecdsa(pair) => {
+                set("kty", "EC");
+                set("crv", "P-256");
+                // The uncompressed point: 0x04 || x || y, 32 bytes each.
+                if let Some((0x04, point)) = pair.public_key().as_ref().split_first() {
+                    let (x, y) = point.split_at(point.len() / 2);
+                    set("x", &encode(x));
+                    set("y", &encode(y));
+                }
+            }
+            Pair::Ed25519(pair) => {
+                set("kty", "OKP");
+                set("crv", "Ed25519");
+                set("x", &encode(pair.public_key().as_ref()));
+            }
+        }
+        set("use", "sig");
+        set("alg", self.alg.name());
+        set("kid", &self.kid);
+        Value::Object(jwk)
+    }
+
+    /// A JWK set document (RFC 7517 §5) of these keys' public JWKs: what an issuer serves at
+    /// its `jwks_uri`.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// # use bearer_guard::{Algorithm, SigningKey};
+    /// let current = SigningKey::generate(Algorithm::Rs256, "current")?;
+    /// let next = SigningKey::generate(Algorithm::Rs256, "next")?;
+    /// let jwks = SigningKey::jwk_set([&current, &next]);
+    /// assert_eq!(jwks["keys"][1]["kid"], "next");
+    /// # Ok::<(), bearer_guard::SigningKeyError>(())
+    /// ```
+    #[must_use]
+    pub fn jwk_set<'a>(keys: impl IntoIterator<Item = &'a SigningKey>) -> Value {
+        let keys: Vec<Value> = keys.into_iter().map(Self::public_jwk).collect();
+        serde_json::json!({ "keys": keys })
+    }
+
+    /// The public key as a PEM `PUBLIC KEY` block (X.509 SubjectPublicKeyInfo), as
+    /// `openssl pkey -pubout` writes it.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// # use bearer_guard::{Algorithm, SigningKey};
+    /// let key = SigningKey::generate(Algorithm::Rs256, "rsa-1")?;
+    /// assert!(key.public_key_pem().starts_with("-----BEGIN PUBLIC KEY-----\n"));
+    /// # Ok::<(), bearer_guard::SigningKeyError>(())
+    /// ```
+    #[must_use]
+    pub fn public_key_pem(&self) -> String {
+        let der = match &*self.pair {
+            Pair::Rsa(pair) => pair.public_key().as_der(),
+            Pair::Ecdsa(pair) => pair.public_key().as_der(),
+            Pair::Ed25519(pair) => pair.public_key().as_der(),
+        };
+        // Encoding a public key the library holds does not fail; an empty block if it did.
+        let der = der.map(|der| der.as_ref().to_vec()).unwrap_or_default();
+        let body = STANDARD.encode(der);
+        let mut pem = String::from("-----BEGIN PUBLIC KEY-----\n");
+        for line in body.as_bytes().chunks(64) {
+            pem.push_str(&String::from_utf8_lossy(line));
+            pem.push('\n');
+        }
+        pem.push_str("-----END PUBLIC KEY-----\n");
+        pem
+    }
+
+    /// The JWS signature of `signing_input` (RFC 7518 §3.3–3.5, RFC 8037 §3.1): ES256 in its
+    /// fixed `R || S` form.
+    pub(crate) fn sign(
+        &self,
+        signing_input: &[u8],
+    ) -> Result<Vec<u8>, aws_lc_rs::error::Unspecified> {
+        match &*self.pair {
+            Pair::Rsa(pair) => {
+                let padding = if self.alg == Algorithm::Ps256 {
+                    &RSA_PSS_SHA256
+                } else {
+                    &RSA_PKCS1_SHA256
+                };
+                let mut signature = vec![0; pair.public_modulus_len()];
+                pair.sign(padding, &SystemRandom::new(), signing_input, &mut signature)?;
+                Ok(signature)
+            }
+            Pair::Ecdsa(pair) => pair
+                .sign(&SystemRandom::new(), signing_input)
+                .map(|signature| signature.as_ref().to_vec()),
+            Pair::Ed25519(pair) => Ok(pair.sign(signing_input).as_ref().to_vec()),
+        }
+    }
+}
+
+impl fmt::Debug for SigningKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SigningKey")
+            .field("alg", &self.alg.name())
+            .field("kid", &self.kid)
+            .field("private_key", &"<redacted>")
+            .finish()
+    }
+}
+
+fn check_kid(kid: String) -> Result<Arc<str>, SigningKeyError> {
+    if kid.is_empty() {
+        return Err(SigningKeyError::EmptyKeyId);
+    }
+    Ok(kid.into())
+}
+
+/// The bytes of the first PEM block labelled `label` (RFC 7468), zeroized when dropped.
+fn pem_block(pem: &str, label: &str) -> Option<Zeroizing<Vec<u8>>> {
+    let begin = format!("-----BEGIN {label}-----");
+    let end = format!("-----END {label}-----");
+    let start = pem.find(&begin)? + begin.len();
+    let stop = start + pem[start..].find(&end)?;
+    let base64: Zeroizing<String> = Zeroizing::new(
+        pem[start..stop]
+            .chars()
+            .filter(|c| !c.is_ascii_whitespace())
+            .collect(),
+    );
+    STANDARD.decode(base64.as_bytes()).ok().map(Zeroizing::new)
+}
+
+/// `n` and `e` of a DER `RSAPublicKey` (RFC 8017 §A.1.1: a SEQUENCE of two INTEGERs), without
+/// their sign bytes.
+fn rsa_public_components(der: &[u8]) -> Option<(&[u8], &[u8])> {
+    let (sequence, rest) = der_element(der, 0x30)?;
+    if !rest.is_empty() {
+        return None;
+    }
+    let (n, rest) = der_element(sequence, 0x02)?;
+    let (e, rest) = der_element(rest, 0x02)?;
+    if !rest.is_empty() {
+        return None;
+    }
+    Some((unsigned(n), unsigned(e)))
+}
+
+/// A DER INTEGER's bytes without the zero byte that keeps a positive number's sign.
+fn unsigned(int: &[u8]) -> &[u8] {
+    match int {
+        [0, rest @ ..] if !rest.is_empty() => rest,
+        _ => int,
+    }
+}
+
+/// The contents of the DER element of type `tag` at the start of `der`, and what follows it.
+fn der_element(der: &[u8], tag: u8) -> Option<(&[u8], &[u8])> {
+    let (&found, rest) = der.split_first()?;
+    if found != tag {
+        return None;
+    }
+    let (&first, rest) = rest.split_first()?;
+    let (len, rest) = match first {
+        0..=0x7f => (usize::from(first), rest),
+        0x81..=0x84 => {
+            let count = usize::from(first & 0x7f);
+            let (bytes, rest) = (rest.get(..count)?, rest.get(count..)?);
+            let len = bytes
+                .iter()
+                .fold(0usize, |len, byte| (len << 8) | usize::from(*byte));
+            (len, rest)
+        }
+        _ => return None,
+    };
+    Some((rest.get(..len)?, rest.get(len..)?))
+}
+
+/// Why a [`SigningKey`] or an issuer with one could not be made. Its message says what to
+/// change; it never quotes key material.
+///
+/// # Example
+///
+/// ```
+/// use bearer_guard::{Algorithm, SigningKey, SigningKeyError};
+///
+/// let err = SigningKey::from_pkcs8_pem(Algorithm::Rs256, "-----BEGIN RSA PRIVATE KEY-----", "k").unwrap_err();
+/// assert_eq!(err, SigningKeyError::NotPem);
+/// assert!(err.to_string().contains("openssl pkcs8 -topk8 -nocrypt"));
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum SigningKeyError {
+    /// HS256 signs with the resource server's secret, not a private key.
+    #[error("HS256 signs with the resource server's secret: use TokenIssuer::new")]
+    NotAsymmetric,
+    /// The key id is empty.
+    #[error("the key id (kid) is empty; every token names its key")]
+    EmptyKeyId,
+    /// No PEM `PRIVATE KEY` block.
+    #[error(
+        "no PEM PRIVATE KEY block (unencrypted PKCS#8); convert other keys with `openssl pkcs8 -topk8 -nocrypt`"
+    )]
+    NotPem,
+    /// The document is not a private key the algorithm can use.
+    #[error(
+        "the key is not an unencrypted PKCS#8 private key for {alg} (RS256/PS256: RSA of 2048 to 8192 bits; ES256: P-256; EdDSA: Ed25519)"
+    )]
+    Rejected {
+        /// The algorithm the key was meant for.
+        alg: Algorithm,
+    },
+    /// The crypto library could not make a key.
+    #[error("the crypto library could not generate a key")]
+    Generation,
+    /// The resource server's `signing_alg` is not the key's algorithm.
+    #[error(
+        "the resource server's signing_alg is {resource_server:?} and the key signs {key}: use a key for {resource_server}"
+    )]
+    AlgorithmMismatch {
+        /// The key's algorithm.
+        key: Algorithm,
+        /// The resource server's `signing_alg`.
+        resource_server: String,
+    },
+    /// The resource server or the issuer cannot be signed for.
+    #[error(transparent)]
+    ResourceServer(#[from] ConfigError),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{BearerGuardLayer, ResourceServer, TokenErrorKind, TokenIssuer};
+    use jsonwebtoken::{DecodingKey, Validation, jwk::Jwk};
+
+    const ISSUER: &str = "https://tenant.example/";
+    const AUDIENCE: &str = "https://my-api-urn";
+
+    fn fixture(name: &str) -> String {
+        let path = format!("{}/tests/data/keys/{name}", env!("CARGO_MANIFEST_DIR"));
+        std::fs::read_to_string(&path).unwrap()
+    }
+
+    fn api(alg: Algorithm) -> ResourceServer {
+        ResourceServer::from_json(&format!(
+            r#"{{"identifier": "{AUDIENCE}", "signing_alg": "{}",
+                "scopes": [{{"value": "read:messages"}}]}}"#,
+            alg.name()
+        ))
+        .unwrap()
+    }
+
+    fn mint(key: &SigningKey) -> String {
+        TokenIssuer::with_signing_key(&api(key.alg()), ISSUER, key.clone())
+            .unwrap()
+            .client_token("client-1")
+            .scope("read:messages")
+            .sign()
+            .unwrap()
+    }
+
+    fn header_of(token: &str) -> Value {
+        let header = token.split('.').next().unwrap();
+        serde_json::from_slice(&URL_SAFE_NO_PAD.decode(header).unwrap()).unwrap()
+    }
+
+    /// Verifies `token` with jsonwebtoken and the key's public JWK: an implementation that
+    /// shares no code with this crate.
+    fn jsonwebtoken_accepts(token: &str, key: &SigningKey) -> bool {
+        let jwk: Jwk = serde_json::from_value(key.public_jwk()).unwrap();
+        let decoding = DecodingKey::from_jwk(&jwk).unwrap();
+        let alg = jsonwebtoken::Algorithm::from_str(key.alg().name()).unwrap();
+        let mut validation = Validation::new(alg);
+        validation.set_audience(&[AUDIENCE]);
+        validation.set_issuer(&[ISSUER]);
+        jsonwebtoken::decode::<Value>(token, &decoding, &validation).is_ok()
+    }
+
+    fn fixture_key(alg: Algorithm) -> SigningKey {
+        let name = match alg {
+            Algorithm::Rs256 | Algorithm::Ps256 => "rsa2048.pem",
+            Algorithm::Es256 => "p256.pem",
+            _ => "ed25519.pem",
+        };
+        SigningKey::from_pkcs8_pem(alg, &fixture(name), format!("{alg}-fixture")).unwrap()
+    }
+
+    const ASYMMETRIC: [Algorithm; 4] = [
+        Algorithm::Rs256,
+        Algorithm::Ps256,
+        Algorithm::Es256,
+        Algorithm::EdDsa,
+    ];
+
+    use std::str::FromStr as _;
+
+    #[test]
+    fn jsonwebtoken_verifies_what_each_fixture_key_signs() {
+        for alg in ASYMMETRIC {
+            let key = fixture_key(alg);
+            let token = mint(&key);
+            assert_eq!(
+                header_of(&token),
+                serde_json::json!({"alg": alg.name(), "typ": "JWT", "kid": key.kid()}),
+            );
+            assert!(jsonwebtoken_accepts(&token, &key), "{alg}");
+            // Another key of the same kind does not verify it.
+            let other = SigningKey::generate(alg, key.kid()).unwrap();
+            assert!(!jsonwebtoken_accepts(&token, &other), "{alg}");
+        }
+    }
+
+    #[test]
+    fn the_guard_accepts_tokens_of_generated_keys_through_their_jwk_set() {
+        for alg in ASYMMETRIC {
+            let current = SigningKey::generate(alg, "current").unwrap();
+            let next = SigningKey::generate(alg, "next").unwrap();
+            let validator = BearerGuardLayer::builder(api(alg))
+                .issuer(ISSUER)
+                .static_jwks(SigningKey::jwk_set([&current, &next]).to_string())
+                .build_validator()
+                .unwrap();
+            for key in [&current, &next] {
+                let verified = validator.validate(&mint(key)).unwrap();
+                assert!(verified.scopes().contains("read:messages"), "{alg}");
+            }
+            let stranger = SigningKey::generate(alg, "current").unwrap();
+            assert_eq!(
+                validator.validate(&mint(&stranger)).unwrap_err().kind(),
+                TokenErrorKind::InvalidSignature,
+                "{alg}"
+            );
+        }
+    }
+
+    #[test]
+    fn public_jwks_match_the_fixtures_public_keys() {
+        for (alg, name, members) in [
+            (Algorithm::Rs256, "rsa2048", &["kty", "n", "e"][..]),
+            (Algorithm::Es256, "p256", &["kty", "crv", "x", "y"][..]),
+            (Algorithm::EdDsa, "ed25519", &["kty", "crv", "x"][..]),
+        ] {
+            let expected: Value =
+                serde_json::from_str(&fixture(&format!("{name}.jwk.json"))).unwrap();
+            let jwk = fixture_key(alg).public_jwk();
+            for member in members {
+                assert_eq!(jwk[member], expected[member], "{name} {member}");
+            }
+            assert_eq!(jwk["use"], "sig");
+            assert_eq!(jwk["alg"], alg.name());
+            for private in ["d", "p", "q", "dp", "dq", "qi", "k"] {
+                assert!(jwk.get(private).is_none(), "{name} {private}");
+            }
+        }
+    }
+
+    #[test]
+    fn the_public_key_pem_verifies_with_jsonwebtoken() {
+        let key = fixture_key(Algorithm::Rs256);
+        let token = mint(&key);
+        let pem = key.public_key_pem();
+        assert!(pem.ends_with("-----END PUBLIC KEY-----\n"));
+        assert!(pem.lines().all(|line| line.len() <= 64));
+        let decoding = DecodingKey::from_rsa_pem(pem.as_bytes()).unwrap();
+        let mut validation = Validation::new(jsonwebtoken::Algorithm::RS256);
+        validation.set_audience(&[AUDIENCE]);
+        assert!(jsonwebtoken::decode::<Value>(&token, &decoding, &validation).is_ok());
+        let decoding =
+            DecodingKey::from_ec_pem(fixture_key(Algorithm::Es256).public_key_pem().as_bytes());
+        assert!(decoding.is_ok());
+    }
+
+    #[test]
+    fn refuses_keys_that_do_not_fit() {
+        let rejected = |alg: Algorithm, name: &str| {
+            SigningKey::from_pkcs8_pem(alg, &fixture(name), "k").unwrap_err()
+        };
+        for (alg, name) in [
+            (Algorithm::Rs256, "rsa1024.pem"),
+            (Algorithm::Rs256, "p256.pem"),
+            (Algorithm::Es256, "p384.pem"),
+            (Algorithm::Es256, "rsa2048.pem"),
+            (Algorithm::EdDsa, "p256.pem"),
+        ] {
+            assert_eq!(
+                rejected(alg, name),
+                SigningKeyError::Rejected { alg },
+                "{name}"
+            );
+        }
+        let pem = fixture("rsa2048.pem");
+        assert_eq!(
+            SigningKey::from_pkcs8_pem(Algorithm::Hs256, &pem, "k").unwrap_err(),
+            SigningKeyError::NotAsymmetric
+        );
+        assert_eq!(
+            SigningKey::generate(Algorithm::Hs256, "k").unwrap_err(),
+            SigningKeyError::NotAsymmetric
+        );
+        assert_eq!(
+            SigningKey::from_pkcs8_pem(Algorithm::Rs256, &pem, "").unwrap_err(),
+            SigningKeyError::EmptyKeyId
+        );
+        let rsa_label = pem.replace("PRIVATE KEY", "RSA PRIVATE KEY");
+        for not_pem in ["", "MIIEvQIBADANBgkqhkiG9w0BAQEFAASC", &rsa_label] {
+            assert_eq!(
+                SigningKey::from_pkcs8_pem(Algorithm::Rs256, not_pem, "k").unwrap_err(),
+                SigningKeyError::NotPem
+            );
+        }
+        let broken = pem.replacen("MII", "M!I", 1);
+        assert_eq!(
+            SigningKey::from_pkcs8_pem(Algorithm::Rs256, &broken, "k").unwrap_err(),
+            SigningKeyError::NotPem
+        );
+    }
+
+    #[test]
+    fn one_rsa_key_signs_rs256_and_ps256() {
+        let rs256 = fixture_key(Algorithm::Rs256);
+        let ps256 = rs256.with_algorithm(Algorithm::Ps256).unwrap();
+        let token = mint(&ps256);
+        assert_eq!(header_of(&token)["alg"], "PS256");
+        assert!(jsonwebtoken_accepts(&token, &ps256));
+        assert!(!jsonwebtoken_accepts(&mint(&rs256), &ps256));
+        for (key, refused) in [
+            (
+                &rs256,
+                [Algorithm::Hs256, Algorithm::Es256, Algorithm::EdDsa],
+            ),
+            (
+                &fixture_key(Algorithm::Es256),
+                [Algorithm::Rs256, Algorithm::Ps256, Algorithm::EdDsa],
+            ),
+            (
+                &fixture_key(Algorithm::EdDsa),
+                [Algorithm::Rs256, Algorithm::Es256, Algorithm::Hs256],
+            ),
+        ] {
+            for alg in refused {
+                assert_eq!(
+                    key.with_algorithm(alg).unwrap_err(),
+                    SigningKeyError::Rejected { alg }
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn the_issuer_refuses_a_key_of_another_algorithm() {
+        let key = fixture_key(Algorithm::Ps256);
+        assert_eq!(
+            TokenIssuer::with_signing_key(&api(Algorithm::Rs256), ISSUER, key.clone()).unwrap_err(),
+            SigningKeyError::AlgorithmMismatch {
+                key: Algorithm::Ps256,
+                resource_server: "RS256".into()
+            }
+        );
+        let hs256 = ResourceServer::new(AUDIENCE, "FF1prn9UxZotnFEfPVwEJhqqyRmwdSu5");
+        assert!(matches!(
+            TokenIssuer::with_signing_key(&hs256, ISSUER, key.clone()).unwrap_err(),
+            SigningKeyError::AlgorithmMismatch { .. }
+        ));
+        assert_eq!(
+            TokenIssuer::with_signing_key(&api(Algorithm::Ps256), "", key.clone()).unwrap_err(),
+            SigningKeyError::ResourceServer(ConfigError::EmptyIssuer)
+        );
+        let relative =
+            ResourceServer::from_json(r#"{"identifier": "my-api", "signing_alg": "PS256"}"#)
+                .unwrap();
+        assert!(matches!(
+            TokenIssuer::with_signing_key(&relative, ISSUER, key).unwrap_err(),
+            SigningKeyError::ResourceServer(ConfigError::IdentifierNotAbsoluteUri { .. })
+        ));
+    }
+
+    #[test]
+    fn debug_shows_the_kid_and_never_the_private_key() {
+        let pem = fixture("rsa2048.pem");
+        let key = SigningKey::from_pkcs8_pem(Algorithm::Rs256, &pem, "kid-1").unwrap();
+        let tokens =
+            TokenIssuer::with_signing_key(&api(Algorithm::Rs256), ISSUER, key.clone()).unwrap();
+        for shown in [format!("{key:?}"), format!("{tokens:?}")] {
+            assert!(
+                shown.contains("kid-1") && shown.contains("<redacted>"),
+                "{shown}"
+            );
+            let body: String = pem.lines().nth(1).unwrap().chars().take(20).collect();
+            assert!(!shown.contains(&body), "{shown}");
+            assert!(!shown.contains(&key.public_jwk()["n"].as_str().unwrap()[..20]));
+        }
+    }
+
+    #[test]
+    fn der_reading_refuses_truncated_or_trailing_bytes() {
+        let key = fixture_key(Algorithm::Rs256);
+        let Pair::Rsa(pair) = &*key.pair else {
+            unreachable!()
+        };
+        let der = pair.public_key().as_ref();
+        assert!(rsa_public_components(der).is_some());
+        for len in [0, 1, 2, 5, der.len() - 1] {
+            assert_eq!(rsa_public_components(&der[..len]), None, "{len}");
+        }
+        let mut trailing = der.to_vec();
+        trailing.push(0);
+        assert_eq!(rsa_public_components(&trailing), None);
+        assert_eq!(der_element(&[0x02, 0x85, 0, 0, 0, 0, 1], 0x02), None);
+        assert_eq!(
+            der_element(&[0x02, 0x01, 7], 0x02),
+            Some((&[7u8][..], &[][..]))
+        );
+        assert_eq!(unsigned(&[0]), &[0]);
+        assert_eq!(unsigned(&[0, 0x80]), &[0x80]);
+    }
+}
