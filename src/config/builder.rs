@@ -104,6 +104,8 @@ struct Settings {
     /// Algorithms accepted besides the resource server's `signing_alg`.
     #[cfg(feature = "jwks")]
     also_accepted: Vec<Algorithm>,
+    /// Whether `on_rejection` set a hook of the user's.
+    custom_rejection: bool,
 }
 
 impl BearerGuardLayer {
@@ -141,6 +143,7 @@ impl BearerGuardBuilder {
                 jwks_settings: JwksSettings::default(),
                 #[cfg(feature = "jwks")]
                 also_accepted: Vec::new(),
+                custom_rejection: false,
             },
             on_rejection: DefaultRejection,
         }
@@ -349,9 +352,18 @@ impl<R> BearerGuardBuilder<R> {
         self
     }
 
-    /// Replaces the response sent for rejected requests; see [`OnRejection`].
+    /// Replaces the response sent for rejected requests; see [`OnRejection`]. Defaults to
+    /// [`DefaultRejection`]'s RFC 6750 answer.
+    ///
+    /// One hook for every path: the guard's own answers, those of the scope layers made from
+    /// it ([`require_scopes`](BearerGuardLayer::require_scopes)), and those of the axum
+    /// extractors behind it ([`VerifiedToken`](crate::VerifiedToken),
+    /// [`Claims<T>`](crate::Claims) and their `Option` forms), which find the hook in the
+    /// request extensions where the guard leaves it. Only the answers of an extractor or scope
+    /// layer with no guard before it (a server bug, 500) stay the default ones.
     ///
     /// [`OnRejection`]: crate::OnRejection
+    /// [`DefaultRejection`]: crate::DefaultRejection
     ///
     /// # Example
     ///
@@ -368,7 +380,8 @@ impl<R> BearerGuardBuilder<R> {
     ///     .build()?;
     /// # Ok::<(), bearer_guard::ConfigError>(())
     /// ```
-    pub fn on_rejection<R2>(self, on_rejection: R2) -> BearerGuardBuilder<R2> {
+    pub fn on_rejection<R2>(mut self, on_rejection: R2) -> BearerGuardBuilder<R2> {
+        self.settings.custom_rejection = true;
         BearerGuardBuilder {
             settings: self.settings,
             on_rejection,
@@ -422,7 +435,7 @@ impl<R> BearerGuardBuilder<R> {
             required,
             allow_anonymous: settings.allow_anonymous,
             allow_query_token: settings.allow_query_token,
-            responder: Responder::new(guard, on_rejection),
+            responder: Responder::new(guard, on_rejection, settings.custom_rejection),
         })))
     }
 

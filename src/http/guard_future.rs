@@ -98,7 +98,8 @@ where
 impl<S, ReqBody, ResBody, R> Future for GuardFuture<S, ReqBody, ResBody, R>
 where
     S: Service<Request<ReqBody>, Response = Response<ResBody>>,
-    R: OnRejection<ResBody>,
+    R: OnRejection<ResBody> + Send + Sync + 'static,
+    ResBody: 'static,
 {
     type Output = Result<Response<ResBody>, S::Error>;
 
@@ -118,20 +119,24 @@ where
                         guard,
                     } = *parked;
                     // Once: a kid still unknown after the refetch is refused.
-                    match guard.authenticate(&mut request, false) {
+                    let responder = &guard.responder;
+                    let rejection = match guard.authenticate(&mut request, false) {
                         Admission::Pass { in_url } => {
-                            ResponseFuture::inner(inner.call(request), in_url)
+                            guard.leave_hook::<ResBody, _>(&mut request);
+                            state.set(State::Ready {
+                                future: ResponseFuture::inner(inner.call(request), in_url),
+                            });
+                            continue;
                         }
-                        Admission::Reject(rejection) => {
-                            ResponseFuture::rejected(guard.responder.respond(rejection))
-                        }
-                        Admission::WaitForKeys(_) => {
-                            let kind = RejectionKind::InvalidToken(TokenErrorKind::UnknownKeyId);
-                            ResponseFuture::rejected(
-                                guard.responder.respond(guard.responder.reject(kind)),
-                            )
-                        }
-                    }
+                        Admission::Reject(rejection) => rejection,
+                        Admission::WaitForKeys(_) => responder
+                            .reject(RejectionKind::InvalidToken(TokenErrorKind::UnknownKeyId)),
+                    };
+                    ResponseFuture::rejected(responder.respond(
+                        rejection,
+                        request.method(),
+                        request.uri(),
+                    ))
                 }
             };
             state.set(State::Ready { future: next });

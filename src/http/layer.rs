@@ -16,6 +16,8 @@ use crate::http::extract::Anonymous;
 use crate::http::form::{FormBodyToken, FormTokenLayer};
 use crate::http::future::ResponseFuture;
 use crate::http::guard_future::{GuardFuture, KeyWait};
+#[cfg(feature = "axum")]
+use crate::http::on_rejection::Hook;
 use crate::http::on_rejection::{DefaultRejection, OnRejection, Responder};
 use crate::http::rejection::{Rejection, RejectionKind};
 use crate::http::scope_layer::{RequireScopesLayer, Required};
@@ -301,6 +303,22 @@ impl<R> Guard<R> {
         Admission::Pass { in_url }
     }
 
+    /// Leaves the user's rejection hook in the extensions of a request let through, for the
+    /// extractors behind the guard to answer with; nothing when the hook is the default.
+    pub(crate) fn leave_hook<ResBody, B>(&self, request: &mut Request<B>)
+    where
+        R: OnRejection<ResBody> + Send + Sync + 'static,
+        ResBody: 'static,
+    {
+        #[cfg(feature = "axum")]
+        if self.responder.custom {
+            let hook = Hook::<ResBody>::new(&self.responder);
+            request.extensions_mut().insert(hook);
+        }
+        #[cfg(not(feature = "axum"))]
+        let _ = request;
+    }
+
     fn reject(&self, kind: RejectionKind) -> Admission {
         Admission::Reject(self.responder.reject(kind))
     }
@@ -335,7 +353,8 @@ impl<R> Guard<R> {
 impl<S, R, ReqBody, ResBody> Service<Request<ReqBody>> for BearerGuard<S, R>
 where
     S: Service<Request<ReqBody>, Response = Response<ResBody>> + Clone,
-    R: OnRejection<ResBody>,
+    R: OnRejection<ResBody> + Send + Sync + 'static,
+    ResBody: 'static,
 {
     type Response = Response<ResBody>;
     type Error = S::Error;
@@ -348,11 +367,14 @@ where
     fn call(&mut self, mut request: Request<ReqBody>) -> Self::Future {
         match self.guard.authenticate(&mut request, true) {
             Admission::Pass { in_url } => {
+                self.guard.leave_hook::<ResBody, _>(&mut request);
                 GuardFuture::ready(ResponseFuture::inner(self.inner.call(request), in_url))
             }
-            Admission::Reject(rejection) => GuardFuture::ready(ResponseFuture::rejected(
-                self.guard.responder.respond(rejection),
-            )),
+            Admission::Reject(rejection) => {
+                let responder = &self.guard.responder;
+                let response = responder.respond(rejection, request.method(), request.uri());
+                GuardFuture::ready(ResponseFuture::rejected(response))
+            }
             Admission::WaitForKeys(wait) => {
                 // The service that was polled ready waits with the request; a clone takes
                 // its place.

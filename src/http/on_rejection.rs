@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use bytes::Bytes;
-use http::Response;
+use http::{Method, Response, Uri};
 
 use crate::http::rejection::{Rejection, RejectionKind};
 use crate::token::GuardMark;
@@ -12,7 +12,8 @@ use crate::token::GuardMark;
 /// [`BearerGuardBuilder::on_rejection`](crate::BearerGuardBuilder::on_rejection).
 ///
 /// Implemented for [`DefaultRejection`] and for every `Fn(&Rejection) -> Response<B>`.
-/// Whichever builds the response, the layers add the [`Rejection`] to its extensions.
+/// Whichever builds the response, the layers add the [`Rejection`] to its extensions. The
+/// guard's hook answers for its scope layers and for the extractors behind it too.
 ///
 /// # Example
 ///
@@ -64,13 +65,19 @@ impl<B: From<Bytes>> OnRejection<B> for DefaultRejection {
 pub(crate) struct Responder<R> {
     pub(crate) guard: GuardMark,
     on_rejection: R,
+    /// Whether the hook is the user's (set with `on_rejection`): only then does the guard
+    /// leave it in the request extensions for the extractors, which otherwise answer as
+    /// [`DefaultRejection`] does, so the default costs nothing per request.
+    #[cfg_attr(not(feature = "axum"), allow(dead_code))]
+    pub(crate) custom: bool,
 }
 
 impl<R> Responder<R> {
-    pub(crate) fn new(guard: GuardMark, on_rejection: R) -> Arc<Self> {
+    pub(crate) fn new(guard: GuardMark, on_rejection: R, custom: bool) -> Arc<Self> {
         Arc::new(Self {
             guard,
             on_rejection,
+            custom,
         })
     }
 
@@ -79,16 +86,75 @@ impl<R> Responder<R> {
         Rejection::new(kind, Arc::clone(&self.guard.realm))
     }
 
-    /// Logs the rejection and builds its response, with the rejection in its extensions.
-    pub(crate) fn respond<B>(&self, rejection: Rejection) -> Response<B>
+    /// Logs the rejection of a `method` request to `uri` and builds its response, with the
+    /// rejection in its extensions.
+    pub(crate) fn respond<B>(&self, rejection: Rejection, method: &Method, uri: &Uri) -> Response<B>
     where
         R: OnRejection<B>,
     {
-        tracing::debug!(
-            reason = rejection.reason(),
-            status = rejection.status().as_u16(),
-            "bearer-guard rejected a request"
-        );
+        log_rejection(&rejection, method, uri);
+        let mut response = self.on_rejection.on_rejection(&rejection);
+        response.extensions_mut().insert(rejection);
+        response
+    }
+}
+
+/// The one `tracing` event of a rejection, at debug level: its reason, status, and the
+/// request's method and path (never its query, which may hold a token).
+pub(crate) fn log_rejection(rejection: &Rejection, method: &Method, uri: &Uri) {
+    tracing::debug!(
+        reason = rejection.reason(),
+        status = rejection.status().as_u16(),
+        method = method.as_str(),
+        path = uri.path(),
+        "bearer-guard rejected a request"
+    );
+}
+
+/// A guard's rejection hook for responses with bodies of type `B`, with its type erased: the
+/// guard leaves it in the request extensions (when the hook is the user's), and the extractors
+/// answer with it. Feature `axum`.
+#[cfg(feature = "axum")]
+pub(crate) struct Hook<B>(Arc<dyn AnswerWith<B> + Send + Sync>);
+
+#[cfg(feature = "axum")]
+impl<B> Hook<B> {
+    pub(crate) fn new<R>(responder: &Arc<Responder<R>>) -> Self
+    where
+        R: OnRejection<B> + Send + Sync + 'static,
+    {
+        Self(Arc::clone(responder) as Arc<dyn AnswerWith<B> + Send + Sync>)
+    }
+
+    /// The hook's answer to `rejection`, with the rejection in its extensions.
+    pub(crate) fn answer(&self, rejection: Rejection) -> Response<B> {
+        self.0.answer(rejection)
+    }
+}
+
+#[cfg(feature = "axum")]
+impl<B> Clone for Hook<B> {
+    fn clone(&self) -> Self {
+        Self(Arc::clone(&self.0))
+    }
+}
+
+#[cfg(feature = "axum")]
+impl<B> std::fmt::Debug for Hook<B> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Hook")
+    }
+}
+
+/// [`Responder`] without its hook's type.
+#[cfg(feature = "axum")]
+trait AnswerWith<B> {
+    fn answer(&self, rejection: Rejection) -> Response<B>;
+}
+
+#[cfg(feature = "axum")]
+impl<B, R: OnRejection<B>> AnswerWith<B> for Responder<R> {
+    fn answer(&self, rejection: Rejection) -> Response<B> {
         let mut response = self.on_rejection.on_rejection(&rejection);
         response.extensions_mut().insert(rejection);
         response

@@ -7,6 +7,8 @@ use bytes::Bytes;
 use http::{HeaderValue, Response, StatusCode, header};
 
 use crate::http::bearer::RequestErrorKind;
+#[cfg(feature = "axum")]
+use crate::http::on_rejection::Hook;
 use crate::token::TokenErrorKind;
 
 /// Why a request was turned away, and the RFC 6750 answer to it.
@@ -19,6 +21,12 @@ use crate::token::TokenErrorKind;
 /// | valid token, missing scope | 403 | `Bearer realm="…", error="insufficient_scope", error_description="…", scope="…"` |
 ///
 /// The rejected response always carries the [`Rejection`] in its extensions, for logging layers.
+///
+/// Each rejection is logged by `tracing` at **debug** level, one event with `reason`,
+/// `status`, `method` and `path` (never the query string, the token or a claim); a scope layer
+/// or extractor with no guard, or under another guard, logs an **error**. To tie the event to
+/// the rest of the request's story, run tower-http's `TraceLayer` outside the guard: its span
+/// (with the request id you give it) encloses the event.
 ///
 /// # Example
 ///
@@ -65,6 +73,9 @@ pub struct Rejection {
     required_scope: Option<Arc<str>>,
     /// Seconds to send in `Retry-After`, for a 503.
     retry_after: Option<u64>,
+    /// The guard's hook, when an extractor rejects: `IntoResponse` answers with it.
+    #[cfg(feature = "axum")]
+    hook: Option<Hook<axum_core::body::Body>>,
 }
 
 /// What kind of rejection, and so which answer.
@@ -81,6 +92,10 @@ pub enum RejectionKind {
     InsufficientScope,
     /// A scope layer or extractor ran without `BearerGuardLayer` before it: a server bug, 500.
     MissingLayer,
+    /// A scope layer ran behind another `BearerGuardLayer` than the one it was made from (the
+    /// token was verified for another audience, secret or issuer): a server bug, 500. Make the
+    /// scope layer with the `require_scopes` of the guard around the route.
+    OtherGuard,
     /// The keys to verify the token are not available yet (no JWK set has loaded, or the one
     /// loaded has been stale too long): 503 with `Retry-After`, no challenge. The server's
     /// fault, not the client's (feature `jwks`).
@@ -97,7 +112,16 @@ impl Rejection {
             realm: realm.into(),
             required_scope: None,
             retry_after: None,
+            #[cfg(feature = "axum")]
+            hook: None,
         }
+    }
+
+    /// The same rejection, answered with `hook` when it becomes a response (axum).
+    #[cfg(feature = "axum")]
+    pub(crate) fn answered_with(mut self, hook: Option<&Hook<axum_core::body::Body>>) -> Self {
+        self.hook = hook.cloned();
+        self
     }
 
     /// A 503: no keys to verify tokens with yet; come back in `retry_after`.
@@ -117,6 +141,17 @@ impl Rejection {
         Self::new(RejectionKind::MissingLayer, "")
     }
 
+    /// A scope layer made from the guard of realm `ours` found a token verified by the guard
+    /// of realm `theirs`.
+    pub(crate) fn other_guard(ours: &Arc<str>, theirs: &Arc<str>) -> Self {
+        tracing::error!(
+            scope_layer_realm = &**ours,
+            verifying_guard_realm = &**theirs,
+            "bearer-guard: this route's scope layer was made from another BearerGuardLayer than the one that verified the token: make the scope layer with the require_scopes of the guard around the route"
+        );
+        Self::new(RejectionKind::OtherGuard, "")
+    }
+
     /// A 403 `insufficient_scope` rejection naming `required_scope` (space-delimited).
     #[must_use]
     pub fn insufficient_scope(
@@ -124,10 +159,8 @@ impl Rejection {
         required_scope: impl Into<Arc<str>>,
     ) -> Self {
         Self {
-            kind: RejectionKind::InsufficientScope,
-            realm: realm.into(),
             required_scope: Some(required_scope.into()),
-            retry_after: None,
+            ..Self::new(RejectionKind::InsufficientScope, realm)
         }
     }
 
@@ -137,7 +170,8 @@ impl Rejection {
         self.kind
     }
 
-    /// The HTTP status of the answer: 400, 401, 403, or 500 for a missing layer.
+    /// The HTTP status of the answer: 400, 401, 403, 503 while keys load, or 500 for a
+    /// missing or mismatched layer.
     #[must_use]
     pub fn status(&self) -> StatusCode {
         match self.kind {
@@ -146,7 +180,9 @@ impl Rejection {
             }
             RejectionKind::InvalidRequest(_) => StatusCode::BAD_REQUEST,
             RejectionKind::InsufficientScope => StatusCode::FORBIDDEN,
-            RejectionKind::MissingLayer => StatusCode::INTERNAL_SERVER_ERROR,
+            RejectionKind::MissingLayer | RejectionKind::OtherGuard => {
+                StatusCode::INTERNAL_SERVER_ERROR
+            }
             RejectionKind::KeysUnavailable => StatusCode::SERVICE_UNAVAILABLE,
         }
     }
@@ -160,6 +196,7 @@ impl Rejection {
             RejectionKind::InsufficientScope => Some("insufficient_scope"),
             RejectionKind::MissingCredentials
             | RejectionKind::MissingLayer
+            | RejectionKind::OtherGuard
             | RejectionKind::KeysUnavailable => None,
         }
     }
@@ -174,6 +211,9 @@ impl Rejection {
             RejectionKind::InsufficientScope => "The access token lacks a required scope",
             RejectionKind::MissingLayer => {
                 "bearer-guard found no token verified by this route's BearerGuardLayer: add that layer around the route (is the layer installed?)"
+            }
+            RejectionKind::OtherGuard => {
+                "bearer-guard: this route's scope layer was made from another BearerGuardLayer than the one that verified the token: make it with the require_scopes of the guard around the route"
             }
             RejectionKind::KeysUnavailable => {
                 "The keys to verify access tokens are not available yet; try again later"
@@ -190,6 +230,7 @@ impl Rejection {
             RejectionKind::InvalidToken(kind) => kind.reason(),
             RejectionKind::InsufficientScope => "insufficient_scope",
             RejectionKind::MissingLayer => "missing_layer",
+            RejectionKind::OtherGuard => "other_guard",
             RejectionKind::KeysUnavailable => "keys_unavailable",
         }
     }
@@ -212,7 +253,9 @@ impl Rejection {
     pub fn www_authenticate(&self) -> Option<HeaderValue> {
         if matches!(
             self.kind,
-            RejectionKind::MissingLayer | RejectionKind::KeysUnavailable
+            RejectionKind::MissingLayer
+                | RejectionKind::OtherGuard
+                | RejectionKind::KeysUnavailable
         ) || !quotable(&self.realm)
             || !self.required_scope.as_deref().is_none_or(quotable)
         {
@@ -302,12 +345,20 @@ pub(crate) fn quotable(text: &str) -> bool {
         .all(|b| matches!(b, 0x20 | 0x21 | 0x23..=0x5B | 0x5D..=0x7E))
 }
 
+/// The answer of the guard's [`on_rejection`](crate::BearerGuardBuilder::on_rejection) hook
+/// when an extractor behind the guard rejected, else the default one; the rejection is in the
+/// response's extensions either way.
 #[cfg(feature = "axum")]
 impl axum_core::response::IntoResponse for Rejection {
-    fn into_response(self) -> axum_core::response::Response {
-        let mut response = self.to_response();
-        response.extensions_mut().insert(self);
-        response
+    fn into_response(mut self) -> axum_core::response::Response {
+        match self.hook.take() {
+            Some(hook) => hook.answer(self),
+            None => {
+                let mut response = self.to_response();
+                response.extensions_mut().insert(self);
+                response
+            }
+        }
     }
 }
 
