@@ -187,6 +187,14 @@ pub enum ConfigError {
     /// The expected issuer is empty.
     #[error("the expected issuer is empty; leave it unset to skip the issuer check")]
     EmptyIssuer,
+    /// A token source (a cookie or header to read the token from) cannot be used.
+    #[error("token source {source_name:?}: {problem}")]
+    InvalidTokenSource {
+        /// The cookie or header name as configured.
+        source_name: String,
+        /// What is wrong with it, and what to do.
+        problem: &'static str,
+    },
     /// The realm cannot be sent in a `WWW-Authenticate` header.
     #[error("realm {realm:?} must be printable ASCII without '\"' or '\\'")]
     InvalidRealm {

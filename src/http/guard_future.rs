@@ -114,13 +114,14 @@ where
                         panic!("GuardFuture polled after completion")
                     };
                     let Parked {
-                        mut request,
+                        request,
                         mut inner,
                         guard,
                     } = *parked;
                     // Once: a kid still unknown after the refetch is refused.
                     let responder = &guard.responder;
-                    let rejection = match guard.authenticate(&mut request, false) {
+                    let (mut request, admission) = guard.authenticate_owned(request, false);
+                    let rejection = match admission {
                         Admission::Pass { in_url } => {
                             guard.leave_hook::<ResBody, _>(&mut request);
                             state.set(State::Ready {

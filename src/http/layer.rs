@@ -5,7 +5,8 @@ use std::fmt;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
-use http::{Request, Response};
+use http::request::Parts;
+use http::{Extensions, HeaderMap, Request, Response, Uri};
 use tower_layer::Layer;
 use tower_service::Service;
 
@@ -21,6 +22,7 @@ use crate::http::on_rejection::Hook;
 use crate::http::on_rejection::{DefaultRejection, OnRejection, Responder};
 use crate::http::rejection::{Rejection, RejectionKind};
 use crate::http::scope_layer::{RequireScopesLayer, Required};
+use crate::http::sources::TokenSources;
 use crate::token::{ScopeRequirement, TokenErrorKind, TokenValidator};
 
 /// Applies [`BearerGuard`] to a service: the tower layer that protects an API.
@@ -67,6 +69,8 @@ pub(crate) struct Guard<R> {
     pub(crate) required: Option<Required>,
     pub(crate) allow_anonymous: bool,
     pub(crate) allow_query_token: bool,
+    /// Cookies, headers and functions the token may come from besides `Authorization`.
+    pub(crate) sources: TokenSources,
     pub(crate) responder: Arc<Responder<R>>,
 }
 
@@ -218,6 +222,7 @@ impl<R> fmt::Debug for BearerGuardLayer<R> {
             .field("required", &self.guard.required)
             .field("allow_anonymous", &self.guard.allow_anonymous)
             .field("allow_query_token", &self.guard.allow_query_token)
+            .field("sources", &self.guard.sources)
             .finish_non_exhaustive()
     }
 }
@@ -257,7 +262,7 @@ pub(crate) enum Admission {
 impl<R> Guard<R> {
     /// Finds and checks the token, leaving a `VerifiedToken` (or the anonymous mark) in the
     /// request extensions. `may_wait`: whether an unknown `kid` may wait for a refetch.
-    pub(crate) fn authenticate<B>(&self, request: &mut Request<B>, may_wait: bool) -> Admission {
+    pub(crate) fn authenticate<Q: Incoming>(&self, request: &mut Q, may_wait: bool) -> Admission {
         // Read, not taken, so that a request that waits for keys still has it afterwards.
         #[cfg(feature = "form")]
         let body = request
@@ -273,7 +278,11 @@ impl<R> Guard<R> {
         } else {
             None
         };
-        let found = match bearer::find_token(request.headers(), query, body) {
+        let other = match self.sources.find(request.headers(), request.parts()) {
+            Ok(other) => other,
+            Err(kind) => return self.reject(RejectionKind::InvalidRequest(kind)),
+        };
+        let found = match bearer::find_token(request.headers(), query, body, other) {
             Ok(Some(found)) => found,
             // A layer-wide scope requirement cannot be met without a token.
             Ok(None) if self.allow_anonymous && self.required.is_none() => {
@@ -301,6 +310,23 @@ impl<R> Guard<R> {
         request.extensions_mut().remove::<FormBodyToken>();
         request.extensions_mut().insert(verified);
         Admission::Pass { in_url }
+    }
+
+    /// [`authenticate`](Self::authenticate) for a request owned: taken apart when a token
+    /// source is a function of its [`Parts`].
+    pub(crate) fn authenticate_owned<B>(
+        &self,
+        mut request: Request<B>,
+        may_wait: bool,
+    ) -> (Request<B>, Admission) {
+        if self.sources.needs_parts() {
+            let (mut parts, body) = request.into_parts();
+            let admission = self.authenticate(&mut parts, may_wait);
+            (Request::from_parts(parts, body), admission)
+        } else {
+            let admission = self.authenticate(&mut request, may_wait);
+            (request, admission)
+        }
     }
 
     /// Leaves the user's rejection hook in the extensions of a request let through, for the
@@ -365,7 +391,14 @@ where
     }
 
     fn call(&mut self, mut request: Request<ReqBody>) -> Self::Future {
-        match self.guard.authenticate(&mut request, true) {
+        let admission = if self.guard.sources.needs_parts() {
+            let (owned, admission) = self.guard.authenticate_owned(request, true);
+            request = owned;
+            admission
+        } else {
+            self.guard.authenticate(&mut request, true)
+        };
+        match admission {
             Admission::Pass { in_url } => {
                 self.guard.leave_hook::<ResBody, _>(&mut request);
                 GuardFuture::ready(ResponseFuture::inner(self.inner.call(request), in_url))
@@ -383,6 +416,53 @@ where
                 GuardFuture::waiting(wait, request, inner, Arc::clone(&self.guard))
             }
         }
+    }
+}
+
+/// A request, whole or as its parts: what the guard reads and marks.
+pub(crate) trait Incoming {
+    fn headers(&self) -> &HeaderMap;
+    fn uri(&self) -> &Uri;
+    #[cfg_attr(not(feature = "form"), allow(dead_code))]
+    fn extensions(&self) -> &Extensions;
+    fn extensions_mut(&mut self) -> &mut Extensions;
+    /// The parts, for a token source that is a function of them.
+    fn parts(&self) -> Option<&Parts>;
+}
+
+impl<B> Incoming for Request<B> {
+    fn headers(&self) -> &HeaderMap {
+        self.headers()
+    }
+    fn uri(&self) -> &Uri {
+        self.uri()
+    }
+    fn extensions(&self) -> &Extensions {
+        self.extensions()
+    }
+    fn extensions_mut(&mut self) -> &mut Extensions {
+        self.extensions_mut()
+    }
+    fn parts(&self) -> Option<&Parts> {
+        None
+    }
+}
+
+impl Incoming for Parts {
+    fn headers(&self) -> &HeaderMap {
+        &self.headers
+    }
+    fn uri(&self) -> &Uri {
+        &self.uri
+    }
+    fn extensions(&self) -> &Extensions {
+        &self.extensions
+    }
+    fn extensions_mut(&mut self) -> &mut Extensions {
+        &mut self.extensions
+    }
+    fn parts(&self) -> Option<&Parts> {
+        Some(self)
     }
 }
 

@@ -34,6 +34,7 @@ mod layer;
 mod on_rejection;
 mod rejection;
 mod scope_layer;
+mod sources;
 
 pub use bearer::RequestErrorKind;
 #[cfg(feature = "axum")]
@@ -50,3 +51,4 @@ pub(crate) use rejection::quotable;
 pub use rejection::{Rejection, RejectionKind};
 pub(crate) use scope_layer::Required;
 pub use scope_layer::{RequireScopes, RequireScopesLayer};
+pub(crate) use sources::{SourceSetting, TokenSources};
