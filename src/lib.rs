@@ -58,6 +58,9 @@
 //! - `jwks`: RS256, PS256, ES256 and EdDSA, verified with the public keys of a JWK set
 //!   (`BearerGuardBuilder::static_jwks`), with aws-lc-rs. An HS256-only build compiles
 //!   no asymmetric crypto.
+//! - `tonic`: [`DefaultRejection`] answers `tonic::body::Body` responses the gRPC way
+//!   ([`Rejection::to_grpc_response`]), for the guard in a tonic server
+//!   (`examples/grpc.rs`). Off by default; it adds only tonic's body type.
 //! - `issuer`: `TokenIssuer`, which mints HS256 access tokens for a resource server: for your
 //!   API's tests and for local authorization servers.
 
@@ -80,7 +83,8 @@ pub use error::ConfigError;
 pub use http::Claims;
 pub use http::{
     BearerGuard, BearerGuardLayer, DefaultRejection, GuardFuture, OnRejection, Rejection,
-    RejectionKind, RequestErrorKind, RequireScopes, RequireScopesLayer, ResponseFuture,
+    RejectionBody, RejectionKind, RequestErrorKind, RequireScopes, RequireScopesLayer,
+    ResponseFuture,
 };
 #[cfg(feature = "form")]
 pub use http::{FormToken, FormTokenFuture, FormTokenLayer};

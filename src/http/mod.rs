@@ -46,7 +46,7 @@ pub use guard_future::GuardFuture;
 pub(crate) use layer::Guard;
 pub use layer::{BearerGuard, BearerGuardLayer};
 pub(crate) use on_rejection::Responder;
-pub use on_rejection::{DefaultRejection, OnRejection};
+pub use on_rejection::{DefaultRejection, OnRejection, RejectionBody};
 pub(crate) use rejection::quotable;
 pub use rejection::{Rejection, RejectionKind};
 pub(crate) use scope_layer::Required;

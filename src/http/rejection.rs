@@ -329,6 +329,88 @@ impl Rejection {
     }
 }
 
+impl Rejection {
+    /// The gRPC status code of the answer (gRPC's `statusCodes`): 16 `UNAUTHENTICATED` for a
+    /// 401, 7 `PERMISSION_DENIED` for a 403, 3 `INVALID_ARGUMENT` for a 400, 14 `UNAVAILABLE`
+    /// for a 503 and 13 `INTERNAL` for a 500.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use bearer_guard::{Rejection, RejectionKind};
+    ///
+    /// assert_eq!(Rejection::new(RejectionKind::MissingCredentials, "api").grpc_code(), 16);
+    /// assert_eq!(Rejection::insufficient_scope("api", "read:messages").grpc_code(), 7);
+    /// ```
+    #[must_use]
+    pub fn grpc_code(&self) -> u8 {
+        match self.kind {
+            RejectionKind::MissingCredentials | RejectionKind::InvalidToken(_) => 16,
+            RejectionKind::InsufficientScope => 7,
+            RejectionKind::InvalidRequest(_) => 3,
+            RejectionKind::KeysUnavailable => 14,
+            RejectionKind::MissingLayer | RejectionKind::OtherGuard => 13,
+        }
+    }
+
+    /// The gRPC answer ("Trailers-Only", as gRPC servers send errors): HTTP 200,
+    /// `content-type: application/grpc`, [`grpc-status`](Self::grpc_code), a percent-encoded
+    /// `grpc-message` with the [description](Self::description), and the RFC 6750
+    /// `WWW-Authenticate` challenge (and `Retry-After`) kept as response metadata; the body
+    /// is empty. [`DefaultRejection`](crate::DefaultRejection) answers so for
+    /// `tonic::body::Body` (feature `tonic`); a hook may call it for any body type, such as a
+    /// gRPC service routed through axum.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use bearer_guard::{Rejection, RejectionKind};
+    ///
+    /// let rejection = Rejection::insufficient_scope("https://my-api-urn", "read:messages");
+    /// let response: http::Response<String> = rejection.to_grpc_response();
+    /// assert_eq!(response.status(), 200);
+    /// assert_eq!(response.headers()["grpc-status"], "7");
+    /// assert_eq!(response.headers()["grpc-message"], "The access token lacks a required scope");
+    /// assert!(response.headers().contains_key("www-authenticate"));
+    /// ```
+    #[must_use]
+    pub fn to_grpc_response<B: Default>(&self) -> Response<B> {
+        let mut response = Response::new(B::default());
+        let headers = response.headers_mut();
+        headers.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/grpc"),
+        );
+        headers.insert(
+            "grpc-status",
+            HeaderValue::from(u16::from(self.grpc_code())),
+        );
+        if let Ok(message) = HeaderValue::from_str(&grpc_percent_encode(self.description())) {
+            headers.insert("grpc-message", message);
+        }
+        if let Some(challenge) = self.www_authenticate() {
+            headers.insert(header::WWW_AUTHENTICATE, challenge);
+        }
+        if let Some(seconds) = self.retry_after {
+            headers.insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+        }
+        response
+    }
+}
+
+/// `grpc-message`'s encoding: bytes outside %x20-7E, and `%`, as `%XX`.
+fn grpc_percent_encode(text: &str) -> String {
+    let mut encoded = String::with_capacity(text.len());
+    for byte in text.bytes() {
+        if (0x20..=0x7E).contains(&byte) && byte != b'%' {
+            encoded.push(char::from(byte));
+        } else {
+            let _ = write!(encoded, "%{byte:02X}");
+        }
+    }
+    encoded
+}
+
 /// The description, as sent in `error_description`.
 impl fmt::Display for Rejection {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -540,6 +622,56 @@ mod tests {
         );
         let boxed: Box<dyn std::error::Error> = Box::new(rejection);
         assert!(boxed.source().is_none());
+    }
+
+    #[test]
+    fn grpc_answers_carry_the_status_code_and_the_challenge() {
+        for (rejection, code) in [
+            (
+                Rejection::new(RejectionKind::MissingCredentials, realm()),
+                "16",
+            ),
+            (
+                Rejection::new(
+                    RejectionKind::InvalidToken(TokenErrorKind::Expired),
+                    realm(),
+                ),
+                "16",
+            ),
+            (Rejection::insufficient_scope(realm(), "read:messages"), "7"),
+            (
+                Rejection::new(
+                    RejectionKind::InvalidRequest(RequestErrorKind::EmptyToken),
+                    realm(),
+                ),
+                "3",
+            ),
+            (Rejection::missing_layer(), "13"),
+            (
+                Rejection::keys_unavailable(realm(), std::time::Duration::from_secs(5)),
+                "14",
+            ),
+        ] {
+            let response: Response<String> = rejection.to_grpc_response();
+            assert_eq!(response.status(), StatusCode::OK);
+            assert_eq!(response.headers()["grpc-status"], code);
+            assert_eq!(response.headers()[header::CONTENT_TYPE], "application/grpc");
+            assert_eq!(
+                response.headers()["grpc-message"],
+                rejection.description(),
+                "descriptions need no escaping"
+            );
+            assert_eq!(
+                response.headers().get(header::WWW_AUTHENTICATE),
+                rejection.www_authenticate().as_ref()
+            );
+            assert!(response.body().is_empty());
+        }
+    }
+
+    #[test]
+    fn grpc_message_is_percent_encoded() {
+        assert_eq!(grpc_percent_encode("50% off\n é"), "50%25 off%0A %C3%A9");
     }
 
     #[test]
