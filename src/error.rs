@@ -195,6 +195,12 @@ pub enum ConfigError {
         /// What is wrong with it, and what to do.
         problem: &'static str,
     },
+    /// The APIs given to [`MultiApiLayer`](crate::MultiApiLayer) cannot share one layer.
+    #[error("several APIs in one layer: {problem}")]
+    InvalidApiSet {
+        /// What is wrong, and what to do.
+        problem: String,
+    },
     /// The realm cannot be sent in a `WWW-Authenticate` header.
     #[error("realm {realm:?} must be printable ASCII without '\"' or '\\'")]
     InvalidRealm {

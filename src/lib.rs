@@ -43,8 +43,8 @@
 //! The crate's items are all here, at its root; the source is laid out by concern:
 //!
 //! - `config/`: [`ResourceServer`], [`BearerGuardBuilder`]; `error.rs`: [`ConfigError`];
-//! - `http/`: [`BearerGuardLayer`] and [`BearerGuard`], [`RequireScopesLayer`], the form-body
-//!   layer, the extractors, the bearer header grammar and the RFC 6750 answers ([`Rejection`]);
+//! - `http/`: [`BearerGuardLayer`] and [`BearerGuard`], [`MultiApiLayer`] (several APIs in one
+//!   layer), [`RequireScopesLayer`], the token sources, the form-body layer, the extractors, the bearer header grammar and the RFC 6750 answers ([`Rejection`]);
 //! - `token/`: [`TokenValidator`] and its pipeline (JWS, header, claims, scopes),
 //!   [`VerifiedToken`], [`TokenError`];
 //! - `keys/`: [`Algorithm`], [`SigningSecret`] and the HMAC keys, JWKs and JWK sets;
@@ -82,9 +82,9 @@ pub use error::ConfigError;
 #[cfg(feature = "axum")]
 pub use http::Claims;
 pub use http::{
-    BearerGuard, BearerGuardLayer, DefaultRejection, GuardFuture, OnRejection, Rejection,
-    RejectionBody, RejectionKind, RequestErrorKind, RequireScopes, RequireScopesLayer,
-    ResponseFuture,
+    BearerGuard, BearerGuardLayer, DefaultRejection, GuardFuture, MultiApi, MultiApiLayer,
+    OnRejection, Rejection, RejectionBody, RejectionKind, RequestErrorKind, RequireScopes,
+    RequireScopesLayer, ResponseFuture,
 };
 #[cfg(feature = "form")]
 pub use http::{FormToken, FormTokenFuture, FormTokenLayer};

@@ -16,7 +16,7 @@ use crate::http::extract::Anonymous;
 #[cfg(feature = "form")]
 use crate::http::form::{FormBodyToken, FormTokenLayer};
 use crate::http::future::ResponseFuture;
-use crate::http::guard_future::{GuardFuture, KeyWait};
+use crate::http::guard_future::{Gate, GuardFuture, KeyWait};
 #[cfg(feature = "axum")]
 use crate::http::on_rejection::Hook;
 use crate::http::on_rejection::{DefaultRejection, OnRejection, Responder};
@@ -82,6 +82,33 @@ impl<R> BearerGuardLayer<R> {
     /// The checked configuration, for the builder's tests.
     #[cfg(test)]
     pub(crate) fn guard(&self) -> &Guard<R> {
+        &self.guard
+    }
+
+    /// Whether this layer verified `token`: with [`MultiApiLayer`](crate::MultiApiLayer), which
+    /// of its APIs a handler's token is for.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use bearer_guard::{BearerGuardLayer, ResourceServer};
+    ///
+    /// let api = ResourceServer::new("https://my-api-urn", "FF1prn9UxZotnFEfPVwEJhqqyRmwdSu5");
+    /// let guard = BearerGuardLayer::builder(api).build()?;
+    /// let handler = move |token: bearer_guard::VerifiedToken| async move {
+    ///     if guard.has_verified(&token) { "mine" } else { "another API's" }
+    /// };
+    /// # Ok::<(), bearer_guard::ConfigError>(())
+    /// ```
+    #[must_use]
+    pub fn has_verified(&self, token: &crate::VerifiedToken) -> bool {
+        token
+            .guard()
+            .is_some_and(|guard| guard.id == self.guard.responder.guard.id)
+    }
+
+    /// The checked configuration, for [`MultiApiLayer`](crate::MultiApiLayer).
+    pub(crate) fn shared(&self) -> &Arc<Guard<R>> {
         &self.guard
     }
 
@@ -262,7 +289,24 @@ pub(crate) enum Admission {
 impl<R> Guard<R> {
     /// Finds and checks the token, leaving a `VerifiedToken` (or the anonymous mark) in the
     /// request extensions. `may_wait`: whether an unknown `kid` may wait for a refetch.
+    #[inline]
     pub(crate) fn authenticate<Q: Incoming>(&self, request: &mut Q, may_wait: bool) -> Admission {
+        self.authenticate_with(request, may_wait, |_| Ok(self))
+    }
+
+    /// [`authenticate`](Self::authenticate), with the token verified by the guard `choose`
+    /// picks for it (this one, or for several APIs the one its `aud` and `iss` name); this
+    /// guard's settings find the token.
+    pub(crate) fn authenticate_with<'g, Q, C>(
+        &'g self,
+        request: &mut Q,
+        may_wait: bool,
+        choose: C,
+    ) -> Admission
+    where
+        Q: Incoming,
+        C: FnOnce(&str) -> Result<&'g Self, TokenErrorKind>,
+    {
         // Read, not taken, so that a request that waits for keys still has it afterwards.
         #[cfg(feature = "form")]
         let body = request
@@ -293,16 +337,20 @@ impl<R> Guard<R> {
             Ok(None) => return self.reject(RejectionKind::MissingCredentials),
             Err(kind) => return self.reject(RejectionKind::InvalidRequest(kind)),
         };
-        let verified = match self
+        let chosen = match choose(&found.token) {
+            Ok(chosen) => chosen,
+            Err(kind) => return self.reject(RejectionKind::InvalidToken(kind)),
+        };
+        let verified = match chosen
             .validator
-            .validate_for(&found.token, &self.responder.guard)
+            .validate_for(&found.token, &chosen.responder.guard)
         {
             Ok(verified) => verified,
-            Err(kind) => return self.refused(kind, may_wait),
+            Err(kind) => return chosen.refused(kind, may_wait),
         };
         let in_url = found.in_url;
-        if let Some(required) = &self.required
-            && let Err(rejection) = required.check(&verified, &self.responder.guard.realm)
+        if let Some(required) = &chosen.required
+            && let Err(rejection) = required.check(&verified, &chosen.responder.guard.realm)
         {
             return Admission::Reject(rejection);
         }
@@ -312,19 +360,23 @@ impl<R> Guard<R> {
         Admission::Pass { in_url }
     }
 
-    /// [`authenticate`](Self::authenticate) for a request owned: taken apart when a token
-    /// source is a function of its [`Parts`].
-    pub(crate) fn authenticate_owned<B>(
-        &self,
+    /// [`authenticate_with`](Self::authenticate_with) for a request owned: taken apart when a
+    /// token source is a function of its [`Parts`].
+    pub(crate) fn authenticate_owned<'g, B, C>(
+        &'g self,
         mut request: Request<B>,
         may_wait: bool,
-    ) -> (Request<B>, Admission) {
+        choose: C,
+    ) -> (Request<B>, Admission)
+    where
+        C: FnOnce(&str) -> Result<&'g Self, TokenErrorKind>,
+    {
         if self.sources.needs_parts() {
             let (mut parts, body) = request.into_parts();
-            let admission = self.authenticate(&mut parts, may_wait);
+            let admission = self.authenticate_with(&mut parts, may_wait, choose);
             (Request::from_parts(parts, body), admission)
         } else {
-            let admission = self.authenticate(&mut request, may_wait);
+            let admission = self.authenticate_with(&mut request, may_wait, choose);
             (request, admission)
         }
     }
@@ -392,7 +444,8 @@ where
 
     fn call(&mut self, mut request: Request<ReqBody>) -> Self::Future {
         let admission = if self.guard.sources.needs_parts() {
-            let (owned, admission) = self.guard.authenticate_owned(request, true);
+            let guard = &*self.guard;
+            let (owned, admission) = guard.authenticate_owned(request, true, |_| Ok(guard));
             request = owned;
             admission
         } else {
@@ -413,7 +466,8 @@ where
                 // its place.
                 let ready = self.inner.clone();
                 let inner = std::mem::replace(&mut self.inner, ready);
-                GuardFuture::waiting(wait, request, inner, Arc::clone(&self.guard))
+                let gate = Gate::One(Arc::clone(&self.guard));
+                GuardFuture::waiting(wait, request, inner, gate)
             }
         }
     }

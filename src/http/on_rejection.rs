@@ -1,6 +1,6 @@
 //! The hook that shapes rejected requests' answers, and the part of a guard that answers.
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use bytes::Bytes;
 use http::{Method, Response, Uri};
@@ -153,6 +153,9 @@ pub(crate) struct Responder<R> {
     /// [`DefaultRejection`] does, so the default costs nothing per request.
     #[cfg_attr(not(feature = "axum"), allow(dead_code))]
     pub(crate) custom: bool,
+    /// The guards of the [`MultiApiLayer`](crate::MultiApiLayer) this guard is part of: a
+    /// token they verified is another API's token, not a misplaced layer.
+    pub(crate) siblings: OnceLock<Arc<[u64]>>,
 }
 
 impl<R> Responder<R> {
@@ -161,7 +164,13 @@ impl<R> Responder<R> {
             guard,
             on_rejection,
             custom,
+            siblings: OnceLock::new(),
         })
+    }
+
+    /// Whether the guard `id` shares a [`MultiApiLayer`](crate::MultiApiLayer) with this one.
+    pub(crate) fn is_sibling(&self, id: u64) -> bool {
+        self.siblings.get().is_some_and(|ids| ids.contains(&id))
     }
 
     /// A rejection of `kind` in this guard's realm.

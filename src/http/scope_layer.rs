@@ -14,7 +14,7 @@ use crate::http::extract::Anonymous;
 use crate::http::future::ResponseFuture;
 use crate::http::on_rejection::{DefaultRejection, OnRejection, Responder};
 use crate::http::rejection::{Rejection, RejectionKind};
-use crate::token::{ScopeRequirement, VerifiedToken};
+use crate::token::{ScopeRequirement, TokenErrorKind, VerifiedToken};
 
 /// A scope requirement checked against the resource server, with its challenge text
 /// rendered once.
@@ -145,6 +145,11 @@ where
         let checked = match extensions.get::<VerifiedToken>() {
             Some(token) => match token.guard() {
                 Some(guard) if guard.id == ours.id => self.layer.required.check(token, &ours.realm),
+                // Another API's token, from the same MultiApiLayer: not for this route.
+                Some(other) if responder.is_sibling(other.id) => {
+                    Err(responder
+                        .reject(RejectionKind::InvalidToken(TokenErrorKind::InvalidAudience)))
+                }
                 // Verified by another guard (another audience or secret): not ours to vouch for.
                 Some(other) => Err(Rejection::other_guard(&ours.realm, &other.realm)),
                 None => Err(Rejection::missing_layer()),
