@@ -99,6 +99,12 @@ pub use token::{
     ScopeRequirement, Scopes, ScopesIter, TokenError, TokenErrorKind, TokenValidator, VerifiedToken,
 };
 
+/// Recipes: strict and optional routes, `.layer` or `.route_layer`, cookies, tonic, several
+/// APIs, your own error shape, and a plain `tower::ServiceBuilder`; each compiled and run as
+/// a doc test. The same text is `docs/recipes.md`.
+#[doc = include_str!("../docs/recipes.md")]
+pub mod recipes {}
+
 /// The README's Rust examples, compiled and run as doc tests so they stay true.
 #[cfg(doctest)]
 #[doc = include_str!("../README.md")]
