@@ -104,14 +104,22 @@ impl<R> MultiApiLayer<R> {
             }
         }
         let ids: Arc<[u64]> = guards.iter().map(|g| g.responder.guard.id).collect();
+        // Every guard is checked before any is marked, so a refused set marks none.
         for guard in &guards {
-            let siblings = guard.responder.siblings.get_or_init(|| Arc::clone(&ids));
-            if **siblings != *ids {
+            if guard
+                .responder
+                .siblings
+                .get()
+                .is_some_and(|siblings| **siblings != *ids)
+            {
                 return Err(invalid(format!(
                     "the guard of {:?} is already part of a MultiApiLayer with other APIs; build a guard per layer",
                     identity(guard).0
                 )));
             }
+        }
+        for guard in &guards {
+            let _ = guard.responder.siblings.set(Arc::clone(&ids));
         }
         Ok(Self {
             apis: Arc::new(Apis { guards }),
