@@ -271,3 +271,50 @@ fn apis_that_cannot_be_told_apart_are_refused_at_startup() {
         .unwrap();
     MultiApiLayer::new([orders_c, other]).unwrap();
 }
+
+#[tokio::test]
+async fn the_first_apis_hook_answers_for_the_layer_and_the_extractors_behind_it() {
+    fn plain(rejection: &Rejection) -> http::Response<axum::body::Body> {
+        let mut response = http::Response::new(axum::body::Body::from(format!(
+            "custom:{}",
+            rejection.reason()
+        )));
+        *response.status_mut() = rejection.status();
+        response
+    }
+    #[derive(serde::Deserialize)]
+    struct Tenant {
+        #[allow(dead_code)]
+        tenant: String,
+    }
+    let build = |identifier: &str, secret: &str, issuer: &str| {
+        BearerGuardLayer::builder(ResourceServer::new(identifier, secret))
+            .issuer(issuer)
+            .on_rejection(plain as fn(&Rejection) -> http::Response<axum::body::Body>)
+            .build()
+            .unwrap()
+    };
+    let orders = build(ORDERS, ORDERS_SECRET, TENANT_A);
+    let billing = build(BILLING, BILLING_SECRET, TENANT_B);
+    let app = Router::new()
+        .route(
+            "/tenant",
+            get(|_: bearer_guard::Claims<Tenant>| async { "tenant" }),
+        )
+        .layer(MultiApiLayer::new([orders, billing]).unwrap());
+    for (case, token, body) in [
+        (
+            "billing token without the claim",
+            signed(BILLING_SECRET, BILLING, TENANT_B, ""),
+            "custom:invalid_claim",
+        ),
+        (
+            "unknown API",
+            signed(BILLING_SECRET, "https://other.example", TENANT_B, ""),
+            "custom:wrong_aud",
+        ),
+    ] {
+        let answer = send(&app, get_with_token("/tenant", &token)).await;
+        assert_eq!((answer.status, answer.body.as_str()), (401, body), "{case}");
+    }
+}
