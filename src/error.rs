@@ -195,6 +195,20 @@ pub enum ConfigError {
     /// The expected issuer is empty.
     #[error("the expected issuer is empty; leave it unset to skip the issuer check")]
     EmptyIssuer,
+    /// A token source (a cookie or header to read the token from) cannot be used.
+    #[error("token source {source_name:?}: {problem}")]
+    InvalidTokenSource {
+        /// The cookie or header name as configured.
+        source_name: String,
+        /// What is wrong with it, and what to do.
+        problem: &'static str,
+    },
+    /// The APIs given to [`MultiApiLayer`](crate::MultiApiLayer) cannot share one layer.
+    #[error("several APIs in one layer: {problem}")]
+    InvalidApiSet {
+        /// What is wrong, and what to do.
+        problem: String,
+    },
     /// The realm cannot be sent in a `WWW-Authenticate` header.
     #[error("realm {realm:?} must be printable ASCII without '\"' or '\\'")]
     InvalidRealm {

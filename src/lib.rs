@@ -43,8 +43,8 @@
 //! The crate's items are all here, at its root; the source is laid out by concern:
 //!
 //! - `config/`: [`ResourceServer`], [`BearerGuardBuilder`]; `error.rs`: [`ConfigError`];
-//! - `http/`: [`BearerGuardLayer`] and [`BearerGuard`], [`RequireScopesLayer`], the form-body
-//!   layer, the extractors, the bearer header grammar and the RFC 6750 answers ([`Rejection`]);
+//! - `http/`: [`BearerGuardLayer`] and [`BearerGuard`], [`MultiApiLayer`] (several APIs in one
+//!   layer), [`RequireScopesLayer`], the token sources, the form-body layer, the extractors, the bearer header grammar and the RFC 6750 answers ([`Rejection`]);
 //! - `token/`: [`TokenValidator`] and its pipeline (JWS, header, claims, scopes),
 //!   [`VerifiedToken`], [`TokenError`];
 //! - `keys/`: [`Algorithm`], [`SigningSecret`] and the HMAC keys, JWKs and JWK sets;
@@ -59,6 +59,9 @@
 //! - `jwks`: RS256, PS256, ES256 and EdDSA, verified with the public keys of a JWK set
 //!   (`BearerGuardBuilder::static_jwks`), with aws-lc-rs. An HS256-only build compiles
 //!   no asymmetric crypto.
+//! - `tonic`: [`DefaultRejection`] answers `tonic::body::Body` responses the gRPC way
+//!   ([`Rejection::to_grpc_response`]), for the guard in a tonic server
+//!   (`examples/grpc.rs`). Off by default; it adds only tonic's body type.
 //! - `issuer`: `TokenIssuer`, which mints HS256 access tokens for a resource server: for your
 //!   API's tests and for local authorization servers. With `jwks` too, `SigningKey` signs
 //!   RS256, PS256, ES256 and EdDSA tokens with a private key (aws-lc-rs, the library that
@@ -82,8 +85,9 @@ pub use error::ConfigError;
 #[cfg(feature = "axum")]
 pub use http::Claims;
 pub use http::{
-    BearerGuard, BearerGuardLayer, DefaultRejection, GuardFuture, OnRejection, Rejection,
-    RejectionKind, RequestErrorKind, RequireScopes, RequireScopesLayer, ResponseFuture,
+    BearerGuard, BearerGuardLayer, DefaultRejection, GuardFuture, MultiApi, MultiApiLayer,
+    OnRejection, Rejection, RejectionBody, RejectionKind, RequestErrorKind, RequireScopes,
+    RequireScopesLayer, ResponseFuture,
 };
 #[cfg(feature = "form")]
 pub use http::{FormToken, FormTokenFuture, FormTokenLayer};
@@ -100,6 +104,12 @@ pub use token::{
     ScopeRequirement, Scopes, ScopesIter, TokenCacheSettings, TokenCacheStatus, TokenError,
     TokenErrorKind, TokenValidator, VerifiedToken,
 };
+
+/// Recipes: strict and optional routes, `.layer` or `.route_layer`, cookies, tonic, several
+/// APIs, your own error shape, and a plain `tower::ServiceBuilder`; each compiled and run as
+/// a doc test. The same text is `docs/recipes.md`.
+#[doc = include_str!("../docs/recipes.md")]
+pub mod recipes {}
 
 /// The README's Rust examples, compiled and run as doc tests so they stay true.
 #[cfg(doctest)]

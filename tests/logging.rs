@@ -85,6 +85,12 @@ async fn each_rejection_logs_one_debug_event_with_its_reason_and_nothing_secret(
             lines[0].contains(&format!("reason=\"{reason}\"")),
             "{lines:?}"
         );
+        // Enough to find the request in an access log: its method and path.
+        assert!(lines[0].contains(r#"method="GET""#), "{lines:?}");
+        assert!(
+            lines[0].contains(r#"path="/private""#) || lines[0].contains(r#"path="/scoped""#),
+            "{lines:?}"
+        );
         for secret in [
             SECRET,
             "user-42",
@@ -107,6 +113,62 @@ async fn each_rejection_logs_one_debug_event_with_its_reason_and_nothing_secret(
         recorder.0.lock().unwrap().is_empty(),
         "accepted requests log nothing"
     );
+}
+
+#[derive(serde::Deserialize)]
+#[allow(dead_code)]
+struct Profile {
+    sub: String,
+    org: Org,
+}
+
+#[derive(serde::Deserialize)]
+#[allow(dead_code)]
+struct Org {
+    seats: u32,
+}
+
+#[tokio::test]
+async fn claims_that_do_not_fit_the_type_log_a_warning_naming_the_claim_not_its_value() {
+    let recorder = Recorder::default();
+    let _guard = tracing::subscriber::set_default(recorder.clone());
+    let api = ResourceServer::new(AUDIENCE, SECRET);
+    let app = Router::new()
+        .route(
+            "/profile",
+            get(|_: bearer_guard::Claims<Profile>| async { "ok" }),
+        )
+        .layer(BearerGuardLayer::builder(api).build().unwrap());
+    let token = token(&claims(
+        "",
+        json!({ "sub": "user-42", "org": { "seats": "forty-two-secret" } }),
+    ));
+    let answer = send(&app, get_with_token("/profile?x=1", &token)).await;
+    assert_eq!(answer.status, 401);
+
+    let lines = recorder.0.lock().unwrap().clone();
+    let warning = lines
+        .iter()
+        .find(|line| line.starts_with("WARN"))
+        .unwrap_or_else(|| panic!("no warning in {lines:#?}"));
+    assert!(warning.contains(r#"claim=org.seats"#), "{warning}");
+    assert!(
+        warning.contains("error=invalid type: string, expected u32"),
+        "{warning}"
+    );
+    assert!(warning.contains("logging::Profile"), "{warning}");
+    // And the rejection's own debug event, with where the request went.
+    assert!(
+        lines.iter().any(|line| line.starts_with("DEBUG")
+            && line.contains(r#"reason="invalid_claim""#)
+            && line.contains(r#"path="/profile""#)),
+        "{lines:#?}"
+    );
+    for line in &lines {
+        for secret in ["forty-two-secret", "user-42", "x=1", &token[..30]] {
+            assert!(!line.contains(secret), "{secret} in {line}");
+        }
+    }
 }
 
 /// A fetcher answering from a script, then repeating its last answer.

@@ -441,7 +441,15 @@ async fn scope_layer_refuses_tokens_verified_by_another_guard() {
     let reader = token(&claims("read:messages", json!({})));
     let answer = send(&app, get_with_token("/scoped", &reader)).await;
     assert_eq!(answer.status, 500);
-    assert!(answer.body.contains("BearerGuardLayer"), "{}", answer.body);
+    // Not "no layer installed": the message says the scope layer belongs to another guard.
+    assert!(
+        answer.body.contains("made from another BearerGuardLayer"),
+        "{}",
+        answer.body
+    );
+    let rejection = answer.response.extensions().get::<Rejection>().unwrap();
+    assert_eq!(rejection.kind(), bearer_guard::RejectionKind::OtherGuard);
+    assert_eq!(rejection.reason(), "other_guard");
 
     let same_guard = Router::new()
         .route(

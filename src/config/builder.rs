@@ -8,7 +8,10 @@ use std::time::Duration;
 
 use crate::config::ResourceServer;
 use crate::error::ConfigError;
-use crate::http::{BearerGuardLayer, DefaultRejection, Guard, Required, Responder, quotable};
+use crate::http::{
+    BearerGuardLayer, DefaultRejection, Guard, Required, Responder, SourceSetting, TokenSources,
+    quotable,
+};
 use crate::keys::{Algorithm, Algorithms, Hs256Key, Hs256Keys, MAX_KEYS, SigningSecret};
 #[cfg(feature = "jwks")]
 use crate::keys::{JwkSet, JwksFetcher, JwksSettings, KeyCache, Location};
@@ -45,6 +48,7 @@ const MIN_SECRET_LEN: usize = 32;
 /// | [`previous_secret`](BearerGuardBuilder::previous_secret), [`secret_with_kid`](BearerGuardBuilder::secret_with_kid) | none: only the resource server's secret (at most 4 in all) |
 /// | [`signing_secret_kid`](BearerGuardBuilder::signing_secret_kid) | none: the resource server's secret has no key id |
 /// | [`token_cache`](BearerGuardBuilder::token_cache) | on: verified tokens kept for up to 5 min, in at most 8 MiB |
+/// | [`token_cookie`](BearerGuardBuilder::token_cookie), [`token_header`](BearerGuardBuilder::token_header), [`token_from`](BearerGuardBuilder::token_from) | none: only `Authorization: Bearer` (and the query or form if enabled) |
 ///
 /// # Example
 ///
@@ -109,6 +113,10 @@ struct Settings {
     #[cfg(feature = "jwks")]
     also_accepted: Vec<Algorithm>,
     token_cache: TokenCacheSettings,
+    /// Whether `on_rejection` set a hook of the user's.
+    custom_rejection: bool,
+    /// Cookies, headers and functions to read the token from besides `Authorization`.
+    sources: Vec<SourceSetting>,
 }
 
 impl BearerGuardLayer {
@@ -147,6 +155,8 @@ impl BearerGuardBuilder {
                 #[cfg(feature = "jwks")]
                 also_accepted: Vec::new(),
                 token_cache: TokenCacheSettings::default(),
+                custom_rejection: false,
+                sources: Vec::new(),
             },
             on_rejection: DefaultRejection,
         }
@@ -217,6 +227,95 @@ impl<R> BearerGuardBuilder<R> {
     /// default: URLs end up in logs and browser history. A token sent both ways is a 400.
     pub fn allow_query_token(mut self) -> Self {
         self.settings.allow_query_token = true;
+        self
+    }
+
+    /// Also reads the token from the cookie `name` (its value is the bare token, optionally
+    /// in double quotes; an empty value counts as no token). Defaults to none.
+    ///
+    /// RFC 6750's rules still hold: a token in the cookie *and* in `Authorization` (or another
+    /// source) is a 400 `invalid_request`, as is the cookie sent twice.
+    ///
+    /// **CSRF.** A browser attaches cookies to every request to your API, including those
+    /// another site's page makes it send: with a token in a cookie, a forged cross-site
+    /// `POST` arrives authenticated. Set the cookie `Secure; HttpOnly; SameSite=Strict` (or
+    /// `Lax`, which still lets top-level `GET` navigations carry it), keep state-changing
+    /// routes off `GET`, and for browsers that may not honour `SameSite`, require a header
+    /// a cross-site form cannot send (a CSRF token, or any custom header with CORS not
+    /// allowing it). `Authorization` headers carry no such risk: prefer them for APIs called
+    /// by scripts.
+    ///
+    /// `build` refuses a name that is not a cookie-name token, or a cookie named twice.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use bearer_guard::{BearerGuardLayer, ResourceServer};
+    ///
+    /// let api = ResourceServer::new("https://my-api-urn", "FF1prn9UxZotnFEfPVwEJhqqyRmwdSu5");
+    /// let layer = BearerGuardLayer::builder(api).token_cookie("access_token").build()?;
+    /// // A typo fails at startup:
+    /// let api = ResourceServer::new("https://my-api-urn", "FF1prn9UxZotnFEfPVwEJhqqyRmwdSu5");
+    /// assert!(BearerGuardLayer::builder(api).token_cookie("access token").build().is_err());
+    /// # Ok::<(), bearer_guard::ConfigError>(())
+    /// ```
+    pub fn token_cookie(mut self, name: impl Into<String>) -> Self {
+        self.settings
+            .sources
+            .push(SourceSetting::Cookie(name.into()));
+        self
+    }
+
+    /// Also reads the token from the header `name`, whose value is the bare token (no
+    /// `Bearer` prefix), as some gateways forward it (`X-Access-Token`). A token there and
+    /// in another source is a 400 `invalid_request`, as is the header sent twice. Defaults
+    /// to none; `build` refuses an invalid header name, `Authorization` or `Cookie`.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use bearer_guard::{BearerGuardLayer, ResourceServer};
+    ///
+    /// let api = ResourceServer::new("https://my-api-urn", "FF1prn9UxZotnFEfPVwEJhqqyRmwdSu5");
+    /// let layer = BearerGuardLayer::builder(api).token_header("x-access-token").build()?;
+    /// # Ok::<(), bearer_guard::ConfigError>(())
+    /// ```
+    pub fn token_header(mut self, name: impl Into<String>) -> Self {
+        self.settings
+            .sources
+            .push(SourceSetting::Header(name.into()));
+        self
+    }
+
+    /// Also reads the token with `find`, a function of the request's method, URI, headers and
+    /// extensions (`http::request::Parts`), for places the other sources do not cover (a
+    /// WebSocket subprotocol header, a header with another scheme). It returns the bare token
+    /// or `None`; a token that breaks the b64token grammar, or one found while another source
+    /// also has one, is a 400 `invalid_request`. Defaults to none; at most 8 sources in all.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use bearer_guard::{BearerGuardLayer, ResourceServer};
+    /// use http::request::Parts;
+    ///
+    /// // `Authorization: Token <jwt>`, as an older client sends it.
+    /// fn token_scheme(parts: &Parts) -> Option<String> {
+    ///     let value = parts.headers.get("authorization")?.to_str().ok()?;
+    ///     Some(value.strip_prefix("Token ")?.to_owned())
+    /// }
+    ///
+    /// let api = ResourceServer::new("https://my-api-urn", "FF1prn9UxZotnFEfPVwEJhqqyRmwdSu5");
+    /// let layer = BearerGuardLayer::builder(api).token_from(token_scheme).build()?;
+    /// # Ok::<(), bearer_guard::ConfigError>(())
+    /// ```
+    pub fn token_from<F>(mut self, find: F) -> Self
+    where
+        F: Fn(&http::request::Parts) -> Option<String> + Send + Sync + 'static,
+    {
+        self.settings
+            .sources
+            .push(SourceSetting::Function(Arc::new(find)));
         self
     }
 
@@ -376,9 +475,18 @@ impl<R> BearerGuardBuilder<R> {
         self
     }
 
-    /// Replaces the response sent for rejected requests; see [`OnRejection`].
+    /// Replaces the response sent for rejected requests; see [`OnRejection`]. Defaults to
+    /// [`DefaultRejection`]'s RFC 6750 answer.
+    ///
+    /// One hook for every path: the guard's own answers, those of the scope layers made from
+    /// it ([`require_scopes`](BearerGuardLayer::require_scopes)), and those of the axum
+    /// extractors behind it ([`VerifiedToken`](crate::VerifiedToken),
+    /// [`Claims<T>`](crate::Claims) and their `Option` forms), which find the hook in the
+    /// request extensions where the guard leaves it. Only the answers of an extractor or scope
+    /// layer with no guard before it (a server bug, 500) stay the default ones.
     ///
     /// [`OnRejection`]: crate::OnRejection
+    /// [`DefaultRejection`]: crate::DefaultRejection
     ///
     /// # Example
     ///
@@ -395,7 +503,8 @@ impl<R> BearerGuardBuilder<R> {
     ///     .build()?;
     /// # Ok::<(), bearer_guard::ConfigError>(())
     /// ```
-    pub fn on_rejection<R2>(self, on_rejection: R2) -> BearerGuardBuilder<R2> {
+    pub fn on_rejection<R2>(mut self, on_rejection: R2) -> BearerGuardBuilder<R2> {
+        self.settings.custom_rejection = true;
         BearerGuardBuilder {
             settings: self.settings,
             on_rejection,
@@ -439,6 +548,7 @@ impl<R> BearerGuardBuilder<R> {
             .required
             .map(|requirement| Required::new(requirement, &declared))
             .transpose()?;
+        let sources = TokenSources::new(&settings.sources)?;
         let guard = GuardMark {
             id: NEXT_GUARD_ID.fetch_add(1, Ordering::Relaxed),
             realm: realm.into(),
@@ -449,7 +559,8 @@ impl<R> BearerGuardBuilder<R> {
             required,
             allow_anonymous: settings.allow_anonymous,
             allow_query_token: settings.allow_query_token,
-            responder: Responder::new(guard, on_rejection),
+            sources,
+            responder: Responder::new(guard, on_rejection, settings.custom_rejection),
         })))
     }
 

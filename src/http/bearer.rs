@@ -22,11 +22,13 @@ pub(crate) struct Found<'a> {
 /// `Authorization` header, or another scheme such as `Basic`).
 ///
 /// `query` is the request's query string, passed only when query tokens are enabled; `body`
-/// is the token [`FormTokenLayer`](crate::FormTokenLayer) read from a form body, if any.
+/// is the token [`FormTokenLayer`](crate::FormTokenLayer) read from a form body, if any;
+/// `other` the one a configured cookie, header or function found.
 pub(crate) fn find_token<'a>(
     headers: &'a HeaderMap,
     query: Option<&'a str>,
     body: Option<&'a str>,
+    other: Option<Cow<'a, str>>,
 ) -> Result<Option<Found<'a>>, RequestErrorKind> {
     let from_header = header_token(headers)?;
     let from_query = match query {
@@ -38,6 +40,7 @@ pub(crate) fn find_token<'a>(
         (from_header.map(Cow::Borrowed), false),
         (from_query, true),
         (body.map(Cow::Borrowed), false),
+        (other, false),
     ] {
         let Some(token) = token else { continue };
         if found.is_some() {
@@ -98,7 +101,7 @@ fn is_tchar(b: u8) -> bool {
 }
 
 /// Checks the b64token grammar and returns the token.
-fn b64token(token: &[u8]) -> Result<&str, RequestErrorKind> {
+pub(crate) fn b64token(token: &[u8]) -> Result<&str, RequestErrorKind> {
     if token.is_empty() {
         return Err(RequestErrorKind::EmptyToken);
     }
@@ -164,6 +167,8 @@ pub enum RequestErrorKind {
     BodyTooLarge,
     /// A form body could not be read.
     UnreadableBody,
+    /// The cookie or custom header configured as a token source appears more than once.
+    RepeatedSource,
 }
 
 impl RequestErrorKind {
@@ -179,6 +184,7 @@ impl RequestErrorKind {
             Self::MultipleMethods => "multiple_methods",
             Self::BodyTooLarge => "body_too_large",
             Self::UnreadableBody => "unreadable_body",
+            Self::RepeatedSource => "repeated_token_source",
         }
     }
 
@@ -193,6 +199,7 @@ impl RequestErrorKind {
             Self::MultipleMethods => "The access token was sent by more than one method",
             Self::BodyTooLarge => "The form body is too large to read an access token from",
             Self::UnreadableBody => "The form body could not be read",
+            Self::RepeatedSource => "The access token cookie or header appears more than once",
         }
     }
 }
@@ -211,6 +218,7 @@ mod tests {
             RequestErrorKind::MultipleMethods,
             RequestErrorKind::BodyTooLarge,
             RequestErrorKind::UnreadableBody,
+            RequestErrorKind::RepeatedSource,
         ]
         .map(RequestErrorKind::reason);
         assert_eq!(
@@ -223,6 +231,7 @@ mod tests {
                 "multiple_methods",
                 "body_too_large",
                 "unreadable_body",
+                "repeated_token_source",
             ]
         );
     }
@@ -313,7 +322,7 @@ mod tests {
         headers.append(AUTHORIZATION, HeaderValue::from_static("Bearer abc"));
         headers.append(AUTHORIZATION, HeaderValue::from_static("Bearer abc"));
         assert_eq!(
-            find_token(&headers, None, None),
+            find_token(&headers, None, None, None),
             Err(RequestErrorKind::MultipleHeaders)
         );
     }
@@ -321,15 +330,15 @@ mod tests {
     #[test]
     fn query_token_is_read_only_when_enabled() {
         let headers = HeaderMap::new();
-        assert_eq!(find_token(&headers, None, None), Ok(None));
+        assert_eq!(find_token(&headers, None, None, None), Ok(None));
         assert_eq!(
-            find_token(&headers, Some("x=1&access_token=a.b.c"), None),
+            find_token(&headers, Some("x=1&access_token=a.b.c"), None, None),
             Ok(Some(Found {
                 token: Cow::Borrowed("a.b.c"),
                 in_url: true
             }))
         );
-        assert_eq!(find_token(&headers, Some("x=1"), None), Ok(None));
+        assert_eq!(find_token(&headers, Some("x=1"), None, None), Ok(None));
     }
 
     #[test]
@@ -389,15 +398,24 @@ mod tests {
         let mut headers = HeaderMap::new();
         headers.insert(AUTHORIZATION, HeaderValue::from_static("Bearer abc"));
         assert_eq!(
-            find_token(&headers, Some("access_token=abc"), None),
+            find_token(&headers, Some("access_token=abc"), None, None),
             Err(RequestErrorKind::MultipleMethods)
         );
         assert_eq!(
-            find_token(&headers, None, Some("abc")),
+            find_token(&headers, None, Some("abc"), None),
             Err(RequestErrorKind::MultipleMethods)
         );
         assert_eq!(
-            find_token(&HeaderMap::new(), Some("access_token=abc"), Some("abc")),
+            find_token(
+                &HeaderMap::new(),
+                Some("access_token=abc"),
+                Some("abc"),
+                None
+            ),
+            Err(RequestErrorKind::MultipleMethods)
+        );
+        assert_eq!(
+            find_token(&headers, None, None, Some(Cow::Borrowed("abc"))),
             Err(RequestErrorKind::MultipleMethods)
         );
     }
@@ -405,7 +423,12 @@ mod tests {
     #[test]
     fn body_token_is_found_when_alone() {
         assert_eq!(
-            token_of(find_token(&HeaderMap::new(), Some("x=1"), Some("abc"))),
+            token_of(find_token(
+                &HeaderMap::new(),
+                Some("x=1"),
+                Some("abc"),
+                None
+            )),
             Ok(Some("abc".to_owned()))
         );
     }

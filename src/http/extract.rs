@@ -20,20 +20,33 @@ pub use axum_extractors::Claims;
 mod axum_extractors {
     use std::sync::Arc;
 
+    use axum_core::body::Body;
     use axum_core::extract::{FromRequestParts, OptionalFromRequestParts};
     use http::request::Parts;
     use serde::de::DeserializeOwned;
 
-    use super::Anonymous;
+    use super::{Anonymous, redacted};
+    use crate::http::on_rejection::{Hook, log_rejection};
     use crate::http::rejection::{Rejection, RejectionKind};
     use crate::token::{TokenErrorKind, VerifiedToken};
+
+    /// The hook of the guard the request went through, when it is the user's.
+    fn hook(parts: &Parts) -> Option<&Hook<Body>> {
+        parts.extensions.get::<Hook<Body>>()
+    }
+
+    /// A rejection by an extractor: logged as the guard's are, answered by the guard's hook.
+    fn rejected(parts: &Parts, rejection: Rejection) -> Rejection {
+        log_rejection(&rejection, &parts.method, &parts.uri);
+        rejection.answered_with(hook(parts))
+    }
 
     /// The token the layer verified, or `None` for an anonymous request; an error without layer.
     fn optional_token(parts: &Parts) -> Result<Option<VerifiedToken>, Rejection> {
         match parts.extensions.get::<VerifiedToken>() {
             Some(token) => Ok(Some(token.clone())),
             None if parts.extensions.get::<Anonymous>().is_some() => Ok(None),
-            None => Err(Rejection::missing_layer()),
+            None => Err(rejected(parts, Rejection::missing_layer())),
         }
     }
 
@@ -43,7 +56,10 @@ mod axum_extractors {
                 .extensions
                 .get::<Anonymous>()
                 .map_or_else(|| Arc::from(""), |anonymous| Arc::clone(&anonymous.0.realm));
-            Rejection::new(RejectionKind::MissingCredentials, realm)
+            rejected(
+                parts,
+                Rejection::new(RejectionKind::MissingCredentials, realm),
+            )
         })
     }
 
@@ -70,9 +86,19 @@ mod axum_extractors {
     /// `axum`, on by default), beside [`VerifiedToken`]'s.
     ///
     /// `Option<VerifiedToken>` and `Option<Claims<T>>` are `None` for an anonymous request (see
-    /// [`allow_anonymous`](crate::BearerGuardBuilder::allow_anonymous)). Claims that do not fit
-    /// `T` answer 401 `invalid_token`; without the layer, both extractors answer 500 with a
-    /// message naming the layer to add.
+    /// [`allow_anonymous`](crate::BearerGuardBuilder::allow_anonymous)); `VerifiedToken` and
+    /// `Claims<T>` answer it 401 with the guard's challenge, so strict and optional routes can
+    /// share one anonymous-mode guard. Without the layer, both extractors answer 500 with a
+    /// message naming the layer to add. Their answers come from the guard's
+    /// [`on_rejection`](crate::BearerGuardBuilder::on_rejection) hook, as the guard's own do.
+    ///
+    /// Claims that do not fit `T` answer 401 `invalid_token` ("The access token has an invalid
+    /// claim", reason `invalid_claim`): from the client's side the token lacks what this API
+    /// needs. As it is usually a server-side schema bug, it is also logged by `tracing` at
+    /// **warn** level with the type, the claim's path (`org.seats`, `roles[2]`) and serde's
+    /// message without the value (`invalid type: string, expected u32`); the value itself is
+    /// never logged. Every rejection is also logged at **debug** level (see
+    /// [`Rejection`](crate::Rejection)).
     ///
     /// # Example
     ///
@@ -106,15 +132,27 @@ mod axum_extractors {
     pub struct Claims<T>(pub T);
 
     impl<T: DeserializeOwned> Claims<T> {
-        fn from_token(token: &VerifiedToken) -> Result<Self, Rejection> {
-            token.claims().map(Claims).map_err(|_| {
+        fn from_token(parts: &Parts, token: &VerifiedToken) -> Result<Self, Rejection> {
+            let mut json = serde_json::Deserializer::from_str(token.claims_json());
+            let claims = serde_path_to_error::deserialize(&mut json)
+                .map_err(|error| {
+                    // A claims type that does not fit what the issuer sends is the server's
+                    // schema bug: say where and why, never the value.
+                    let serde = error.inner();
+                    tracing::warn!(
+                        claims_type = std::any::type_name::<T>(),
+                        claim = %error.path(),
+                        error = %redacted(serde),
+                        "bearer-guard: the verified token's claims do not fit the Claims<T> type"
+                    );
+                })
+                .and_then(|claims| json.end().map(|()| claims).map_err(|_| ()));
+            claims.map(Claims).map_err(|()| {
                 let realm = token
                     .guard()
                     .map_or_else(|| Arc::from(""), |guard| Arc::clone(&guard.realm));
-                Rejection::new(
-                    RejectionKind::InvalidToken(TokenErrorKind::InvalidClaim),
-                    realm,
-                )
+                let kind = RejectionKind::InvalidToken(TokenErrorKind::InvalidClaim);
+                rejected(parts, Rejection::new(kind, realm))
             })
         }
     }
@@ -127,7 +165,7 @@ mod axum_extractors {
         type Rejection = Rejection;
 
         async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Rejection> {
-            Self::from_token(&required_token(parts)?)
+            Self::from_token(parts, &required_token(parts)?)
         }
     }
 
@@ -143,8 +181,202 @@ mod axum_extractors {
             _state: &S,
         ) -> Result<Option<Self>, Rejection> {
             optional_token(parts)?
-                .map(|token| Self::from_token(&token))
+                .map(|token| Self::from_token(parts, &token))
                 .transpose()
         }
+    }
+}
+
+/// serde's message for claims that did not fit a type, without the value it may quote:
+/// `invalid type: string "…", expected u64` becomes `invalid type: string, expected u64`.
+/// Field names, lengths and what was expected stay; a message of another form is withheld.
+#[cfg_attr(not(feature = "axum"), allow(dead_code))]
+fn redacted(error: &serde_json::Error) -> String {
+    let full = error.to_string();
+    let suffix = format!(" at line {} column {}", error.line(), error.column());
+    let message = full.strip_suffix(&suffix).unwrap_or(&full);
+    for prefix in ["invalid type: ", "invalid value: "] {
+        if let Some(rest) = message.strip_prefix(prefix) {
+            return match without_value(rest) {
+                Some((kind, expected)) => format!("{prefix}{kind}{expected}"),
+                None => format!("{prefix}(withheld)"),
+            };
+        }
+    }
+    // Names from the type or keys from the token, and lengths: no claim value.
+    let names_only = [
+        "missing field `",
+        "duplicate field `",
+        "unknown field `",
+        "invalid length ",
+    ];
+    if names_only.iter().any(|start| message.starts_with(start)) {
+        return message.to_owned();
+    }
+    if message.starts_with("unknown variant `") {
+        return "unknown variant (withheld)".to_owned();
+    }
+    "(serde's message withheld: it may quote a claim value)".to_owned()
+}
+
+/// Splits serde's `Unexpected` text at the head of `rest` into its kind without its value,
+/// and the `, expected …` that follows it.
+fn without_value(rest: &str) -> Option<(&str, &str)> {
+    const EXPECTED: &str = ", expected ";
+    for kind in ["boolean", "integer", "floating point", "character"] {
+        if let Some(value) = rest.strip_prefix(kind).and_then(|r| r.strip_prefix(" `")) {
+            // A character may itself be a backtick: skip one character first.
+            let mut chars = value.chars();
+            chars.next()?;
+            let after = chars.as_str();
+            let close = after.find('`')?;
+            let remainder = &after[close + 1..];
+            return remainder.starts_with(EXPECTED).then_some((kind, remainder));
+        }
+    }
+    if let Some(quoted) = rest.strip_prefix("string \"") {
+        // The value is written with `Debug`: escaped, so its end is the first bare quote.
+        let mut escaped = false;
+        for (at, c) in quoted.char_indices() {
+            match c {
+                _ if escaped => escaped = false,
+                '\\' => escaped = true,
+                '"' => {
+                    let remainder = &quoted[at + 1..];
+                    return remainder
+                        .starts_with(EXPECTED)
+                        .then_some(("string", remainder));
+                }
+                _ => {}
+            }
+        }
+        return None;
+    }
+    // Kinds that carry no value.
+    for kind in [
+        "null",
+        "unit value",
+        "Option value",
+        "newtype struct",
+        "sequence",
+        "map",
+        "enum",
+        "unit variant",
+        "newtype variant",
+        "tuple variant",
+        "struct variant",
+        "byte array",
+    ] {
+        if let Some(remainder) = rest.strip_prefix(kind)
+            && remainder.starts_with(EXPECTED)
+        {
+            return Some((kind, remainder));
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn message_for<T: serde::de::DeserializeOwned + std::fmt::Debug>(json: &str) -> String {
+        redacted(&serde_json::from_str::<T>(json).unwrap_err())
+    }
+
+    #[derive(Debug, serde::Deserialize)]
+    #[serde(deny_unknown_fields)]
+    #[allow(dead_code)]
+    struct Typed {
+        n: u64,
+        s: String,
+        #[serde(default)]
+        e: Option<Choice>,
+        #[serde(default)]
+        pair: Option<[u8; 2]>,
+    }
+
+    #[derive(Debug, serde::Deserialize)]
+    enum Choice {
+        A,
+    }
+
+    #[test]
+    fn serde_messages_keep_the_kind_and_lose_the_value() {
+        for (json, expected) in [
+            (
+                r#"{"n": "secret-value", "s": ""}"#,
+                "invalid type: string, expected u64",
+            ),
+            (
+                r#"{"n": "with \" quote, expected x", "s": ""}"#,
+                "invalid type: string, expected u64",
+            ),
+            (
+                r#"{"n": 1, "s": 4242}"#,
+                "invalid type: integer, expected a string",
+            ),
+            (
+                r#"{"n": -4242, "s": ""}"#,
+                "invalid value: integer, expected u64",
+            ),
+            (
+                r#"{"n": true, "s": ""}"#,
+                "invalid type: boolean, expected u64",
+            ),
+            (
+                r#"{"n": 4.25, "s": ""}"#,
+                "invalid type: floating point, expected u64",
+            ),
+            (
+                r#"{"n": [1], "s": ""}"#,
+                "invalid type: sequence, expected u64",
+            ),
+            (
+                r#"{"n": null, "s": ""}"#,
+                "invalid type: null, expected u64",
+            ),
+            (r#"{"s": ""}"#, "missing field `n`"),
+            (
+                r#"{"n": 1, "s": "", "pair": [1]}"#,
+                "invalid length 1, expected an array of length 2",
+            ),
+            (
+                r#"{"n": 1, "s": "", "e": "secret-variant"}"#,
+                "unknown variant (withheld)",
+            ),
+        ] {
+            let message = message_for::<Typed>(json);
+            assert_eq!(message, expected, "{json}");
+            assert!(
+                !message.contains("secret") && !message.contains("4242"),
+                "{message}"
+            );
+        }
+        let unknown = message_for::<Typed>(r#"{"n": 1, "s": "", "other": "secret"}"#);
+        assert!(unknown.starts_with("unknown field `other`"), "{unknown}");
+    }
+
+    #[test]
+    fn a_character_value_may_be_a_backtick() {
+        assert_eq!(
+            message_for::<u8>(r#""`""#),
+            "invalid type: string, expected u8"
+        );
+        assert_eq!(without_value("character ``` , expected u8"), None);
+        assert_eq!(
+            without_value("character ```, expected u8"),
+            Some(("character", ", expected u8"))
+        );
+    }
+
+    #[test]
+    fn messages_of_unknown_form_are_withheld() {
+        let error = <serde_json::Error as serde::de::Error>::custom("bad value secret-1");
+        assert!(!redacted(&error).contains("secret"));
+        let error = <serde_json::Error as serde::de::Error>::custom(
+            "invalid type: mystery secret, expected u8",
+        );
+        assert_eq!(redacted(&error), "invalid type: (withheld)");
     }
 }

@@ -205,35 +205,34 @@ where
         let mut inner = std::mem::replace(&mut self.inner, ready);
         let responder = Arc::clone(&self.layer.responder);
         let limit = self.layer.max_body_len;
-        let future: BoxFuture<_> =
-            Box::pin(async move {
-                let (mut parts, body) = request.into_parts();
-                let bytes = match Limited::new(body, limit).collect().await {
-                    Ok(collected) => collected.to_bytes(),
-                    Err(err) => {
-                        let kind = if err.is::<LengthLimitError>() {
-                            RequestErrorKind::BodyTooLarge
-                        } else {
-                            RequestErrorKind::UnreadableBody
-                        };
-                        return Ok(responder
-                            .respond(responder.reject(RejectionKind::InvalidRequest(kind))));
-                    }
-                };
-                match urlencoded_token(&bytes) {
-                    Ok(Some(token)) => {
-                        parts.extensions.insert(FormBodyToken(token.into()));
-                    }
-                    Ok(None) => {}
-                    Err(kind) => {
-                        return Ok(responder
-                            .respond(responder.reject(RejectionKind::InvalidRequest(kind))));
-                    }
+        let future: BoxFuture<_> = Box::pin(async move {
+            let (mut parts, body) = request.into_parts();
+            let bytes = match Limited::new(body, limit).collect().await {
+                Ok(collected) => collected.to_bytes(),
+                Err(err) => {
+                    let kind = if err.is::<LengthLimitError>() {
+                        RequestErrorKind::BodyTooLarge
+                    } else {
+                        RequestErrorKind::UnreadableBody
+                    };
+                    let rejection = responder.reject(RejectionKind::InvalidRequest(kind));
+                    return Ok(responder.respond(rejection, &parts.method, &parts.uri));
                 }
-                inner
-                    .call(Request::from_parts(parts, ReqBody::from(bytes)))
-                    .await
-            });
+            };
+            match urlencoded_token(&bytes) {
+                Ok(Some(token)) => {
+                    parts.extensions.insert(FormBodyToken(token.into()));
+                }
+                Ok(None) => {}
+                Err(kind) => {
+                    let rejection = responder.reject(RejectionKind::InvalidRequest(kind));
+                    return Ok(responder.respond(rejection, &parts.method, &parts.uri));
+                }
+            }
+            inner
+                .call(Request::from_parts(parts, ReqBody::from(bytes)))
+                .await
+        });
         FormTokenFuture {
             kind: Kind::Reading { future },
         }

@@ -13,6 +13,7 @@ use tower_service::Service;
 
 use crate::http::future::ResponseFuture;
 use crate::http::layer::{Admission, Guard};
+use crate::http::multi::Apis;
 use crate::http::on_rejection::OnRejection;
 use crate::http::rejection::RejectionKind;
 use crate::token::TokenErrorKind;
@@ -38,7 +39,33 @@ impl Future for KeyWait {
 struct Parked<S, ReqBody, R> {
     request: Request<ReqBody>,
     inner: S,
-    guard: Arc<Guard<R>>,
+    gate: Gate<R>,
+}
+
+/// What checks a request again after the wait: one guard, or several APIs'.
+pub(crate) enum Gate<R> {
+    One(Arc<Guard<R>>),
+    Several(Arc<Apis<R>>),
+}
+
+impl<R> Gate<R> {
+    /// The guard whose settings find the token and whose hook answers.
+    fn primary(&self) -> &Guard<R> {
+        match self {
+            Self::One(guard) => guard,
+            Self::Several(apis) => apis.primary(),
+        }
+    }
+
+    fn authenticate_owned<B>(&self, request: Request<B>) -> (Request<B>, Admission) {
+        // Once: a kid still unknown after the refetch is refused.
+        match self {
+            Self::One(guard) => guard.authenticate_owned(request, false, |_| Ok(&**guard)),
+            Self::Several(apis) => apis
+                .primary()
+                .authenticate_owned(request, false, |token| apis.choose(token)),
+        }
+    }
 }
 
 pin_project! {
@@ -80,7 +107,7 @@ where
         wait: KeyWait,
         request: Request<ReqBody>,
         inner: S,
-        guard: Arc<Guard<R>>,
+        gate: Gate<R>,
     ) -> Self {
         Self {
             state: State::Waiting {
@@ -88,7 +115,7 @@ where
                 parked: Some(Box::new(Parked {
                     request,
                     inner,
-                    guard,
+                    gate,
                 })),
             },
         }
@@ -98,7 +125,8 @@ where
 impl<S, ReqBody, ResBody, R> Future for GuardFuture<S, ReqBody, ResBody, R>
 where
     S: Service<Request<ReqBody>, Response = Response<ResBody>>,
-    R: OnRejection<ResBody>,
+    R: OnRejection<ResBody> + Send + Sync + 'static,
+    ResBody: 'static,
 {
     type Output = Result<Response<ResBody>, S::Error>;
 
@@ -113,25 +141,30 @@ where
                         panic!("GuardFuture polled after completion")
                     };
                     let Parked {
-                        mut request,
+                        request,
                         mut inner,
-                        guard,
+                        gate,
                     } = *parked;
-                    // Once: a kid still unknown after the refetch is refused.
-                    match guard.authenticate(&mut request, false) {
+                    let guard = gate.primary();
+                    let responder = &guard.responder;
+                    let (mut request, admission) = gate.authenticate_owned(request);
+                    let rejection = match admission {
                         Admission::Pass { in_url } => {
-                            ResponseFuture::inner(inner.call(request), in_url)
+                            guard.leave_hook::<ResBody, _>(&mut request);
+                            state.set(State::Ready {
+                                future: ResponseFuture::inner(inner.call(request), in_url),
+                            });
+                            continue;
                         }
-                        Admission::Reject(rejection) => {
-                            ResponseFuture::rejected(guard.responder.respond(rejection))
-                        }
-                        Admission::WaitForKeys(_) => {
-                            let kind = RejectionKind::InvalidToken(TokenErrorKind::UnknownKeyId);
-                            ResponseFuture::rejected(
-                                guard.responder.respond(guard.responder.reject(kind)),
-                            )
-                        }
-                    }
+                        Admission::Reject(rejection) => rejection,
+                        Admission::WaitForKeys(_) => responder
+                            .reject(RejectionKind::InvalidToken(TokenErrorKind::UnknownKeyId)),
+                    };
+                    ResponseFuture::rejected(responder.respond(
+                        rejection,
+                        request.method(),
+                        request.uri(),
+                    ))
                 }
             };
             state.set(State::Ready { future: next });

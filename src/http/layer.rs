@@ -5,7 +5,8 @@ use std::fmt;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
-use http::{Request, Response};
+use http::request::Parts;
+use http::{Extensions, HeaderMap, Request, Response, Uri};
 use tower_layer::Layer;
 use tower_service::Service;
 
@@ -15,10 +16,13 @@ use crate::http::extract::Anonymous;
 #[cfg(feature = "form")]
 use crate::http::form::{FormBodyToken, FormTokenLayer};
 use crate::http::future::ResponseFuture;
-use crate::http::guard_future::{GuardFuture, KeyWait};
+use crate::http::guard_future::{Gate, GuardFuture, KeyWait};
+#[cfg(feature = "axum")]
+use crate::http::on_rejection::Hook;
 use crate::http::on_rejection::{DefaultRejection, OnRejection, Responder};
 use crate::http::rejection::{Rejection, RejectionKind};
 use crate::http::scope_layer::{RequireScopesLayer, Required};
+use crate::http::sources::TokenSources;
 use crate::token::{ScopeRequirement, TokenErrorKind, TokenValidator};
 
 /// Applies [`BearerGuard`] to a service: the tower layer that protects an API.
@@ -65,6 +69,8 @@ pub(crate) struct Guard<R> {
     pub(crate) required: Option<Required>,
     pub(crate) allow_anonymous: bool,
     pub(crate) allow_query_token: bool,
+    /// Cookies, headers and functions the token may come from besides `Authorization`.
+    pub(crate) sources: TokenSources,
     pub(crate) responder: Arc<Responder<R>>,
 }
 
@@ -76,6 +82,33 @@ impl<R> BearerGuardLayer<R> {
     /// The checked configuration, for the builder's tests.
     #[cfg(test)]
     pub(crate) fn guard(&self) -> &Guard<R> {
+        &self.guard
+    }
+
+    /// Whether this layer verified `token`: with [`MultiApiLayer`](crate::MultiApiLayer), which
+    /// of its APIs a handler's token is for.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use bearer_guard::{BearerGuardLayer, ResourceServer};
+    ///
+    /// let api = ResourceServer::new("https://my-api-urn", "FF1prn9UxZotnFEfPVwEJhqqyRmwdSu5");
+    /// let guard = BearerGuardLayer::builder(api).build()?;
+    /// let handler = move |token: bearer_guard::VerifiedToken| async move {
+    ///     if guard.has_verified(&token) { "mine" } else { "another API's" }
+    /// };
+    /// # Ok::<(), bearer_guard::ConfigError>(())
+    /// ```
+    #[must_use]
+    pub fn has_verified(&self, token: &crate::VerifiedToken) -> bool {
+        token
+            .guard()
+            .is_some_and(|guard| guard.id == self.guard.responder.guard.id)
+    }
+
+    /// The checked configuration, for [`MultiApiLayer`](crate::MultiApiLayer).
+    pub(crate) fn shared(&self) -> &Arc<Guard<R>> {
         &self.guard
     }
 
@@ -235,6 +268,7 @@ impl<R> fmt::Debug for BearerGuardLayer<R> {
             .field("required", &self.guard.required)
             .field("allow_anonymous", &self.guard.allow_anonymous)
             .field("allow_query_token", &self.guard.allow_query_token)
+            .field("sources", &self.guard.sources)
             .finish_non_exhaustive()
     }
 }
@@ -274,7 +308,24 @@ pub(crate) enum Admission {
 impl<R> Guard<R> {
     /// Finds and checks the token, leaving a `VerifiedToken` (or the anonymous mark) in the
     /// request extensions. `may_wait`: whether an unknown `kid` may wait for a refetch.
-    pub(crate) fn authenticate<B>(&self, request: &mut Request<B>, may_wait: bool) -> Admission {
+    #[inline]
+    pub(crate) fn authenticate<Q: Incoming>(&self, request: &mut Q, may_wait: bool) -> Admission {
+        self.authenticate_with(request, may_wait, |_| Ok(self))
+    }
+
+    /// [`authenticate`](Self::authenticate), with the token verified by the guard `choose`
+    /// picks for it (this one, or for several APIs the one its `aud` and `iss` name); this
+    /// guard's settings find the token.
+    pub(crate) fn authenticate_with<'g, Q, C>(
+        &'g self,
+        request: &mut Q,
+        may_wait: bool,
+        choose: C,
+    ) -> Admission
+    where
+        Q: Incoming,
+        C: FnOnce(&str) -> Result<&'g Self, TokenErrorKind>,
+    {
         // Read, not taken, so that a request that waits for keys still has it afterwards.
         #[cfg(feature = "form")]
         let body = request
@@ -290,7 +341,11 @@ impl<R> Guard<R> {
         } else {
             None
         };
-        let found = match bearer::find_token(request.headers(), query, body) {
+        let other = match self.sources.find(request.headers(), request.parts()) {
+            Ok(other) => other,
+            Err(kind) => return self.reject(RejectionKind::InvalidRequest(kind)),
+        };
+        let found = match bearer::find_token(request.headers(), query, body, other) {
             Ok(Some(found)) => found,
             // A layer-wide scope requirement cannot be met without a token.
             Ok(None) if self.allow_anonymous && self.required.is_none() => {
@@ -301,16 +356,20 @@ impl<R> Guard<R> {
             Ok(None) => return self.reject(RejectionKind::MissingCredentials),
             Err(kind) => return self.reject(RejectionKind::InvalidRequest(kind)),
         };
-        let verified = match self
+        let chosen = match choose(&found.token) {
+            Ok(chosen) => chosen,
+            Err(kind) => return self.reject(RejectionKind::InvalidToken(kind)),
+        };
+        let verified = match chosen
             .validator
-            .validate_for(&found.token, &self.responder.guard)
+            .validate_for(&found.token, &chosen.responder.guard)
         {
             Ok(verified) => verified,
-            Err(kind) => return self.refused(kind, may_wait),
+            Err(kind) => return chosen.refused(kind, may_wait),
         };
         let in_url = found.in_url;
-        if let Some(required) = &self.required
-            && let Err(rejection) = required.check(&verified, &self.responder.guard.realm)
+        if let Some(required) = &chosen.required
+            && let Err(rejection) = required.check(&verified, &chosen.responder.guard.realm)
         {
             return Admission::Reject(rejection);
         }
@@ -318,6 +377,43 @@ impl<R> Guard<R> {
         request.extensions_mut().remove::<FormBodyToken>();
         request.extensions_mut().insert(verified);
         Admission::Pass { in_url }
+    }
+
+    /// [`authenticate_with`](Self::authenticate_with) for a request owned: taken apart when a
+    /// token source is a function of its [`Parts`].
+    pub(crate) fn authenticate_owned<'g, B, C>(
+        &'g self,
+        mut request: Request<B>,
+        may_wait: bool,
+        choose: C,
+    ) -> (Request<B>, Admission)
+    where
+        C: FnOnce(&str) -> Result<&'g Self, TokenErrorKind>,
+    {
+        if self.sources.needs_parts() {
+            let (mut parts, body) = request.into_parts();
+            let admission = self.authenticate_with(&mut parts, may_wait, choose);
+            (Request::from_parts(parts, body), admission)
+        } else {
+            let admission = self.authenticate_with(&mut request, may_wait, choose);
+            (request, admission)
+        }
+    }
+
+    /// Leaves the user's rejection hook in the extensions of a request let through, for the
+    /// extractors behind the guard to answer with; nothing when the hook is the default.
+    pub(crate) fn leave_hook<ResBody, B>(&self, request: &mut Request<B>)
+    where
+        R: OnRejection<ResBody> + Send + Sync + 'static,
+        ResBody: 'static,
+    {
+        #[cfg(feature = "axum")]
+        if self.responder.custom {
+            let hook = Hook::<ResBody>::new(&self.responder);
+            request.extensions_mut().insert(hook);
+        }
+        #[cfg(not(feature = "axum"))]
+        let _ = request;
     }
 
     fn reject(&self, kind: RejectionKind) -> Admission {
@@ -354,7 +450,8 @@ impl<R> Guard<R> {
 impl<S, R, ReqBody, ResBody> Service<Request<ReqBody>> for BearerGuard<S, R>
 where
     S: Service<Request<ReqBody>, Response = Response<ResBody>> + Clone,
-    R: OnRejection<ResBody>,
+    R: OnRejection<ResBody> + Send + Sync + 'static,
+    ResBody: 'static,
 {
     type Response = Response<ResBody>;
     type Error = S::Error;
@@ -365,21 +462,80 @@ where
     }
 
     fn call(&mut self, mut request: Request<ReqBody>) -> Self::Future {
-        match self.guard.authenticate(&mut request, true) {
+        let admission = if self.guard.sources.needs_parts() {
+            let guard = &*self.guard;
+            let (owned, admission) = guard.authenticate_owned(request, true, |_| Ok(guard));
+            request = owned;
+            admission
+        } else {
+            self.guard.authenticate(&mut request, true)
+        };
+        match admission {
             Admission::Pass { in_url } => {
+                self.guard.leave_hook::<ResBody, _>(&mut request);
                 GuardFuture::ready(ResponseFuture::inner(self.inner.call(request), in_url))
             }
-            Admission::Reject(rejection) => GuardFuture::ready(ResponseFuture::rejected(
-                self.guard.responder.respond(rejection),
-            )),
+            Admission::Reject(rejection) => {
+                let responder = &self.guard.responder;
+                let response = responder.respond(rejection, request.method(), request.uri());
+                GuardFuture::ready(ResponseFuture::rejected(response))
+            }
             Admission::WaitForKeys(wait) => {
                 // The service that was polled ready waits with the request; a clone takes
                 // its place.
                 let ready = self.inner.clone();
                 let inner = std::mem::replace(&mut self.inner, ready);
-                GuardFuture::waiting(wait, request, inner, Arc::clone(&self.guard))
+                let gate = Gate::One(Arc::clone(&self.guard));
+                GuardFuture::waiting(wait, request, inner, gate)
             }
         }
+    }
+}
+
+/// A request, whole or as its parts: what the guard reads and marks.
+pub(crate) trait Incoming {
+    fn headers(&self) -> &HeaderMap;
+    fn uri(&self) -> &Uri;
+    #[cfg_attr(not(feature = "form"), allow(dead_code))]
+    fn extensions(&self) -> &Extensions;
+    fn extensions_mut(&mut self) -> &mut Extensions;
+    /// The parts, for a token source that is a function of them.
+    fn parts(&self) -> Option<&Parts>;
+}
+
+impl<B> Incoming for Request<B> {
+    fn headers(&self) -> &HeaderMap {
+        self.headers()
+    }
+    fn uri(&self) -> &Uri {
+        self.uri()
+    }
+    fn extensions(&self) -> &Extensions {
+        self.extensions()
+    }
+    fn extensions_mut(&mut self) -> &mut Extensions {
+        self.extensions_mut()
+    }
+    fn parts(&self) -> Option<&Parts> {
+        None
+    }
+}
+
+impl Incoming for Parts {
+    fn headers(&self) -> &HeaderMap {
+        &self.headers
+    }
+    fn uri(&self) -> &Uri {
+        &self.uri
+    }
+    fn extensions(&self) -> &Extensions {
+        &self.extensions
+    }
+    fn extensions_mut(&mut self) -> &mut Extensions {
+        &mut self.extensions
+    }
+    fn parts(&self) -> Option<&Parts> {
+        Some(self)
     }
 }
 

@@ -31,9 +31,11 @@ mod form;
 mod future;
 mod guard_future;
 mod layer;
+mod multi;
 mod on_rejection;
 mod rejection;
 mod scope_layer;
+mod sources;
 
 pub use bearer::RequestErrorKind;
 #[cfg(feature = "axum")]
@@ -44,9 +46,11 @@ pub use future::ResponseFuture;
 pub use guard_future::GuardFuture;
 pub(crate) use layer::Guard;
 pub use layer::{BearerGuard, BearerGuardLayer};
+pub use multi::{MultiApi, MultiApiLayer};
 pub(crate) use on_rejection::Responder;
-pub use on_rejection::{DefaultRejection, OnRejection};
+pub use on_rejection::{DefaultRejection, OnRejection, RejectionBody};
 pub(crate) use rejection::quotable;
 pub use rejection::{Rejection, RejectionKind};
 pub(crate) use scope_layer::Required;
 pub use scope_layer::{RequireScopes, RequireScopesLayer};
+pub(crate) use sources::{SourceSetting, TokenSources};

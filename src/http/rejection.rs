@@ -7,6 +7,8 @@ use bytes::Bytes;
 use http::{HeaderValue, Response, StatusCode, header};
 
 use crate::http::bearer::RequestErrorKind;
+#[cfg(feature = "axum")]
+use crate::http::on_rejection::Hook;
 use crate::token::TokenErrorKind;
 
 /// Why a request was turned away, and the RFC 6750 answer to it.
@@ -19,6 +21,12 @@ use crate::token::TokenErrorKind;
 /// | valid token, missing scope | 403 | `Bearer realm="…", error="insufficient_scope", error_description="…", scope="…"` |
 ///
 /// The rejected response always carries the [`Rejection`] in its extensions, for logging layers.
+///
+/// Each rejection is logged by `tracing` at **debug** level, one event with `reason`,
+/// `status`, `method` and `path` (never the query string, the token or a claim); a scope layer
+/// or extractor with no guard, or under another guard, logs an **error**. To tie the event to
+/// the rest of the request's story, run tower-http's `TraceLayer` outside the guard: its span
+/// (with the request id you give it) encloses the event.
 ///
 /// # Example
 ///
@@ -65,6 +73,9 @@ pub struct Rejection {
     required_scope: Option<Arc<str>>,
     /// Seconds to send in `Retry-After`, for a 503.
     retry_after: Option<u64>,
+    /// The guard's hook, when an extractor rejects: `IntoResponse` answers with it.
+    #[cfg(feature = "axum")]
+    hook: Option<Hook<axum_core::body::Body>>,
 }
 
 /// What kind of rejection, and so which answer.
@@ -81,6 +92,10 @@ pub enum RejectionKind {
     InsufficientScope,
     /// A scope layer or extractor ran without `BearerGuardLayer` before it: a server bug, 500.
     MissingLayer,
+    /// A scope layer ran behind another `BearerGuardLayer` than the one it was made from (the
+    /// token was verified for another audience, secret or issuer): a server bug, 500. Make the
+    /// scope layer with the `require_scopes` of the guard around the route.
+    OtherGuard,
     /// The keys to verify the token are not available yet (no JWK set has loaded, or the one
     /// loaded has been stale too long): 503 with `Retry-After`, no challenge. The server's
     /// fault, not the client's (feature `jwks`).
@@ -97,7 +112,16 @@ impl Rejection {
             realm: realm.into(),
             required_scope: None,
             retry_after: None,
+            #[cfg(feature = "axum")]
+            hook: None,
         }
+    }
+
+    /// The same rejection, answered with `hook` when it becomes a response (axum).
+    #[cfg(feature = "axum")]
+    pub(crate) fn answered_with(mut self, hook: Option<&Hook<axum_core::body::Body>>) -> Self {
+        self.hook = hook.cloned();
+        self
     }
 
     /// A 503: no keys to verify tokens with yet; come back in `retry_after`.
@@ -117,6 +141,17 @@ impl Rejection {
         Self::new(RejectionKind::MissingLayer, "")
     }
 
+    /// A scope layer made from the guard of realm `ours` found a token verified by the guard
+    /// of realm `theirs`.
+    pub(crate) fn other_guard(ours: &Arc<str>, theirs: &Arc<str>) -> Self {
+        tracing::error!(
+            scope_layer_realm = &**ours,
+            verifying_guard_realm = &**theirs,
+            "bearer-guard: this route's scope layer was made from another BearerGuardLayer than the one that verified the token: make the scope layer with the require_scopes of the guard around the route"
+        );
+        Self::new(RejectionKind::OtherGuard, "")
+    }
+
     /// A 403 `insufficient_scope` rejection naming `required_scope` (space-delimited).
     #[must_use]
     pub fn insufficient_scope(
@@ -124,10 +159,8 @@ impl Rejection {
         required_scope: impl Into<Arc<str>>,
     ) -> Self {
         Self {
-            kind: RejectionKind::InsufficientScope,
-            realm: realm.into(),
             required_scope: Some(required_scope.into()),
-            retry_after: None,
+            ..Self::new(RejectionKind::InsufficientScope, realm)
         }
     }
 
@@ -137,7 +170,8 @@ impl Rejection {
         self.kind
     }
 
-    /// The HTTP status of the answer: 400, 401, 403, or 500 for a missing layer.
+    /// The HTTP status of the answer: 400, 401, 403, 503 while keys load, or 500 for a
+    /// missing or mismatched layer.
     #[must_use]
     pub fn status(&self) -> StatusCode {
         match self.kind {
@@ -146,7 +180,9 @@ impl Rejection {
             }
             RejectionKind::InvalidRequest(_) => StatusCode::BAD_REQUEST,
             RejectionKind::InsufficientScope => StatusCode::FORBIDDEN,
-            RejectionKind::MissingLayer => StatusCode::INTERNAL_SERVER_ERROR,
+            RejectionKind::MissingLayer | RejectionKind::OtherGuard => {
+                StatusCode::INTERNAL_SERVER_ERROR
+            }
             RejectionKind::KeysUnavailable => StatusCode::SERVICE_UNAVAILABLE,
         }
     }
@@ -160,6 +196,7 @@ impl Rejection {
             RejectionKind::InsufficientScope => Some("insufficient_scope"),
             RejectionKind::MissingCredentials
             | RejectionKind::MissingLayer
+            | RejectionKind::OtherGuard
             | RejectionKind::KeysUnavailable => None,
         }
     }
@@ -174,6 +211,9 @@ impl Rejection {
             RejectionKind::InsufficientScope => "The access token lacks a required scope",
             RejectionKind::MissingLayer => {
                 "bearer-guard found no token verified by this route's BearerGuardLayer: add that layer around the route (is the layer installed?)"
+            }
+            RejectionKind::OtherGuard => {
+                "bearer-guard: this route's scope layer was made from another BearerGuardLayer than the one that verified the token: make it with the require_scopes of the guard around the route"
             }
             RejectionKind::KeysUnavailable => {
                 "The keys to verify access tokens are not available yet; try again later"
@@ -190,6 +230,7 @@ impl Rejection {
             RejectionKind::InvalidToken(kind) => kind.reason(),
             RejectionKind::InsufficientScope => "insufficient_scope",
             RejectionKind::MissingLayer => "missing_layer",
+            RejectionKind::OtherGuard => "other_guard",
             RejectionKind::KeysUnavailable => "keys_unavailable",
         }
     }
@@ -212,7 +253,9 @@ impl Rejection {
     pub fn www_authenticate(&self) -> Option<HeaderValue> {
         if matches!(
             self.kind,
-            RejectionKind::MissingLayer | RejectionKind::KeysUnavailable
+            RejectionKind::MissingLayer
+                | RejectionKind::OtherGuard
+                | RejectionKind::KeysUnavailable
         ) || !quotable(&self.realm)
             || !self.required_scope.as_deref().is_none_or(quotable)
         {
@@ -286,6 +329,88 @@ impl Rejection {
     }
 }
 
+impl Rejection {
+    /// The gRPC status code of the answer (gRPC's `statusCodes`): 16 `UNAUTHENTICATED` for a
+    /// 401, 7 `PERMISSION_DENIED` for a 403, 3 `INVALID_ARGUMENT` for a 400, 14 `UNAVAILABLE`
+    /// for a 503 and 13 `INTERNAL` for a 500.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use bearer_guard::{Rejection, RejectionKind};
+    ///
+    /// assert_eq!(Rejection::new(RejectionKind::MissingCredentials, "api").grpc_code(), 16);
+    /// assert_eq!(Rejection::insufficient_scope("api", "read:messages").grpc_code(), 7);
+    /// ```
+    #[must_use]
+    pub fn grpc_code(&self) -> u8 {
+        match self.kind {
+            RejectionKind::MissingCredentials | RejectionKind::InvalidToken(_) => 16,
+            RejectionKind::InsufficientScope => 7,
+            RejectionKind::InvalidRequest(_) => 3,
+            RejectionKind::KeysUnavailable => 14,
+            RejectionKind::MissingLayer | RejectionKind::OtherGuard => 13,
+        }
+    }
+
+    /// The gRPC answer ("Trailers-Only", as gRPC servers send errors): HTTP 200,
+    /// `content-type: application/grpc`, [`grpc-status`](Self::grpc_code), a percent-encoded
+    /// `grpc-message` with the [description](Self::description), and the RFC 6750
+    /// `WWW-Authenticate` challenge (and `Retry-After`) kept as response metadata; the body
+    /// is empty. [`DefaultRejection`](crate::DefaultRejection) answers so for
+    /// `tonic::body::Body` (feature `tonic`); a hook may call it for any body type, such as a
+    /// gRPC service routed through axum.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use bearer_guard::{Rejection, RejectionKind};
+    ///
+    /// let rejection = Rejection::insufficient_scope("https://my-api-urn", "read:messages");
+    /// let response: http::Response<String> = rejection.to_grpc_response();
+    /// assert_eq!(response.status(), 200);
+    /// assert_eq!(response.headers()["grpc-status"], "7");
+    /// assert_eq!(response.headers()["grpc-message"], "The access token lacks a required scope");
+    /// assert!(response.headers().contains_key("www-authenticate"));
+    /// ```
+    #[must_use]
+    pub fn to_grpc_response<B: Default>(&self) -> Response<B> {
+        let mut response = Response::new(B::default());
+        let headers = response.headers_mut();
+        headers.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/grpc"),
+        );
+        headers.insert(
+            "grpc-status",
+            HeaderValue::from(u16::from(self.grpc_code())),
+        );
+        if let Ok(message) = HeaderValue::from_str(&grpc_percent_encode(self.description())) {
+            headers.insert("grpc-message", message);
+        }
+        if let Some(challenge) = self.www_authenticate() {
+            headers.insert(header::WWW_AUTHENTICATE, challenge);
+        }
+        if let Some(seconds) = self.retry_after {
+            headers.insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+        }
+        response
+    }
+}
+
+/// `grpc-message`'s encoding: bytes outside %x20-7E, and `%`, as `%XX`.
+fn grpc_percent_encode(text: &str) -> String {
+    let mut encoded = String::with_capacity(text.len());
+    for byte in text.bytes() {
+        if (0x20..=0x7E).contains(&byte) && byte != b'%' {
+            encoded.push(char::from(byte));
+        } else {
+            let _ = write!(encoded, "%{byte:02X}");
+        }
+    }
+    encoded
+}
+
 /// The description, as sent in `error_description`.
 impl fmt::Display for Rejection {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -302,12 +427,20 @@ pub(crate) fn quotable(text: &str) -> bool {
         .all(|b| matches!(b, 0x20 | 0x21 | 0x23..=0x5B | 0x5D..=0x7E))
 }
 
+/// The answer of the guard's [`on_rejection`](crate::BearerGuardBuilder::on_rejection) hook
+/// when an extractor behind the guard rejected, else the default one; the rejection is in the
+/// response's extensions either way.
 #[cfg(feature = "axum")]
 impl axum_core::response::IntoResponse for Rejection {
-    fn into_response(self) -> axum_core::response::Response {
-        let mut response = self.to_response();
-        response.extensions_mut().insert(self);
-        response
+    fn into_response(mut self) -> axum_core::response::Response {
+        match self.hook.take() {
+            Some(hook) => hook.answer(self),
+            None => {
+                let mut response = self.to_response();
+                response.extensions_mut().insert(self);
+                response
+            }
+        }
     }
 }
 
@@ -489,6 +622,56 @@ mod tests {
         );
         let boxed: Box<dyn std::error::Error> = Box::new(rejection);
         assert!(boxed.source().is_none());
+    }
+
+    #[test]
+    fn grpc_answers_carry_the_status_code_and_the_challenge() {
+        for (rejection, code) in [
+            (
+                Rejection::new(RejectionKind::MissingCredentials, realm()),
+                "16",
+            ),
+            (
+                Rejection::new(
+                    RejectionKind::InvalidToken(TokenErrorKind::Expired),
+                    realm(),
+                ),
+                "16",
+            ),
+            (Rejection::insufficient_scope(realm(), "read:messages"), "7"),
+            (
+                Rejection::new(
+                    RejectionKind::InvalidRequest(RequestErrorKind::EmptyToken),
+                    realm(),
+                ),
+                "3",
+            ),
+            (Rejection::missing_layer(), "13"),
+            (
+                Rejection::keys_unavailable(realm(), std::time::Duration::from_secs(5)),
+                "14",
+            ),
+        ] {
+            let response: Response<String> = rejection.to_grpc_response();
+            assert_eq!(response.status(), StatusCode::OK);
+            assert_eq!(response.headers()["grpc-status"], code);
+            assert_eq!(response.headers()[header::CONTENT_TYPE], "application/grpc");
+            assert_eq!(
+                response.headers()["grpc-message"],
+                rejection.description(),
+                "descriptions need no escaping"
+            );
+            assert_eq!(
+                response.headers().get(header::WWW_AUTHENTICATE),
+                rejection.www_authenticate().as_ref()
+            );
+            assert!(response.body().is_empty());
+        }
+    }
+
+    #[test]
+    fn grpc_message_is_percent_encoded() {
+        assert_eq!(grpc_percent_encode("50% off\n é"), "50%25 off%0A %C3%A9");
     }
 
     #[test]

@@ -14,7 +14,7 @@ use crate::http::extract::Anonymous;
 use crate::http::future::ResponseFuture;
 use crate::http::on_rejection::{DefaultRejection, OnRejection, Responder};
 use crate::http::rejection::{Rejection, RejectionKind};
-use crate::token::{ScopeRequirement, VerifiedToken};
+use crate::token::{ScopeRequirement, TokenErrorKind, VerifiedToken};
 
 /// A scope requirement checked against the resource server, with its challenge text
 /// rendered once.
@@ -140,14 +140,20 @@ where
 
     fn call(&mut self, request: Request<ReqBody>) -> Self::Future {
         let responder = &self.layer.responder;
-        let ours = |id: u64| id == responder.guard.id;
+        let ours = &responder.guard;
         let extensions = request.extensions();
         let checked = match extensions.get::<VerifiedToken>() {
-            Some(token) if token.guard().is_some_and(|guard| ours(guard.id)) => {
-                self.layer.required.check(token, &responder.guard.realm)
-            }
-            // Verified by another guard (another audience or secret): not ours to vouch for.
-            Some(_) => Err(Rejection::missing_layer()),
+            Some(token) => match token.guard() {
+                Some(guard) if guard.id == ours.id => self.layer.required.check(token, &ours.realm),
+                // Another API's token, from the same MultiApiLayer: not for this route.
+                Some(other) if responder.is_sibling(other.id) => {
+                    Err(responder
+                        .reject(RejectionKind::InvalidToken(TokenErrorKind::InvalidAudience)))
+                }
+                // Verified by another guard (another audience or secret): not ours to vouch for.
+                Some(other) => Err(Rejection::other_guard(&ours.realm, &other.realm)),
+                None => Err(Rejection::missing_layer()),
+            },
             None if extensions.get::<Anonymous>().is_some() => {
                 Err(responder.reject(RejectionKind::MissingCredentials))
             }
@@ -155,7 +161,11 @@ where
         };
         match checked {
             Ok(()) => ResponseFuture::inner(self.inner.call(request), false),
-            Err(rejection) => ResponseFuture::rejected(responder.respond(rejection)),
+            Err(rejection) => ResponseFuture::rejected(responder.respond(
+                rejection,
+                request.method(),
+                request.uri(),
+            )),
         }
     }
 }
