@@ -68,7 +68,8 @@ pub(crate) fn app(
             "/api/private-scoped",
             get(private_scoped).route_layer(read_messages),
         )
-        .layer(guard)
+        // Only the routes above; unknown paths stay 404.
+        .route_layer(guard)
         .route("/api/public", get(public)))
 }
 

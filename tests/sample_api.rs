@@ -37,6 +37,15 @@ async fn private_routes_answer_401_without_a_token() {
 }
 
 #[tokio::test]
+async fn unknown_paths_are_404_with_or_without_a_token() {
+    // The guard is a route layer: it never turns a missing route into a 401.
+    for authorization in [&[][..], &["Bearer not-a-token"][..]] {
+        let answer = send(&demo_app(None), request("/api/nope", authorization)).await;
+        assert_eq!((answer.status, answer.challenge), (404, None));
+    }
+}
+
+#[tokio::test]
 async fn demo_tokens_answer_200_and_403_as_printed() {
     let plain = sample_api::demo_token(sample_api::DEMO_ISSUER, "sample-scope").unwrap();
     let reader =
