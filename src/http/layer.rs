@@ -316,6 +316,7 @@ impl<R> Guard<R> {
     /// [`authenticate`](Self::authenticate), with the token verified by the guard `choose`
     /// picks for it (this one, or for several APIs the one its `aud` and `iss` name); this
     /// guard's settings find the token.
+    #[inline]
     pub(crate) fn authenticate_with<'g, Q, C>(
         &'g self,
         request: &mut Q,
