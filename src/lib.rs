@@ -47,6 +47,8 @@
 //!   layer, the extractors, the bearer header grammar and the RFC 6750 answers ([`Rejection`]);
 //! - `token/`: [`TokenValidator`] and its pipeline (JWS, header, claims, scopes),
 //!   [`VerifiedToken`], [`TokenError`];
+//! - `dpop/`: DPoP (RFC 9449): [`DpopMode`], [`jwk_thumbprint`], and with the `jwks` feature
+//!   the proof verifier, its settings and the replay stores;
 //! - `keys/`: [`Algorithm`], [`SigningSecret`] and the HMAC keys, JWKs and JWK sets;
 //! - `issuer.rs`: `TokenIssuer` (feature `issuer`).
 //!
@@ -58,6 +60,7 @@
 //! - `jwks`: RS256, PS256, ES256 and EdDSA, verified with the public keys of a JWK set
 //!   (`BearerGuardBuilder::static_jwks`), with aws-lc-rs. An HS256-only build compiles
 //!   no asymmetric crypto.
+//! - `redis`: `RedisReplayStore`, a DPoP replay store shared by every instance of an API.
 //! - `issuer`: `TokenIssuer`, which mints HS256 access tokens for a resource server: for your
 //!   API's tests and for local authorization servers.
 
@@ -65,6 +68,7 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod config;
+mod dpop;
 mod error;
 mod http;
 #[cfg(feature = "issuer")]
@@ -75,6 +79,14 @@ mod test_support;
 mod token;
 
 pub use config::{BearerGuardBuilder, ResourceServer, ScopeDefinition};
+#[cfg(feature = "redis")]
+pub use dpop::RedisReplayStore;
+#[cfg(feature = "jwks")]
+pub use dpop::{
+    DpopError, DpopProof, DpopRequest, DpopSettings, DpopVerifier, MemoryReplayStore, Replay,
+    ReplayError, ReplayFuture, ReplayKey, ReplayStore,
+};
+pub use dpop::{DpopMode, ThumbprintError, jwk_thumbprint};
 pub use error::ConfigError;
 #[cfg(feature = "axum")]
 pub use http::Claims;
