@@ -15,9 +15,7 @@
 /// `uri` normalised for comparison; `None` when it is not an absolute `http(s)` URI with an
 /// authority and no user information, query or fragment, or holds a character a URI cannot.
 pub(crate) fn normalize(uri: &str) -> Option<String> {
-    if uri.contains(['?', '#']) {
-        return None;
-    }
+    // `?` and `#` are neither host nor path characters: a query or fragment fails below.
     let (scheme, rest) = uri.split_once("://")?;
     let scheme = scheme.to_ascii_lowercase();
     let default_port = match scheme.as_str() {

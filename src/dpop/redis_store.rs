@@ -50,7 +50,8 @@ impl RedisReplayStore {
     ///
     /// # Errors
     ///
-    /// [`ReplayError::Unavailable`] when the URL is not one, or Redis cannot be reached.
+    /// [`ReplayError::Unavailable`] when the URL is not one, or Redis cannot be reached: the
+    /// latter after six attempts with exponential backoff, about 10 s.
     pub async fn connect(url: &str) -> Result<Self, ReplayError> {
         let client = redis::Client::open(url).map_err(unavailable)?;
         let connection = ConnectionManager::new(client).await.map_err(unavailable)?;
