@@ -70,9 +70,13 @@ fn verifier() -> DpopVerifier {
 
 /// Verifies `proof` for `GET URI` now, with [`ACCESS_TOKEN`] bound to `bound_to`.
 fn verify(proof: &str, bound_to: &str) -> Result<DpopProof, DpopError> {
-    let jkt = jkt(bound_to);
+    verify_jkt(proof, &jkt(bound_to))
+}
+
+/// Verifies `proof` for `GET URI` now, with [`ACCESS_TOKEN`] bound to the key `jkt`.
+fn verify_jkt(proof: &str, jkt: &str) -> Result<DpopProof, DpopError> {
     let request =
-        DpopRequest::new("GET", URI, SystemTime::now()).access_token(ACCESS_TOKEN, Some(&jkt));
+        DpopRequest::new("GET", URI, SystemTime::now()).access_token(ACCESS_TOKEN, Some(jkt));
     verifier().verify([&HeaderValue::from_str(proof).unwrap()], &request)
 }
 
@@ -406,22 +410,27 @@ fn each_check_refuses_its_own_failure() {
             raw(header("ES256", "p256", json!({ "jwk": null })), json!({})),
             DpopError::MissingKey,
         ),
+    ];
+    for (name, proof, expected) in cases {
+        assert_eq!(verify(&proof, "p256").map(|_| ()), Err(expected), "{name}");
+    }
+    // Proofs whose `jwk` the token is bound to, and that fail on the key itself.
+    let rfc_jwk = json!({
+        "kty": "EC", "crv": "P-256",
+        "x": "l8tFrhx-34tV3hRICRDY9zCkDlpBhF42UQUfWVAWBFs",
+        "y": "9VE4jf_Ok_o64zbTTlcuNJajHmt6v9TDVrU0CdvGRDA"
+    });
+    let rfc_jkt = jwk_thumbprint(&rfc_jwk.to_string()).unwrap();
+    let key_cases = [
         (
             "jwk of another key than the signer's",
             signed_raw(
                 Algorithm::ES256,
                 "p256",
-                &header(
-                    "ES256",
-                    "p256",
-                    json!({ "jwk": {
-                "kty": "EC", "crv": "P-256",
-                "x": "l8tFrhx-34tV3hRICRDY9zCkDlpBhF42UQUfWVAWBFs",
-                "y": "9VE4jf_Ok_o64zbTTlcuNJajHmt6v9TDVrU0CdvGRDA"
-            } }),
-                ),
+                &header("ES256", "p256", json!({ "jwk": rfc_jwk })),
                 &claims(json!({})),
             ),
+            rfc_jkt,
             DpopError::InvalidSignature,
         ),
         (
@@ -432,6 +441,7 @@ fn each_check_refuses_its_own_failure() {
                 &header("ES256", "p384", json!({})),
                 &claims(json!({})),
             ),
+            jkt("p384"),
             DpopError::UnusableKey,
         ),
         (
@@ -442,11 +452,16 @@ fn each_check_refuses_its_own_failure() {
                 &header("RS256", "rsa1024", json!({})),
                 &claims(json!({})),
             ),
+            jkt("rsa1024"),
             DpopError::UnusableKey,
         ),
     ];
-    for (name, proof, expected) in cases {
-        assert_eq!(verify(&proof, "p256").map(|_| ()), Err(expected), "{name}");
+    for (name, proof, jkt, expected) in key_cases {
+        assert_eq!(
+            verify_jkt(&proof, &jkt).map(|_| ()),
+            Err(expected),
+            "{name}"
+        );
     }
     // The unchanged proof passes: each failure above is its own.
     assert!(verify(&es256(json!({})), "p256").is_ok());

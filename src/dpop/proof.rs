@@ -21,7 +21,7 @@ use crate::keys::{Algorithm, Algorithms, Unusable, verifying_key};
 /// The longest proof read, in bytes; longer ones are refused before anything is decoded.
 /// Room for an RSA-8192 `jwk` (about 1,950 characters of header) and signature (1,366), and
 /// an `htu` of a few KiB.
-pub(crate) const MAX_PROOF_LEN: usize = 8 * 1024;
+const MAX_PROOF_LEN: usize = 8 * 1024;
 
 /// The longest header segment read, in characters of base64url.
 const MAX_HEADER_LEN: usize = 4 * 1024;
@@ -37,17 +37,19 @@ const MAX_HEADER_LEN: usize = 4 * 1024;
 /// 1. exactly one `DPoP` header; its size, before anything is decoded;
 /// 2. three base64url segments, header and payload JSON objects, no member twice;
 /// 3. the header: no `crit`; `typ` `dpop+jwt`; `alg` one of those accepted (never `none` nor
-///    HS*); a `jwk` with no private member, which fits `alg`, read by the same code as the
-///    keys of a JWK set;
-/// 4. the signature, with that `jwk` (aws-lc-rs);
-/// 5. the claims: `jti`, `htm`, `htu`, `iat` present; `htm` equal to the method
+///    HS*); a `jwk`;
+/// 4. with an access token: the token has a `cnf.jkt`, equal to the RFC 7638 thumbprint of
+///    the `jwk` (before any key is parsed, so a proof can make the server parse only the key
+///    the token is bound to);
+/// 5. the `jwk` has no private member and fits `alg`, read by the same code as the keys of a
+///    JWK set; the signature verifies with it (aws-lc-rs);
+/// 6. the claims: `jti`, `htm`, `htu`, `iat` present; `htm` equal to the method
 ///    (case-sensitive, as methods are); `htu` equal to the URI, both normalised as RFC 9449
 ///    §4.3 asks (RFC 3986 §6.2.2 and §6.2.3: case, percent-encodings, dot segments, default
 ///    port; the request's query and fragment are dropped, an `htu` with one is refused);
 ///    `iat` within the window either side of now, plus leeway;
-/// 6. with an access token: `ath` is its base64url SHA-256, the token has a `cnf.jkt`, and
-///    that equals the RFC 7638 thumbprint of the proof's `jwk`;
-/// 7. with a server nonce: the proof's `nonce` equals it.
+/// 7. with an access token: `ath` is its base64url SHA-256;
+/// 8. with a server nonce: the proof's `nonce` equals it.
 ///
 /// # Example
 ///
@@ -60,8 +62,13 @@ const MAX_HEADER_LEN: usize = 4 * 1024;
 /// let request = DpopRequest::new("GET", "https://resource.example.org/protectedresource", now)
 ///     .access_token("Kz~8mXK1EalYznwH-LC-1fBAo.4Ljp~zsPE_NeO.gxU", Some("0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4I"));
 ///
-/// let header = http::HeaderValue::from_static("not-a-proof");
-/// assert_eq!(verifier.verify([&header], &request).unwrap_err(), DpopError::Malformed);
+/// // RFC 9449 §7.1's proof, for that request.
+/// let proof = http::HeaderValue::from_static("eyJ0eXAiOiJkcG9wK2p3dCIsImFsZyI6IkVTMjU2IiwiandrIjp7Imt0eSI6IkVDIiwieCI6Imw4dEZyaHgtMzR0VjNoUklDUkRZOXpDa0RscEJoRjQyVVFVZldWQVdCRnMiLCJ5IjoiOVZFNGpmX09rX282NHpiVFRsY3VOSmFqSG10NnY5VERWclUwQ2R2R1JEQSIsImNydiI6IlAtMjU2In19.eyJqdGkiOiJlMWozVl9iS2ljOC1MQUVCIiwiaHRtIjoiR0VUIiwiaHR1IjoiaHR0cHM6Ly9yZXNvdXJjZS5leGFtcGxlLm9yZy9wcm90ZWN0ZWRyZXNvdXJjZSIsImlhdCI6MTU2MjI2MjYxOCwiYXRoIjoiZlVIeU8ycjJaM0RaNTNFc05yV0JiMHhXWG9hTnk1OUlpS0NBcWtzbVFFbyJ9.2oW9RP35yRqzhrtNP86L-Ey71EOptxRimPPToA1plemAgR6pxHF8y6-yqyVnmcw6Fy1dqd-jfxSYoMxhAJpLjA");
+/// let verified = verifier.verify([&proof], &request).unwrap();
+/// assert_eq!(verified.thumbprint(), "0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4I");
+///
+/// let post = DpopRequest::new("POST", "https://resource.example.org/protectedresource", now);
+/// assert_eq!(verifier.verify([&proof], &post).unwrap_err(), DpopError::MethodMismatch);
 /// assert_eq!(verifier.verify([], &request).unwrap_err(), DpopError::MissingProof);
 /// # Ok::<(), bearer_guard::ConfigError>(())
 /// ```
@@ -311,11 +318,19 @@ impl DpopVerifier {
             .filter(|alg| self.accepted.contains(*alg))
             .ok_or(DpopError::UnsupportedAlgorithm)?;
         let jwk = header.jwk.ok_or(DpopError::MissingKey)?.get();
-        let key = verifying_key(jwk, alg).map_err(|unusable| match unusable {
-            Unusable::PrivateMembers | Unusable::Symmetric => DpopError::PrivateKey,
-            Unusable::Malformed => DpopError::Malformed,
-            _ => DpopError::UnusableKey,
-        })?;
+        let thumbprint = match thumbprint_digest(jwk) {
+            Ok(digest) => URL_SAFE_NO_PAD.encode(digest),
+            // A JWK with no thumbprint is no key: the key parser says why.
+            Err(_) => return Err(key_error(verifying_key(jwk, alg).err())),
+        };
+        if let Some((_, jkt)) = request.token {
+            match jkt {
+                None => return Err(DpopError::UnboundToken),
+                Some(jkt) if jkt != thumbprint => return Err(DpopError::KeyMismatch),
+                Some(_) => {}
+            }
+        }
+        let key = verifying_key(jwk, alg).map_err(|unusable| key_error(Some(unusable)))?;
         if !key.verifies(signing_input, signature) {
             return Err(DpopError::InvalidSignature);
         }
@@ -350,18 +365,10 @@ impl DpopVerifier {
             return Err(DpopError::IssuedInFuture);
         }
 
-        let thumbprint = thumbprint_digest(jwk)
-            .map(|digest| URL_SAFE_NO_PAD.encode(digest))
-            .map_err(|_| DpopError::UnusableKey)?;
-        if let Some((token, jkt)) = request.token {
+        if let Some((token, _)) = request.token {
             let ath = claims.ath.ok_or(DpopError::MissingAccessTokenHash)?;
             if *ath != DpopProof::access_token_hash(token) {
                 return Err(DpopError::AccessTokenHashMismatch);
-            }
-            match jkt {
-                None => return Err(DpopError::UnboundToken),
-                Some(jkt) if jkt != thumbprint => return Err(DpopError::KeyMismatch),
-                Some(_) => {}
             }
         }
         if let Some(expected) = request.nonce {
@@ -380,6 +387,16 @@ impl DpopVerifier {
             issued_at: numeric_date(iat),
             replay_ttl: Duration::try_from_secs_f64(ttl).unwrap_or(Duration::from_secs(1)),
         })
+    }
+}
+
+/// The error for a `jwk` the key parser refused (`None`: one it took but that has no
+/// thumbprint, which cannot happen for the key types it takes).
+fn key_error(unusable: Option<Unusable>) -> DpopError {
+    match unusable {
+        Some(Unusable::PrivateMembers | Unusable::Symmetric) => DpopError::PrivateKey,
+        Some(Unusable::Malformed) => DpopError::Malformed,
+        _ => DpopError::UnusableKey,
     }
 }
 
