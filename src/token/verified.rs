@@ -181,7 +181,7 @@ impl VerifiedToken {
 
     /// `cnf.jkt` (RFC 9449 §6.1): the RFC 7638 thumbprint of the key a DPoP-bound token is
     /// bound to, when it is one. Such a token is only good with a DPoP proof signed by that
-    /// key ([`DpopVerifier`](crate::DpopVerifier)).
+    /// key (`DpopVerifier`, feature `jwks`).
     ///
     /// # Example
     ///
