@@ -94,6 +94,10 @@ pub enum DpopError {
     /// The access token presented with `DPoP` is not bound to a key: it has no `cnf.jkt`.
     #[error("The access token is not DPoP-bound")]
     UnboundToken,
+    /// A DPoP-bound token (one with `cnf.jkt`) presented as `Bearer`: without a proof it is
+    /// refused (RFC 9449 §7.1). For the guard to answer; the verifier never returns it.
+    #[error("The access token is DPoP-bound and came without a proof")]
+    BoundTokenAsBearer,
     /// The access token is bound to another key than the proof's (check 12).
     #[error("The access token is bound to another key")]
     KeyMismatch,
@@ -107,6 +111,7 @@ pub enum DpopError {
     #[error("The DPoP proof was used before")]
     Replayed,
     /// The replay store could not answer: the request cannot be checked, and is answered 503.
+    /// Its message carries the backend's, for logs; an answer's description should not.
     #[error("The DPoP replay store is unavailable: {0}")]
     ReplayStore(ReplayError),
 }
@@ -119,7 +124,7 @@ impl DpopError {
     pub fn error_code(&self) -> Option<&'static str> {
         Some(match self {
             Self::MissingProof | Self::MultipleProofs => "invalid_request",
-            Self::UnboundToken | Self::KeyMismatch => "invalid_token",
+            Self::UnboundToken | Self::KeyMismatch | Self::BoundTokenAsBearer => "invalid_token",
             Self::NonceRequired | Self::StaleNonce => "use_dpop_nonce",
             Self::ReplayStore(_) => return None,
             _ => "invalid_dpop_proof",
@@ -175,6 +180,7 @@ mod tests {
             (DpopError::MultipleProofs, Some("invalid_request"), 400),
             (DpopError::UnboundToken, Some("invalid_token"), 401),
             (DpopError::KeyMismatch, Some("invalid_token"), 401),
+            (DpopError::BoundTokenAsBearer, Some("invalid_token"), 401),
             (DpopError::NonceRequired, Some("use_dpop_nonce"), 401),
             (DpopError::StaleNonce, Some("use_dpop_nonce"), 401),
             (
