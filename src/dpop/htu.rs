@@ -233,6 +233,26 @@ mod tests {
         );
     }
 
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig {
+            cases: 512,
+            failure_persistence: None,
+            ..proptest::prelude::ProptestConfig::default()
+        })]
+
+        /// A normalised URI is its own normal form, so comparing two normal forms is
+        /// comparing the URIs; and no input panics.
+        #[test]
+        fn normalising_twice_changes_nothing(
+            uri in "(https?|HTTPS?|ftp)://[a-zA-Z0-9.%:@\\[\\]-]{0,12}(/[a-zA-Z0-9._~%:@!$&'()*+,;=?#-]{0,8}){0,5}"
+        ) {
+            if let Some(once) = normalize(&uri) {
+                proptest::prop_assert_eq!(normalize(&once), Some(once.clone()));
+                proptest::prop_assert_eq!(normalize_request(&uri), Some(once));
+            }
+        }
+    }
+
     #[test]
     fn dot_segments_are_removed_as_rfc3986_shows() {
         // RFC 3986 §5.2.4's examples.
