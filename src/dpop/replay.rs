@@ -163,8 +163,9 @@ const DEFAULT_CAPACITY: usize = 100_000;
 /// A replay store in this process's memory: bounded, each proof forgotten once its window
 /// closes.
 ///
-/// It holds at most `capacity` unexpired proofs (100,000 by default, about 9 MB: 32 bytes of
-/// key and 8 of expiry, in a hash map and a heap). When that many are unexpired, a new proof
+/// It holds at most `capacity` unexpired proofs (100,000 by default, at most about 11 MB:
+/// 32 bytes of key and 8 of expiry, in a hash map and in a heap, each grown in powers of
+/// two). When that many are unexpired, a new proof
 /// is answered [`ReplayError::Full`] (503) rather than let an older one be forgotten early,
 /// which would let its replay pass: a flood fills the store and fails requests, never
 /// grows it, never opens it to replays. At the default 120 s window (60 s either side plus
