@@ -108,6 +108,14 @@ pub enum ConfigError {
         /// What is wrong with it.
         problem: String,
     },
+    /// A DPoP setting is out of its bounds.
+    #[error("the DPoP setting {setting}: {problem}")]
+    DpopSetting {
+        /// The setting.
+        setting: &'static str,
+        /// What is wrong with it.
+        problem: String,
+    },
     /// A URL keys would be fetched from is neither `https` nor `http` to a loopback host.
     #[error(
         "{setting} {url:?} cannot be fetched: keys come over https (or http to 127.0.0.1, [::1] or localhost, for local development)"

@@ -47,6 +47,8 @@
 //!   layer), [`RequireScopesLayer`], the token sources, the form-body layer, the extractors, the bearer header grammar and the RFC 6750 answers ([`Rejection`]);
 //! - `token/`: [`TokenValidator`] and its pipeline (JWS, header, claims, scopes),
 //!   [`VerifiedToken`], [`TokenError`];
+//! - `dpop/`: DPoP (RFC 9449): [`DpopMode`], [`jwk_thumbprint`], and with the `jwks` feature
+//!   the proof verifier, its settings and the replay stores;
 //! - `keys/`: [`Algorithm`], [`SigningSecret`] and the HMAC keys, JWKs and JWK sets;
 //! - `issuer.rs`: `TokenIssuer` (feature `issuer`), and `issuer/signing_key.rs`: `SigningKey`
 //!   (features `issuer` and `jwks`).
@@ -62,6 +64,7 @@
 //! - `tonic`: [`DefaultRejection`] answers `tonic::body::Body` responses the gRPC way
 //!   ([`Rejection::to_grpc_response`]), for the guard in a tonic server
 //!   (`examples/grpc.rs`). Off by default; it adds only tonic's body type.
+//! - `redis`: `RedisReplayStore`, a DPoP replay store shared by every instance of an API.
 //! - `issuer`: `TokenIssuer`, which mints HS256 access tokens for a resource server: for your
 //!   API's tests and for local authorization servers. With `jwks` too, `SigningKey` signs
 //!   RS256, PS256, ES256 and EdDSA tokens with a private key (aws-lc-rs, the library that
@@ -71,6 +74,7 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod config;
+mod dpop;
 mod error;
 mod http;
 #[cfg(feature = "issuer")]
@@ -81,6 +85,14 @@ mod test_support;
 mod token;
 
 pub use config::{BearerGuardBuilder, ResourceServer, ScopeDefinition};
+#[cfg(feature = "redis")]
+pub use dpop::RedisReplayStore;
+#[cfg(feature = "jwks")]
+pub use dpop::{
+    DpopError, DpopProof, DpopRequest, DpopSettings, DpopVerifier, MemoryReplayStore, Replay,
+    ReplayError, ReplayFuture, ReplayKey, ReplayStore,
+};
+pub use dpop::{DpopMode, ThumbprintError, jwk_thumbprint};
 pub use error::ConfigError;
 #[cfg(feature = "axum")]
 pub use http::Claims;

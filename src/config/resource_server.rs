@@ -4,6 +4,7 @@ use std::path::Path;
 
 use serde::Deserialize;
 
+use crate::dpop::DpopMode;
 use crate::error::ConfigError;
 use crate::keys::{Algorithm, SigningSecret};
 
@@ -56,6 +57,18 @@ pub struct ResourceServer {
     signing_secret: Option<SigningSecret>,
     #[serde(default)]
     token_lifetime: Option<u64>,
+    #[serde(default)]
+    proof_of_possession: Option<ProofOfPossession>,
+}
+
+/// The registration's `proof_of_possession`: which sender-constraining mechanism its tokens
+/// use, and whether they must.
+#[derive(Clone, Debug, Deserialize)]
+struct ProofOfPossession {
+    #[serde(default)]
+    mechanism: Option<String>,
+    #[serde(default)]
+    required: bool,
 }
 
 /// One scope that a resource server declares.
@@ -98,6 +111,7 @@ impl ResourceServer {
             signing_alg: "HS256".to_owned(),
             signing_secret: Some(signing_secret.into()),
             token_lifetime: None,
+            proof_of_possession: None,
         }
     }
 
@@ -225,6 +239,38 @@ impl ResourceServer {
         self.token_lifetime
     }
 
+    /// Whether the API takes DPoP-bound tokens (RFC 9449), from the registration's
+    /// `proof_of_possession: {"mechanism": "dpop", "required": …}`:
+    /// [`Required`](DpopMode::Required) when `required` is `true`,
+    /// [`Allowed`](DpopMode::Allowed) when it is `false` or when the registration has no
+    /// `proof_of_possession`, and [`Disabled`](DpopMode::Disabled) for another mechanism
+    /// (`mtls`), whose tokens no DPoP proof can stand for.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use bearer_guard::{DpopMode, ResourceServer};
+    ///
+    /// let api = ResourceServer::from_json(r#"{
+    ///     "identifier": "https://my-api-urn", "signing_alg": "RS256",
+    ///     "proof_of_possession": { "mechanism": "dpop", "required": true }
+    /// }"#)?;
+    /// assert_eq!(api.dpop_mode(), DpopMode::Required);
+    ///
+    /// let silent = ResourceServer::new("https://my-api-urn", "FF1prn9UxZotnFEfPVwEJhqqyRmwdSu5");
+    /// assert_eq!(silent.dpop_mode(), DpopMode::Allowed);
+    /// # Ok::<(), bearer_guard::ConfigError>(())
+    /// ```
+    #[must_use]
+    pub fn dpop_mode(&self) -> DpopMode {
+        match &self.proof_of_possession {
+            None => DpopMode::Allowed,
+            Some(pop) if pop.mechanism.as_deref() != Some("dpop") => DpopMode::Disabled,
+            Some(pop) if pop.required => DpopMode::Required,
+            Some(_) => DpopMode::Allowed,
+        }
+    }
+
     pub(crate) fn signing_secret(&self) -> Option<&SigningSecret> {
         self.signing_secret.as_ref()
     }
@@ -298,6 +344,50 @@ mod tests {
       "scopes": [{ "value": "sample-scope", "description": "Description for Sample Scope" }],
       "signing_alg": "HS256", "signing_secret": "FF1prn9UxZotnFEfPVwEJhqqyRmwdSu5", "token_lifetime": 86400,
       "allow_offline_access": false, "skip_consent_for_verifiable_first_party_clients": true }"#;
+
+    #[test]
+    fn dpop_mode_follows_proof_of_possession() {
+        let with = |pop: &str| {
+            let json =
+                format!(r#"{{"identifier": "https://my-api-urn", "signing_alg": "RS256"{pop}}}"#);
+            ResourceServer::from_json(&json).unwrap().dpop_mode()
+        };
+        assert_eq!(with(""), DpopMode::Allowed);
+        assert_eq!(with(r#", "proof_of_possession": null"#), DpopMode::Allowed);
+        for (pop, mode) in [
+            (
+                r#"{"mechanism": "dpop", "required": true}"#,
+                DpopMode::Required,
+            ),
+            (
+                r#"{"mechanism": "dpop", "required": false}"#,
+                DpopMode::Allowed,
+            ),
+            (r#"{"mechanism": "dpop"}"#, DpopMode::Allowed),
+            (
+                r#"{"mechanism": "mtls", "required": true}"#,
+                DpopMode::Disabled,
+            ),
+            (
+                r#"{"mechanism": "DPoP", "required": true}"#,
+                DpopMode::Disabled,
+            ),
+            (r#"{"required": true}"#, DpopMode::Disabled),
+        ] {
+            assert_eq!(
+                with(&format!(r#", "proof_of_possession": {pop}"#)),
+                mode,
+                "{pop}"
+            );
+        }
+        let wrong = r#"{"identifier": "https://my-api-urn", "signing_alg": "RS256", "proof_of_possession": {"mechanism": "dpop", "required": "yes"}}"#;
+        assert!(ResourceServer::from_json(wrong).is_err());
+        assert_eq!(
+            ResourceServer::new("https://my-api-urn", "FF1prn9UxZotnFEfPVwEJhqqyRmwdSu5")
+                .dpop_mode(),
+            DpopMode::Allowed
+        );
+    }
 
     #[test]
     fn declares_exactly_its_scopes() {

@@ -176,6 +176,15 @@ pub(crate) fn parse(json: &str, accepted: Algorithms) -> ParsedJwk {
     ParsedJwk { kid, keys }
 }
 
+/// The key one JWK (JSON text) gives for `alg`, checked as a key-set key is: for keys that
+/// come with what they sign, such as a DPoP proof's `jwk` header (RFC 9449 §4.2).
+pub(crate) fn verifying_key(json: &str, alg: Algorithm) -> Result<VerifyingKey, Unusable> {
+    parse(json, Algorithms::of([alg]))
+        .keys?
+        .pop()
+        .ok_or(Unusable::NoAcceptedAlgorithm)
+}
+
 fn keys_of(
     jwk: &Jwk<'_>,
     accepted: Algorithms,

@@ -23,5 +23,7 @@ pub(crate) use cache::{KeyCache, KeyWait, Location};
 pub(crate) use hs256::KeyChoice;
 pub(crate) use hs256::{Hs256Key, Hs256Keys, MAX_KEYS};
 #[cfg(feature = "jwks")]
+pub(crate) use jwk::{Unusable, verifying_key};
+#[cfg(feature = "jwks")]
 pub(crate) use jwk_set::{JwkSet, Lookup, MAX_DOCUMENT_LEN};
 pub use secret::SigningSecret;

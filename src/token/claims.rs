@@ -98,6 +98,8 @@ pub(crate) struct RegisteredClaims {
     pub(crate) client_id: Option<Text>,
     pub(crate) jti: Option<Text>,
     pub(crate) scopes: ScopeList,
+    /// `cnf.jkt` (RFC 9449 §6.1): the thumbprint of the key a DPoP-bound token is bound to.
+    pub(crate) cnf_jkt: Option<Text>,
 }
 
 /// Parses `payload` as a claims object, comparing `aud` with `audience` and reading scopes
@@ -183,6 +185,7 @@ enum Name {
     Azp,
     ClientId,
     Jti,
+    Cnf,
     Scope,
     Other,
 }
@@ -223,6 +226,7 @@ impl Visitor<'_> for NameSeed<'_> {
             "azp" => Name::Azp,
             "client_id" => Name::ClientId,
             "jti" => Name::Jti,
+            "cnf" => Name::Cnf,
             _ if name == self.scope_claim => Name::Scope,
             _ => Name::Other,
         })
@@ -273,6 +277,7 @@ impl<'de> Visitor<'de> for ClaimsVisitor<'_> {
                 Name::Azp => claims.azp = text(&mut map)?,
                 Name::ClientId => claims.client_id = text(&mut map)?,
                 Name::Jti => claims.jti = text(&mut map)?,
+                Name::Cnf => claims.cnf_jkt = map.next_value_seed(ConfirmationSeed { payload })?,
                 Name::Scope => claims.scopes = map.next_value_seed(ScopeSeed { payload })?,
                 Name::Other => {
                     map.next_value::<IgnoredAny>()?;
@@ -331,6 +336,44 @@ impl<'de> Visitor<'de> for AudienceSeed<'_> {
             }
         }
         Ok(found)
+    }
+}
+
+/// `cnf` (RFC 7800 §3.1): an object of confirmation methods, of which only `jkt` (RFC 9449
+/// §6.1), a string, is read; the others are skipped. Read only when the token has a `cnf`.
+struct ConfirmationSeed<'a> {
+    payload: &'a str,
+}
+
+impl<'de> DeserializeSeed<'de> for ConfirmationSeed<'_> {
+    type Value = Option<Text>;
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Option<Text>, D::Error> {
+        deserializer.deserialize_map(self)
+    }
+}
+
+impl<'de> Visitor<'de> for ConfirmationSeed<'_> {
+    type Value = Option<Text>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a confirmation object")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Option<Text>, A::Error> {
+        let mut jkt = None;
+        while let Some(JsonStr(name)) = map.next_key()? {
+            if name == "jkt" {
+                if jkt.is_some() {
+                    return Err(de::Error::custom("duplicate jkt"));
+                }
+                let JsonStr(value) = map.next_value()?;
+                jkt = Some(Text::new(self.payload, value));
+            } else {
+                map.next_value::<IgnoredAny>()?;
+            }
+        }
+        Ok(jkt)
     }
 }
 
@@ -510,6 +553,44 @@ mod tests {
             assert_eq!(
                 parse(payload, AUD, "scope").unwrap_err(),
                 TokenErrorKind::InvalidClaim,
+                "{payload}"
+            );
+        }
+    }
+
+    #[test]
+    fn cnf_jkt_is_read_from_the_confirmation_object() {
+        // RFC 9449 §6.1's example claims.
+        let payload = r#"{"sub":"someone@example.com","iss":"https://server.example.com","nbf":1562262611,"exp":1562266216,"cnf":{"jkt":"0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4I"}}"#;
+        let claims = parse_ok(payload);
+        assert_eq!(
+            text(payload, claims.cnf_jkt.as_ref()),
+            Some(("0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4I", true))
+        );
+        // Other confirmation methods are skipped; no `jkt`, no thumbprint.
+        let other = r#"{"cnf":{"x5t#S256":"bwcK0esc3ACC3DB2Y5_lESsXE8o9ltc05O89jdN-dg2"}}"#;
+        assert_eq!(parse_ok(other).cnf_jkt, None);
+        assert_eq!(parse_ok("{}").cnf_jkt, None);
+        let escaped = r#"{"cnf":{"x":[1,{"jkt":2}],"jkt":"a\/b"}}"#;
+        assert_eq!(
+            text(escaped, parse_ok(escaped).cnf_jkt.as_ref()),
+            Some(("a/b", false))
+        );
+    }
+
+    #[test]
+    fn cnf_of_another_shape_fails() {
+        for payload in [
+            r#"{"cnf": "jkt"}"#,
+            r#"{"cnf": ["jkt"]}"#,
+            r#"{"cnf": null}"#,
+            r#"{"cnf": {"jkt": 1}}"#,
+            r#"{"cnf": {"jkt": "a", "jkt": "b"}}"#,
+            r#"{"cnf": {"jkt": "a"}, "cnf": {"jkt": "a"}}"#,
+        ] {
+            assert_eq!(
+                parse(payload, AUD, "scope").map(|_| ()),
+                Err(TokenErrorKind::InvalidClaim),
                 "{payload}"
             );
         }

@@ -179,6 +179,31 @@ impl VerifiedToken {
         self.text(self.0.claims.jti.as_ref())
     }
 
+    /// `cnf.jkt` (RFC 9449 §6.1): the RFC 7638 thumbprint of the key a DPoP-bound token is
+    /// bound to, when it is one. Such a token is only good with a DPoP proof signed by that
+    /// key (`DpopVerifier`, feature `jwks`).
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// # use std::time::{Duration, UNIX_EPOCH};
+    /// # use bearer_guard::{BearerGuardLayer, ResourceServer, TokenIssuer};
+    /// let api = ResourceServer::new("https://my-api-urn", "FF1prn9UxZotnFEfPVwEJhqqyRmwdSu5");
+    /// let issuer = TokenIssuer::new(&api, "https://tenant.example/")?;
+    /// let bound = issuer
+    ///     .client_token("my-client")
+    ///     .claim("cnf", serde_json::json!({ "jkt": "0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4I" }))
+    ///     .sign()?;
+    /// let validator = BearerGuardLayer::builder(api).build_validator()?;
+    /// let verified = validator.validate(&bound)?;
+    /// assert_eq!(verified.confirmation_thumbprint(), Some("0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4I"));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    #[must_use]
+    pub fn confirmation_thumbprint(&self) -> Option<&str> {
+        self.text(self.0.claims.cnf_jkt.as_ref())
+    }
+
     /// `exp`: when the token expires. Fractions of a second are kept; a date past the year
     /// 9999 reads as 9999-12-31T23:59:59Z.
     #[must_use]

@@ -53,3 +53,45 @@ pub fn signed_claims(alg: Algorithm, name: &str, kid: Option<&str>, claims: &Val
 pub fn signed(alg: Algorithm, name: &str, kid: Option<&str>) -> String {
     signed_claims(alg, name, kid, &super::claims("read:messages", json!({})))
 }
+
+/// The public JWK of fixture key `name`, exactly as its file has it.
+pub fn public_jwk(name: &str) -> Value {
+    serde_json::from_str(&key_file(&format!("{name}.jwk.json"))).unwrap()
+}
+
+/// jsonwebtoken's signing key of fixture key `name`, for `alg`.
+fn encoding_key(alg: Algorithm, name: &str) -> EncodingKey {
+    let pem = pem(name);
+    match alg {
+        Algorithm::RS256 | Algorithm::PS256 => EncodingKey::from_rsa_pem(pem.as_bytes()),
+        Algorithm::ES256 | Algorithm::ES384 => EncodingKey::from_ec_pem(pem.as_bytes()),
+        Algorithm::EdDSA => EncodingKey::from_ed_pem(pem.as_bytes()),
+        other => panic!("no fixture key for {other:?}"),
+    }
+    .unwrap()
+}
+
+/// A compact JWS of exactly these header and claims objects, signed by jsonwebtoken with
+/// fixture key `name` as `alg`, whatever the header says: DPoP proofs of any shape.
+pub fn signed_raw(alg: Algorithm, name: &str, header: &Value, claims: &Value) -> String {
+    use base64::Engine as _;
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+
+    let input = format!(
+        "{}.{}",
+        URL_SAFE_NO_PAD.encode(header.to_string()),
+        URL_SAFE_NO_PAD.encode(claims.to_string())
+    );
+    let signature =
+        jsonwebtoken::crypto::sign(input.as_bytes(), &encoding_key(alg, name), alg).unwrap();
+    format!("{input}.{signature}")
+}
+
+/// A DPoP proof (RFC 9449 §4.2) made by jsonwebtoken's own encoder: header `typ`
+/// `dpop+jwt`, `alg`, and the public JWK of fixture key `name`; `claims` as given.
+pub fn dpop_proof(alg: Algorithm, name: &str, claims: &Value) -> String {
+    let mut header = Header::new(alg);
+    header.typ = Some("dpop+jwt".to_owned());
+    header.jwk = Some(serde_json::from_value(public_jwk(name)).unwrap());
+    jsonwebtoken::encode(&header, claims, &encoding_key(alg, name)).unwrap()
+}
