@@ -2,8 +2,6 @@
 
 use http::StatusCode;
 
-use crate::dpop::ReplayError;
-
 /// Why a request's DPoP proof, or the DPoP-bound token it came with, was not accepted; one
 /// variant per check of RFC 9449 §4.3 and §7.1.
 ///
@@ -27,7 +25,7 @@ use crate::dpop::ReplayError;
 /// assert_eq!(DpopError::Replayed.status(), StatusCode::UNAUTHORIZED);
 /// assert_eq!(DpopError::Replayed.to_string(), "The DPoP proof was used before");
 /// ```
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum DpopError {
     /// The request has no `DPoP` header.
@@ -111,9 +109,9 @@ pub enum DpopError {
     #[error("The DPoP proof was used before")]
     Replayed,
     /// The replay store could not answer: the request cannot be checked, and is answered 503.
-    /// Its message carries the backend's, for logs; an answer's description should not.
-    #[error("The DPoP replay store is unavailable: {0}")]
-    ReplayStore(ReplayError),
+    /// The store's own error is logged (at warn) where it happens, never sent.
+    #[error("The DPoP replay store is unavailable")]
+    ReplayStoreUnavailable,
 }
 
 impl DpopError {
@@ -126,7 +124,7 @@ impl DpopError {
             Self::MissingProof | Self::MultipleProofs => "invalid_request",
             Self::UnboundToken | Self::KeyMismatch | Self::BoundTokenAsBearer => "invalid_token",
             Self::NonceRequired | Self::StaleNonce => "use_dpop_nonce",
-            Self::ReplayStore(_) => return None,
+            Self::ReplayStoreUnavailable => return None,
             _ => "invalid_dpop_proof",
         })
     }
@@ -137,8 +135,84 @@ impl DpopError {
     pub fn status(&self) -> StatusCode {
         match self {
             Self::MissingProof | Self::MultipleProofs => StatusCode::BAD_REQUEST,
-            Self::ReplayStore(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Self::ReplayStoreUnavailable => StatusCode::SERVICE_UNAVAILABLE,
             _ => StatusCode::UNAUTHORIZED,
+        }
+    }
+
+    /// The `error_description` sent with it: fixed text that never quotes the proof.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// assert_eq!(bearer_guard::DpopError::Stale.description(), "The DPoP proof is too old");
+    /// ```
+    #[must_use]
+    pub fn description(&self) -> &'static str {
+        match self {
+            Self::MissingClaim { .. } => "The DPoP proof lacks a required claim",
+            Self::MissingProof => "The request has no DPoP proof",
+            Self::MultipleProofs => "The request has more than one DPoP proof",
+            Self::TooLarge => "The DPoP proof is too large",
+            Self::Malformed => "The DPoP proof is malformed",
+            Self::InvalidType => "The DPoP proof's typ is not dpop+jwt",
+            Self::UnsupportedAlgorithm => "The DPoP proof's algorithm is not accepted",
+            Self::CriticalHeader => "The DPoP proof has a critical header parameter",
+            Self::MissingKey => "The DPoP proof has no public key",
+            Self::PrivateKey => "The DPoP proof's key is not a public key",
+            Self::UnusableKey => "The DPoP proof's key cannot verify it",
+            Self::InvalidSignature => "The DPoP proof's signature is invalid",
+            Self::MethodMismatch => "The DPoP proof is for another method",
+            Self::UriMismatch => "The DPoP proof is for another URI",
+            Self::Stale => "The DPoP proof is too old",
+            Self::IssuedInFuture => "The DPoP proof is issued in the future",
+            Self::MissingAccessTokenHash => "The DPoP proof has no access token hash",
+            Self::AccessTokenHashMismatch => "The DPoP proof is for another access token",
+            Self::UnboundToken => "The access token is not DPoP-bound",
+            Self::BoundTokenAsBearer => "The access token is DPoP-bound and came without a proof",
+            Self::KeyMismatch => "The access token is bound to another key",
+            Self::NonceRequired => "The DPoP proof has no nonce",
+            Self::StaleNonce => "The DPoP proof's nonce is not the current one",
+            Self::Replayed => "The DPoP proof was used before",
+            Self::ReplayStoreUnavailable => "The DPoP replay store is unavailable",
+        }
+    }
+
+    /// A short code for logs and metrics, as [`TokenErrorKind::reason`](crate::TokenErrorKind::reason).
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// assert_eq!(bearer_guard::DpopError::Replayed.reason(), "dpop_replayed");
+    /// ```
+    #[must_use]
+    pub fn reason(&self) -> &'static str {
+        match self {
+            Self::MissingProof => "dpop_missing_proof",
+            Self::MultipleProofs => "dpop_multiple_proofs",
+            Self::TooLarge => "dpop_too_large",
+            Self::Malformed => "dpop_malformed",
+            Self::InvalidType => "dpop_invalid_type",
+            Self::UnsupportedAlgorithm => "dpop_unsupported_algorithm",
+            Self::CriticalHeader => "dpop_critical_header",
+            Self::MissingKey => "dpop_missing_key",
+            Self::PrivateKey => "dpop_private_key",
+            Self::UnusableKey => "dpop_unusable_key",
+            Self::InvalidSignature => "dpop_invalid_signature",
+            Self::MissingClaim { .. } => "dpop_missing_claim",
+            Self::MethodMismatch => "dpop_method_mismatch",
+            Self::UriMismatch => "dpop_uri_mismatch",
+            Self::Stale => "dpop_stale",
+            Self::IssuedInFuture => "dpop_issued_in_future",
+            Self::MissingAccessTokenHash => "dpop_missing_ath",
+            Self::AccessTokenHashMismatch => "dpop_ath_mismatch",
+            Self::UnboundToken => "dpop_unbound_token",
+            Self::BoundTokenAsBearer => "dpop_bound_token_as_bearer",
+            Self::KeyMismatch => "dpop_key_mismatch",
+            Self::NonceRequired => "dpop_nonce_required",
+            Self::StaleNonce => "dpop_stale_nonce",
+            Self::Replayed => "dpop_replayed",
+            Self::ReplayStoreUnavailable => "dpop_replay_store_unavailable",
         }
     }
 }
@@ -183,11 +257,7 @@ mod tests {
             (DpopError::BoundTokenAsBearer, Some("invalid_token"), 401),
             (DpopError::NonceRequired, Some("use_dpop_nonce"), 401),
             (DpopError::StaleNonce, Some("use_dpop_nonce"), 401),
-            (
-                DpopError::ReplayStore(ReplayError::Full { capacity: 1 }),
-                None,
-                503,
-            ),
+            (DpopError::ReplayStoreUnavailable, None, 503),
         ] {
             assert_eq!(
                 (err.error_code(), err.status().as_u16()),

@@ -204,16 +204,19 @@ impl DpopProof {
     }
 
     /// Records it in `store`: `Ok` the first time, [`DpopError::Replayed`] after, and
-    /// [`DpopError::ReplayStore`] when the store cannot answer.
+    /// [`DpopError::ReplayStoreUnavailable`] when the store cannot answer.
     ///
     /// # Errors
     ///
-    /// [`DpopError::Replayed`] or [`DpopError::ReplayStore`].
+    /// [`DpopError::Replayed`] or [`DpopError::ReplayStoreUnavailable`].
     pub async fn check_replay(&self, store: &(impl ReplayStore + ?Sized)) -> Result<(), DpopError> {
         match store.record(self.replay_key, self.replay_ttl).await {
             Ok(Replay::First) => Ok(()),
             Ok(Replay::Seen) => Err(DpopError::Replayed),
-            Err(err) => Err(DpopError::ReplayStore(err)),
+            Err(err) => {
+                tracing::warn!(%err, "bearer-guard: the DPoP replay store failed");
+                Err(DpopError::ReplayStoreUnavailable)
+            }
         }
     }
 }
