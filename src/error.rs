@@ -100,6 +100,26 @@ pub enum ConfigError {
         /// What is wrong with it.
         problem: String,
     },
+    /// The external URL DPoP proofs are checked against is not an http(s) URL.
+    #[error(
+        "external_url {url:?}: DPoP proofs name the API by its http(s) URL; set external_url(\"https://api.example.com\") to where clients reach it"
+    )]
+    ExternalUrl {
+        /// The URL as configured or derived from the identifier.
+        url: String,
+    },
+    /// The protected resource's metadata (RFC 9728) cannot be published as configured.
+    #[error("resource_metadata: {problem}")]
+    ResourceMetadata {
+        /// What is missing or wrong.
+        problem: String,
+    },
+    /// The resource server requires DPoP (`proof_of_possession.required`), which needs the
+    /// `jwks` feature to verify proofs.
+    #[error(
+        "the resource server requires DPoP-bound tokens (proof_of_possession); verifying DPoP proofs needs bearer-guard's `jwks` feature"
+    )]
+    DpopNeedsJwksFeature,
     /// A verified-token cache setting is out of its bounds.
     #[error("the token cache's {setting}: {problem}")]
     TokenCacheSetting {

@@ -99,7 +99,7 @@ pub use http::Claims;
 pub use http::{
     BearerGuard, BearerGuardLayer, DefaultRejection, GuardFuture, MultiApi, MultiApiLayer,
     OnRejection, Rejection, RejectionBody, RejectionKind, RequestErrorKind, RequireScopes,
-    RequireScopesLayer, ResponseFuture,
+    RequireScopesLayer, ResourceMetadata, ResponseFuture,
 };
 #[cfg(feature = "form")]
 pub use http::{FormToken, FormTokenFuture, FormTokenLayer};

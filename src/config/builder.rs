@@ -7,17 +7,23 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use crate::config::ResourceServer;
+use crate::dpop::DpopMode;
+#[cfg(feature = "jwks")]
+use crate::dpop::{DpopSettings, DpopVerifier, MemoryReplayStore, ReplayStore};
 use crate::error::ConfigError;
+#[cfg(feature = "jwks")]
+use crate::http::DpopGuard;
 use crate::http::{
     BearerGuardLayer, DefaultRejection, Guard, Required, Responder, SourceSetting, TokenSources,
     quotable,
 };
+use crate::http::{MetadataFields, ResourceMetadata, Schemes};
 use crate::keys::{Algorithm, Algorithms, Hs256Key, Hs256Keys, MAX_KEYS, SigningSecret};
 #[cfg(feature = "jwks")]
 use crate::keys::{JwkSet, JwksFetcher, JwksSettings, KeyCache, Location};
 use crate::token::{
-    GuardMark, KeySource, REGISTERED, ScopeRequirement, TokenCache, TokenCacheSettings,
-    TokenValidator,
+    ChallengeParams, GuardMark, KeySource, REGISTERED, ScopeRequirement, TokenCache,
+    TokenCacheSettings, TokenValidator,
 };
 
 static NEXT_GUARD_ID: AtomicU64 = AtomicU64::new(1);
@@ -117,6 +123,18 @@ struct Settings {
     custom_rejection: bool,
     /// Cookies, headers and functions to read the token from besides `Authorization`.
     sources: Vec<SourceSetting>,
+    /// RFC 9728: publish the protected resource's metadata and name it in challenges.
+    resource_metadata: bool,
+    /// DPoP's mode, when the builder overrides the registration's `proof_of_possession`.
+    #[cfg(feature = "jwks")]
+    dpop_mode: Option<DpopMode>,
+    #[cfg(feature = "jwks")]
+    dpop_settings: DpopSettings,
+    #[cfg(feature = "jwks")]
+    dpop_store: Option<Arc<dyn ReplayStore>>,
+    /// Where clients reach the API, up to the request's path: a DPoP proof's `htu` base.
+    #[cfg(feature = "jwks")]
+    external_url: Option<String>,
 }
 
 impl BearerGuardLayer {
@@ -157,6 +175,15 @@ impl BearerGuardBuilder {
                 token_cache: TokenCacheSettings::default(),
                 custom_rejection: false,
                 sources: Vec::new(),
+                resource_metadata: false,
+                #[cfg(feature = "jwks")]
+                dpop_mode: None,
+                #[cfg(feature = "jwks")]
+                dpop_settings: DpopSettings::default(),
+                #[cfg(feature = "jwks")]
+                dpop_store: None,
+                #[cfg(feature = "jwks")]
+                external_url: None,
             },
             on_rejection: DefaultRejection,
         }
@@ -436,6 +463,88 @@ impl<R> BearerGuardBuilder<R> {
         self
     }
 
+    /// Publishes the protected resource's metadata (RFC 9728) and names its URL in every
+    /// challenge (`resource_metadata="…"`, §5.1), so that a client (an MCP client, say) finds
+    /// the authorization server from a 401 alone; serve it with
+    /// [`BearerGuardLayer::resource_metadata`]. The resource server's identifier must be the
+    /// API's https URL (clients fetch the metadata from its origin) and an
+    /// [`issuer`](Self::issuer) must be set. Defaults to off.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use bearer_guard::{BearerGuardLayer, Rejection, RejectionKind, ResourceServer};
+    ///
+    /// let api = ResourceServer::new("https://api.example.com/mcp", "FF1prn9UxZotnFEfPVwEJhqqyRmwdSu5");
+    /// let guard = BearerGuardLayer::builder(api)
+    ///     .issuer("https://my-tenant.example.com/")
+    ///     .resource_metadata()
+    ///     .build()?;
+    /// assert!(guard.resource_metadata().is_some());
+    /// # Ok::<(), bearer_guard::ConfigError>(())
+    /// ```
+    pub fn resource_metadata(mut self) -> Self {
+        self.settings.resource_metadata = true;
+        self
+    }
+
+    /// DPoP (RFC 9449): `Disabled`, `Allowed` (Bearer and DPoP tokens both taken) or
+    /// `Required`. Defaults to what the registration's `proof_of_possession` says, `Allowed`
+    /// when it says nothing ([`ResourceServer::dpop_mode`]); DPoP requests are then taken once
+    /// the guard knows the URL clients call: this setting, [`external_url`](Self::external_url),
+    /// the registration's `proof_of_possession` or [`resource_metadata`](Self::resource_metadata)
+    /// (whose identifier is the API's URL). Until then the guard takes Bearer alone, and its
+    /// challenges offer Bearer alone. Feature `jwks`.
+    ///
+    /// A request with `Authorization: DPoP <token>` must carry one `DPoP` proof header:
+    /// every check of RFC 9449 §4.3, against the method and
+    /// [`external_url`](Self::external_url) plus the path, the token's `cnf.jkt` and a replay
+    /// store ([`dpop_replay_store`](Self::dpop_replay_store)); a DPoP-bound token sent as
+    /// `Bearer` is refused (§7.1).
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use bearer_guard::{BearerGuardLayer, DpopMode, ResourceServer};
+    ///
+    /// let api = ResourceServer::new("https://api.example.com", "FF1prn9UxZotnFEfPVwEJhqqyRmwdSu5");
+    /// let guard = BearerGuardLayer::builder(api).dpop(DpopMode::Required).build()?;
+    /// # Ok::<(), bearer_guard::ConfigError>(())
+    /// ```
+    #[cfg(feature = "jwks")]
+    pub fn dpop(mut self, mode: DpopMode) -> Self {
+        self.settings.dpop_mode = Some(mode);
+        self
+    }
+
+    /// The algorithms, `iat` window and leeway DPoP proofs are checked with; see
+    /// [`DpopSettings`]. Feature `jwks`.
+    #[cfg(feature = "jwks")]
+    pub fn dpop_settings(mut self, settings: DpopSettings) -> Self {
+        self.settings.dpop_settings = settings;
+        self
+    }
+
+    /// Where DPoP proofs' `jti`s are remembered. Defaults to a [`MemoryReplayStore`] of this
+    /// process; an API with several instances behind a load balancer needs a shared one, such
+    /// as the `redis` feature's `RedisReplayStore`, or a proof replayed to another instance
+    /// is accepted there. Feature `jwks`.
+    #[cfg(feature = "jwks")]
+    pub fn dpop_replay_store(mut self, store: impl ReplayStore + 'static) -> Self {
+        self.settings.dpop_store = Some(Arc::new(store));
+        self
+    }
+
+    /// The URL clients reach this API at, up to where a request's path begins (scheme, host,
+    /// port, and any prefix a proxy strips): a DPoP proof's `htu` must be this followed by
+    /// the request's path. Defaults to the origin of the resource server's identifier. Never
+    /// taken from `Host` or `X-Forwarded-*`, which a client controls. Feature `jwks`.
+    #[cfg(feature = "jwks")]
+    pub fn external_url(mut self, url: impl Into<String>) -> Self {
+        self.settings.external_url = Some(url.into());
+        self
+    }
+
     /// Sizes or disables the cache of verified tokens, which lets a repeated token skip its
     /// signature and claims parsing; see [`TokenCacheSettings`] for what a hit still checks
     /// and the revocation trade-off. Defaults to on, at 8 MiB and 5 minutes.
@@ -532,6 +641,8 @@ impl<R> BearerGuardBuilder<R> {
             on_rejection,
         } = self;
         let validator = settings.validator()?;
+        #[cfg(feature = "jwks")]
+        let dpop = settings.dpop_guard()?;
         let api = &settings.resource_server;
         let realm = settings
             .realm
@@ -546,12 +657,49 @@ impl<R> BearerGuardBuilder<R> {
             .collect();
         let required = settings
             .required
+            .clone()
             .map(|requirement| Required::new(requirement, &declared))
             .transpose()?;
         let sources = TokenSources::new(&settings.sources)?;
+        #[cfg(not(feature = "jwks"))]
+        if api.dpop_mode() == DpopMode::Required {
+            return Err(ConfigError::DpopNeedsJwksFeature);
+        }
+        #[cfg(feature = "jwks")]
+        let (schemes, dpop_algs, dpop_required) = match &dpop {
+            Some(dpop) => (
+                Schemes {
+                    bearer: dpop.mode != DpopMode::Required,
+                    dpop: true,
+                },
+                Some(dpop.algs()),
+                dpop.mode == DpopMode::Required,
+            ),
+            None => (Schemes::BEARER, None, false),
+        };
+        #[cfg(not(feature = "jwks"))]
+        let (schemes, dpop_algs, dpop_required) = (Schemes::BEARER, None::<String>, false);
+        let metadata = if settings.resource_metadata {
+            Some(ResourceMetadata::new(&MetadataFields {
+                resource: api.identifier(),
+                issuer: settings.issuer.as_deref(),
+                scopes: &declared,
+                name: api.name(),
+                query_tokens: settings.allow_query_token,
+                dpop_algs: dpop_algs.as_deref().map(|algs| algs.split(' ').collect()),
+                dpop_required,
+            })?)
+        } else {
+            None
+        };
         let guard = GuardMark {
             id: NEXT_GUARD_ID.fetch_add(1, Ordering::Relaxed),
             realm: realm.into(),
+            challenge: Arc::new(ChallengeParams {
+                bearer: schemes.bearer,
+                dpop_algs: dpop_algs.map(String::into_boxed_str),
+                resource_metadata: metadata.as_ref().map(|metadata| metadata.url().into()),
+            }),
         };
         Ok(BearerGuardLayer::new(Arc::new(Guard {
             validator,
@@ -560,6 +708,10 @@ impl<R> BearerGuardBuilder<R> {
             allow_anonymous: settings.allow_anonymous,
             allow_query_token: settings.allow_query_token,
             sources,
+            schemes,
+            #[cfg(feature = "jwks")]
+            dpop,
+            metadata,
             responder: Responder::new(guard, on_rejection, settings.custom_rejection),
         })))
     }
@@ -590,6 +742,40 @@ impl<R> BearerGuardBuilder<R> {
 }
 
 impl Settings {
+    /// The DPoP step, unless DPoP is disabled or nothing asked for it: its settings checked,
+    /// its `htu` base known.
+    ///
+    /// DPoP is asked for by the builder (`dpop`, `external_url`), by the registration
+    /// (`proof_of_possession`), or by publishing RFC 9728 metadata, whose identifier is the
+    /// API's URL. Otherwise the guard cannot know the URL clients call, and takes Bearer
+    /// alone rather than check proofs against a guess.
+    #[cfg(feature = "jwks")]
+    fn dpop_guard(&self) -> Result<Option<DpopGuard>, ConfigError> {
+        let mode = self
+            .dpop_mode
+            .unwrap_or_else(|| self.resource_server.dpop_mode());
+        let asked = self.dpop_mode.is_some()
+            || self.external_url.is_some()
+            || self.resource_metadata
+            || self.resource_server.declares_proof_of_possession();
+        if mode == DpopMode::Disabled || !asked {
+            return Ok(None);
+        }
+        let verifier = DpopVerifier::new(self.dpop_settings.clone())?;
+        let external_url = match &self.external_url {
+            Some(url) => url.clone(),
+            None => origin(self.resource_server.identifier()).to_owned(),
+        };
+        if !(external_url.starts_with("https://") || external_url.starts_with("http://")) {
+            return Err(ConfigError::ExternalUrl { url: external_url });
+        }
+        let store = self
+            .dpop_store
+            .clone()
+            .unwrap_or_else(|| Arc::new(MemoryReplayStore::new()));
+        Ok(Some(DpopGuard::new(mode, verifier, store, &external_url)))
+    }
+
     /// Checks every setting the validator uses, and builds it.
     fn validator(&self) -> Result<TokenValidator, ConfigError> {
         let api = &self.resource_server;
@@ -743,6 +929,16 @@ impl Settings {
             None => Ok(()),
         }
     }
+}
+
+/// `scheme://authority` of `url`, or `url` itself when it has no `//`.
+#[cfg(feature = "jwks")]
+fn origin(url: &str) -> &str {
+    let Some(start) = url.find("://").map(|at| at + 3) else {
+        return url;
+    };
+    let end = url[start..].find('/').map_or(url.len(), |at| start + at);
+    &url[..end]
 }
 
 /// A fetcher given to the builder; its `Debug` names it only.

@@ -271,6 +271,12 @@ impl ResourceServer {
         }
     }
 
+    /// Whether the registration says anything of proof of possession.
+    #[cfg_attr(not(feature = "jwks"), allow(dead_code))]
+    pub(crate) fn declares_proof_of_possession(&self) -> bool {
+        self.proof_of_possession.is_some()
+    }
+
     pub(crate) fn signing_secret(&self) -> Option<&SigningSecret> {
         self.signing_secret.as_ref()
     }

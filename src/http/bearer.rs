@@ -16,6 +16,23 @@ pub(crate) struct Found<'a> {
     pub(crate) token: Cow<'a, str>,
     /// In the `access_token` query parameter, so in the URL.
     pub(crate) in_url: bool,
+    /// In `Authorization: DPoP` (RFC 9449): a proof must come with it.
+    pub(crate) dpop: bool,
+}
+
+/// The `Authorization` schemes a guard takes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Schemes {
+    pub(crate) bearer: bool,
+    pub(crate) dpop: bool,
+}
+
+impl Schemes {
+    /// `Bearer` alone.
+    pub(crate) const BEARER: Self = Self {
+        bearer: true,
+        dpop: false,
+    };
 }
 
 /// The request's bearer token: `Ok(None)` when it has no bearer credentials at all (no
@@ -26,11 +43,15 @@ pub(crate) struct Found<'a> {
 /// `other` the one a configured cookie, header or function found.
 pub(crate) fn find_token<'a>(
     headers: &'a HeaderMap,
+    schemes: Schemes,
     query: Option<&'a str>,
     body: Option<&'a str>,
     other: Option<Cow<'a, str>>,
 ) -> Result<Option<Found<'a>>, RequestErrorKind> {
-    let from_header = header_token(headers)?;
+    let (from_header, dpop) = match header_token(headers, schemes)? {
+        Some((token, dpop)) => (Some(token), dpop),
+        None => (None, false),
+    };
     let from_query = match query {
         Some(query) => urlencoded_token(query.as_bytes())?,
         None => None,
@@ -46,12 +67,19 @@ pub(crate) fn find_token<'a>(
         if found.is_some() {
             return Err(RequestErrorKind::MultipleMethods);
         }
-        found = Some(Found { token, in_url });
+        found = Some(Found {
+            token,
+            in_url,
+            dpop: dpop && !in_url,
+        });
     }
     Ok(found)
 }
 
-fn header_token(headers: &HeaderMap) -> Result<Option<&str>, RequestErrorKind> {
+fn header_token(
+    headers: &HeaderMap,
+    schemes: Schemes,
+) -> Result<Option<(&str, bool)>, RequestErrorKind> {
     let mut values = headers.get_all(AUTHORIZATION).iter();
     let Some(value) = values.next() else {
         return Ok(None);
@@ -59,19 +87,39 @@ fn header_token(headers: &HeaderMap) -> Result<Option<&str>, RequestErrorKind> {
     if values.next().is_some() {
         return Err(RequestErrorKind::MultipleHeaders);
     }
-    parse_credentials(value.as_bytes())
+    parse_credentials(value.as_bytes(), schemes)
 }
 
-/// Parses one `Authorization` field value.
-pub(crate) fn parse_credentials(value: &[u8]) -> Result<Option<&str>, RequestErrorKind> {
+/// Parses one `Authorization` field value: the token, and whether its scheme is `DPoP`.
+/// A scheme the guard does not take is no credentials at all.
+pub(crate) fn parse_credentials(
+    value: &[u8],
+    schemes: Schemes,
+) -> Result<Option<(&str, bool)>, RequestErrorKind> {
     // Leading and trailing OWS (SP / HTAB) is not part of a field value (RFC 9110 §5.5).
     let value = trim_ows(value);
-    let Some((scheme, rest)) = value.split_at_checked(6) else {
-        return Ok(None);
-    };
-    if !scheme.eq_ignore_ascii_case(b"bearer") {
-        return Ok(None);
+    if schemes.bearer
+        && let Some(rest) = strip_scheme(value, b"bearer")
+    {
+        return credentials(rest).map(|token| token.map(|token| (token, false)));
     }
+    if schemes.dpop
+        && let Some(rest) = strip_scheme(value, b"dpop")
+    {
+        return credentials(rest).map(|token| token.map(|token| (token, true)));
+    }
+    Ok(None)
+}
+
+/// What follows `scheme` (any case) in `value`, if it starts with it.
+fn strip_scheme<'a>(value: &'a [u8], scheme: &[u8]) -> Option<&'a [u8]> {
+    let (name, rest) = value.split_at_checked(scheme.len())?;
+    name.eq_ignore_ascii_case(scheme).then_some(rest)
+}
+
+/// The token after a scheme's name: `1*SP b64token`; `Ok(None)` when the name continues (another
+/// scheme, such as `Bearerx`).
+fn credentials(rest: &[u8]) -> Result<Option<&str>, RequestErrorKind> {
     match rest.first() {
         None => Err(RequestErrorKind::EmptyToken),
         // `1*SP`: spaces only; a tab or other byte left over fails the b64token grammar.
@@ -238,7 +286,8 @@ mod tests {
     use http::HeaderValue;
 
     fn parse(value: &str) -> Result<Option<&str>, RequestErrorKind> {
-        parse_credentials(value.as_bytes())
+        parse_credentials(value.as_bytes(), Schemes::BEARER)
+            .map(|found| found.map(|(token, _)| token))
     }
 
     fn token_of(
@@ -311,7 +360,7 @@ mod tests {
     #[test]
     fn non_ascii_bytes_are_invalid_request() {
         assert_eq!(
-            parse_credentials(b"Bearer abc\xff"),
+            parse_credentials(b"Bearer abc\xff", Schemes::BEARER),
             Err(RequestErrorKind::MalformedCredentials)
         );
     }
@@ -322,7 +371,7 @@ mod tests {
         headers.append(AUTHORIZATION, HeaderValue::from_static("Bearer abc"));
         headers.append(AUTHORIZATION, HeaderValue::from_static("Bearer abc"));
         assert_eq!(
-            find_token(&headers, None, None, None),
+            find_token(&headers, Schemes::BEARER, None, None, None),
             Err(RequestErrorKind::MultipleHeaders)
         );
     }
@@ -330,15 +379,28 @@ mod tests {
     #[test]
     fn query_token_is_read_only_when_enabled() {
         let headers = HeaderMap::new();
-        assert_eq!(find_token(&headers, None, None, None), Ok(None));
         assert_eq!(
-            find_token(&headers, Some("x=1&access_token=a.b.c"), None, None),
+            find_token(&headers, Schemes::BEARER, None, None, None),
+            Ok(None)
+        );
+        assert_eq!(
+            find_token(
+                &headers,
+                Schemes::BEARER,
+                Some("x=1&access_token=a.b.c"),
+                None,
+                None
+            ),
             Ok(Some(Found {
                 token: Cow::Borrowed("a.b.c"),
-                in_url: true
+                in_url: true,
+                dpop: false
             }))
         );
-        assert_eq!(find_token(&headers, Some("x=1"), None, None), Ok(None));
+        assert_eq!(
+            find_token(&headers, Schemes::BEARER, Some("x=1"), None, None),
+            Ok(None)
+        );
     }
 
     #[test]
@@ -398,16 +460,23 @@ mod tests {
         let mut headers = HeaderMap::new();
         headers.insert(AUTHORIZATION, HeaderValue::from_static("Bearer abc"));
         assert_eq!(
-            find_token(&headers, Some("access_token=abc"), None, None),
+            find_token(
+                &headers,
+                Schemes::BEARER,
+                Some("access_token=abc"),
+                None,
+                None
+            ),
             Err(RequestErrorKind::MultipleMethods)
         );
         assert_eq!(
-            find_token(&headers, None, Some("abc"), None),
+            find_token(&headers, Schemes::BEARER, None, Some("abc"), None),
             Err(RequestErrorKind::MultipleMethods)
         );
         assert_eq!(
             find_token(
                 &HeaderMap::new(),
+                Schemes::BEARER,
                 Some("access_token=abc"),
                 Some("abc"),
                 None
@@ -415,7 +484,13 @@ mod tests {
             Err(RequestErrorKind::MultipleMethods)
         );
         assert_eq!(
-            find_token(&headers, None, None, Some(Cow::Borrowed("abc"))),
+            find_token(
+                &headers,
+                Schemes::BEARER,
+                None,
+                None,
+                Some(Cow::Borrowed("abc"))
+            ),
             Err(RequestErrorKind::MultipleMethods)
         );
     }
@@ -425,6 +500,7 @@ mod tests {
         assert_eq!(
             token_of(find_token(
                 &HeaderMap::new(),
+                Schemes::BEARER,
                 Some("x=1"),
                 Some("abc"),
                 None

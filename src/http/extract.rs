@@ -18,7 +18,6 @@ pub use axum_extractors::Claims;
 /// The extractors, for axum (feature `axum`).
 #[cfg(feature = "axum")]
 mod axum_extractors {
-    use std::sync::Arc;
 
     use axum_core::body::Body;
     use axum_core::extract::{FromRequestParts, OptionalFromRequestParts};
@@ -52,14 +51,12 @@ mod axum_extractors {
 
     fn required_token(parts: &Parts) -> Result<VerifiedToken, Rejection> {
         optional_token(parts)?.ok_or_else(|| {
-            let realm = parts
-                .extensions
-                .get::<Anonymous>()
-                .map_or_else(|| Arc::from(""), |anonymous| Arc::clone(&anonymous.0.realm));
-            rejected(
-                parts,
-                Rejection::new(RejectionKind::MissingCredentials, realm),
-            )
+            let kind = RejectionKind::MissingCredentials;
+            let rejection = match parts.extensions.get::<Anonymous>() {
+                Some(anonymous) => Rejection::for_guard(kind, &anonymous.0),
+                None => Rejection::new(kind, ""),
+            };
+            rejected(parts, rejection)
         })
     }
 
@@ -148,11 +145,12 @@ mod axum_extractors {
                 })
                 .and_then(|claims| json.end().map(|()| claims).map_err(|_| ()));
             claims.map(Claims).map_err(|()| {
-                let realm = token
-                    .guard()
-                    .map_or_else(|| Arc::from(""), |guard| Arc::clone(&guard.realm));
                 let kind = RejectionKind::InvalidToken(TokenErrorKind::InvalidClaim);
-                rejected(parts, Rejection::new(kind, realm))
+                let rejection = match token.guard() {
+                    Some(guard) => Rejection::for_guard(kind, guard),
+                    None => Rejection::new(kind, ""),
+                };
+                rejected(parts, rejection)
             })
         }
     }

@@ -19,7 +19,55 @@ use crate::http::rejection::RejectionKind;
 use crate::token::TokenErrorKind;
 
 #[cfg(feature = "jwks")]
+pub(crate) use crate::http::dpop::ReplayCheck;
+#[cfg(feature = "jwks")]
 pub(crate) use crate::keys::KeyWait;
+
+/// Without the `jwks` feature no DPoP proof is ever checked.
+#[cfg(not(feature = "jwks"))]
+pub(crate) enum NoReplayCheck {}
+
+#[cfg(not(feature = "jwks"))]
+impl Future for NoReplayCheck {
+    type Output = Result<(), std::convert::Infallible>;
+
+    fn poll(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<Self::Output> {
+        match *self {}
+    }
+}
+
+#[cfg(not(feature = "jwks"))]
+pub(crate) type ReplayCheck = Pin<Box<NoReplayCheck>>;
+
+#[cfg(not(feature = "jwks"))]
+fn replay_refused<R, B, F, ResBody>(
+    _: &Guard<R>,
+    error: std::convert::Infallible,
+    _: &Request<B>,
+) -> ResponseFuture<F, ResBody> {
+    match error {}
+}
+
+/// The answer to a request whose DPoP proof was seen before, or could not be checked.
+#[cfg(feature = "jwks")]
+fn replay_refused<R, B, F, ResBody>(
+    guard: &Guard<R>,
+    error: crate::dpop::DpopError,
+    request: &Request<B>,
+) -> ResponseFuture<F, ResBody>
+where
+    R: OnRejection<ResBody>,
+{
+    let rejection = guard
+        .responder
+        .reject(RejectionKind::Dpop(error))
+        .of_dpop_request();
+    ResponseFuture::rejected(
+        guard
+            .responder
+            .respond(rejection, request.method(), request.uri()),
+    )
+}
 
 /// Without the `jwks` feature nothing is ever waited for.
 #[cfg(not(feature = "jwks"))]
@@ -88,6 +136,7 @@ pin_project! {
     {
         Ready { #[pin] future: ResponseFuture<S::Future, ResBody> },
         Waiting { wait: Pin<Box<KeyWait>>, parked: Option<Box<Parked<S, ReqBody, R>>> },
+        CheckingReplay { check: ReplayCheck, in_url: bool, parked: Option<Box<Parked<S, ReqBody, R>>> },
     }
 }
 
@@ -112,6 +161,33 @@ where
         Self {
             state: State::Waiting {
                 wait: Box::pin(wait),
+                parked: Some(Box::new(Parked {
+                    request,
+                    inner,
+                    gate,
+                })),
+            },
+        }
+    }
+}
+
+impl<S, ReqBody, ResBody, R> GuardFuture<S, ReqBody, ResBody, R>
+where
+    S: Service<Request<ReqBody>>,
+{
+    /// Waits for a DPoP proof's replay check, then calls `inner` (already ready) or answers.
+    #[cfg_attr(not(feature = "jwks"), allow(dead_code))]
+    pub(crate) fn checking_replay(
+        check: ReplayCheck,
+        in_url: bool,
+        request: Request<ReqBody>,
+        inner: S,
+        gate: Gate<R>,
+    ) -> Self {
+        Self {
+            state: State::CheckingReplay {
+                check,
+                in_url,
                 parked: Some(Box::new(Parked {
                     request,
                     inner,
@@ -159,12 +235,52 @@ where
                         Admission::Reject(rejection) => rejection,
                         Admission::WaitForKeys(_) => responder
                             .reject(RejectionKind::InvalidToken(TokenErrorKind::UnknownKeyId)),
+                        #[cfg(feature = "jwks")]
+                        Admission::CheckReplay { check, in_url } => {
+                            state.set(State::CheckingReplay {
+                                check,
+                                in_url,
+                                parked: Some(Box::new(Parked {
+                                    request,
+                                    inner,
+                                    gate,
+                                })),
+                            });
+                            continue;
+                        }
                     };
                     ResponseFuture::rejected(responder.respond(
                         rejection,
                         request.method(),
                         request.uri(),
                     ))
+                }
+                StateProj::CheckingReplay {
+                    check,
+                    in_url,
+                    parked,
+                } => {
+                    let checked = ready!(check.as_mut().poll(cx));
+                    let in_url = *in_url;
+                    let Some(parked) = parked.take() else {
+                        panic!("GuardFuture polled after completion")
+                    };
+                    let Parked {
+                        mut request,
+                        mut inner,
+                        gate,
+                    } = *parked;
+                    let guard = gate.primary();
+                    match checked {
+                        Ok(()) => {
+                            guard.leave_hook::<ResBody, _>(&mut request);
+                            state.set(State::Ready {
+                                future: ResponseFuture::inner(inner.call(request), in_url),
+                            });
+                            continue;
+                        }
+                        Err(error) => replay_refused(guard, error, &request),
+                    }
                 }
             };
             state.set(State::Ready { future: next });
@@ -183,6 +299,10 @@ where
             State::Waiting { .. } => f
                 .debug_tuple("GuardFuture")
                 .field(&"WaitingForKeys")
+                .finish(),
+            State::CheckingReplay { .. } => f
+                .debug_tuple("GuardFuture")
+                .field(&"CheckingDpopReplay")
                 .finish(),
         }
     }

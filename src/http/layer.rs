@@ -6,12 +6,17 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use http::request::Parts;
-use http::{Extensions, HeaderMap, Request, Response, Uri};
+use http::{Extensions, HeaderMap, Method, Request, Response, Uri};
 use tower_layer::Layer;
 use tower_service::Service;
 
+#[cfg(feature = "jwks")]
+use crate::dpop::DpopError;
 use crate::error::ConfigError;
 use crate::http::bearer;
+use crate::http::bearer::Schemes;
+#[cfg(feature = "jwks")]
+use crate::http::dpop::{DpopGuard, ReplayCheck};
 use crate::http::extract::Anonymous;
 #[cfg(feature = "form")]
 use crate::http::form::{FormBodyToken, FormTokenLayer};
@@ -21,6 +26,7 @@ use crate::http::guard_future::{Gate, GuardFuture, KeyWait};
 use crate::http::on_rejection::Hook;
 use crate::http::on_rejection::{DefaultRejection, OnRejection, Responder};
 use crate::http::rejection::{Rejection, RejectionKind};
+use crate::http::resource_metadata::ResourceMetadata;
 use crate::http::scope_layer::{RequireScopesLayer, Required};
 use crate::http::sources::TokenSources;
 use crate::token::{ScopeRequirement, TokenErrorKind, TokenValidator};
@@ -71,6 +77,13 @@ pub(crate) struct Guard<R> {
     pub(crate) allow_query_token: bool,
     /// Cookies, headers and functions the token may come from besides `Authorization`.
     pub(crate) sources: TokenSources,
+    /// The `Authorization` schemes taken: `Bearer`, `DPoP` or both.
+    pub(crate) schemes: Schemes,
+    /// DPoP (RFC 9449): the proofs' checks, when the guard takes DPoP.
+    #[cfg(feature = "jwks")]
+    pub(crate) dpop: Option<DpopGuard>,
+    /// RFC 9728's metadata, when published.
+    pub(crate) metadata: Option<ResourceMetadata>,
     pub(crate) responder: Arc<Responder<R>>,
 }
 
@@ -110,6 +123,25 @@ impl<R> BearerGuardLayer<R> {
     /// The checked configuration, for [`MultiApiLayer`](crate::MultiApiLayer).
     pub(crate) fn shared(&self) -> &Arc<Guard<R>> {
         &self.guard
+    }
+
+    /// The protected resource's metadata (RFC 9728), when
+    /// [`resource_metadata`](crate::BearerGuardBuilder::resource_metadata) published it: a
+    /// service to route at its [`path`](ResourceMetadata::path).
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use bearer_guard::{BearerGuardLayer, ResourceServer};
+    ///
+    /// let api = ResourceServer::new("https://api.example.com", "FF1prn9UxZotnFEfPVwEJhqqyRmwdSu5");
+    /// let guard = BearerGuardLayer::builder(api).build()?;
+    /// assert!(guard.resource_metadata().is_none()); // off unless asked for
+    /// # Ok::<(), bearer_guard::ConfigError>(())
+    /// ```
+    #[must_use]
+    pub fn resource_metadata(&self) -> Option<ResourceMetadata> {
+        self.guard.metadata.clone()
     }
 
     /// The validator this layer runs, for checking tokens outside HTTP.
@@ -303,6 +335,24 @@ pub(crate) enum Admission {
     /// Its token names a `kid` the key set lacks, and a refetch runs: check it again after.
     #[cfg_attr(not(feature = "jwks"), allow(dead_code))]
     WaitForKeys(KeyWait),
+    /// Its DPoP proof is good: let it through once the replay store has seen its `jti` for
+    /// the first time.
+    #[cfg(feature = "jwks")]
+    CheckReplay {
+        check: ReplayCheck,
+        in_url: bool,
+    },
+}
+
+impl Admission {
+    /// The same decision; a rejection of a request that came with `Authorization: DPoP`
+    /// (`dpop`) says so, for its challenge.
+    fn of_dpop_request(self, dpop: bool) -> Self {
+        match self {
+            Self::Reject(rejection) if dpop => Self::Reject(rejection.of_dpop_request()),
+            other => other,
+        }
+    }
 }
 
 impl<R> Guard<R> {
@@ -346,7 +396,7 @@ impl<R> Guard<R> {
             Ok(other) => other,
             Err(kind) => return self.reject(RejectionKind::InvalidRequest(kind)),
         };
-        let found = match bearer::find_token(request.headers(), query, body, other) {
+        let found = match bearer::find_token(request.headers(), self.schemes, query, body, other) {
             Ok(Some(found)) => found,
             // A layer-wide scope requirement cannot be met without a token.
             Ok(None) if self.allow_anonymous && self.required.is_none() => {
@@ -357,6 +407,10 @@ impl<R> Guard<R> {
             Ok(None) => return self.reject(RejectionKind::MissingCredentials),
             Err(kind) => return self.reject(RejectionKind::InvalidRequest(kind)),
         };
+        // Where DPoP is required, a token by any other means is no credentials at all.
+        if !found.dpop && !self.schemes.bearer {
+            return self.reject(RejectionKind::MissingCredentials);
+        }
         let chosen = match choose(&found.token) {
             Ok(chosen) => chosen,
             Err(kind) => return self.reject(RejectionKind::InvalidToken(kind)),
@@ -366,18 +420,59 @@ impl<R> Guard<R> {
             .validate_for(&found.token, &chosen.responder.guard)
         {
             Ok(verified) => verified,
-            Err(kind) => return chosen.refused(kind, may_wait),
+            Err(kind) => return chosen.refused(kind, may_wait).of_dpop_request(found.dpop),
         };
         let in_url = found.in_url;
+        #[cfg(feature = "jwks")]
+        let replay = match chosen.check_dpop(request, &found, &verified) {
+            Ok(replay) => replay,
+            Err(rejection) => return Admission::Reject(rejection),
+        };
         if let Some(required) = &chosen.required
-            && let Err(rejection) = required.check(&verified, &chosen.responder.guard.realm)
+            && let Err(rejection) = required.check(&verified, &chosen.responder.guard)
         {
             return Admission::Reject(rejection);
         }
         #[cfg(feature = "form")]
         request.extensions_mut().remove::<FormBodyToken>();
         request.extensions_mut().insert(verified);
+        #[cfg(feature = "jwks")]
+        if let Some(check) = replay {
+            return Admission::CheckReplay { check, in_url };
+        }
         Admission::Pass { in_url }
+    }
+
+    /// The DPoP step, for a token the validator passed: a request with `Authorization: DPoP`
+    /// must carry a good proof for it (whose replay check is returned), and a DPoP-bound token
+    /// must not come as a bearer token (RFC 9449 §7.1).
+    #[cfg(feature = "jwks")]
+    fn check_dpop<Q: Incoming>(
+        &self,
+        request: &Q,
+        found: &bearer::Found<'_>,
+        verified: &crate::VerifiedToken,
+    ) -> Result<Option<ReplayCheck>, Rejection> {
+        let Some(dpop) = &self.dpop else {
+            return Ok(None);
+        };
+        let refuse = |error| self.responder.reject(RejectionKind::Dpop(error));
+        if found.dpop {
+            let checked = dpop.check(
+                request.headers(),
+                request.method(),
+                request.uri(),
+                &found.token,
+                verified,
+            );
+            return checked
+                .map(Some)
+                .map_err(|error| refuse(error).of_dpop_request());
+        }
+        if verified.confirmation_thumbprint().is_some() {
+            return Err(refuse(DpopError::BoundTokenAsBearer));
+        }
+        Ok(None)
     }
 
     /// [`authenticate_with`](Self::authenticate_with) for a request owned: taken apart when a
@@ -489,12 +584,21 @@ where
                 let gate = Gate::One(Arc::clone(&self.guard));
                 GuardFuture::waiting(wait, request, inner, gate)
             }
+            #[cfg(feature = "jwks")]
+            Admission::CheckReplay { check, in_url } => {
+                let ready = self.inner.clone();
+                let inner = std::mem::replace(&mut self.inner, ready);
+                let gate = Gate::One(Arc::clone(&self.guard));
+                GuardFuture::checking_replay(check, in_url, request, inner, gate)
+            }
         }
     }
 }
 
 /// A request, whole or as its parts: what the guard reads and marks.
 pub(crate) trait Incoming {
+    #[cfg_attr(not(feature = "jwks"), allow(dead_code))]
+    fn method(&self) -> &Method;
     fn headers(&self) -> &HeaderMap;
     fn uri(&self) -> &Uri;
     #[cfg_attr(not(feature = "form"), allow(dead_code))]
@@ -505,6 +609,9 @@ pub(crate) trait Incoming {
 }
 
 impl<B> Incoming for Request<B> {
+    fn method(&self) -> &Method {
+        self.method()
+    }
     fn headers(&self) -> &HeaderMap {
         self.headers()
     }
@@ -523,6 +630,9 @@ impl<B> Incoming for Request<B> {
 }
 
 impl Incoming for Parts {
+    fn method(&self) -> &Method {
+        &self.method
+    }
     fn headers(&self) -> &HeaderMap {
         &self.headers
     }

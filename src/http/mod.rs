@@ -25,6 +25,8 @@ macro_rules! define_inner_service_accessors {
 }
 
 mod bearer;
+#[cfg(feature = "jwks")]
+mod dpop;
 mod extract;
 #[cfg(feature = "form")]
 mod form;
@@ -34,10 +36,14 @@ mod layer;
 mod multi;
 mod on_rejection;
 mod rejection;
+mod resource_metadata;
 mod scope_layer;
 mod sources;
 
 pub use bearer::RequestErrorKind;
+pub(crate) use bearer::Schemes;
+#[cfg(feature = "jwks")]
+pub(crate) use dpop::DpopGuard;
 #[cfg(feature = "axum")]
 pub use extract::Claims;
 #[cfg(feature = "form")]
@@ -51,6 +57,8 @@ pub(crate) use on_rejection::Responder;
 pub use on_rejection::{DefaultRejection, OnRejection, RejectionBody};
 pub(crate) use rejection::quotable;
 pub use rejection::{Rejection, RejectionKind};
+pub(crate) use resource_metadata::MetadataFields;
+pub use resource_metadata::ResourceMetadata;
 pub(crate) use scope_layer::Required;
 pub use scope_layer::{RequireScopes, RequireScopesLayer};
 pub(crate) use sources::{SourceSetting, TokenSources};

@@ -293,6 +293,13 @@ where
                 let gate = Gate::Several(Arc::clone(&self.apis));
                 GuardFuture::waiting(wait, request, inner, gate)
             }
+            #[cfg(feature = "jwks")]
+            Admission::CheckReplay { check, in_url } => {
+                let ready = self.inner.clone();
+                let inner = std::mem::replace(&mut self.inner, ready);
+                let gate = Gate::Several(Arc::clone(&self.apis));
+                GuardFuture::checking_replay(check, in_url, request, inner, gate)
+            }
         }
     }
 }

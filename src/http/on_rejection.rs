@@ -175,7 +175,7 @@ impl<R> Responder<R> {
 
     /// A rejection of `kind` in this guard's realm.
     pub(crate) fn reject(&self, kind: RejectionKind) -> Rejection {
-        Rejection::new(kind, Arc::clone(&self.guard.realm))
+        Rejection::for_guard(kind, &self.guard)
     }
 
     /// Logs the rejection of a `method` request to `uri` and builds its response, with the

@@ -6,10 +6,12 @@ use std::sync::Arc;
 use bytes::Bytes;
 use http::{HeaderValue, Response, StatusCode, header};
 
+#[cfg(feature = "jwks")]
+use crate::dpop::DpopError;
 use crate::http::bearer::RequestErrorKind;
 #[cfg(feature = "axum")]
 use crate::http::on_rejection::Hook;
-use crate::token::TokenErrorKind;
+use crate::token::{ChallengeParams, GuardMark, TokenErrorKind};
 
 /// Why a request was turned away, and the RFC 6750 answer to it.
 ///
@@ -70,6 +72,10 @@ use crate::token::TokenErrorKind;
 pub struct Rejection {
     kind: RejectionKind,
     realm: Arc<str>,
+    /// The guard's schemes and metadata URL; `None`: a `Bearer` challenge alone.
+    challenge: Option<Arc<ChallengeParams>>,
+    /// Whether the request came with `Authorization: DPoP`: its challenge carries the error.
+    dpop_scheme: bool,
     required_scope: Option<Arc<str>>,
     /// Seconds to send in `Retry-After`, for a 503.
     retry_after: Option<u64>,
@@ -100,6 +106,11 @@ pub enum RejectionKind {
     /// loaded has been stale too long): 503 with `Retry-After`, no challenge. The server's
     /// fault, not the client's (feature `jwks`).
     KeysUnavailable,
+    /// The DPoP proof, or the DPoP binding of the token, failed a check (RFC 9449): 401
+    /// `invalid_dpop_proof`, `invalid_token` or `use_dpop_nonce`, 400 for a missing or
+    /// repeated `DPoP` header, 503 when the replay store cannot answer (feature `jwks`).
+    #[cfg(feature = "jwks")]
+    Dpop(DpopError),
 }
 
 impl Rejection {
@@ -110,11 +121,36 @@ impl Rejection {
         Self {
             kind,
             realm: realm.into(),
+            challenge: None,
+            dpop_scheme: false,
             required_scope: None,
             retry_after: None,
             #[cfg(feature = "axum")]
             hook: None,
         }
+    }
+
+    /// A rejection of this kind by the guard `mark`: in its realm, with its challenges.
+    pub(crate) fn for_guard(kind: RejectionKind, mark: &GuardMark) -> Self {
+        Self {
+            challenge: Some(Arc::clone(&mark.challenge)),
+            ..Self::new(kind, Arc::clone(&mark.realm))
+        }
+    }
+
+    /// A 403 by the guard `mark`: the token lacks `required_scope`.
+    pub(crate) fn insufficient_scope_for(mark: &GuardMark, required_scope: Arc<str>) -> Self {
+        Self {
+            required_scope: Some(required_scope),
+            ..Self::for_guard(RejectionKind::InsufficientScope, mark)
+        }
+    }
+
+    /// The same rejection, of a request that came with `Authorization: DPoP`.
+    #[cfg_attr(not(feature = "jwks"), allow(dead_code))]
+    pub(crate) fn of_dpop_request(mut self) -> Self {
+        self.dpop_scheme = true;
+        self
     }
 
     /// The same rejection, answered with `hook` when it becomes a response (axum).
@@ -184,6 +220,8 @@ impl Rejection {
                 StatusCode::INTERNAL_SERVER_ERROR
             }
             RejectionKind::KeysUnavailable => StatusCode::SERVICE_UNAVAILABLE,
+            #[cfg(feature = "jwks")]
+            RejectionKind::Dpop(error) => error.status(),
         }
     }
 
@@ -198,6 +236,8 @@ impl Rejection {
             | RejectionKind::MissingLayer
             | RejectionKind::OtherGuard
             | RejectionKind::KeysUnavailable => None,
+            #[cfg(feature = "jwks")]
+            RejectionKind::Dpop(error) => error.error_code(),
         }
     }
 
@@ -218,6 +258,8 @@ impl Rejection {
             RejectionKind::KeysUnavailable => {
                 "The keys to verify access tokens are not available yet; try again later"
             }
+            #[cfg(feature = "jwks")]
+            RejectionKind::Dpop(error) => error.description(),
         }
     }
 
@@ -232,6 +274,8 @@ impl Rejection {
             RejectionKind::MissingLayer => "missing_layer",
             RejectionKind::OtherGuard => "other_guard",
             RejectionKind::KeysUnavailable => "keys_unavailable",
+            #[cfg(feature = "jwks")]
+            RejectionKind::Dpop(error) => error.reason(),
         }
     }
 
@@ -256,22 +300,54 @@ impl Rejection {
             RejectionKind::MissingLayer
                 | RejectionKind::OtherGuard
                 | RejectionKind::KeysUnavailable
-        ) || !quotable(&self.realm)
+        ) || self.status() == StatusCode::SERVICE_UNAVAILABLE
+            || !quotable(&self.realm)
             || !self.required_scope.as_deref().is_none_or(quotable)
         {
             return None;
         }
+        let params = self.challenge.as_deref();
+        let bearer = params.is_none_or(|params| params.bearer);
+        let dpop_algs = params.and_then(|params| params.dpop_algs.as_deref());
+        let metadata = params.and_then(|params| params.resource_metadata.as_deref());
+        // The error goes with the scheme the request used (RFC 9449 §7.1): DPoP for a DPoP
+        // request or a DPoP error, and where Bearer is not taken.
+        #[cfg(feature = "jwks")]
+        let dpop_error = matches!(self.kind, RejectionKind::Dpop(_));
+        #[cfg(not(feature = "jwks"))]
+        let dpop_error = false;
+        let error_on_dpop = dpop_algs.is_some() && (self.dpop_scheme || dpop_error || !bearer);
         // Descriptions are static text in the same character set, so nothing needs escaping.
-        let mut challenge = format!("Bearer realm=\"{}\"", self.realm);
-        if let Some(code) = self.error_code() {
-            let _ = write!(
-                challenge,
-                ", error=\"{code}\", error_description=\"{}\"",
-                self.description()
-            );
+        let mut challenge = String::with_capacity(96);
+        let write_params = |challenge: &mut String, with_error: bool| {
+            let _ = write!(challenge, "realm=\"{}\"", self.realm);
+            if with_error {
+                if let Some(code) = self.error_code() {
+                    let _ = write!(
+                        challenge,
+                        ", error=\"{code}\", error_description=\"{}\"",
+                        self.description()
+                    );
+                }
+                if let Some(scope) = &self.required_scope {
+                    let _ = write!(challenge, ", scope=\"{scope}\"");
+                }
+            }
+            if let Some(url) = metadata {
+                let _ = write!(challenge, ", resource_metadata=\"{url}\"");
+            }
+        };
+        if bearer {
+            challenge.push_str("Bearer ");
+            write_params(&mut challenge, !error_on_dpop);
         }
-        if let Some(scope) = &self.required_scope {
-            let _ = write!(challenge, ", scope=\"{scope}\"");
+        if let Some(algs) = dpop_algs {
+            if !challenge.is_empty() {
+                challenge.push_str(", ");
+            }
+            challenge.push_str("DPoP ");
+            write_params(&mut challenge, error_on_dpop);
+            let _ = write!(challenge, ", algs=\"{algs}\"");
         }
         HeaderValue::from_str(&challenge).ok()
     }
@@ -350,6 +426,12 @@ impl Rejection {
             RejectionKind::InvalidRequest(_) => 3,
             RejectionKind::KeysUnavailable => 14,
             RejectionKind::MissingLayer | RejectionKind::OtherGuard => 13,
+            #[cfg(feature = "jwks")]
+            RejectionKind::Dpop(error) => match error.status().as_u16() {
+                400 => 3,
+                503 => 14,
+                _ => 16,
+            },
         }
     }
 

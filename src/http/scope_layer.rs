@@ -14,7 +14,7 @@ use crate::http::extract::Anonymous;
 use crate::http::future::ResponseFuture;
 use crate::http::on_rejection::{DefaultRejection, OnRejection, Responder};
 use crate::http::rejection::{Rejection, RejectionKind};
-use crate::token::{ScopeRequirement, TokenErrorKind, VerifiedToken};
+use crate::token::{GuardMark, ScopeRequirement, TokenErrorKind, VerifiedToken};
 
 /// A scope requirement checked against the resource server, with its challenge text
 /// rendered once.
@@ -36,13 +36,13 @@ impl Required {
         })
     }
 
-    /// Passes when `token` holds the required scopes; else a 403 in `realm`.
-    pub(crate) fn check(&self, token: &VerifiedToken, realm: &Arc<str>) -> Result<(), Rejection> {
+    /// Passes when `token` holds the required scopes; else a 403 from the guard `mark`.
+    pub(crate) fn check(&self, token: &VerifiedToken, mark: &GuardMark) -> Result<(), Rejection> {
         if self.requirement.is_satisfied_by(token.scopes()) {
             Ok(())
         } else {
-            Err(Rejection::insufficient_scope(
-                Arc::clone(realm),
+            Err(Rejection::insufficient_scope_for(
+                mark,
                 Arc::clone(&self.rendered),
             ))
         }
@@ -142,23 +142,22 @@ where
         let responder = &self.layer.responder;
         let ours = &responder.guard;
         let extensions = request.extensions();
-        let checked = match extensions.get::<VerifiedToken>() {
-            Some(token) => match token.guard() {
-                Some(guard) if guard.id == ours.id => self.layer.required.check(token, &ours.realm),
-                // Another API's token, from the same MultiApiLayer: not for this route.
-                Some(other) if responder.is_sibling(other.id) => {
-                    Err(responder
-                        .reject(RejectionKind::InvalidToken(TokenErrorKind::InvalidAudience)))
+        let checked =
+            match extensions.get::<VerifiedToken>() {
+                Some(token) => match token.guard() {
+                    Some(guard) if guard.id == ours.id => self.layer.required.check(token, ours),
+                    // Another API's token, from the same MultiApiLayer: not for this route.
+                    Some(other) if responder.is_sibling(other.id) => Err(responder
+                        .reject(RejectionKind::InvalidToken(TokenErrorKind::InvalidAudience))),
+                    // Verified by another guard (another audience or secret): not ours to vouch for.
+                    Some(other) => Err(Rejection::other_guard(&ours.realm, &other.realm)),
+                    None => Err(Rejection::missing_layer()),
+                },
+                None if extensions.get::<Anonymous>().is_some() => {
+                    Err(responder.reject(RejectionKind::MissingCredentials))
                 }
-                // Verified by another guard (another audience or secret): not ours to vouch for.
-                Some(other) => Err(Rejection::other_guard(&ours.realm, &other.realm)),
                 None => Err(Rejection::missing_layer()),
-            },
-            None if extensions.get::<Anonymous>().is_some() => {
-                Err(responder.reject(RejectionKind::MissingCredentials))
-            }
-            None => Err(Rejection::missing_layer()),
-        };
+            };
         match checked {
             Ok(()) => ResponseFuture::inner(self.inner.call(request), false),
             Err(rejection) => ResponseFuture::rejected(responder.respond(

@@ -19,5 +19,5 @@ pub(crate) use scopes::is_scope_token;
 pub use scopes::{ScopeRequirement, Scopes, ScopesIter};
 pub(crate) use validator::KeySource;
 pub use validator::TokenValidator;
-pub(crate) use verified::GuardMark;
 pub use verified::VerifiedToken;
+pub(crate) use verified::{ChallengeParams, GuardMark};

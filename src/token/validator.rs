@@ -407,6 +407,7 @@ mod tests {
         let guard = GuardMark {
             id: 7,
             realm: "realm".into(),
+            challenge: Arc::default(),
         };
         let token = validator()
             .verify(&mint(&claims), NOW, Some(guard))

@@ -81,6 +81,31 @@ pub(crate) struct GuardMark {
     pub(crate) id: u64,
     /// The guard's `realm`, for the challenges of the layers and extractors behind it.
     pub(crate) realm: Arc<str>,
+    /// What its challenges say besides the realm.
+    pub(crate) challenge: Arc<ChallengeParams>,
+}
+
+/// What a guard's `WWW-Authenticate` challenges carry besides the realm: the schemes it takes
+/// and RFC 9728's metadata URL.
+#[derive(Debug)]
+pub(crate) struct ChallengeParams {
+    /// Whether `Bearer` is accepted (not when DPoP is required).
+    pub(crate) bearer: bool,
+    /// The DPoP challenge's `algs` (RFC 9449 §7.1), when DPoP is accepted.
+    pub(crate) dpop_algs: Option<Box<str>>,
+    /// RFC 9728 §5.1's `resource_metadata`: where the protected resource's metadata is.
+    pub(crate) resource_metadata: Option<Box<str>>,
+}
+
+impl Default for ChallengeParams {
+    /// A `Bearer` challenge alone.
+    fn default() -> Self {
+        Self {
+            bearer: true,
+            dpop_algs: None,
+            resource_metadata: None,
+        }
+    }
 }
 
 /// A token whose payload is decoded, awaiting its claims. The payload is decoded straight

@@ -14,6 +14,7 @@ use tower::ServiceExt as _;
 
 mod demo;
 pub mod keys;
+pub mod redis;
 
 pub(crate) use demo::{AUDIENCE, SECRET};
 pub const ISSUER: &str = "https://tenant.example.com/";

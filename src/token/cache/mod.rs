@@ -274,6 +274,7 @@ mod tests {
         let mark = |id| GuardMark {
             id,
             realm: "api".into(),
+            challenge: Arc::default(),
         };
         let guard_of = |result: Result<crate::VerifiedToken, _>| {
             result
