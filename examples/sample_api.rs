@@ -16,6 +16,12 @@
 //! `${TOKEN_ISSUER}.well-known/openid-configuration`, or from `JWKS_URI` when that is set
 //! (`https`, or `http` to a loopback host). The API listens at once, even while the issuer is
 //! unreachable: tokens are answered 503 until its keys load.
+//!
+//! With `TOKEN_ISSUER` set, it serves its RFC 9728 metadata at
+//! `/.well-known/oauth-protected-resource` (plus the identifier's path) and takes DPoP-bound
+//! tokens (RFC 9449) as the registration's `proof_of_possession` says (allowed when it says
+//! nothing), their proofs naming `EXTERNAL_URL` (default `http://127.0.0.1:$PORT`) and the
+//! path.
 
 use std::time::Duration;
 
@@ -53,6 +59,21 @@ pub(crate) fn app(
     issuer: Option<String>,
     jwks_uri: Option<String>,
 ) -> Result<Router, ConfigError> {
+    app_at(api, issuer, jwks_uri, None)
+}
+
+/// [`app`], reached by clients at `external_url` (the base of DPoP proofs' `htu`; by default
+/// the identifier's origin). With an issuer and an identifier that is a URL, it also serves
+/// its RFC 9728 metadata and names it in its challenges; DPoP-bound tokens are taken as the
+/// registration's `proof_of_possession` says.
+pub(crate) fn app_at(
+    api: ResourceServer,
+    issuer: Option<String>,
+    jwks_uri: Option<String>,
+    external_url: Option<String>,
+) -> Result<Router, ConfigError> {
+    let publish_metadata = issuer.is_some()
+        && (api.identifier().starts_with("https://") || api.identifier().starts_with("http://"));
     let mut builder = BearerGuardLayer::builder(api);
     if let Some(issuer) = issuer {
         builder = builder.issuer(issuer);
@@ -60,17 +81,28 @@ pub(crate) fn app(
     if let Some(jwks_uri) = jwks_uri {
         builder = builder.jwks_uri(jwks_uri);
     }
+    if let Some(external_url) = external_url {
+        builder = builder.external_url(external_url);
+    }
+    if publish_metadata {
+        builder = builder.resource_metadata();
+    }
     let guard = builder.build()?;
     let read_messages = guard.require_all(["read:messages"])?;
-    Ok(Router::new()
+    let mut router = Router::new()
         .route("/api/private", get(private))
         .route(
             "/api/private-scoped",
             get(private_scoped).route_layer(read_messages),
         )
         // Only the routes above; unknown paths stay 404.
-        .route_layer(guard)
-        .route("/api/public", get(public)))
+        .route_layer(guard.clone())
+        .route("/api/public", get(public));
+    if let Some(metadata) = guard.resource_metadata() {
+        let path = metadata.path().to_owned();
+        router = router.route_service(&path, metadata);
+    }
+    Ok(router)
 }
 
 async fn public() -> Json<Value> {
@@ -128,7 +160,13 @@ async fn main() {
         ));
     }
     let jwks_uri = std::env::var("JWKS_URI").ok();
-    let router = app(api, issuer.clone(), jwks_uri).unwrap_or_else(|err| fail(err));
+    let port = std::env::var("PORT").unwrap_or_else(|_| "3000".to_owned());
+    // Where clients reach this API: what their DPoP proofs name.
+    let external_url = std::env::var("EXTERNAL_URL")
+        .ok()
+        .or_else(|| issuer.is_some().then(|| format!("http://127.0.0.1:{port}")));
+    let router =
+        app_at(api, issuer.clone(), jwks_uri, external_url).unwrap_or_else(|err| fail(err));
 
     let (listener, base) = serve::listen(PROGRAM, 3000).await;
     println!("sample_api: protecting {identifier} on {base}");

@@ -75,9 +75,17 @@ async fn token_issuer_is_enforced_when_set() {
     let wrong = sample_api::demo_token(sample_api::DEMO_ISSUER, "read:messages").unwrap();
     let right = sample_api::demo_token(ISSUER, "read:messages").unwrap();
     let answer = send(&app, get_with_token("/api/private", &wrong)).await;
+    // With an issuer, the sample names its RFC 9728 metadata and offers DPoP too.
+    let metadata = r#"resource_metadata="https://my-api-urn/.well-known/oauth-protected-resource""#;
     assert_eq!(
         answer.challenge.as_deref(),
-        Some(invalid_token("The access token issuer is not trusted").as_str())
+        Some(
+            format!(
+                r#"{}, {metadata}, DPoP realm="https://my-api-urn", {metadata}, algs="RS256 PS256 ES256 EdDSA""#,
+                invalid_token("The access token issuer is not trusted")
+            )
+            .as_str()
+        )
     );
     assert_eq!(
         send(&app, get_with_token("/api/private-scoped", &right))
@@ -85,6 +93,27 @@ async fn token_issuer_is_enforced_when_set() {
             .status,
         200
     );
+}
+
+#[tokio::test]
+async fn with_an_issuer_the_metadata_names_it() {
+    let app = demo_app(Some(ISSUER));
+    let answer = send(&app, request("/.well-known/oauth-protected-resource", &[])).await;
+    assert_eq!(answer.status, 200);
+    let document = answer.json();
+    assert_eq!(document["resource"], "https://my-api-urn");
+    assert_eq!(document["authorization_servers"], json!([ISSUER]));
+    assert_eq!(
+        document["scopes_supported"],
+        json!(["sample-scope", "read:messages"])
+    );
+    // Without one there is nothing to name.
+    let answer = send(
+        &demo_app(None),
+        request("/.well-known/oauth-protected-resource", &[]),
+    )
+    .await;
+    assert_eq!(answer.status, 404);
 }
 
 #[tokio::test]
