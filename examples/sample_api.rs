@@ -53,7 +53,8 @@ pub(crate) const DEMO_RESOURCE_SERVER: &str = r#"{
 pub(crate) const DEMO_ISSUER: &str = "https://demo.bearer-guard.invalid/";
 
 /// The sample API's routes, protected for `api`; `jwks_uri` overrides discovery for an API
-/// signed with public keys.
+/// signed with public keys. (The tests' entry point; `main` says where clients reach it.)
+#[cfg_attr(not(test), allow(dead_code))]
 pub(crate) fn app(
     api: ResourceServer,
     issuer: Option<String>,
