@@ -198,6 +198,46 @@ where
     }
 }
 
+impl<S, ReqBody, ResBody, R> GuardFuture<S, ReqBody, ResBody, R>
+where
+    S: Service<Request<ReqBody>, Response = Response<ResBody>> + Clone,
+    R: OnRejection<ResBody> + Send + Sync + 'static,
+    ResBody: 'static,
+{
+    /// The future for a request the guard of `gate` decided on: the inner service called
+    /// (`inner`, polled ready), the rejection answered, or a wait (for keys, or for a DPoP
+    /// proof's replay check) with the ready service parked and a clone in its place.
+    pub(crate) fn admit(
+        admission: Admission,
+        mut request: Request<ReqBody>,
+        inner: &mut S,
+        gate: impl FnOnce() -> Gate<R>,
+        guard: &Guard<R>,
+    ) -> Self {
+        let park = |inner: &mut S| {
+            let ready = inner.clone();
+            std::mem::replace(inner, ready)
+        };
+        match admission {
+            Admission::Pass { in_url } => {
+                guard.leave_hook::<ResBody, _>(&mut request);
+                Self::ready(ResponseFuture::inner(inner.call(request), in_url))
+            }
+            Admission::Reject(rejection) => {
+                let response = guard
+                    .responder
+                    .respond(rejection, request.method(), request.uri());
+                Self::ready(ResponseFuture::rejected(response))
+            }
+            Admission::WaitForKeys(wait) => Self::waiting(wait, request, park(inner), gate()),
+            #[cfg(feature = "jwks")]
+            Admission::CheckReplay { check, in_url } => {
+                Self::checking_replay(check, in_url, request, park(inner), gate())
+            }
+        }
+    }
+}
+
 impl<S, ReqBody, ResBody, R> Future for GuardFuture<S, ReqBody, ResBody, R>
 where
     S: Service<Request<ReqBody>, Response = Response<ResBody>>,

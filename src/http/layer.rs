@@ -20,7 +20,6 @@ use crate::http::dpop::{DpopGuard, ReplayCheck};
 use crate::http::extract::Anonymous;
 #[cfg(feature = "form")]
 use crate::http::form::{FormBodyToken, FormTokenLayer};
-use crate::http::future::ResponseFuture;
 use crate::http::guard_future::{Gate, GuardFuture, KeyWait};
 #[cfg(feature = "axum")]
 use crate::http::on_rejection::Hook;
@@ -566,32 +565,8 @@ where
         } else {
             self.guard.authenticate(&mut request, true)
         };
-        match admission {
-            Admission::Pass { in_url } => {
-                self.guard.leave_hook::<ResBody, _>(&mut request);
-                GuardFuture::ready(ResponseFuture::inner(self.inner.call(request), in_url))
-            }
-            Admission::Reject(rejection) => {
-                let responder = &self.guard.responder;
-                let response = responder.respond(rejection, request.method(), request.uri());
-                GuardFuture::ready(ResponseFuture::rejected(response))
-            }
-            Admission::WaitForKeys(wait) => {
-                // The service that was polled ready waits with the request; a clone takes
-                // its place.
-                let ready = self.inner.clone();
-                let inner = std::mem::replace(&mut self.inner, ready);
-                let gate = Gate::One(Arc::clone(&self.guard));
-                GuardFuture::waiting(wait, request, inner, gate)
-            }
-            #[cfg(feature = "jwks")]
-            Admission::CheckReplay { check, in_url } => {
-                let ready = self.inner.clone();
-                let inner = std::mem::replace(&mut self.inner, ready);
-                let gate = Gate::One(Arc::clone(&self.guard));
-                GuardFuture::checking_replay(check, in_url, request, inner, gate)
-            }
-        }
+        let gate = || Gate::One(Arc::clone(&self.guard));
+        GuardFuture::admit(admission, request, &mut self.inner, gate, &self.guard)
     }
 }
 

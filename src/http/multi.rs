@@ -14,9 +14,8 @@ use tower_layer::Layer;
 use tower_service::Service;
 
 use crate::error::ConfigError;
-use crate::http::future::ResponseFuture;
 use crate::http::guard_future::{Gate, GuardFuture};
-use crate::http::layer::{Admission, BearerGuardLayer, Guard};
+use crate::http::layer::{BearerGuardLayer, Guard};
 use crate::http::on_rejection::{DefaultRejection, OnRejection};
 use crate::token::TokenErrorKind;
 
@@ -275,32 +274,10 @@ where
     fn call(&mut self, request: Request<ReqBody>) -> Self::Future {
         let apis = &*self.apis;
         let primary = apis.primary();
-        let (mut request, admission) =
+        let (request, admission) =
             primary.authenticate_owned(request, true, |token| apis.choose(token));
-        match admission {
-            Admission::Pass { in_url } => {
-                primary.leave_hook::<ResBody, _>(&mut request);
-                GuardFuture::ready(ResponseFuture::inner(self.inner.call(request), in_url))
-            }
-            Admission::Reject(rejection) => {
-                let responder = &primary.responder;
-                let response = responder.respond(rejection, request.method(), request.uri());
-                GuardFuture::ready(ResponseFuture::rejected(response))
-            }
-            Admission::WaitForKeys(wait) => {
-                let ready = self.inner.clone();
-                let inner = std::mem::replace(&mut self.inner, ready);
-                let gate = Gate::Several(Arc::clone(&self.apis));
-                GuardFuture::waiting(wait, request, inner, gate)
-            }
-            #[cfg(feature = "jwks")]
-            Admission::CheckReplay { check, in_url } => {
-                let ready = self.inner.clone();
-                let inner = std::mem::replace(&mut self.inner, ready);
-                let gate = Gate::Several(Arc::clone(&self.apis));
-                GuardFuture::checking_replay(check, in_url, request, inner, gate)
-            }
-        }
+        let gate = || Gate::Several(Arc::clone(&self.apis));
+        GuardFuture::admit(admission, request, &mut self.inner, gate, primary)
     }
 }
 
