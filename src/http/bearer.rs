@@ -133,7 +133,8 @@ fn credentials(rest: &[u8]) -> Result<Option<&str>, RequestErrorKind> {
     }
 }
 
-fn trim_ows(mut value: &[u8]) -> &[u8] {
+/// `value` without leading and trailing OWS (SP / HTAB).
+pub(crate) fn trim_ows(mut value: &[u8]) -> &[u8] {
     while let [b' ' | b'\t', rest @ ..] = value {
         value = rest;
     }
@@ -143,8 +144,8 @@ fn trim_ows(mut value: &[u8]) -> &[u8] {
     value
 }
 
-/// May continue an auth-scheme token (RFC 9110 §5.6.2).
-fn is_tchar(b: u8) -> bool {
+/// May stand in a token (RFC 9110 §5.6.2): an auth-scheme, or a cookie name (RFC 6265 §4.1.1).
+pub(crate) fn is_tchar(b: u8) -> bool {
     b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b)
 }
 

@@ -11,7 +11,7 @@ use http::request::Parts;
 use http::{HeaderMap, HeaderName};
 
 use crate::error::ConfigError;
-use crate::http::bearer::{RequestErrorKind, b64token};
+use crate::http::bearer::{RequestErrorKind, b64token, is_tchar, trim_ows};
 
 /// A user function that finds the token in a request's parts.
 pub(crate) type TokenFn = Arc<dyn Fn(&Parts) -> Option<String> + Send + Sync>;
@@ -190,20 +190,6 @@ fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Result<Option<&'a str>, Req
     }
 }
 
-fn trim_ows(mut value: &[u8]) -> &[u8] {
-    while let [b' ' | b'\t', rest @ ..] = value {
-        value = rest;
-    }
-    while let [rest @ .., b' ' | b'\t'] = value {
-        value = rest;
-    }
-    value
-}
-
-/// May stand in a token (RFC 9110 §5.6.2), as a cookie name must (RFC 6265 §4.1.1).
-fn is_tchar(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b)
-}
 
 #[cfg(test)]
 mod tests {
