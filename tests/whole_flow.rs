@@ -14,6 +14,8 @@ mod authorization_server;
 #[path = "../examples/sample_api.rs"]
 mod sample_api;
 
+mod common;
+
 use axum::body::Bytes;
 use axum::http::{HeaderMap, Method, Request, header};
 use bearer_guard::ResourceServer;
@@ -1258,4 +1260,347 @@ async fn rs256_tokens_follow_rotation_and_revocation_without_a_restart() {
         .await
         .json();
     assert_eq!(record["revoked_at"], revoked_at.as_str());
+}
+
+// DPoP (RFC 9449 §5): tokens bound to the key of the proof sent to the token endpoint.
+
+/// A new `jti` for each proof.
+fn new_jti() -> String {
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    format!(
+        "whole-flow-{}",
+        NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+    )
+}
+
+/// The claims of a proof for `POST <htu>`, issued now, with `extra` merged in.
+fn proof_claims(htu: &str, extra: Value) -> Value {
+    let mut claims = json!({ "jti": new_jti(), "htm": "POST", "htu": htu, "iat": common::now() });
+    for (name, value) in extra.as_object().unwrap() {
+        claims[name] = value.clone();
+    }
+    claims
+}
+
+/// The decoded payload of a compact JWS.
+fn payload_of(token: &str) -> Value {
+    use base64::Engine as _;
+    let payload = token.split('.').nth(1).unwrap();
+    let json = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(payload)
+        .unwrap();
+    serde_json::from_slice(&json).unwrap()
+}
+
+/// The RFC 7638 thumbprint of fixture key `name`'s public JWK.
+fn thumbprint_of(name: &str) -> String {
+    bearer_guard::jwk_thumbprint(&common::keys::public_jwk(name).to_string()).unwrap()
+}
+
+impl AuthServer {
+    /// `POST /oauth/token` for `client` and `audience`, with one `DPoP` header per proof.
+    async fn dpop_token_request(
+        &self,
+        client: &(String, String),
+        audience: &str,
+        proofs: &[&str],
+    ) -> Reply {
+        let params = json!({
+            "grant_type": "client_credentials", "client_id": client.0,
+            "client_secret": client.1, "audience": audience,
+        });
+        let mut request =
+            Request::post(self.url("oauth/token")).header(header::CONTENT_TYPE, "application/json");
+        for proof in proofs {
+            request = request.header("DPoP", *proof);
+        }
+        self.http
+            .send(
+                request
+                    .body(Full::new(Bytes::from(params.to_string())))
+                    .unwrap(),
+            )
+            .await
+    }
+
+    /// A proof of fixture key `name` (signed as `alg` by jsonwebtoken) for this server's
+    /// token endpoint, with `extra` claims.
+    fn token_proof(&self, alg: jsonwebtoken::Algorithm, name: &str, extra: Value) -> String {
+        common::keys::dpop_proof(alg, name, &proof_claims(&self.url("oauth/token"), extra))
+    }
+}
+
+/// "My Sample API" with `signing_alg` and `proof_of_possession` DPoP, `required` or not.
+fn dpop_api(identifier: &str, signing_alg: &str, required: bool) -> Value {
+    let mut api = my_sample_api();
+    api["name"] = json!(identifier);
+    api["identifier"] = json!(identifier);
+    api["signing_alg"] = json!(signing_alg);
+    api["proof_of_possession"] = json!({ "mechanism": "dpop", "required": required });
+    api
+}
+
+#[tokio::test]
+async fn proof_of_possession_is_registered_read_changed_and_checked() {
+    let server = AuthServer::start().await;
+    let pop = json!({ "mechanism": "dpop", "required": true });
+    let created = server.register(dpop_api(MY_API, "RS256", true)).await;
+    assert_eq!(created.status, 201, "{}", created.body);
+    assert_eq!(created.json()["proof_of_possession"], pop);
+    let path = format!(
+        "api/v2/resource-servers/{}",
+        created.json()["id"].as_str().unwrap()
+    );
+    let read = server.management(Method::GET, &path, None).await;
+    assert_eq!(read.json()["proof_of_possession"], pop);
+    // An API registered without it shows none, as Auth0's answer does.
+    let plain = server.register(my_rs256_api_at("urn:plain")).await;
+    assert!(
+        plain.json().get("proof_of_possession").is_none(),
+        "{}",
+        plain.body
+    );
+
+    let patch = |body: Value| server.management(Method::PATCH, &path, Some(body));
+    let changed =
+        patch(json!({ "proof_of_possession": { "mechanism": "dpop", "required": false } })).await;
+    assert_eq!(changed.status, 200, "{}", changed.body);
+    assert_eq!(changed.json()["proof_of_possession"]["required"], false);
+    // Another change leaves it as it is; `null` removes it.
+    let renamed = patch(json!({ "name": "Renamed" })).await;
+    assert_eq!(renamed.json()["proof_of_possession"]["required"], false);
+    let removed = patch(json!({ "proof_of_possession": null })).await;
+    assert_eq!(removed.status, 200, "{}", removed.body);
+    assert!(
+        removed.json().get("proof_of_possession").is_none(),
+        "{}",
+        removed.body
+    );
+
+    let allowed = r#"{"mechanism": "dpop", "required": true|false}"#;
+    for (bad, names) in [
+        (json!({ "mechanism": "DPoP", "required": true }), allowed),
+        (json!({ "mechanism": "mtls", "required": true }), "no TLS"),
+        (json!({ "required": true }), allowed),
+        (json!({ "mechanism": "dpop" }), allowed),
+        (json!({ "mechanism": "dpop", "required": "yes" }), allowed),
+        (
+            json!({ "mechanism": "dpop", "required": true, "nonce": 1 }),
+            "\"nonce\"",
+        ),
+        (json!("dpop"), allowed),
+    ] {
+        let mut api = dpop_api("urn:refused", "RS256", true);
+        api["proof_of_possession"] = bad.clone();
+        server.register(api).await.assert_api_error(400, names);
+        patch(json!({ "proof_of_possession": bad }))
+            .await
+            .assert_api_error(400, names);
+    }
+    // Nothing refused was kept.
+    let read = server.management(Method::GET, &path, None).await;
+    assert!(
+        read.json().get("proof_of_possession").is_none(),
+        "{}",
+        read.body
+    );
+}
+
+/// "My Sample API" for RS256 under another identifier.
+fn my_rs256_api_at(identifier: &str) -> Value {
+    let mut api = my_rs256_api();
+    api["name"] = json!(identifier);
+    api["identifier"] = json!(identifier);
+    api
+}
+
+#[tokio::test]
+async fn a_proof_gets_a_dpop_bound_token_for_hs256_rs256_and_ps256_apis() {
+    let server = AuthServer::start().await;
+    let client = server.create_client("DPoP App").await;
+    let discovery = server
+        .public(".well-known/openid-configuration")
+        .await
+        .json();
+    assert_eq!(
+        discovery["dpop_signing_alg_values_supported"],
+        json!(["RS256", "PS256", "ES256", "EdDSA"])
+    );
+    for (identifier, signing_alg, required) in [
+        ("urn:dpop-hs256", "HS256", true),
+        ("urn:dpop-rs256", "RS256", false),
+        ("urn:dpop-ps256", "PS256", true),
+    ] {
+        let registered = server
+            .register(dpop_api(identifier, signing_alg, required))
+            .await;
+        assert_eq!(registered.status, 201, "{}", registered.body);
+        server
+            .grant(&client.0, identifier, &["read:messages"])
+            .await;
+        for (alg, key) in [
+            (jsonwebtoken::Algorithm::ES256, "p256"),
+            (jsonwebtoken::Algorithm::RS256, "rsa2048"),
+            (jsonwebtoken::Algorithm::EdDSA, "ed25519"),
+        ] {
+            let proof = server.token_proof(alg, key, json!({}));
+            let reply = server
+                .dpop_token_request(&client, identifier, &[&proof])
+                .await;
+            assert_eq!(reply.status, 200, "{identifier} {key}: {}", reply.body);
+            assert_eq!(reply.header(header::CACHE_CONTROL), Some("no-store"));
+            let answer = reply.json();
+            assert_eq!(answer["token_type"], "DPoP", "{identifier} {key}");
+            let token = answer["access_token"].as_str().unwrap();
+            assert_eq!(header_of(token)["alg"], signing_alg);
+            let claims = payload_of(token);
+            assert_eq!(
+                claims["cnf"],
+                json!({ "jkt": thumbprint_of(key) }),
+                "{identifier} {key}"
+            );
+            assert_eq!(claims["aud"], identifier);
+            assert_eq!(claims["scope"], "read:messages");
+        }
+    }
+}
+
+#[tokio::test]
+async fn without_a_proof_bearer_unless_the_api_requires_dpop() {
+    let server = AuthServer::start().await;
+    let client = server.create_client("App").await;
+    server
+        .register(dpop_api("urn:required", "RS256", true))
+        .await;
+    server
+        .register(dpop_api("urn:allowed", "HS256", false))
+        .await;
+    server.register(my_rs256_api_at("urn:plain")).await;
+    for api in ["urn:required", "urn:allowed", "urn:plain"] {
+        server.grant(&client.0, api, &["read:messages"]).await;
+    }
+
+    let refused = server
+        .dpop_token_request(&client, "urn:required", &[])
+        .await;
+    refused.assert_oauth_error(400, "invalid_dpop_proof");
+    assert!(
+        refused.json()["error_description"]
+            .as_str()
+            .unwrap()
+            .contains("requires")
+    );
+
+    let allowed = server.dpop_token_request(&client, "urn:allowed", &[]).await;
+    assert_eq!(allowed.status, 200, "{}", allowed.body);
+    assert_eq!(allowed.json()["token_type"], "Bearer");
+    let token = allowed.json()["access_token"].as_str().unwrap().to_owned();
+    assert!(payload_of(&token).get("cnf").is_none());
+
+    // As on Auth0, an API with no proof_of_possession gets Bearer tokens, proof or not.
+    let proof = server.token_proof(jsonwebtoken::Algorithm::ES256, "p256", json!({}));
+    let plain = server
+        .dpop_token_request(&client, "urn:plain", &[&proof])
+        .await;
+    assert_eq!(plain.status, 200, "{}", plain.body);
+    assert_eq!(plain.json()["token_type"], "Bearer");
+    let token = plain.json()["access_token"].as_str().unwrap().to_owned();
+    assert!(payload_of(&token).get("cnf").is_none());
+}
+
+#[tokio::test]
+async fn an_invalid_proof_is_a_400_invalid_dpop_proof() {
+    use jsonwebtoken::Algorithm::{ES256, RS256};
+
+    let server = AuthServer::start().await;
+    let client = server.create_client("App").await;
+    server.register(dpop_api(MY_API, "RS256", false)).await;
+    server.grant(&client.0, MY_API, &["read:messages"]).await;
+    let now = common::now();
+    let token_url = server.url("oauth/token");
+    // A proof whose `jwk` is one key's and whose signature is another's.
+    let forged = common::keys::signed_raw(
+        RS256,
+        "rsa2048_b",
+        &json!({ "typ": "dpop+jwt", "alg": "RS256", "jwk": common::keys::public_jwk("rsa2048") }),
+        &proof_claims(&token_url, json!({})),
+    );
+    let cases = [
+        (
+            "GET",
+            server.token_proof(ES256, "p256", json!({ "htm": "GET" })),
+            "method",
+        ),
+        (
+            "another URI",
+            server.token_proof(
+                ES256,
+                "p256",
+                json!({ "htu": "http://evil.example/oauth/token" }),
+            ),
+            "URI",
+        ),
+        (
+            "stale",
+            server.token_proof(ES256, "p256", json!({ "iat": now - 600 })),
+            "too old",
+        ),
+        (
+            "future",
+            server.token_proof(ES256, "p256", json!({ "iat": now + 600 })),
+            "future",
+        ),
+        ("forged", forged, "signature"),
+        ("not a JWT", "not-a-proof".to_owned(), "malformed"),
+    ];
+    for (name, proof, says) in &cases {
+        let reply = server.dpop_token_request(&client, MY_API, &[proof]).await;
+        reply.assert_oauth_error(400, "invalid_dpop_proof");
+        let description = reply.json()["error_description"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        assert!(description.contains(says), "{name}: {description}");
+    }
+    let good = server.token_proof(ES256, "p256", json!({}));
+    let two = server
+        .dpop_token_request(&client, MY_API, &[&good, &good])
+        .await;
+    two.assert_oauth_error(400, "invalid_dpop_proof");
+    // Neither refusal spent the good proof.
+    let reply = server.dpop_token_request(&client, MY_API, &[&good]).await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+}
+
+#[tokio::test]
+async fn a_replayed_proof_is_refused_and_a_refused_request_spends_none() {
+    let server = AuthServer::start().await;
+    let client = server.create_client("App").await;
+    server.register(dpop_api(MY_API, "HS256", true)).await;
+    server.grant(&client.0, MY_API, &["read:messages"]).await;
+    let proof = server.token_proof(jsonwebtoken::Algorithm::ES256, "p256", json!({}));
+
+    // A request refused for its client does not record the proof.
+    let wrong = (client.0.clone(), "wrong".to_owned());
+    server
+        .dpop_token_request(&wrong, MY_API, &[&proof])
+        .await
+        .assert_oauth_error(401, "invalid_client");
+
+    let first = server.dpop_token_request(&client, MY_API, &[&proof]).await;
+    assert_eq!(first.status, 200, "{}", first.body);
+    assert_eq!(first.json()["token_type"], "DPoP");
+    let replay = server.dpop_token_request(&client, MY_API, &[&proof]).await;
+    replay.assert_oauth_error(400, "invalid_dpop_proof");
+    assert!(
+        replay.json()["error_description"]
+            .as_str()
+            .unwrap()
+            .contains("used before")
+    );
+
+    // A fresh proof from the same key is another proof.
+    let fresh = server.token_proof(jsonwebtoken::Algorithm::ES256, "p256", json!({}));
+    let again = server.dpop_token_request(&client, MY_API, &[&fresh]).await;
+    assert_eq!(again.status, 200, "{}", again.body);
 }

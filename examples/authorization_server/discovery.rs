@@ -12,6 +12,7 @@ use serde_json::{Value, json};
 
 use super::management::{SharedTenant, lock};
 use super::tenant::SIGNING_ALGS;
+use super::token_endpoint::dpop_settings;
 
 /// How long verifiers may keep either document: a minute, so a revoked key stops verifying
 /// within about a minute (bearer-guard's key cache honours `max-age`, 1 minute at least by
@@ -44,6 +45,11 @@ async fn openid_configuration(State(tenant): State<SharedTenant>) -> impl IntoRe
         "token_endpoint_auth_methods_supported": ["client_secret_post", "client_secret_basic"],
         // Auth0 lists the algorithms it signs with here; this server signs access tokens only.
         "id_token_signing_alg_values_supported": SIGNING_ALGS,
+        // RFC 9449 §5.1: the algorithms the token endpoint accepts DPoP proofs signed with.
+        "dpop_signing_alg_values_supported": dpop_settings()
+            .accepted_algorithms()
+            .map(|alg| alg.name())
+            .collect::<Vec<_>>(),
     }))
 }
 

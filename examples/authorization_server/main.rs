@@ -14,6 +14,8 @@
 //!   `POST /api/v2/keys/signing/rotate`, `PUT /api/v2/keys/signing/{kid}/revoke`;
 //! - `POST /oauth/token`: the client-credentials grant, JSON or form body; HS256 APIs' tokens
 //!   signed with their secret, RS256 and PS256 APIs' with the tenant's current RSA key;
+//!   DPoP-bound (`token_type: "DPoP"`, `cnf.jkt`) when the API has a `proof_of_possession`
+//!   and the request a `DPoP` proof (RFC 9449 §5);
 //! - `GET /.well-known/openid-configuration` and `GET /.well-known/jwks.json`, public.
 //!
 //! The `/api/v2` endpoints need a bearer token for the audience `<base URL>/api/v2/` with the
@@ -84,7 +86,7 @@ pub(crate) fn app(base_url: &str) -> Result<AuthorizationServer, Box<dyn Error>>
         .sign()?;
     let tenant = Arc::new(Mutex::new(tenant));
     let router = management::router(guard)?
-        .merge(token_endpoint::router())
+        .merge(token_endpoint::router(&issuer)?)
         .merge(discovery::router())
         .with_state(tenant);
     Ok(AuthorizationServer {

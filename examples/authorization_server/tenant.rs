@@ -1,8 +1,11 @@
 //! The tenant's data, in memory: resource servers, clients and client grants, with the rules
 //! the Management API enforces on them.
 
-use bearer_guard::{Algorithm, ConfigError, ResourceServer, SigningKeyError, TokenIssuer};
-use serde::{Deserialize, Serialize};
+use bearer_guard::{
+    Algorithm, ConfigError, DpopError, ResourceServer, SigningKeyError, TokenIssuer,
+};
+use serde::{Deserialize, Deserializer, Serialize};
+use serde_json::{Value, json};
 
 use super::api_error::ApiError;
 use super::random;
@@ -37,6 +40,18 @@ pub(crate) struct ResourceServerRecord {
     pub(crate) token_lifetime_for_web: u64,
     pub(crate) enforce_policies: bool,
     pub(crate) token_dialect: String,
+    /// Auth0 shows it only once set.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) proof_of_possession: Option<ProofOfPossession>,
+}
+
+/// A resource server's `proof_of_possession`, as the Management API has it: the
+/// sender-constraining mechanism of its tokens, and whether a token request must use it.
+/// Auth0 offers `mtls` and `dpop`; this server has no TLS, so `dpop` only.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub(crate) struct ProofOfPossession {
+    mechanism: &'static str,
+    pub(crate) required: bool,
 }
 
 /// One scope a resource server declares.
@@ -66,6 +81,9 @@ pub(crate) struct NewResourceServer {
     skip_consent_for_verifiable_first_party_clients: bool,
     #[serde(default)]
     enforce_policies: bool,
+    /// Checked by [`check_proof_of_possession`], for a message that says what is allowed.
+    #[serde(default)]
+    proof_of_possession: Option<Value>,
 }
 
 /// `PATCH /api/v2/resource-servers/{id}`. `identifier` is here only to be refused by name.
@@ -76,6 +94,14 @@ pub(crate) struct ResourceServerChanges {
     scopes: Option<Vec<Scope>>,
     token_lifetime: Option<u64>,
     identifier: Option<serde_json::Value>,
+    /// `Some(Value::Null)` for an explicit `null`, which removes it.
+    #[serde(default, deserialize_with = "present")]
+    proof_of_possession: Option<Value>,
+}
+
+/// A member that is present, even as `null` (which `Option` alone reads as absent).
+fn present<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<Value>, D::Error> {
+    Value::deserialize(deserializer).map(Some)
 }
 
 /// A client application, as `POST /api/v2/clients` returns it. No `Debug`: it holds the
@@ -126,6 +152,10 @@ pub(crate) enum TokenRefusal {
     NoGrant(String),
     /// A requested scope is not in the grant.
     ScopeNotGranted(String),
+    /// The API's `proof_of_possession` requires DPoP, and the request has no proof.
+    DpopProofRequired,
+    /// The request's DPoP proof failed a check of RFC 9449 §4.3.
+    InvalidDpopProof(DpopError),
     /// The OS gave no randomness, or the token could not be signed.
     ServerError,
 }
@@ -135,7 +165,13 @@ pub(crate) struct IssuedToken {
     pub(crate) access_token: String,
     pub(crate) expires_in: u64,
     pub(crate) scope: String,
+    /// Whether it carries `cnf.jkt`: its `token_type` is then `DPoP` (RFC 9449 §5).
+    pub(crate) dpop_bound: bool,
 }
+
+/// What a token request's `DPoP` header gave: `None` without one, else the verifier's
+/// verdict, the thumbprint of the proof's key when it passed.
+pub(crate) type DpopVerdict<'a> = Option<Result<&'a str, DpopError>>;
 
 /// A registered API.
 struct Api {
@@ -205,6 +241,7 @@ impl Tenant {
             token_lifetime_for_web: 7200,
             enforce_policies: false,
             token_dialect: "access_token".to_owned(),
+            proof_of_possession: None,
         };
         self.issuer_for(&record)?;
         self.apis.push(Api { record });
@@ -273,6 +310,7 @@ impl Tenant {
             token_lifetime_for_web: 7200,
             enforce_policies: new.enforce_policies,
             token_dialect,
+            proof_of_possession: check_proof_of_possession(new.proof_of_possession)?,
         };
         if self.find_by_identifier(&record.identifier).is_some() {
             return Err(ApiError::conflict(
@@ -319,6 +357,9 @@ impl Tenant {
         }
         if let Some(lifetime) = changes.token_lifetime {
             record.token_lifetime = check_token_lifetime(Some(lifetime))?;
+        }
+        if let Some(pop) = changes.proof_of_possession {
+            record.proof_of_possession = check_proof_of_possession(Some(pop))?;
         }
         self.issuer_for(&record)?;
         self.apis[index] = Api {
@@ -408,12 +449,18 @@ impl Tenant {
 
     /// The client-credentials grant: checks the client, its grant for `audience` and the
     /// requested scopes (all granted ones when `scope` is `None` or empty).
+    ///
+    /// The token is DPoP-bound (`cnf.jkt`, RFC 9449 §6.1) when the API has a
+    /// `proof_of_possession` and the request a valid proof; an API that requires it refuses
+    /// a request without one. As on Auth0, an API without `proof_of_possession` gets Bearer
+    /// tokens whatever the request sends, so its proof is not looked at.
     pub(crate) fn issue_token(
         &self,
         client_id: &str,
         client_secret: &str,
         audience: &str,
         scope: Option<&str>,
+        dpop: DpopVerdict<'_>,
     ) -> Result<IssuedToken, TokenRefusal> {
         let client = self
             .clients
@@ -454,6 +501,13 @@ impl Tenant {
             }
             None => granted,
         };
+        let jkt = match (api.record.proof_of_possession, dpop) {
+            (None, _) => None,
+            (Some(_), Some(Ok(jkt))) => Some(jkt),
+            (Some(_), Some(Err(err))) => return Err(TokenRefusal::InvalidDpopProof(err)),
+            (Some(pop), None) if pop.required => return Err(TokenRefusal::DpopProofRequired),
+            (Some(_), None) => None,
+        };
         let tokens = self
             .issuer_for(&api.record)
             .map_err(|_| TokenRefusal::ServerError)?;
@@ -464,11 +518,15 @@ impl Tenant {
             let jti = random::jti().map_err(|_| TokenRefusal::ServerError)?;
             token = token.client_id(&client.client_id).jti(jti).at_jwt();
         }
+        if let Some(jkt) = jkt {
+            token = token.claim("cnf", json!({ "jkt": jkt }));
+        }
         let access_token = token.sign().map_err(|_| TokenRefusal::ServerError)?;
         Ok(IssuedToken {
             access_token,
             expires_in: tokens.lifetime().as_secs(),
             scope: scopes.join(" "),
+            dpop_bound: jkt.is_some(),
         })
     }
 
@@ -574,6 +632,50 @@ fn check_scopes(scopes: Vec<Scope>) -> Result<Vec<Scope>, ApiError> {
         }
     }
     Ok(scopes)
+}
+
+/// `proof_of_possession`: `{"mechanism": "dpop", "required": true|false}`, both members
+/// required as in Auth0's schema; `null` is none.
+fn check_proof_of_possession(value: Option<Value>) -> Result<Option<ProofOfPossession>, ApiError> {
+    const SHAPE: &str = r#"{"mechanism": "dpop", "required": true|false}"#;
+    let Some(value) = value.filter(|value| !value.is_null()) else {
+        return Ok(None);
+    };
+    let Some(members) = value.as_object() else {
+        return Err(ApiError::bad_request(format!(
+            "proof_of_possession must be an object: {SHAPE}"
+        )));
+    };
+    if let Some(unknown) = members
+        .keys()
+        .find(|member| !matches!(member.as_str(), "mechanism" | "required"))
+    {
+        return Err(ApiError::bad_request(format!(
+            "proof_of_possession has no member {unknown:?}: it is {SHAPE}"
+        )));
+    }
+    match members.get("mechanism").and_then(Value::as_str) {
+        Some("dpop") => {}
+        Some("mtls") => {
+            return Err(ApiError::bad_request(format!(
+                "proof_of_possession.mechanism \"mtls\" is not offered here (this server has no TLS): use {SHAPE}"
+            )));
+        }
+        _ => {
+            return Err(ApiError::bad_request(format!(
+                "proof_of_possession.mechanism must be \"dpop\": {SHAPE}"
+            )));
+        }
+    }
+    let Some(required) = members.get("required").and_then(Value::as_bool) else {
+        return Err(ApiError::bad_request(format!(
+            "proof_of_possession.required must be true or false: {SHAPE}"
+        )));
+    };
+    Ok(Some(ProofOfPossession {
+        mechanism: "dpop",
+        required,
+    }))
 }
 
 fn check_token_lifetime(lifetime: Option<u64>) -> Result<u64, ApiError> {

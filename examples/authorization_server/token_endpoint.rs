@@ -1,4 +1,8 @@
-//! `POST /oauth/token`: the client-credentials grant (RFC 6749 §4.4), with errors as §5.2 says.
+//! `POST /oauth/token`: the client-credentials grant (RFC 6749 §4.4), with errors as §5.2 says,
+//! and DPoP-bound tokens for a request with a `DPoP` proof (RFC 9449 §5).
+
+use std::sync::Arc;
+use std::time::SystemTime;
 
 use axum::extract::{FromRequest, Request, State};
 use axum::http::header::{AUTHORIZATION, CACHE_CONTROL, CONTENT_TYPE, PRAGMA, WWW_AUTHENTICATE};
@@ -8,15 +12,47 @@ use axum::routing::post;
 use axum::{Form, Json, Router};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
+use bearer_guard::{
+    ConfigError, DpopError, DpopProof, DpopRequest, DpopSettings, DpopVerifier, MemoryReplayStore,
+};
 use serde::Deserialize;
 use serde_json::json;
 
 use super::management::{SharedTenant, lock};
 use super::tenant::TokenRefusal;
 
-/// The token endpoint's route.
-pub(crate) fn router() -> Router<SharedTenant> {
-    Router::new().route("/oauth/token", post(token))
+/// What DPoP proofs sent to the token endpoint are checked against: the crate's defaults
+/// (RS256, PS256, ES256 or EdDSA; `iat` within a minute, plus a minute of leeway).
+pub(crate) fn dpop_settings() -> DpopSettings {
+    DpopSettings::default()
+}
+
+/// What the token endpoint checks DPoP proofs with.
+struct DpopCheck {
+    /// The endpoint's URL as this server knows it (from its base URL, never from the
+    /// request's `Host`): every proof's `htu`.
+    url: String,
+    verifier: DpopVerifier,
+    /// Each proof's `jti` is accepted once within its window (RFC 9449 §11.1).
+    replays: MemoryReplayStore,
+}
+
+/// The token endpoint's route, at `{issuer}oauth/token`.
+pub(crate) fn router(issuer: &str) -> Result<Router<SharedTenant>, ConfigError> {
+    let dpop = Arc::new(DpopCheck {
+        url: format!("{issuer}oauth/token"),
+        verifier: DpopVerifier::new(dpop_settings())?,
+        replays: MemoryReplayStore::new(),
+    });
+    Ok(Router::new().route(
+        "/oauth/token",
+        post(
+            move |State(tenant): State<SharedTenant>, request: Request| {
+                let dpop = Arc::clone(&dpop);
+                async move { token(&tenant, &dpop, request).await }
+            },
+        ),
+    ))
 }
 
 /// The request's parameters, from a JSON or a form body. Unknown parameters are ignored
@@ -49,6 +85,25 @@ impl OAuthError {
             "invalid_client",
             "Client authentication failed: unknown client_id or wrong client_secret",
         )
+    }
+
+    /// RFC 9449 §5: a proof that fails a check is a 400 `invalid_dpop_proof`, whatever the
+    /// check; the description says which. A replay store that cannot answer is the server's
+    /// fault, and its message (the backend's) stays out of the answer.
+    fn invalid_dpop_proof(err: &DpopError) -> Self {
+        match err {
+            DpopError::ReplayStore(_) => Self::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "temporarily_unavailable",
+                "DPoP proofs cannot be checked for replay now; try again later",
+            ),
+            // Its messages name a check, never a value from the proof.
+            err => Self::new(
+                StatusCode::BAD_REQUEST,
+                "invalid_dpop_proof",
+                err.to_string(),
+            ),
+        }
     }
 
     fn new(status: StatusCode, error: &'static str, description: impl Into<String>) -> Self {
@@ -95,6 +150,12 @@ impl From<TokenRefusal> for OAuthError {
                 "invalid_scope",
                 format!("The scope {scope:?} is not granted to this client for this audience"),
             ),
+            TokenRefusal::DpopProofRequired => Self::new(
+                StatusCode::BAD_REQUEST,
+                "invalid_dpop_proof",
+                "This API requires DPoP-bound tokens: send a DPoP proof with the token request",
+            ),
+            TokenRefusal::InvalidDpopProof(err) => Self::invalid_dpop_proof(&err),
             TokenRefusal::ServerError => Self::new(
                 StatusCode::INTERNAL_SERVER_ERROR,
                 "server_error",
@@ -112,15 +173,25 @@ fn no_store() -> [(axum::http::HeaderName, HeaderValue); 2] {
     ]
 }
 
-async fn token(State(tenant): State<SharedTenant>, request: Request) -> Response {
-    match issue(&tenant, request).await {
+async fn token(tenant: &SharedTenant, dpop: &DpopCheck, request: Request) -> Response {
+    match issue(tenant, dpop, request).await {
         Ok(response) => response,
         Err(error) => error.into_response(),
     }
 }
 
-async fn issue(tenant: &SharedTenant, request: Request) -> Result<Response, OAuthError> {
+async fn issue(
+    tenant: &SharedTenant,
+    dpop: &DpopCheck,
+    request: Request,
+) -> Result<Response, OAuthError> {
     let basic = basic_credentials(request.headers())?;
+    let proofs: Vec<HeaderValue> = request.headers().get_all("dpop").iter().cloned().collect();
+    // No access token yet, so no `ath`; the time is now, as the request arrives.
+    let proof: Option<Result<DpopProof, DpopError>> = (!proofs.is_empty()).then(|| {
+        let request = DpopRequest::new("POST", &dpop.url, SystemTime::now());
+        dpop.verifier.verify(&proofs, &request)
+    });
     let params = read_params(request).await?;
     match params.grant_type.as_deref() {
         Some("client_credentials") => {}
@@ -153,15 +224,29 @@ async fn issue(tenant: &SharedTenant, request: Request) -> Result<Response, OAut
     let audience = params
         .audience
         .ok_or_else(|| OAuthError::invalid_request("audience is missing"))?;
+    let verdict = proof.as_ref().map(|proof| match proof {
+        Ok(proof) => Ok(proof.thumbprint()),
+        Err(err) => Err(err.clone()),
+    });
     let issued = lock(tenant).issue_token(
         &client_id,
         &client_secret,
         &audience,
         params.scope.as_deref(),
+        verdict,
     )?;
+    if issued.dpop_bound
+        && let Some(Ok(proof)) = &proof
+    {
+        // Recorded only for a token about to be issued; a replay gets none.
+        proof
+            .check_replay(&dpop.replays)
+            .await
+            .map_err(|err| OAuthError::invalid_dpop_proof(&err))?;
+    }
     let body = json!({
         "access_token": issued.access_token,
-        "token_type": "Bearer",
+        "token_type": if issued.dpop_bound { "DPoP" } else { "Bearer" },
         "expires_in": issued.expires_in,
         "scope": issued.scope,
     });
