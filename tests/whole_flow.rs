@@ -1604,3 +1604,80 @@ async fn a_replayed_proof_is_refused_and_a_refused_request_spends_none() {
     let again = server.dpop_token_request(&client, MY_API, &[&fresh]).await;
     assert_eq!(again.status, 200, "{}", again.body);
 }
+
+/// Issue 14's end to end: a DPoP-bound token from this server opens the sample API (its
+/// registration saying `proof_of_possession` required) only with a fresh proof from its key.
+#[tokio::test]
+async fn a_dpop_bound_token_opens_the_sample_api_only_with_a_fresh_proof_from_its_key() {
+    let server = AuthServer::start().await;
+    let registered = server.register(dpop_api(MY_API, "RS256", true)).await;
+    assert_eq!(registered.status, 201, "{}", registered.body);
+    let client = server.create_client("DPoP App").await;
+    server.grant(&client.0, MY_API, &["read:messages"]).await;
+    let proof = server.token_proof(jsonwebtoken::Algorithm::ES256, "p256", json!({}));
+    let reply = server.dpop_token_request(&client, MY_API, &[&proof]).await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    assert_eq!(reply.json()["token_type"], "DPoP");
+    let token = reply.json()["access_token"].as_str().unwrap().to_owned();
+
+    // The sample API on the saved registration and the issuer, told where clients reach it.
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let api = ResourceServer::from_json(&registered.body).unwrap();
+    let router =
+        sample_api::app_at(api, Some(server.issuer.clone()), None, Some(base.clone())).unwrap();
+    let sample = serve(listener, router).await;
+    let url = format!("{sample}/api/private");
+    let call = |scheme: &str, proofs: Vec<String>| {
+        let mut request =
+            Request::get(&url).header(header::AUTHORIZATION, format!("{scheme} {token}"));
+        for proof in proofs {
+            request = request.header("DPoP", proof);
+        }
+        server.http.send(request.body(Full::default()).unwrap())
+    };
+    let fresh = |key: &str, alg| {
+        let claims = proof_claims(
+            &url,
+            json!({ "htm": "GET", "ath": bearer_guard::DpopProof::access_token_hash(&token) }),
+        );
+        common::keys::dpop_proof(alg, key, &claims)
+    };
+    // The sample API loads the issuer's keys in the background: a first 503 is possible
+    // (and spends no proof: the token is checked before the proof).
+    let mut used = fresh("p256", jsonwebtoken::Algorithm::ES256);
+    let mut answer = call("DPoP", vec![used.clone()]).await;
+    for _ in 0..100 {
+        if answer.status != 503 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        used = fresh("p256", jsonwebtoken::Algorithm::ES256);
+        answer = call("DPoP", vec![used.clone()]).await;
+    }
+    assert_eq!(answer.status, 200, "{}", answer.body);
+    // Replayed, from another key, without a proof, or as a bearer token: refused.
+    let replayed = call("DPoP", vec![used]).await;
+    assert_eq!(replayed.status, 401);
+    assert!(replayed.body.contains("used before"), "{}", replayed.body);
+    let other_key = call(
+        "DPoP",
+        vec![fresh("ed25519", jsonwebtoken::Algorithm::EdDSA)],
+    )
+    .await;
+    assert_eq!(other_key.status, 401, "{}", other_key.body);
+    assert_eq!(call("DPoP", vec![]).await.status, 400);
+    let bearer = call("Bearer", vec![]).await;
+    assert_eq!(bearer.status, 401);
+    assert!(
+        bearer
+            .header(header::WWW_AUTHENTICATE)
+            .unwrap()
+            .starts_with("DPoP "),
+        "{:?}",
+        bearer.header(header::WWW_AUTHENTICATE)
+    );
+    // A fresh proof again: 200.
+    let again = call("DPoP", vec![fresh("p256", jsonwebtoken::Algorithm::ES256)]).await;
+    assert_eq!(again.status, 200, "{}", again.body);
+}

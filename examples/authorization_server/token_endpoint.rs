@@ -92,7 +92,7 @@ impl OAuthError {
     /// fault, and its message (the backend's) stays out of the answer.
     fn invalid_dpop_proof(err: &DpopError) -> Self {
         match err {
-            DpopError::ReplayStore(_) => Self::new(
+            DpopError::ReplayStoreUnavailable => Self::new(
                 StatusCode::SERVICE_UNAVAILABLE,
                 "temporarily_unavailable",
                 "DPoP proofs cannot be checked for replay now; try again later",
