@@ -226,7 +226,7 @@ async fn issue(
         .ok_or_else(|| OAuthError::invalid_request("audience is missing"))?;
     let verdict = proof.as_ref().map(|proof| match proof {
         Ok(proof) => Ok(proof.thumbprint()),
-        Err(err) => Err(err.clone()),
+        Err(err) => Err(*err),
     });
     let issued = lock(tenant).issue_token(
         &client_id,

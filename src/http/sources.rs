@@ -190,7 +190,6 @@ fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Result<Option<&'a str>, Req
     }
 }
 
-
 #[cfg(test)]
 mod tests {
     use http::HeaderValue;
