@@ -7,7 +7,6 @@
 mod common;
 
 use std::hint::black_box;
-use std::time::Instant;
 
 use aws_lc_rs::signature::{
     ECDSA_P256_SHA256_FIXED, ED25519, ParsedPublicKey, RSA_PKCS1_2048_8192_SHA256,
@@ -23,14 +22,9 @@ use serde_json::Value;
 const ROUNDS: usize = 31;
 const BATCH: u32 = 2_000;
 
-fn time(mut f: impl FnMut() -> bool) -> f64 {
-    let start = Instant::now();
-    let mut passed = 0u32;
-    for _ in 0..BATCH {
-        passed += u32::from(black_box(f()));
-    }
-    assert_eq!(passed, BATCH, "a contender refused its token");
-    start.elapsed().as_secs_f64() * 1e9 / f64::from(BATCH)
+/// Nanoseconds per call of `f`, over one batch; every call must pass.
+fn time(f: impl FnMut() -> bool) -> f64 {
+    common::time_batch(BATCH, f)
 }
 
 /// aws-lc-rs alone: the key parsed once, the signature already decoded.

@@ -25,14 +25,9 @@ const DISTINCT: usize = 10_000;
 const REQUESTS: usize = 200_000;
 
 /// Nanoseconds per call of `f`, over one batch; every call must pass.
-fn time(mut f: impl FnMut() -> bool) -> f64 {
-    let start = Instant::now();
-    let mut passed = 0u32;
-    for _ in 0..BATCH {
-        passed += u32::from(black_box(f()));
-    }
-    assert_eq!(passed, BATCH, "a contender refused its token");
-    start.elapsed().as_secs_f64() * 1e9 / f64::from(BATCH)
+/// Nanoseconds per call of `f`, over one batch; every call must pass.
+fn time(f: impl FnMut() -> bool) -> f64 {
+    common::time_batch(BATCH, f)
 }
 
 fn passes(validator: &TokenValidator, token: &str) -> bool {

@@ -129,6 +129,17 @@ pub(crate) fn layer_with(cache: TokenCacheSettings) -> BearerGuardLayer {
         .unwrap_or_else(|err| panic!("bench configuration: {err}"))
 }
 
+/// Nanoseconds per call of `f`, over a batch of `batch` calls; every call must pass.
+pub(crate) fn time_batch(batch: u32, mut f: impl FnMut() -> bool) -> f64 {
+    let start = std::time::Instant::now();
+    let mut passed = 0u32;
+    for _ in 0..batch {
+        passed += u32::from(std::hint::black_box(f()));
+    }
+    assert_eq!(passed, batch, "a contender refused its token");
+    start.elapsed().as_secs_f64() * 1e9 / f64::from(batch)
+}
+
 /// The median of `values`.
 pub(crate) fn median(mut values: Vec<f64>) -> f64 {
     values.sort_by(f64::total_cmp);
