@@ -25,7 +25,6 @@ const DISTINCT: usize = 10_000;
 const REQUESTS: usize = 200_000;
 
 /// Nanoseconds per call of `f`, over one batch; every call must pass.
-/// Nanoseconds per call of `f`, over one batch; every call must pass.
 fn time(f: impl FnMut() -> bool) -> f64 {
     common::time_batch(BATCH, f)
 }
