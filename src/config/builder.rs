@@ -539,6 +539,25 @@ impl<R> BearerGuardBuilder<R> {
     /// port, and any prefix a proxy strips): a DPoP proof's `htu` must be this followed by
     /// the request's path. Defaults to the origin of the resource server's identifier. Never
     /// taken from `Host` or `X-Forwarded-*`, which a client controls. Feature `jwks`.
+    ///
+    /// # Example
+    ///
+    /// An API behind a proxy that serves it at `https://api.example.com/orders-api/` and
+    /// strips the prefix, its proofs checked with ES256 and EdDSA only, its replays kept in
+    /// this process (a fleet would pass a shared `RedisReplayStore`):
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use bearer_guard::{Algorithm, BearerGuardLayer, DpopSettings, MemoryReplayStore, ResourceServer};
+    ///
+    /// let api = ResourceServer::new("https://orders-api", "FF1prn9UxZotnFEfPVwEJhqqyRmwdSu5");
+    /// let guard = BearerGuardLayer::builder(api)
+    ///     .external_url("https://api.example.com/orders-api")
+    ///     .dpop_settings(DpopSettings::default().algorithms([Algorithm::Es256, Algorithm::EdDsa]))
+    ///     .dpop_replay_store(MemoryReplayStore::with_capacity(10_000))
+    ///     .build()?;
+    /// # Ok::<(), bearer_guard::ConfigError>(())
+    /// ```
     #[cfg(feature = "jwks")]
     pub fn external_url(mut self, url: impl Into<String>) -> Self {
         self.settings.external_url = Some(url.into());
