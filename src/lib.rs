@@ -55,7 +55,7 @@
 //!
 //! # Features
 //!
-//! - `axum` (default): extractors for [`VerifiedToken`] and [`Claims`], and `IntoResponse` for
+//! - `axum` (default): extractors for [`VerifiedToken`] and `Claims`, and `IntoResponse` for
 //!   [`Rejection`].
 //! - `form`: `FormTokenLayer`, for tokens in form-encoded bodies (RFC 6750 §2.2).
 //! - `jwks`: RS256, PS256, ES256 and EdDSA, verified with the public keys of a JWK set

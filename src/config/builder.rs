@@ -609,7 +609,7 @@ impl<R> BearerGuardBuilder<R> {
     /// One hook for every path: the guard's own answers, those of the scope layers made from
     /// it ([`require_scopes`](BearerGuardLayer::require_scopes)), and those of the axum
     /// extractors behind it ([`VerifiedToken`](crate::VerifiedToken),
-    /// [`Claims<T>`](crate::Claims) and their `Option` forms), which find the hook in the
+    /// `Claims<T>` and their `Option` forms), which find the hook in the
     /// request extensions where the guard leaves it. Only the answers of an extractor or scope
     /// layer with no guard before it (a server bug, 500) stay the default ones.
     ///
