@@ -447,3 +447,54 @@ mod redis {
         );
     }
 }
+
+/// RFC 9449 §7.1: the `error` goes on the challenge of the scheme the request used (a DPoP
+/// error always on DPoP's), and the other challenge carries none.
+#[tokio::test]
+async fn the_error_goes_on_the_challenge_of_the_scheme_used() {
+    let realm = r#"realm="https://my-api-urn""#;
+    let expired = r#"error="invalid_token", error_description="The access token expired""#;
+    let issuer = TokenIssuer::new(&api(), ISSUER).unwrap();
+    let old = UNIX_EPOCH + std::time::Duration::from_secs(now() - 7200);
+    let stale = issuer
+        .client_token("client-1")
+        .issued_at(old)
+        .expires_in(std::time::Duration::from_secs(60))
+        .sign()
+        .unwrap();
+    let challenge = |app: &Router, scheme: &str, token: &str| {
+        let (app, scheme, token) = (app.clone(), scheme.to_owned(), token.to_owned());
+        async move {
+            send(&app, request("GET", &scheme, &token, &[]))
+                .await
+                .challenge
+                .unwrap()
+        }
+    };
+    let allowed = app(builder(DpopMode::Allowed).build().unwrap());
+    assert_eq!(
+        challenge(&allowed, "Bearer", &stale).await,
+        format!("Bearer {realm}, {expired}, DPoP {realm}, {ALGS}")
+    );
+    assert_eq!(
+        challenge(&allowed, "DPoP", &stale).await,
+        format!("Bearer {realm}, DPoP {realm}, {expired}, {ALGS}")
+    );
+    let bound = challenge(&allowed, "Bearer", &token(Some("p256"))).await;
+    assert_eq!(
+        bound,
+        format!(
+            r#"Bearer {realm}, DPoP {realm}, error="invalid_token", error_description="The access token is DPoP-bound and came without a proof", {ALGS}"#
+        )
+    );
+    let required = app(builder(DpopMode::Required).build().unwrap());
+    assert_eq!(
+        challenge(&required, "DPoP", &stale).await,
+        format!("DPoP {realm}, {expired}, {ALGS}")
+    );
+    let bearer_only = app(builder(DpopMode::Disabled).build().unwrap());
+    assert_eq!(
+        challenge(&bearer_only, "Bearer", &stale).await,
+        format!("Bearer {realm}, {expired}")
+    );
+}
