@@ -120,11 +120,7 @@ impl TokenValidator {
         token: &str,
         guard: &GuardMark,
     ) -> Result<VerifiedToken, TokenErrorKind> {
-        self.verify(
-            token,
-            seconds_since_epoch(SystemTime::now()),
-            Some(guard.clone()),
-        )
+        self.verify(token, seconds_since_epoch(SystemTime::now()), Some(guard))
     }
 
     /// The pipeline: each step in order, the first failure is the answer. A token the cache
@@ -134,7 +130,7 @@ impl TokenValidator {
         &self,
         token: &str,
         now: f64,
-        guard: Option<GuardMark>,
+        guard: Option<&GuardMark>,
     ) -> Result<VerifiedToken, TokenErrorKind> {
         if token.len() > self.max_token_len {
             return Err(TokenErrorKind::TooLarge);
@@ -144,7 +140,7 @@ impl TokenValidator {
                 .verify_in_full(token, now, guard)
                 .map(|(verified, _)| verified);
         };
-        if let Some(verified) = cache.get(token, now, guard.as_ref(), || self.key_generation()) {
+        if let Some(verified) = cache.get(token, now, guard, || self.key_generation()) {
             let checked =
                 self.check_claims(verified.registered_claims(), verified.claims_json(), now);
             if checked == Err(TokenErrorKind::Expired) {
@@ -163,7 +159,7 @@ impl TokenValidator {
         &self,
         token: &str,
         now: f64,
-        guard: Option<GuardMark>,
+        guard: Option<&GuardMark>,
     ) -> Result<(VerifiedToken, u64), TokenErrorKind> {
         let segments = jws::split(token)?;
         let mut buf = [0u8; header::BUF_LEN];
@@ -196,7 +192,8 @@ impl TokenValidator {
         let payload = decoded.text()?;
         let claims = claims::parse(payload, &self.audience, &self.scope_claim)?;
         self.check_claims(&claims, payload, now)?;
-        Ok((decoded.verified(claims, guard)?, generation))
+        // The mark is cloned (two reference counts) only for a token verified in full.
+        Ok((decoded.verified(claims, guard.cloned())?, generation))
     }
 
     /// The generation of the keys in use now: `None` when no key set is usable. Secrets and
@@ -410,7 +407,7 @@ mod tests {
             challenge: Arc::default(),
         };
         let token = validator()
-            .verify(&mint(&claims), NOW, Some(guard))
+            .verify(&mint(&claims), NOW, Some(&guard))
             .unwrap();
         assert_eq!(token.issuer(), Some(crate::test_support::ISSUER));
         assert_eq!(token.authorized_party(), Some("client-a"));

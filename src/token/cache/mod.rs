@@ -282,11 +282,11 @@ mod tests {
                 .and_then(|verified| verified.guard().map(|mark| mark.id))
         };
         assert_eq!(
-            guard_of(validator.verify(&token, NOW, Some(mark(1)))),
+            guard_of(validator.verify(&token, NOW, Some(&mark(1)))),
             Some(1)
         );
         assert_eq!(
-            guard_of(validator.verify(&token, NOW, Some(mark(2)))),
+            guard_of(validator.verify(&token, NOW, Some(&mark(2)))),
             Some(2)
         );
         assert_eq!(guard_of(validator.verify(&token, NOW, None)), None);
