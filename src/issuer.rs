@@ -14,7 +14,7 @@ use serde_json::{Map, Value};
 use crate::config::ResourceServer;
 use crate::error::ConfigError;
 use crate::keys::{Algorithm, Hs256Key};
-use crate::token::is_scope_token;
+use crate::token::{REGISTERED, is_scope_token};
 
 #[cfg(feature = "jwks")]
 pub use signing_key::{SigningKey, SigningKeyError};
@@ -42,20 +42,6 @@ const SET_BY_BUILDER: [&str; 9] = [
     "iat",
     "exp",
     "nbf",
-    "azp",
-    "client_id",
-    "jti",
-];
-
-/// Registered claims that cannot hold scopes; the layer's builder refuses them as its scope
-/// claim too.
-const NOT_A_SCOPE_CLAIM: [&str; 9] = [
-    "exp",
-    "nbf",
-    "iat",
-    "aud",
-    "iss",
-    "sub",
     "azp",
     "client_id",
     "jti",
@@ -276,7 +262,7 @@ impl TokenIssuer {
     /// ```
     pub fn scope_claim(mut self, claim: impl Into<String>) -> Result<Self, ConfigError> {
         let claim = claim.into();
-        if claim.is_empty() || NOT_A_SCOPE_CLAIM.contains(&claim.as_str()) {
+        if claim.is_empty() || REGISTERED.contains(&claim.as_str()) {
             return Err(ConfigError::InvalidScopeClaim { claim });
         }
         self.scope_claim = claim.into();
