@@ -90,6 +90,26 @@ struct Parked<S, ReqBody, R> {
     gate: Gate<R>,
 }
 
+impl<S, ReqBody, R> Parked<S, ReqBody, R> {
+    /// `request` and the ready `inner`, held for `gate` until the wait ends.
+    fn boxed(request: Request<ReqBody>, inner: S, gate: Gate<R>) -> Option<Box<Self>> {
+        Some(Box::new(Self {
+            request,
+            inner,
+            gate,
+        }))
+    }
+
+    /// What `parked` holds, taken when the wait ends; only once, as a future is polled to
+    /// completion once.
+    fn take(parked: &mut Option<Box<Self>>) -> Self {
+        match parked.take() {
+            Some(parked) => *parked,
+            None => panic!("GuardFuture polled after completion"),
+        }
+    }
+}
+
 /// What checks a request again after the wait: one guard, or several APIs'.
 pub(crate) enum Gate<R> {
     One(Arc<Guard<R>>),
@@ -161,20 +181,11 @@ where
         Self {
             state: State::Waiting {
                 wait: Box::pin(wait),
-                parked: Some(Box::new(Parked {
-                    request,
-                    inner,
-                    gate,
-                })),
+                parked: Parked::boxed(request, inner, gate),
             },
         }
     }
-}
 
-impl<S, ReqBody, ResBody, R> GuardFuture<S, ReqBody, ResBody, R>
-where
-    S: Service<Request<ReqBody>>,
-{
     /// Waits for a DPoP proof's replay check, then calls `inner` (already ready) or answers.
     #[cfg_attr(not(feature = "jwks"), allow(dead_code))]
     pub(crate) fn checking_replay(
@@ -188,11 +199,7 @@ where
             state: State::CheckingReplay {
                 check,
                 in_url,
-                parked: Some(Box::new(Parked {
-                    request,
-                    inner,
-                    gate,
-                })),
+                parked: Parked::boxed(request, inner, gate),
             },
         }
     }
@@ -253,14 +260,11 @@ where
                 StateProj::Ready { future } => return future.poll(cx),
                 StateProj::Waiting { wait, parked } => {
                     ready!(wait.as_mut().poll(cx));
-                    let Some(parked) = parked.take() else {
-                        panic!("GuardFuture polled after completion")
-                    };
                     let Parked {
                         request,
                         mut inner,
                         gate,
-                    } = *parked;
+                    } = Parked::take(parked);
                     let guard = gate.primary();
                     let responder = &guard.responder;
                     let (mut request, admission) = gate.authenticate_owned(request);
@@ -280,11 +284,7 @@ where
                             state.set(State::CheckingReplay {
                                 check,
                                 in_url,
-                                parked: Some(Box::new(Parked {
-                                    request,
-                                    inner,
-                                    gate,
-                                })),
+                                parked: Parked::boxed(request, inner, gate),
                             });
                             continue;
                         }
@@ -302,14 +302,11 @@ where
                 } => {
                     let checked = ready!(check.as_mut().poll(cx));
                     let in_url = *in_url;
-                    let Some(parked) = parked.take() else {
-                        panic!("GuardFuture polled after completion")
-                    };
                     let Parked {
                         mut request,
                         mut inner,
                         gate,
-                    } = *parked;
+                    } = Parked::take(parked);
                     let guard = gate.primary();
                     match checked {
                         Ok(()) => {
