@@ -48,14 +48,7 @@ fn claims(extra: Value) -> Value {
         "iat": now(),
         "ath": DpopProof::access_token_hash(ACCESS_TOKEN),
     });
-    let map = claims.as_object_mut().unwrap();
-    for (name, value) in extra.as_object().unwrap() {
-        if value.is_null() {
-            map.remove(name);
-        } else {
-            map.insert(name.clone(), value.clone());
-        }
-    }
+    common::merge(&mut claims, &extra);
     claims
 }
 

@@ -76,19 +76,24 @@ fn proof(key: &str, method: &str, htu: &str, access_token: &str, extra: Value) -
         "iat": now(),
         "ath": DpopProof::access_token_hash(access_token),
     });
-    for (name, value) in extra.as_object().unwrap() {
-        if value.is_null() {
-            claims.as_object_mut().unwrap().remove(name);
-        } else {
-            claims[name] = value.clone();
-        }
-    }
+    merge(&mut claims, &extra);
     let alg = if key == "p256" {
         Algorithm::ES256
     } else {
         Algorithm::EdDSA
     };
     dpop_proof(alg, key, &claims)
+}
+
+/// A fresh proof by `p256` for `GET /orders` with `access_token`.
+fn fresh_get(access_token: &str) -> String {
+    proof(
+        "p256",
+        "GET",
+        &format!("{API_URL}/orders"),
+        access_token,
+        json!({}),
+    )
 }
 
 /// `method /orders` with `Authorization: {scheme} {token}` and these `DPoP` headers.
@@ -338,13 +343,7 @@ async fn a_replay_store_that_cannot_answer_is_a_503_never_an_accept() {
         .build()
         .unwrap());
     let token = token(Some("p256"));
-    let fresh = proof(
-        "p256",
-        "GET",
-        &format!("{API_URL}/orders"),
-        &token,
-        json!({}),
-    );
+    let fresh = fresh_get(&token);
     let answer = send(&app, request("GET", "DPoP", &token, &[&fresh])).await;
     assert_eq!(
         (answer.status, answer.challenge.clone(), kind(&answer)),
@@ -427,13 +426,7 @@ mod redis {
         let one = instance(RedisReplayStore::connect(&server.url()).await.unwrap());
         let two = instance(RedisReplayStore::connect(&server.url()).await.unwrap());
         let token = token(Some("p256"));
-        let fresh = proof(
-            "p256",
-            "GET",
-            &format!("{API_URL}/orders"),
-            &token,
-            json!({}),
-        );
+        let fresh = fresh_get(&token);
         assert_eq!(
             send(&one, request("GET", "DPoP", &token, &[&fresh]))
                 .await

@@ -40,6 +40,12 @@ pub fn claims(scope: &str, extra: Value) -> Value {
         "azp": "client-1",
         "scope": scope,
     });
+    merge(&mut claims, &extra);
+    claims
+}
+
+/// `extra`'s members merged into the object `claims`; a `null` removes the member.
+pub fn merge(claims: &mut Value, extra: &Value) {
     let map = claims.as_object_mut().unwrap();
     for (name, value) in extra.as_object().unwrap() {
         if value.is_null() {
@@ -48,7 +54,6 @@ pub fn claims(scope: &str, extra: Value) -> Value {
             map.insert(name.clone(), value.clone());
         }
     }
-    claims
 }
 
 /// An HS256 token over `claims`, signed with `secret` by jsonwebtoken.
