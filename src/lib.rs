@@ -85,22 +85,23 @@ mod test_support;
 mod token;
 
 pub use config::{BearerGuardBuilder, ResourceServer, ScopeDefinition};
+pub use dpop::DpopError;
 #[cfg(feature = "redis")]
 pub use dpop::RedisReplayStore;
+pub use dpop::{DpopMode, ThumbprintError, jwk_thumbprint};
 #[cfg(feature = "jwks")]
 pub use dpop::{
-    DpopError, DpopProof, DpopRequest, DpopSettings, DpopVerifier, MemoryReplayStore, Replay,
-    ReplayError, ReplayFuture, ReplayKey, ReplayStore,
+    DpopProof, DpopRequest, DpopSettings, DpopVerifier, MemoryReplayStore, Replay, ReplayError,
+    ReplayFuture, ReplayKey, ReplayStore,
 };
-pub use dpop::{DpopMode, ThumbprintError, jwk_thumbprint};
 pub use error::ConfigError;
-#[cfg(feature = "axum")]
-pub use http::Claims;
 pub use http::{
     BearerGuard, BearerGuardLayer, DefaultRejection, GuardFuture, MultiApi, MultiApiLayer,
     OnRejection, Rejection, RejectionBody, RejectionKind, RequestErrorKind, RequireScopes,
     RequireScopesLayer, ResourceMetadata, ResponseFuture,
 };
+#[cfg(feature = "axum")]
+pub use http::{Claims, ExtractorRejection};
 #[cfg(feature = "form")]
 pub use http::{FormToken, FormTokenFuture, FormTokenLayer};
 #[cfg(feature = "issuer")]

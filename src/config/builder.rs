@@ -11,19 +11,24 @@ use crate::dpop::DpopMode;
 #[cfg(feature = "jwks")]
 use crate::dpop::{DpopSettings, DpopVerifier, MemoryReplayStore, ReplayStore};
 use crate::error::ConfigError;
+use crate::http::BearerGuardLayer;
+use crate::http::answer::body::DefaultRejection;
+use crate::http::answer::challenge::Challenge;
+use crate::http::answer::hook::Responder;
+use crate::http::answer::rejection::quotable;
+use crate::http::credentials::authorization::Schemes;
+use crate::http::credentials::sources::{SourceSetting, TokenSources};
 #[cfg(feature = "jwks")]
-use crate::http::DpopGuard;
-use crate::http::{
-    BearerGuardLayer, DefaultRejection, Guard, Required, Responder, SourceSetting, TokenSources,
-    quotable,
-};
-use crate::http::{MetadataFields, ResourceMetadata, Schemes};
+use crate::http::dpop::DpopGuard;
+use crate::http::guard::api::Api;
+use crate::http::metadata::{MetadataFields, ResourceMetadata};
+use crate::http::scope::Required;
 use crate::keys::{Algorithm, Algorithms, Hs256Key, Hs256Keys, MAX_KEYS, SigningSecret};
 #[cfg(feature = "jwks")]
 use crate::keys::{JwkSet, JwksFetcher, JwksSettings, KeyCache, Location};
 use crate::token::{
-    ChallengeParams, GuardMark, KeySource, REGISTERED, ScopeRequirement, TokenCache,
-    TokenCacheSettings, TokenValidator,
+    GuardId, KeySource, REGISTERED, ScopeRequirement, TokenCache, TokenCacheSettings,
+    TokenValidator,
 };
 
 static NEXT_GUARD_ID: AtomicU64 = AtomicU64::new(1);
@@ -711,16 +716,14 @@ impl<R> BearerGuardBuilder<R> {
         } else {
             None
         };
-        let guard = GuardMark {
-            id: NEXT_GUARD_ID.fetch_add(1, Ordering::Relaxed),
+        let id = GuardId(NEXT_GUARD_ID.fetch_add(1, Ordering::Relaxed));
+        let challenge = Challenge {
             realm: realm.into(),
-            challenge: Arc::new(ChallengeParams {
-                bearer: schemes.bearer,
-                dpop_algs: dpop_algs.map(String::into_boxed_str),
-                resource_metadata: metadata.as_ref().map(|metadata| metadata.url().into()),
-            }),
+            bearer: schemes.bearer,
+            dpop_algs: dpop_algs.map(String::into_boxed_str),
+            resource_metadata: metadata.as_ref().map(|metadata| metadata.url().into()),
         };
-        Ok(BearerGuardLayer::new(Arc::new(Guard {
+        Ok(BearerGuardLayer::new(Api {
             validator,
             declared,
             required,
@@ -731,8 +734,8 @@ impl<R> BearerGuardBuilder<R> {
             #[cfg(feature = "jwks")]
             dpop,
             metadata,
-            responder: Responder::new(guard, on_rejection, settings.custom_rejection),
-        })))
+            responder: Responder::new(id, challenge, on_rejection, settings.custom_rejection),
+        }))
     }
 
     /// Checks the token settings and builds a [`TokenValidator`] alone, for tokens that do not
@@ -1086,7 +1089,10 @@ mod tests {
         assert_eq!(validator.max_token_len, 8192);
         assert_eq!(validator.leeway, 60.0);
         assert_eq!(&*validator.scope_claim, "scope");
-        assert_eq!(&*layer.guard().responder.guard.realm, "https://my-api-urn");
+        assert_eq!(
+            &*layer.api().responder.challenge.realm,
+            "https://my-api-urn"
+        );
         assert_eq!(validator.issuer, None);
         assert!(!validator.rfc9068);
         assert_eq!(validator.max_age, None);

@@ -59,7 +59,6 @@
 //! # });
 //! ```
 
-#[cfg(feature = "jwks")]
 mod error;
 #[cfg(feature = "jwks")]
 mod htu;
@@ -74,7 +73,6 @@ mod replay;
 mod settings;
 mod thumbprint;
 
-#[cfg(feature = "jwks")]
 pub use error::DpopError;
 pub use mode::DpopMode;
 #[cfg(feature = "jwks")]

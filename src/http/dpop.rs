@@ -3,17 +3,13 @@
 
 use std::fmt;
 use std::future::Future;
-use std::pin::Pin;
 use std::sync::Arc;
 use std::time::SystemTime;
 
-use http::{HeaderMap, Method, Uri};
+use http::request::Parts;
 
 use crate::dpop::{DpopError, DpopMode, DpopRequest, DpopVerifier, ReplayStore};
 use crate::token::VerifiedToken;
-
-/// A verified proof's replay check, under way: `Ok` the first time its `jti` is seen.
-pub(crate) type ReplayCheck = Pin<Box<dyn Future<Output = Result<(), DpopError>> + Send>>;
 
 /// What a guard that takes DPoP needs per request.
 pub(crate) struct DpopGuard {
@@ -49,22 +45,23 @@ impl DpopGuard {
             .join(" ")
     }
 
-    /// Checks the proof of a `method` request to `uri` that came with `Authorization: DPoP`
-    /// and the access token `token`, verified as `verified`. Returns its replay check.
+    /// Checks the proof of `request`, which came with `Authorization: DPoP` and the access
+    /// token `token`, verified as `verified`. Returns its replay check: `Ok` the first time
+    /// its `jti` is seen.
     pub(crate) fn check(
         &self,
-        headers: &HeaderMap,
-        method: &Method,
-        uri: &Uri,
+        request: &Parts,
         token: &str,
         verified: &VerifiedToken,
-    ) -> Result<ReplayCheck, DpopError> {
-        let htu = format!("{}{}", self.external_url, uri.path());
-        let request = DpopRequest::new(method.as_str(), &htu, SystemTime::now())
+    ) -> Result<impl Future<Output = Result<(), DpopError>> + Send + 'static, DpopError> {
+        let htu = format!("{}{}", self.external_url, request.uri.path());
+        let checked = DpopRequest::new(request.method.as_str(), &htu, SystemTime::now())
             .access_token(token, verified.confirmation_thumbprint());
-        let proof = self.verifier.verify(headers.get_all("dpop"), &request)?;
+        let proof = self
+            .verifier
+            .verify(request.headers.get_all("dpop"), &checked)?;
         let store = Arc::clone(&self.store);
-        Ok(Box::pin(async move { proof.check_replay(&*store).await }))
+        Ok(async move { proof.check_replay(&*store).await })
     }
 }
 

@@ -24,41 +24,51 @@ macro_rules! define_inner_service_accessors {
     };
 }
 
-mod bearer;
-#[cfg(feature = "jwks")]
-mod dpop;
-mod extract;
-#[cfg(feature = "form")]
-mod form;
-mod future;
-mod guard_future;
-mod layer;
-mod multi;
-mod on_rejection;
-mod rejection;
-mod resource_metadata;
-mod scope_layer;
-mod sources;
-
-pub use bearer::RequestErrorKind;
-pub(crate) use bearer::Schemes;
-#[cfg(feature = "jwks")]
-pub(crate) use dpop::DpopGuard;
+pub(crate) mod answer {
+    //! The answers to rejected requests: the [`Rejection`](rejection::Rejection) data, the
+    //! challenges, the hook and the default bodies.
+    pub(crate) mod body;
+    pub(crate) mod challenge;
+    pub(crate) mod hook;
+    pub(crate) mod rejection;
+}
 #[cfg(feature = "axum")]
-pub use extract::Claims;
+pub(crate) mod axum;
+pub(crate) mod credentials {
+    //! Where a request's token is found: `Authorization`, the query, the form body, and the
+    //! configured cookies, headers and functions.
+    pub(crate) mod authorization;
+    #[cfg(feature = "form")]
+    pub(crate) mod form;
+    pub(crate) mod sources;
+}
+#[cfg(feature = "jwks")]
+pub(crate) mod dpop;
+pub(crate) mod future;
+pub(crate) mod guard {
+    //! The guard: its layers and services, the pipeline every request goes through, and the
+    //! response future.
+    pub(crate) mod api;
+    pub(crate) mod future;
+    pub(crate) mod layer;
+    pub(crate) mod multi;
+    pub(crate) mod pipeline;
+    pub(crate) mod verifiers;
+}
+pub(crate) mod metadata;
+pub(crate) mod scope;
+
+pub use answer::body::{DefaultRejection, RejectionBody};
+pub use answer::hook::OnRejection;
+pub use answer::rejection::{Rejection, RejectionKind};
+#[cfg(feature = "axum")]
+pub use axum::{Claims, ExtractorRejection};
+pub use credentials::authorization::RequestErrorKind;
 #[cfg(feature = "form")]
-pub use form::{FormToken, FormTokenFuture, FormTokenLayer};
+pub use credentials::form::{FormToken, FormTokenFuture, FormTokenLayer};
 pub use future::ResponseFuture;
-pub use guard_future::GuardFuture;
-pub(crate) use layer::Guard;
-pub use layer::{BearerGuard, BearerGuardLayer};
-pub use multi::{MultiApi, MultiApiLayer};
-pub(crate) use on_rejection::Responder;
-pub use on_rejection::{DefaultRejection, OnRejection, RejectionBody};
-pub(crate) use rejection::quotable;
-pub use rejection::{Rejection, RejectionKind};
-pub(crate) use resource_metadata::MetadataFields;
-pub use resource_metadata::ResourceMetadata;
-pub(crate) use scope_layer::Required;
-pub use scope_layer::{RequireScopes, RequireScopesLayer};
-pub(crate) use sources::{SourceSetting, TokenSources};
+pub use guard::future::GuardFuture;
+pub use guard::layer::{BearerGuard, BearerGuardLayer};
+pub use guard::multi::{MultiApi, MultiApiLayer};
+pub use metadata::ResourceMetadata;
+pub use scope::{RequireScopes, RequireScopesLayer};

@@ -18,7 +18,7 @@ pub use cache::ReqwestFetcher;
 #[cfg(feature = "jwks")]
 pub use cache::{FetchError, FetchFuture, JwksFetcher, JwksSettings, KeySetStatus, KeysNotReady};
 #[cfg(feature = "jwks")]
-pub(crate) use cache::{KeyCache, KeyWait, Location};
+pub(crate) use cache::{KeyCache, Location};
 #[cfg(test)]
 pub(crate) use hs256::KeyChoice;
 pub(crate) use hs256::{Hs256Key, Hs256Keys, MAX_KEYS};

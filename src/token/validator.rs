@@ -9,7 +9,7 @@ use crate::keys::{JwkSet, KeyCache, Lookup};
 use crate::token::claims::{self, Audience, RegisteredClaims};
 use crate::token::header::{self, Rules};
 use crate::token::jws;
-use crate::token::verified::{DecodedToken, GuardMark, VerifiedToken};
+use crate::token::verified::{DecodedToken, GuardId, VerifiedToken};
 use crate::token::{TokenCache, TokenCacheStatus, TokenError, TokenErrorKind};
 
 /// Validates access tokens for one resource server: the checks
@@ -118,7 +118,7 @@ impl TokenValidator {
     pub(crate) fn validate_for(
         &self,
         token: &str,
-        guard: &GuardMark,
+        guard: GuardId,
     ) -> Result<VerifiedToken, TokenErrorKind> {
         self.verify(token, seconds_since_epoch(SystemTime::now()), Some(guard))
     }
@@ -130,7 +130,7 @@ impl TokenValidator {
         &self,
         token: &str,
         now: f64,
-        guard: Option<&GuardMark>,
+        guard: Option<GuardId>,
     ) -> Result<VerifiedToken, TokenErrorKind> {
         if token.len() > self.max_token_len {
             return Err(TokenErrorKind::TooLarge);
@@ -159,7 +159,7 @@ impl TokenValidator {
         &self,
         token: &str,
         now: f64,
-        guard: Option<&GuardMark>,
+        guard: Option<GuardId>,
     ) -> Result<(VerifiedToken, u64), TokenErrorKind> {
         let segments = jws::split(token)?;
         let mut buf = [0u8; header::BUF_LEN];
@@ -192,8 +192,7 @@ impl TokenValidator {
         let payload = decoded.text()?;
         let claims = claims::parse(payload, &self.audience, &self.scope_claim)?;
         self.check_claims(&claims, payload, now)?;
-        // The mark is cloned (two reference counts) only for a token verified in full.
-        Ok((decoded.verified(claims, guard.cloned())?, generation))
+        Ok((decoded.verified(claims, guard)?, generation))
     }
 
     /// The generation of the keys in use now: `None` when no key set is usable. Secrets and
@@ -401,13 +400,8 @@ mod tests {
             ("jti", r#""id-9""#),
             ("nbf", &nbf),
         ]);
-        let guard = GuardMark {
-            id: 7,
-            realm: "realm".into(),
-            challenge: Arc::default(),
-        };
         let token = validator()
-            .verify(&mint(&claims), NOW, Some(&guard))
+            .verify(&mint(&claims), NOW, Some(GuardId(7)))
             .unwrap();
         assert_eq!(token.issuer(), Some(crate::test_support::ISSUER));
         assert_eq!(token.authorized_party(), Some("client-a"));
@@ -417,7 +411,7 @@ mod tests {
         assert_eq!(token.not_before(), Some(at(NOW - 5.0)));
         assert_eq!(token.issued_at(), Some(at(NOW - 10.0)));
         assert_eq!(token.claims_json(), claims);
-        assert_eq!(token.guard().map(|guard| guard.id), Some(7));
+        assert_eq!(token.guard(), Some(GuardId(7)));
         assert!(
             validator()
                 .check(&mint(&claims), NOW)

@@ -70,43 +70,14 @@ struct Inner {
     payload: Payload,
     claims: RegisteredClaims,
     /// The guard that let the request in, when one did.
-    guard: Option<GuardMark>,
+    guard: Option<GuardId>,
 }
 
-/// Which guard verified a token, for the scope layers and extractors behind it.
-#[derive(Clone, Debug)]
-pub(crate) struct GuardMark {
-    /// Tells one built guard from another (another audience, secret or issuer), so a scope
-    /// layer made by one cannot vouch for a token another verified.
-    pub(crate) id: u64,
-    /// The guard's `realm`, for the challenges of the layers and extractors behind it.
-    pub(crate) realm: Arc<str>,
-    /// What its challenges say besides the realm.
-    pub(crate) challenge: Arc<ChallengeParams>,
-}
-
-/// What a guard's `WWW-Authenticate` challenges carry besides the realm: the schemes it takes
-/// and RFC 9728's metadata URL.
-#[derive(Debug)]
-pub(crate) struct ChallengeParams {
-    /// Whether `Bearer` is accepted (not when DPoP is required).
-    pub(crate) bearer: bool,
-    /// The DPoP challenge's `algs` (RFC 9449 §7.1), when DPoP is accepted.
-    pub(crate) dpop_algs: Option<Box<str>>,
-    /// RFC 9728 §5.1's `resource_metadata`: where the protected resource's metadata is.
-    pub(crate) resource_metadata: Option<Box<str>>,
-}
-
-impl Default for ChallengeParams {
-    /// A `Bearer` challenge alone.
-    fn default() -> Self {
-        Self {
-            bearer: true,
-            dpop_algs: None,
-            resource_metadata: None,
-        }
-    }
-}
+/// Which guard verified a token: tells one built guard from another (another audience,
+/// secret or issuer), so that a scope layer made by one cannot vouch for a token another
+/// verified. A number, so the token layer knows nothing of the HTTP answers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub(crate) struct GuardId(pub(crate) u64);
 
 /// A token whose payload is decoded, awaiting its claims. The payload is decoded straight
 /// into the verified token's one allocation, where it stays: moving a 640-byte payload in
@@ -136,7 +107,7 @@ impl DecodedToken {
     pub(crate) fn verified(
         mut self,
         claims: RegisteredClaims,
-        guard: Option<GuardMark>,
+        guard: Option<GuardId>,
     ) -> Result<VerifiedToken, TokenErrorKind> {
         let inner = Arc::get_mut(&mut self.0).ok_or(TokenErrorKind::Malformed)?;
         inner.claims = claims;
@@ -166,8 +137,8 @@ impl VerifiedToken {
     }
 
     /// The guard that verified it, if a guard did.
-    pub(crate) fn guard(&self) -> Option<&GuardMark> {
-        self.0.guard.as_ref()
+    pub(crate) fn guard(&self) -> Option<GuardId> {
+        self.0.guard
     }
 
     fn text<'a>(&'a self, text: Option<&'a Text>) -> Option<&'a str> {

@@ -20,7 +20,7 @@ pub use settings::TokenCacheSettings;
 pub use status::TokenCacheStatus;
 
 use crate::error::ConfigError;
-use crate::token::verified::{GuardMark, VerifiedToken};
+use crate::token::verified::{GuardId, VerifiedToken};
 use counter::Counter;
 
 /// What one entry costs beyond its token's text and its verified token: quick_cache's slot
@@ -115,13 +115,13 @@ impl TokenCache {
         &self,
         token: &str,
         now: f64,
-        guard: Option<&GuardMark>,
+        guard: Option<GuardId>,
         generation: impl FnOnce() -> Option<u64>,
     ) -> Option<VerifiedToken> {
         let usable = self.entries.get(token).filter(|entry| {
             let age = now - entry.verified_at;
             (0.0..self.max_age).contains(&age)
-                && entry.token.guard().map(|mark| mark.id) == guard.map(|mark| mark.id)
+                && entry.token.guard() == guard
                 && generation() == Some(entry.generation)
         });
         match usable {
@@ -182,7 +182,7 @@ mod tests {
 
     use super::ENTRY_OVERHEAD;
     use crate::test_support::{NOW, claims_json, mint, validator};
-    use crate::token::verified::GuardMark;
+    use crate::token::verified::GuardId;
     use crate::token::{TokenCache, TokenCacheSettings, TokenErrorKind, TokenValidator};
 
     fn cached(settings: TokenCacheSettings) -> TokenValidator {
@@ -271,22 +271,17 @@ mod tests {
     fn a_token_verified_for_one_guard_is_not_another_guards_hit() {
         let validator = cached(TokenCacheSettings::default());
         let token = mint(&claims_json(&[]));
-        let mark = |id| GuardMark {
-            id,
-            realm: "api".into(),
-            challenge: Arc::default(),
-        };
         let guard_of = |result: Result<crate::VerifiedToken, _>| {
             result
                 .ok()
-                .and_then(|verified| verified.guard().map(|mark| mark.id))
+                .and_then(|verified| verified.guard().map(|id| id.0))
         };
         assert_eq!(
-            guard_of(validator.verify(&token, NOW, Some(&mark(1)))),
+            guard_of(validator.verify(&token, NOW, Some(GuardId(1)))),
             Some(1)
         );
         assert_eq!(
-            guard_of(validator.verify(&token, NOW, Some(&mark(2)))),
+            guard_of(validator.verify(&token, NOW, Some(GuardId(2)))),
             Some(2)
         );
         assert_eq!(guard_of(validator.verify(&token, NOW, None)), None);

@@ -10,11 +10,13 @@ use tower_layer::Layer;
 use tower_service::Service;
 
 use crate::error::ConfigError;
-use crate::http::extract::Anonymous;
+use crate::http::answer::body::DefaultRejection;
+use crate::http::answer::challenge::Challenge;
+use crate::http::answer::hook::{OnRejection, Responder, log_missing_layer, log_other_guard};
+use crate::http::answer::rejection::{Rejection, RejectionKind};
 use crate::http::future::ResponseFuture;
-use crate::http::on_rejection::{DefaultRejection, OnRejection, Responder};
-use crate::http::rejection::{Rejection, RejectionKind};
-use crate::token::{GuardMark, ScopeRequirement, TokenErrorKind, VerifiedToken};
+use crate::http::guard::pipeline::Anonymous;
+use crate::token::{ScopeRequirement, TokenErrorKind, VerifiedToken};
 
 /// A scope requirement checked against the resource server, with its challenge text
 /// rendered once.
@@ -36,13 +38,17 @@ impl Required {
         })
     }
 
-    /// Passes when `token` holds the required scopes; else a 403 from the guard `mark`.
-    pub(crate) fn check(&self, token: &VerifiedToken, mark: &GuardMark) -> Result<(), Rejection> {
+    /// Passes when `token` holds the required scopes; else a 403 with `challenge`.
+    pub(crate) fn check(
+        &self,
+        token: &VerifiedToken,
+        challenge: &Arc<Challenge>,
+    ) -> Result<(), Rejection> {
         if self.requirement.is_satisfied_by(token.scopes()) {
             Ok(())
         } else {
             Err(Rejection::insufficient_scope_for(
-                mark,
+                challenge,
                 Arc::clone(&self.rendered),
             ))
         }
@@ -140,23 +146,35 @@ where
 
     fn call(&mut self, request: Request<ReqBody>) -> Self::Future {
         let responder = &self.layer.responder;
-        let ours = &responder.guard;
         let extensions = request.extensions();
+        let missing_layer = || {
+            log_missing_layer();
+            Rejection::new(RejectionKind::MissingLayer, "")
+        };
         let checked =
             match extensions.get::<VerifiedToken>() {
                 Some(token) => match token.guard() {
-                    Some(guard) if guard.id == ours.id => self.layer.required.check(token, ours),
+                    Some(id) if id == responder.id => {
+                        self.layer.required.check(token, &responder.challenge)
+                    }
                     // Another API's token, from the same MultiApiLayer: not for this route.
-                    Some(other) if responder.is_sibling(other.id) => Err(responder
+                    Some(other) if responder.is_sibling(other) => Err(responder
                         .reject(RejectionKind::InvalidToken(TokenErrorKind::InvalidAudience))),
                     // Verified by another guard (another audience or secret): not ours to vouch for.
-                    Some(other) => Err(Rejection::other_guard(&ours.realm, &other.realm)),
-                    None => Err(Rejection::missing_layer()),
+                    Some(other) => {
+                        let theirs = Challenge::of_guard(other);
+                        log_other_guard(
+                            &responder.challenge.realm,
+                            theirs.as_ref().map(|theirs| &*theirs.realm),
+                        );
+                        Err(Rejection::new(RejectionKind::OtherGuard, ""))
+                    }
+                    None => Err(missing_layer()),
                 },
                 None if extensions.get::<Anonymous>().is_some() => {
                     Err(responder.reject(RejectionKind::MissingCredentials))
                 }
-                None => Err(Rejection::missing_layer()),
+                None => Err(missing_layer()),
             };
         match checked {
             Ok(()) => ResponseFuture::inner(self.inner.call(request), false),

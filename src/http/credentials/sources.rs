@@ -11,7 +11,7 @@ use http::request::Parts;
 use http::{HeaderMap, HeaderName};
 
 use crate::error::ConfigError;
-use crate::http::bearer::{RequestErrorKind, b64token, is_tchar, trim_ows};
+use crate::http::credentials::authorization::{RequestErrorKind, b64token, is_tchar, trim_ows};
 
 /// A user function that finds the token in a request's parts.
 pub(crate) type TokenFn = Arc<dyn Fn(&Parts) -> Option<String> + Send + Sync>;
@@ -106,18 +106,13 @@ impl TokenSources {
         })
     }
 
-    /// Whether a function needs the request's [`Parts`].
-    pub(crate) fn needs_parts(&self) -> bool {
-        !self.functions.is_empty()
-    }
-
     fn is_empty(&self) -> bool {
         self.cookies.is_empty() && self.headers.is_empty() && self.functions.is_empty()
     }
 
     /// The token these sources find: `None` when none has one, an error when two do (RFC 6750
     /// §2: one method only), when a cookie or header repeats, or when the token breaks the
-    /// b64token grammar. `parts` is given whenever [`needs_parts`](Self::needs_parts).
+    /// b64token grammar. `parts` is needed by the functions.
     pub(crate) fn find<'a>(
         &self,
         headers: &'a HeaderMap,

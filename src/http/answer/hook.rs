@@ -1,12 +1,13 @@
-//! The hook that shapes rejected requests' answers, and the part of a guard that answers.
+//! The hook that shapes rejected requests' answers, the part of a guard that answers
+//! ([`Responder`]), and the one log event of every rejection.
 
 use std::sync::{Arc, OnceLock};
 
-use bytes::Bytes;
 use http::{Method, Response, Uri};
 
-use crate::http::rejection::{Rejection, RejectionKind};
-use crate::token::GuardMark;
+use crate::http::answer::challenge::Challenge;
+use crate::http::answer::rejection::{Rejection, RejectionKind};
+use crate::token::GuardId;
 
 /// Builds the response for a rejected request; see
 /// [`BearerGuardBuilder::on_rejection`](crate::BearerGuardBuilder::on_rejection).
@@ -49,104 +50,11 @@ where
     }
 }
 
-/// The default answer, chosen by the response body type ([`RejectionBody`]): for HTTP
-/// bodies, the RFC 6750 answer of [`Rejection::to_response`] (status, `WWW-Authenticate` and a
-/// small JSON body); for `tonic::body::Body` (feature `tonic`), the gRPC answer of
-/// [`Rejection::to_grpc_response`].
-#[derive(Debug, Clone, Copy, Default)]
-pub struct DefaultRejection;
-
-impl<B: RejectionBody> OnRejection<B> for DefaultRejection {
-    fn on_rejection(&self, rejection: &Rejection) -> Response<B> {
-        B::default_answer(rejection)
-    }
-}
-
-/// A response body type that [`DefaultRejection`] can answer with.
-///
-/// Implemented for axum's `Body` (feature `axum`), `http_body_util`'s `Full<Bytes>`,
-/// `BoxBody<Bytes, E>` and `UnsyncBoxBody<Bytes, E>`, `Bytes`, `Vec<u8>` and `String` (the
-/// RFC 6750 answer), and for `tonic::body::Body` (feature `tonic`: the gRPC answer). For a
-/// body type of your own, implement it with [`Rejection::to_response`] or
-/// [`Rejection::to_grpc_response`], or give the guard a hook with
-/// [`on_rejection`](crate::BearerGuardBuilder::on_rejection).
-///
-/// # Example
-///
-/// ```
-/// use bearer_guard::{Rejection, RejectionBody};
-/// use bytes::Bytes;
-/// use http::Response;
-///
-/// struct MyBody(Bytes);
-///
-/// impl RejectionBody for MyBody {
-///     fn default_answer(rejection: &Rejection) -> Response<Self> {
-///         rejection.to_response::<Bytes>().map(MyBody)
-///     }
-/// }
-/// ```
-pub trait RejectionBody: Sized {
-    /// The default answer to `rejection`, with a body of this type.
-    fn default_answer(rejection: &Rejection) -> Response<Self>;
-}
-
-/// The RFC 6750 answer, for body types made from bytes.
-macro_rules! rfc6750_answer {
-    ($($body:ty),*) => {$(
-        impl RejectionBody for $body {
-            fn default_answer(rejection: &Rejection) -> Response<Self> {
-                rejection.to_response()
-            }
-        }
-    )*};
-}
-
-rfc6750_answer!(Bytes, Vec<u8>, http_body_util::Full<Bytes>);
-
-#[cfg(feature = "axum")]
-rfc6750_answer!(axum_core::body::Body);
-
-impl RejectionBody for String {
-    fn default_answer(rejection: &Rejection) -> Response<Self> {
-        // The answer is ASCII JSON, so nothing is lost.
-        rejection
-            .to_response::<Bytes>()
-            .map(|body| String::from_utf8_lossy(&body).into_owned())
-    }
-}
-
-impl<E: 'static> RejectionBody for http_body_util::combinators::BoxBody<Bytes, E> {
-    fn default_answer(rejection: &Rejection) -> Response<Self> {
-        use http_body_util::BodyExt as _;
-        rejection
-            .to_response::<http_body_util::Full<Bytes>>()
-            .map(|body| body.map_err(|never| match never {}).boxed())
-    }
-}
-
-impl<E: 'static> RejectionBody for http_body_util::combinators::UnsyncBoxBody<Bytes, E> {
-    fn default_answer(rejection: &Rejection) -> Response<Self> {
-        use http_body_util::BodyExt as _;
-        rejection
-            .to_response::<http_body_util::Full<Bytes>>()
-            .map(|body| body.map_err(|never| match never {}).boxed_unsync())
-    }
-}
-
-/// The gRPC answer (feature `tonic`): HTTP 200 with `grpc-status` and `grpc-message`; see
-/// [`Rejection::to_grpc_response`].
-#[cfg(feature = "tonic")]
-impl RejectionBody for tonic::body::Body {
-    fn default_answer(rejection: &Rejection) -> Response<Self> {
-        rejection.to_grpc_response()
-    }
-}
-
-/// How one guard answers: its mark (for its `realm`) and its hook. Shared by the guard and
-/// the layers made from it, so that all of them answer alike.
+/// How one guard answers: its id, its challenge and its hook. Shared by the guard and the
+/// layers made from it, so that all of them answer alike.
 pub(crate) struct Responder<R> {
-    pub(crate) guard: GuardMark,
+    pub(crate) id: GuardId,
+    pub(crate) challenge: Arc<Challenge>,
     on_rejection: R,
     /// Whether the hook is the user's (set with `on_rejection`): only then does the guard
     /// leave it in the request extensions for the extractors, which otherwise answer as
@@ -155,13 +63,23 @@ pub(crate) struct Responder<R> {
     pub(crate) custom: bool,
     /// The guards of the [`MultiApiLayer`](crate::MultiApiLayer) this guard is part of: a
     /// token they verified is another API's token, not a misplaced layer.
-    pub(crate) siblings: OnceLock<Arc<[u64]>>,
+    pub(crate) siblings: OnceLock<Arc<[GuardId]>>,
 }
 
 impl<R> Responder<R> {
-    pub(crate) fn new(guard: GuardMark, on_rejection: R, custom: bool) -> Arc<Self> {
+    /// The answers of the guard `id`, whose challenge is registered for the layers and
+    /// extractors behind it.
+    pub(crate) fn new(
+        id: GuardId,
+        challenge: Challenge,
+        on_rejection: R,
+        custom: bool,
+    ) -> Arc<Self> {
+        let challenge = Arc::new(challenge);
+        Challenge::register(id, &challenge);
         Arc::new(Self {
-            guard,
+            id,
+            challenge,
             on_rejection,
             custom,
             siblings: OnceLock::new(),
@@ -169,13 +87,13 @@ impl<R> Responder<R> {
     }
 
     /// Whether the guard `id` shares a [`MultiApiLayer`](crate::MultiApiLayer) with this one.
-    pub(crate) fn is_sibling(&self, id: u64) -> bool {
+    pub(crate) fn is_sibling(&self, id: GuardId) -> bool {
         self.siblings.get().is_some_and(|ids| ids.contains(&id))
     }
 
     /// A rejection of `kind` in this guard's realm.
     pub(crate) fn reject(&self, kind: RejectionKind) -> Rejection {
-        Rejection::for_guard(kind, &self.guard)
+        Rejection::with_challenge(kind, &self.challenge)
     }
 
     /// Logs the rejection of a `method` request to `uri` and builds its response, with the
@@ -200,6 +118,24 @@ pub(crate) fn log_rejection(rejection: &Rejection, method: &Method, uri: &Uri) {
         method = method.as_str(),
         path = uri.path(),
         "bearer-guard rejected a request"
+    );
+}
+
+/// Logs, at error level, a scope layer or extractor that found no token verified by its
+/// guard: a server bug, answered 500.
+pub(crate) fn log_missing_layer() {
+    tracing::error!(
+        "bearer-guard found no token verified by this route's BearerGuardLayer: add that layer around the route"
+    );
+}
+
+/// Logs, at error level, a scope layer made from the guard of realm `ours` that found a token
+/// verified by another guard (of realm `theirs`, if it is still alive).
+pub(crate) fn log_other_guard(ours: &str, theirs: Option<&str>) {
+    tracing::error!(
+        scope_layer_realm = ours,
+        verifying_guard_realm = theirs,
+        "bearer-guard: this route's scope layer was made from another BearerGuardLayer than the one that verified the token: make the scope layer with the require_scopes of the guard around the route"
     );
 }
 

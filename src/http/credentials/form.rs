@@ -14,9 +14,10 @@ use pin_project_lite::pin_project;
 use tower_layer::Layer;
 use tower_service::Service;
 
-use crate::http::bearer::{RequestErrorKind, urlencoded_token};
-use crate::http::on_rejection::{DefaultRejection, OnRejection, Responder};
-use crate::http::rejection::RejectionKind;
+use crate::http::answer::body::DefaultRejection;
+use crate::http::answer::hook::{OnRejection, Responder};
+use crate::http::answer::rejection::RejectionKind;
+use crate::http::credentials::authorization::{RequestErrorKind, urlencoded_token};
 
 const DEFAULT_MAX_BODY_LEN: usize = 64 * 1024;
 

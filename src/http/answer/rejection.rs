@@ -1,4 +1,5 @@
-//! Rejected requests: the typed [`Rejection`] and its RFC 6750 answer.
+//! Rejected requests: the typed [`Rejection`], plain data, and its RFC 6750 answer. One
+//! table ([`Answer::of`]) gives each reason its status, error code, texts and gRPC status.
 
 use std::fmt::{self, Write as _};
 use std::sync::Arc;
@@ -6,12 +7,10 @@ use std::sync::Arc;
 use bytes::Bytes;
 use http::{HeaderValue, Response, StatusCode, header};
 
-#[cfg(feature = "jwks")]
 use crate::dpop::DpopError;
-use crate::http::bearer::RequestErrorKind;
-#[cfg(feature = "axum")]
-use crate::http::on_rejection::Hook;
-use crate::token::{ChallengeParams, GuardMark, TokenErrorKind};
+use crate::http::answer::challenge::Challenge;
+use crate::http::credentials::authorization::RequestErrorKind;
+use crate::token::TokenErrorKind;
 
 /// Why a request was turned away, and the RFC 6750 answer to it.
 ///
@@ -71,17 +70,13 @@ use crate::token::{ChallengeParams, GuardMark, TokenErrorKind};
 #[derive(Debug, Clone)]
 pub struct Rejection {
     kind: RejectionKind,
-    realm: Arc<str>,
-    /// The guard's schemes and metadata URL; `None`: a `Bearer` challenge alone.
-    challenge: Option<Arc<ChallengeParams>>,
+    /// The guard's realm, schemes and metadata URL.
+    challenge: Arc<Challenge>,
     /// Whether the request came with `Authorization: DPoP`: its challenge carries the error.
     dpop_scheme: bool,
     required_scope: Option<Arc<str>>,
     /// Seconds to send in `Retry-After`, for a 503.
     retry_after: Option<u64>,
-    /// The guard's hook, when an extractor rejects: `IntoResponse` answers with it.
-    #[cfg(feature = "axum")]
-    hook: Option<Hook<axum_core::body::Body>>,
 }
 
 /// What kind of rejection, and so which answer.
@@ -109,8 +104,106 @@ pub enum RejectionKind {
     /// The DPoP proof, or the DPoP binding of the token, failed a check (RFC 9449): 401
     /// `invalid_dpop_proof`, `invalid_token` or `use_dpop_nonce`, 400 for a missing or
     /// repeated `DPoP` header, 503 when the replay store cannot answer (feature `jwks`).
-    #[cfg(feature = "jwks")]
     Dpop(DpopError),
+}
+
+/// The answer to one kind of rejection: a row of the table in [`Answer::of`].
+struct Answer {
+    status: StatusCode,
+    /// RFC 6750's (or RFC 9449's) `error`, if the answer has one.
+    code: Option<&'static str>,
+    /// `error_description`: generic text, never the token or a claim.
+    description: &'static str,
+    /// The stable machine-readable reason, for logs.
+    reason: &'static str,
+    /// gRPC's status code for the same answer.
+    grpc: u8,
+}
+
+impl Answer {
+    /// The table: every kind's status, code, texts and gRPC status, in one place.
+    fn of(kind: RejectionKind) -> Self {
+        use RejectionKind as K;
+        let row = |status, code, grpc, reason, description| Self {
+            status,
+            code,
+            description,
+            reason,
+            grpc,
+        };
+        match kind {
+            K::MissingCredentials => row(
+                StatusCode::UNAUTHORIZED,
+                None,
+                16,
+                "missing_credentials",
+                "A bearer token is required",
+            ),
+            K::InvalidRequest(kind) => row(
+                StatusCode::BAD_REQUEST,
+                Some("invalid_request"),
+                3,
+                kind.reason(),
+                kind.description(),
+            ),
+            K::InvalidToken(kind) => row(
+                StatusCode::UNAUTHORIZED,
+                Some("invalid_token"),
+                16,
+                kind.reason(),
+                kind.description(),
+            ),
+            K::InsufficientScope => row(
+                StatusCode::FORBIDDEN,
+                Some("insufficient_scope"),
+                7,
+                "insufficient_scope",
+                "The access token lacks a required scope",
+            ),
+            K::MissingLayer => row(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                None,
+                13,
+                "missing_layer",
+                "bearer-guard found no token verified by this route's BearerGuardLayer: add that layer around the route (is the layer installed?)",
+            ),
+            K::OtherGuard => row(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                None,
+                13,
+                "other_guard",
+                "bearer-guard: this route's scope layer was made from another BearerGuardLayer than the one that verified the token: make it with the require_scopes of the guard around the route",
+            ),
+            K::KeysUnavailable => row(
+                StatusCode::SERVICE_UNAVAILABLE,
+                None,
+                14,
+                "keys_unavailable",
+                "The keys to verify access tokens are not available yet; try again later",
+            ),
+            K::Dpop(error) => {
+                let status = error.status();
+                let grpc = match status.as_u16() {
+                    400 => 3,
+                    503 => 14,
+                    _ => 16,
+                };
+                row(
+                    status,
+                    error.error_code(),
+                    grpc,
+                    error.reason(),
+                    error.description(),
+                )
+            }
+        }
+    }
+
+    /// Whether the answer carries a `WWW-Authenticate` challenge: not for the server's own
+    /// faults (500, 503), which no credentials would fix.
+    fn challenges(&self) -> bool {
+        !self.status.is_server_error()
+    }
 }
 
 impl Rejection {
@@ -118,74 +211,42 @@ impl Rejection {
     /// Use [`insufficient_scope`](Self::insufficient_scope) for a 403.
     #[must_use]
     pub fn new(kind: RejectionKind, realm: impl Into<Arc<str>>) -> Self {
+        Self::with_challenge(kind, &Arc::new(Challenge::bearer(realm.into())))
+    }
+
+    /// A rejection of this kind by a guard: in its realm, with its challenges.
+    pub(crate) fn with_challenge(kind: RejectionKind, challenge: &Arc<Challenge>) -> Self {
         Self {
             kind,
-            realm: realm.into(),
-            challenge: None,
+            challenge: Arc::clone(challenge),
             dpop_scheme: false,
             required_scope: None,
             retry_after: None,
-            #[cfg(feature = "axum")]
-            hook: None,
         }
     }
 
-    /// A rejection of this kind by the guard `mark`: in its realm, with its challenges.
-    pub(crate) fn for_guard(kind: RejectionKind, mark: &GuardMark) -> Self {
-        Self {
-            challenge: Some(Arc::clone(&mark.challenge)),
-            ..Self::new(kind, Arc::clone(&mark.realm))
-        }
-    }
-
-    /// A 403 by the guard `mark`: the token lacks `required_scope`.
-    pub(crate) fn insufficient_scope_for(mark: &GuardMark, required_scope: Arc<str>) -> Self {
+    /// A 403 by a guard: the token lacks `required_scope`.
+    pub(crate) fn insufficient_scope_for(
+        challenge: &Arc<Challenge>,
+        required_scope: Arc<str>,
+    ) -> Self {
         Self {
             required_scope: Some(required_scope),
-            ..Self::for_guard(RejectionKind::InsufficientScope, mark)
+            ..Self::with_challenge(RejectionKind::InsufficientScope, challenge)
         }
     }
 
     /// The same rejection, of a request that came with `Authorization: DPoP`.
-    #[cfg_attr(not(feature = "jwks"), allow(dead_code))]
     pub(crate) fn of_dpop_request(mut self) -> Self {
         self.dpop_scheme = true;
         self
     }
 
-    /// The same rejection, answered with `hook` when it becomes a response (axum).
-    #[cfg(feature = "axum")]
-    pub(crate) fn answered_with(mut self, hook: Option<&Hook<axum_core::body::Body>>) -> Self {
-        self.hook = hook.cloned();
-        self
-    }
-
-    /// A 503: no keys to verify tokens with yet; come back in `retry_after`.
+    /// The same rejection, telling the client to come back in `retry_after` (a 503).
     #[cfg_attr(not(feature = "jwks"), allow(dead_code))]
-    pub(crate) fn keys_unavailable(realm: Arc<str>, retry_after: std::time::Duration) -> Self {
-        Self {
-            retry_after: Some(retry_after.as_secs().max(1)),
-            ..Self::new(RejectionKind::KeysUnavailable, realm)
-        }
-    }
-
-    /// A scope layer or extractor ran where no `BearerGuardLayer` ran first.
-    pub(crate) fn missing_layer() -> Self {
-        tracing::error!(
-            "bearer-guard found no token verified by this route's BearerGuardLayer: add that layer around the route"
-        );
-        Self::new(RejectionKind::MissingLayer, "")
-    }
-
-    /// A scope layer made from the guard of realm `ours` found a token verified by the guard
-    /// of realm `theirs`.
-    pub(crate) fn other_guard(ours: &Arc<str>, theirs: &Arc<str>) -> Self {
-        tracing::error!(
-            scope_layer_realm = &**ours,
-            verifying_guard_realm = &**theirs,
-            "bearer-guard: this route's scope layer was made from another BearerGuardLayer than the one that verified the token: make the scope layer with the require_scopes of the guard around the route"
-        );
-        Self::new(RejectionKind::OtherGuard, "")
+    pub(crate) fn retry_after_secs(mut self, retry_after: std::time::Duration) -> Self {
+        self.retry_after = Some(retry_after.as_secs().max(1));
+        self
     }
 
     /// A 403 `insufficient_scope` rejection naming `required_scope` (space-delimited).
@@ -210,73 +271,25 @@ impl Rejection {
     /// missing or mismatched layer.
     #[must_use]
     pub fn status(&self) -> StatusCode {
-        match self.kind {
-            RejectionKind::MissingCredentials | RejectionKind::InvalidToken(_) => {
-                StatusCode::UNAUTHORIZED
-            }
-            RejectionKind::InvalidRequest(_) => StatusCode::BAD_REQUEST,
-            RejectionKind::InsufficientScope => StatusCode::FORBIDDEN,
-            RejectionKind::MissingLayer | RejectionKind::OtherGuard => {
-                StatusCode::INTERNAL_SERVER_ERROR
-            }
-            RejectionKind::KeysUnavailable => StatusCode::SERVICE_UNAVAILABLE,
-            #[cfg(feature = "jwks")]
-            RejectionKind::Dpop(error) => error.status(),
-        }
+        Answer::of(self.kind).status
     }
 
     /// The RFC 6750 error code, if the answer has one.
     #[must_use]
     pub fn error_code(&self) -> Option<&'static str> {
-        match self.kind {
-            RejectionKind::InvalidRequest(_) => Some("invalid_request"),
-            RejectionKind::InvalidToken(_) => Some("invalid_token"),
-            RejectionKind::InsufficientScope => Some("insufficient_scope"),
-            RejectionKind::MissingCredentials
-            | RejectionKind::MissingLayer
-            | RejectionKind::OtherGuard
-            | RejectionKind::KeysUnavailable => None,
-            #[cfg(feature = "jwks")]
-            RejectionKind::Dpop(error) => error.error_code(),
-        }
+        Answer::of(self.kind).code
     }
 
     /// A short generic text for people; it never quotes the token or its claims.
     #[must_use]
     pub fn description(&self) -> &'static str {
-        match self.kind {
-            RejectionKind::MissingCredentials => "A bearer token is required",
-            RejectionKind::InvalidRequest(kind) => kind.description(),
-            RejectionKind::InvalidToken(kind) => kind.description(),
-            RejectionKind::InsufficientScope => "The access token lacks a required scope",
-            RejectionKind::MissingLayer => {
-                "bearer-guard found no token verified by this route's BearerGuardLayer: add that layer around the route (is the layer installed?)"
-            }
-            RejectionKind::OtherGuard => {
-                "bearer-guard: this route's scope layer was made from another BearerGuardLayer than the one that verified the token: make it with the require_scopes of the guard around the route"
-            }
-            RejectionKind::KeysUnavailable => {
-                "The keys to verify access tokens are not available yet; try again later"
-            }
-            #[cfg(feature = "jwks")]
-            RejectionKind::Dpop(error) => error.description(),
-        }
+        Answer::of(self.kind).description
     }
 
     /// A stable machine-readable reason, the one logged by `tracing`.
     #[must_use]
     pub fn reason(&self) -> &'static str {
-        match self.kind {
-            RejectionKind::MissingCredentials => "missing_credentials",
-            RejectionKind::InvalidRequest(kind) => kind.reason(),
-            RejectionKind::InvalidToken(kind) => kind.reason(),
-            RejectionKind::InsufficientScope => "insufficient_scope",
-            RejectionKind::MissingLayer => "missing_layer",
-            RejectionKind::OtherGuard => "other_guard",
-            RejectionKind::KeysUnavailable => "keys_unavailable",
-            #[cfg(feature = "jwks")]
-            RejectionKind::Dpop(error) => error.reason(),
-        }
+        Answer::of(self.kind).reason
     }
 
     /// The seconds a client should wait before trying again, for a 503.
@@ -295,38 +308,31 @@ impl Rejection {
     /// realm or scope could not stand in a quoted parameter (never for a built layer's).
     #[must_use]
     pub fn www_authenticate(&self) -> Option<HeaderValue> {
-        if matches!(
-            self.kind,
-            RejectionKind::MissingLayer
-                | RejectionKind::OtherGuard
-                | RejectionKind::KeysUnavailable
-        ) || self.status() == StatusCode::SERVICE_UNAVAILABLE
-            || !quotable(&self.realm)
+        let answer = Answer::of(self.kind);
+        let params = &*self.challenge;
+        if !answer.challenges()
+            || !quotable(&params.realm)
             || !self.required_scope.as_deref().is_none_or(quotable)
         {
             return None;
         }
-        let params = self.challenge.as_deref();
-        let bearer = params.is_none_or(|params| params.bearer);
-        let dpop_algs = params.and_then(|params| params.dpop_algs.as_deref());
-        let metadata = params.and_then(|params| params.resource_metadata.as_deref());
+        let bearer = params.bearer;
+        let dpop_algs = params.dpop_algs.as_deref();
+        let metadata = params.resource_metadata.as_deref();
         // The error goes with the scheme the request used (RFC 9449 §7.1): DPoP for a DPoP
         // request or a DPoP error, and where Bearer is not taken.
-        #[cfg(feature = "jwks")]
         let dpop_error = matches!(self.kind, RejectionKind::Dpop(_));
-        #[cfg(not(feature = "jwks"))]
-        let dpop_error = false;
         let error_on_dpop = dpop_algs.is_some() && (self.dpop_scheme || dpop_error || !bearer);
         // Descriptions are static text in the same character set, so nothing needs escaping.
         let mut challenge = String::with_capacity(96);
         let write_params = |challenge: &mut String, with_error: bool| {
-            let _ = write!(challenge, "realm=\"{}\"", self.realm);
+            let _ = write!(challenge, "realm=\"{}\"", params.realm);
             if with_error {
-                if let Some(code) = self.error_code() {
+                if let Some(code) = answer.code {
                     let _ = write!(
                         challenge,
                         ", error=\"{code}\", error_description=\"{}\"",
-                        self.description()
+                        answer.description
                     );
                 }
                 if let Some(scope) = &self.required_scope {
@@ -420,19 +426,7 @@ impl Rejection {
     /// ```
     #[must_use]
     pub fn grpc_code(&self) -> u8 {
-        match self.kind {
-            RejectionKind::MissingCredentials | RejectionKind::InvalidToken(_) => 16,
-            RejectionKind::InsufficientScope => 7,
-            RejectionKind::InvalidRequest(_) => 3,
-            RejectionKind::KeysUnavailable => 14,
-            RejectionKind::MissingLayer | RejectionKind::OtherGuard => 13,
-            #[cfg(feature = "jwks")]
-            RejectionKind::Dpop(error) => match error.status().as_u16() {
-                400 => 3,
-                503 => 14,
-                _ => 16,
-            },
-        }
+        Answer::of(self.kind).grpc
     }
 
     /// The gRPC answer ("Trailers-Only", as gRPC servers send errors): HTTP 200,
@@ -509,20 +503,14 @@ pub(crate) fn quotable(text: &str) -> bool {
         .all(|b| matches!(b, 0x20 | 0x21 | 0x23..=0x5B | 0x5D..=0x7E))
 }
 
-/// The answer of the guard's [`on_rejection`](crate::BearerGuardBuilder::on_rejection) hook
-/// when an extractor behind the guard rejected, else the default one; the rejection is in the
-/// response's extensions either way.
+/// The default answer, with the rejection in the response's extensions. Extractors answer
+/// with the guard's hook instead (see `ExtractorRejection`).
 #[cfg(feature = "axum")]
 impl axum_core::response::IntoResponse for Rejection {
-    fn into_response(mut self) -> axum_core::response::Response {
-        match self.hook.take() {
-            Some(hook) => hook.answer(self),
-            None => {
-                let mut response = self.to_response();
-                response.extensions_mut().insert(self);
-                response
-            }
-        }
+    fn into_response(self) -> axum_core::response::Response {
+        let mut response = self.to_response();
+        response.extensions_mut().insert(self);
+        response
     }
 }
 
@@ -599,7 +587,7 @@ mod tests {
 
     #[test]
     fn missing_layer_is_500_without_challenge() {
-        let rejection = Rejection::missing_layer();
+        let rejection = Rejection::new(RejectionKind::MissingLayer, "");
         assert!(rejection.description().contains("BearerGuardLayer"));
         assert_eq!(rejection.status(), StatusCode::INTERNAL_SERVER_ERROR);
         assert!(rejection.www_authenticate().is_none());
@@ -728,9 +716,10 @@ mod tests {
                 ),
                 "3",
             ),
-            (Rejection::missing_layer(), "13"),
+            (Rejection::new(RejectionKind::MissingLayer, ""), "13"),
             (
-                Rejection::keys_unavailable(realm(), std::time::Duration::from_secs(5)),
+                Rejection::new(RejectionKind::KeysUnavailable, realm())
+                    .retry_after_secs(std::time::Duration::from_secs(5)),
                 "14",
             ),
         ] {

@@ -1,0 +1,331 @@
+//! The guard: [`BearerGuardLayer`] wraps a service in [`BearerGuard`], which lets a request
+//! through only with a valid bearer token.
+
+use std::fmt;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use http::{Request, Response};
+use tower_layer::Layer;
+use tower_service::Service;
+
+use crate::error::ConfigError;
+use crate::http::answer::body::DefaultRejection;
+use crate::http::answer::hook::OnRejection;
+#[cfg(feature = "form")]
+use crate::http::credentials::form::FormTokenLayer;
+use crate::http::guard::api::Api;
+use crate::http::guard::future::GuardFuture;
+use crate::http::guard::verifiers::Verifiers;
+use crate::http::metadata::ResourceMetadata;
+use crate::http::scope::{RequireScopesLayer, Required};
+use crate::token::{ScopeRequirement, TokenValidator};
+
+/// Applies [`BearerGuard`] to a service: the tower layer that protects an API.
+///
+/// Built by [`BearerGuardLayer::builder`], which checks every setting at startup. For every
+/// request it finds `Authorization: Bearer <token>` (RFC 6750 §2), runs the
+/// [`TokenValidator`], and passes the request on with a [`VerifiedToken`](crate::VerifiedToken)
+/// in its extensions, or answers 400/401/403 with a `WWW-Authenticate` challenge (see
+/// [`Rejection`]). Per-route scope layers come from [`require_scopes`](Self::require_scopes).
+///
+/// Cloning is cheap: all clones share one checked configuration.
+///
+/// # Example
+///
+/// ```
+/// use axum::{Router, routing::get};
+/// use bearer_guard::{BearerGuardLayer, ResourceServer, VerifiedToken};
+///
+/// async fn private(token: VerifiedToken) -> String {
+///     format!("hello {}", token.subject().unwrap_or("anonymous"))
+/// }
+///
+/// let api = ResourceServer::new("https://my-api-urn", "FF1prn9UxZotnFEfPVwEJhqqyRmwdSu5")
+///     .with_scope("read:messages", "Read messages");
+/// let guard = BearerGuardLayer::builder(api).build()?;
+/// let read_messages = guard.require_all(["read:messages"])?;
+///
+/// let app: Router = Router::new()
+///     .route("/api/private", get(private))
+///     .route("/api/messages", get(private).route_layer(read_messages))
+///     .layer(guard)
+///     .route("/api/public", get(|| async { "public" }));
+/// # Ok::<(), bearer_guard::ConfigError>(())
+/// ```
+pub struct BearerGuardLayer<R = DefaultRejection> {
+    api: Arc<Api<R>>,
+}
+
+impl<R> BearerGuardLayer<R> {
+    pub(crate) fn new(api: Api<R>) -> Self {
+        Self { api: Arc::new(api) }
+    }
+
+    /// The checked configuration, for the builder's tests.
+    #[cfg(test)]
+    pub(crate) fn api(&self) -> &Api<R> {
+        &self.api
+    }
+
+    /// Whether this layer verified `token`: with [`MultiApiLayer`](crate::MultiApiLayer), which
+    /// of its APIs a handler's token is for.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use bearer_guard::{BearerGuardLayer, ResourceServer};
+    ///
+    /// let api = ResourceServer::new("https://my-api-urn", "FF1prn9UxZotnFEfPVwEJhqqyRmwdSu5");
+    /// let guard = BearerGuardLayer::builder(api).build()?;
+    /// let handler = move |token: bearer_guard::VerifiedToken| async move {
+    ///     if guard.has_verified(&token) { "mine" } else { "another API's" }
+    /// };
+    /// # Ok::<(), bearer_guard::ConfigError>(())
+    /// ```
+    #[must_use]
+    pub fn has_verified(&self, token: &crate::VerifiedToken) -> bool {
+        token.guard() == Some(self.api.id())
+    }
+
+    /// The checked configuration, for [`MultiApiLayer`](crate::MultiApiLayer).
+    pub(crate) fn shared(&self) -> &Arc<Api<R>> {
+        &self.api
+    }
+
+    /// The protected resource's metadata (RFC 9728), when
+    /// [`resource_metadata`](crate::BearerGuardBuilder::resource_metadata) published it: a
+    /// service to route at its [`path`](ResourceMetadata::path).
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use bearer_guard::{BearerGuardLayer, ResourceServer};
+    ///
+    /// let api = ResourceServer::new("https://api.example.com", "FF1prn9UxZotnFEfPVwEJhqqyRmwdSu5");
+    /// let guard = BearerGuardLayer::builder(api).build()?;
+    /// assert!(guard.resource_metadata().is_none()); // off unless asked for
+    /// # Ok::<(), bearer_guard::ConfigError>(())
+    /// ```
+    #[must_use]
+    pub fn resource_metadata(&self) -> Option<ResourceMetadata> {
+        self.api.metadata.clone()
+    }
+
+    /// The validator this layer runs, for checking tokens outside HTTP.
+    #[must_use]
+    pub fn validator(&self) -> &TokenValidator {
+        &self.api.validator
+    }
+
+    /// A snapshot of the verified-token cache (hits, misses, evictions, entries and bytes),
+    /// for a metrics endpoint; `None` when it is disabled.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use bearer_guard::{BearerGuardLayer, ResourceServer};
+    ///
+    /// let api = ResourceServer::new("https://my-api-urn", "FF1prn9UxZotnFEfPVwEJhqqyRmwdSu5");
+    /// let guard = BearerGuardLayer::builder(api).build()?;
+    /// let status = guard.token_cache_status().unwrap_or_default();
+    /// assert_eq!((status.hits, status.misses, status.max_bytes), (0, 0, 8 << 20));
+    /// # Ok::<(), bearer_guard::ConfigError>(())
+    /// ```
+    #[must_use]
+    pub fn token_cache_status(&self) -> Option<crate::TokenCacheStatus> {
+        self.api.validator.token_cache_status()
+    }
+
+    /// A snapshot of the key cache, for a health endpoint: whether keys are loaded, how many,
+    /// when the last fetch succeeded, the last error. `None` when the keys do not come from
+    /// a cache (HS256, or a static JWK set). Feature `jwks`.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use bearer_guard::{BearerGuardLayer, ResourceServer};
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let api = ResourceServer::from_json(r#"{"identifier": "https://my-api-urn", "signing_alg": "RS256"}"#)?;
+    /// // Nothing listens on port 1: the keys cannot load.
+    /// let guard = BearerGuardLayer::builder(api).issuer("http://127.0.0.1:1/").build()?;
+    /// let err = guard.wait_for_keys(Duration::from_millis(200)).await.unwrap_err();
+    /// assert!(!err.0.loaded);
+    /// assert_eq!(guard.key_set_status().map(|status| status.keys), Some(0));
+    /// # Ok(())
+    /// # }
+    /// ```
+    #[cfg(feature = "jwks")]
+    #[must_use]
+    pub fn key_set_status(&self) -> Option<crate::KeySetStatus> {
+        self.api.validator.key_cache().map(|cache| cache.status())
+    }
+
+    /// Waits until the key cache has a usable key set, or `timeout` passes: for a startup
+    /// that wants to fail fast rather than answer 503 until the issuer is reachable. Returns
+    /// at once when the keys do not come from a cache. Feature `jwks`; needs a tokio runtime.
+    ///
+    /// # Errors
+    ///
+    /// [`KeysNotReady`](crate::KeysNotReady), with the cache's status (its last error),
+    /// when no key set loaded in time.
+    #[cfg(feature = "jwks")]
+    pub async fn wait_for_keys(
+        &self,
+        timeout: std::time::Duration,
+    ) -> Result<(), crate::KeysNotReady> {
+        match self.api.validator.key_cache() {
+            Some(cache) => cache.wait_for_keys(timeout).await,
+            None => Ok(()),
+        }
+    }
+
+    /// A layer that reads an `access_token` from form-encoded request bodies (RFC 6750 §2.2)
+    /// for this guard; apply it outside the guard. See [`FormTokenLayer`].
+    #[cfg(feature = "form")]
+    #[must_use]
+    pub fn form_token_layer(&self) -> FormTokenLayer<R> {
+        FormTokenLayer::new(Arc::clone(&self.api.responder))
+    }
+
+    /// A layer for one route (axum's `route_layer`) that needs `requirement` on top of a valid
+    /// token. It must run inside this layer, and answers like it.
+    ///
+    /// # Errors
+    ///
+    /// [`ConfigError::UndeclaredScope`] when the resource server does not declare a scope,
+    /// [`ConfigError::InvalidScope`] or [`ConfigError::EmptyScopeRequirement`].
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use bearer_guard::{BearerGuardLayer, ResourceServer, ScopeRequirement};
+    ///
+    /// let api = ResourceServer::new("https://my-api-urn", "FF1prn9UxZotnFEfPVwEJhqqyRmwdSu5")
+    ///     .with_scope("read:messages", "Read messages")
+    ///     .with_scope("admin", "Everything");
+    /// let guard = BearerGuardLayer::builder(api).build()?;
+    /// let readers = guard.require_scopes(ScopeRequirement::any(["read:messages", "admin"]))?;
+    /// let also_readers = guard.require_any(["read:messages", "admin"])?;
+    /// // A typo fails here, at startup:
+    /// assert!(guard.require_all(["read:mesages"]).is_err());
+    /// # Ok::<(), bearer_guard::ConfigError>(())
+    /// ```
+    pub fn require_scopes(
+        &self,
+        requirement: ScopeRequirement,
+    ) -> Result<RequireScopesLayer<R>, ConfigError> {
+        let required = Required::new(requirement, &self.api.declared)?;
+        Ok(RequireScopesLayer::new(
+            Arc::clone(&self.api.responder),
+            required,
+        ))
+    }
+
+    /// Shorthand for [`require_scopes`](Self::require_scopes) with [`ScopeRequirement::all`].
+    ///
+    /// # Errors
+    ///
+    /// As [`require_scopes`](Self::require_scopes).
+    pub fn require_all<I>(&self, scopes: I) -> Result<RequireScopesLayer<R>, ConfigError>
+    where
+        I: IntoIterator,
+        I::Item: Into<String>,
+    {
+        self.require_scopes(ScopeRequirement::all(scopes))
+    }
+
+    /// Shorthand for [`require_scopes`](Self::require_scopes) with [`ScopeRequirement::any`].
+    ///
+    /// # Errors
+    ///
+    /// As [`require_scopes`](Self::require_scopes).
+    pub fn require_any<I>(&self, scopes: I) -> Result<RequireScopesLayer<R>, ConfigError>
+    where
+        I: IntoIterator,
+        I::Item: Into<String>,
+    {
+        self.require_scopes(ScopeRequirement::any(scopes))
+    }
+}
+
+impl<R> Clone for BearerGuardLayer<R> {
+    fn clone(&self) -> Self {
+        Self {
+            api: Arc::clone(&self.api),
+        }
+    }
+}
+
+impl<R> fmt::Debug for BearerGuardLayer<R> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let api = &self.api;
+        f.debug_struct("BearerGuardLayer")
+            .field("validator", &api.validator)
+            .field("realm", &api.responder.challenge.realm)
+            .field("required", &api.required)
+            .field("allow_anonymous", &api.allow_anonymous)
+            .field("allow_query_token", &api.allow_query_token)
+            .field("sources", &api.sources)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<S, R> Layer<S> for BearerGuardLayer<R> {
+    type Service = BearerGuard<S, R>;
+
+    fn layer(&self, inner: S) -> BearerGuard<S, R> {
+        BearerGuard {
+            inner,
+            verifiers: Verifiers::One(Arc::clone(&self.api)),
+        }
+    }
+}
+
+/// Middleware that lets a request through only with a valid bearer token. See
+/// [`BearerGuardLayer`].
+pub struct BearerGuard<S, R = DefaultRejection> {
+    inner: S,
+    verifiers: Verifiers<R>,
+}
+
+define_inner_service_accessors!(BearerGuard);
+
+impl<S, R, ReqBody, ResBody> Service<Request<ReqBody>> for BearerGuard<S, R>
+where
+    S: Service<Request<ReqBody>, Response = Response<ResBody>> + Clone,
+    R: OnRejection<ResBody> + Send + Sync + 'static,
+    ResBody: 'static,
+{
+    type Response = Response<ResBody>;
+    type Error = S::Error;
+    type Future = GuardFuture<S, ReqBody, ResBody, R>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), S::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, request: Request<ReqBody>) -> Self::Future {
+        GuardFuture::start(&self.verifiers, request, &mut self.inner)
+    }
+}
+
+impl<S: Clone, R> Clone for BearerGuard<S, R> {
+    fn clone(&self) -> Self {
+        Self {
+            inner: self.inner.clone(),
+            verifiers: self.verifiers.clone(),
+        }
+    }
+}
+
+impl<S: fmt::Debug, R> fmt::Debug for BearerGuard<S, R> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("BearerGuard")
+            .field("inner", &self.inner)
+            .finish_non_exhaustive()
+    }
+}
