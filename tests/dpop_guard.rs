@@ -406,6 +406,7 @@ async fn an_mcp_style_client_finds_the_authorization_server_from_a_401() {
     );
 }
 
+#[cfg(feature = "redis")]
 mod redis {
     use bearer_guard::RedisReplayStore;
 
