@@ -1,16 +1,12 @@
 //! What bearer-guard logs: one debug event per rejection with a reason code, and never the
 //! token, the secret or a claim.
 
-#![allow(clippy::unwrap_used)]
-
-mod common;
-
 use std::fmt::Write as _;
 use std::sync::{Arc, Mutex, OnceLock};
 
+use crate::common::*;
 use axum::{Router, routing::get};
 use bearer_guard::{BearerGuardLayer, ResourceServer, VerifiedToken};
-use common::*;
 use serde_json::json;
 use tracing::field::{Field, Visit};
 use tracing::level_filters::LevelFilter;
@@ -241,7 +237,7 @@ impl bearer_guard::JwksFetcher for Scripted {
 async fn the_key_cache_logs_fetches_refetches_and_refusals_without_key_material() {
     use std::time::Duration;
 
-    use common::keys::{jwk, jwks, signed};
+    use crate::common::keys::{jwk, jwks, signed};
     use jsonwebtoken::Algorithm::RS256;
 
     let (recorder, _guard) = capture();
