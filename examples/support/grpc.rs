@@ -1,6 +1,6 @@
 //! A real gRPC service without protobuf code generation (so without `protoc`): messages are
 //! raw bytes, carried by tonic's own framing, server and client. Shared by
-//! `examples/grpc.rs` and `tests/grpc.rs`.
+//! `examples/grpc.rs` and `tests/it/grpc.rs`.
 
 use std::convert::Infallible;
 

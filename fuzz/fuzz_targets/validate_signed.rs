@@ -69,7 +69,7 @@ fuzz_target!(|data: &[u8]| {
         }
         // The claims bearer-guard does not read are only checked to be JSON, so a signed
         // payload may still hold a number beyond f64 that `claims::<Value>()` refuses (an
-        // `Err`, which the `Claims<T>` extractor answers 401): see tests/attacks.rs.
+        // `Err`, which the `Claims<T>` extractor answers 401): see tests/it/attacks.rs.
         if let Ok(claims) = verified.claims::<serde_json::Value>() {
             assert!(claims.is_object(), "{token}");
         }

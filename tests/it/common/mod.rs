@@ -1,8 +1,6 @@
 //! Helpers shared by the black-box tests: tokens minted with jsonwebtoken, never with the
 //! code under test, and a way to send one request through a service.
 
-#![allow(dead_code, unreachable_pub, clippy::unwrap_used)] // Each test binary uses its own subset; `pub` is for them.
-
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use axum::body::Body;
@@ -12,15 +10,19 @@ use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use serde_json::{Value, json};
 use tower::ServiceExt as _;
 
+// The one signer shared with the unit tests, the benches, the fuzz targets and the soak tool,
+// which include it by this path.
+#[path = "../../common/demo.rs"]
 mod demo;
-pub mod keys;
-pub mod redis;
+pub(crate) mod keys;
+#[cfg(feature = "redis")]
+pub(crate) mod redis;
 
 pub(crate) use demo::{AUDIENCE, SECRET};
-pub const ISSUER: &str = "https://tenant.example.com/";
-pub const REALM: &str = "https://my-api-urn";
+pub(crate) const ISSUER: &str = "https://tenant.example.com/";
+pub(crate) const REALM: &str = "https://my-api-urn";
 
-pub fn now() -> u64 {
+pub(crate) fn now() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .unwrap()
@@ -29,7 +31,7 @@ pub fn now() -> u64 {
 
 /// Claims valid for an hour, with `scope` and any `extra` members merged in (a `null` in
 /// `extra` removes the member).
-pub fn claims(scope: &str, extra: Value) -> Value {
+pub(crate) fn claims(scope: &str, extra: Value) -> Value {
     let now = now();
     let mut claims = json!({
         "iss": ISSUER,
@@ -45,7 +47,7 @@ pub fn claims(scope: &str, extra: Value) -> Value {
 }
 
 /// `extra`'s members merged into the object `claims`; a `null` removes the member.
-pub fn merge(claims: &mut Value, extra: &Value) {
+pub(crate) fn merge(claims: &mut Value, extra: &Value) {
     let map = claims.as_object_mut().unwrap();
     for (name, value) in extra.as_object().unwrap() {
         if value.is_null() {
@@ -57,7 +59,7 @@ pub fn merge(claims: &mut Value, extra: &Value) {
 }
 
 /// An HS256 token over `claims`, signed with `secret` by jsonwebtoken.
-pub fn token_with(secret: &[u8], claims: &Value) -> String {
+pub(crate) fn token_with(secret: &[u8], claims: &Value) -> String {
     jsonwebtoken::encode(
         &Header::new(Algorithm::HS256),
         claims,
@@ -67,13 +69,13 @@ pub fn token_with(secret: &[u8], claims: &Value) -> String {
 }
 
 /// An HS256 token over `claims`, signed with [`SECRET`].
-pub fn token(claims: &Value) -> String {
+pub(crate) fn token(claims: &Value) -> String {
     token_with(SECRET.as_bytes(), claims)
 }
 
 /// A token with exactly these header and payload bytes, HMAC-signed with [`SECRET`] using
 /// `alg` (whatever the header claims).
-pub fn raw_token(header: &str, payload: &str, alg: Algorithm) -> String {
+pub(crate) fn raw_token(header: &str, payload: &str, alg: Algorithm) -> String {
     demo::sign(
         alg,
         SECRET.as_bytes(),
@@ -84,21 +86,21 @@ pub fn raw_token(header: &str, payload: &str, alg: Algorithm) -> String {
 
 /// What came back from one request.
 #[derive(Debug)]
-pub struct Answer {
-    pub status: u16,
-    pub challenge: Option<String>,
-    pub body: String,
-    pub response: Response<()>,
+pub(crate) struct Answer {
+    pub(crate) status: u16,
+    pub(crate) challenge: Option<String>,
+    pub(crate) body: String,
+    pub(crate) response: Response<()>,
 }
 
 impl Answer {
-    pub fn json(&self) -> Value {
+    pub(crate) fn json(&self) -> Value {
         serde_json::from_str(&self.body).unwrap()
     }
 }
 
 /// The status of a `GET uri` with `token`, and the typed reason of its rejection, if any.
-pub async fn status_and_reason<S>(
+pub(crate) async fn status_and_reason<S>(
     uri: &str,
     app: &S,
     token: &str,
@@ -117,7 +119,7 @@ where
 }
 
 /// Sends `request` through a fresh clone of `app`.
-pub async fn send<S>(app: &S, request: Request<Body>) -> Answer
+pub(crate) async fn send<S>(app: &S, request: Request<Body>) -> Answer
 where
     S: tower::Service<Request<Body>, Response = Response<Body>, Error = std::convert::Infallible>
         + Clone,
@@ -137,7 +139,7 @@ where
 }
 
 /// `GET uri` with these `Authorization` header values.
-pub fn request(uri: &str, authorization: &[&str]) -> Request<Body> {
+pub(crate) fn request(uri: &str, authorization: &[&str]) -> Request<Body> {
     let mut builder = Request::get(uri);
     for value in authorization {
         builder = builder.header(http::header::AUTHORIZATION, *value);
@@ -146,11 +148,11 @@ pub fn request(uri: &str, authorization: &[&str]) -> Request<Body> {
 }
 
 /// `GET uri` with `Authorization: Bearer <token>`.
-pub fn get_with_token(uri: &str, token: &str) -> Request<Body> {
+pub(crate) fn get_with_token(uri: &str, token: &str) -> Request<Body> {
     request(uri, &[&format!("Bearer {token}")])
 }
 
 /// The challenge for an `invalid_token` answer with this description.
-pub fn invalid_token(description: &str) -> String {
+pub(crate) fn invalid_token(description: &str) -> String {
     format!(r#"Bearer realm="{REALM}", error="invalid_token", error_description="{description}""#)
 }

@@ -1,19 +1,15 @@
 //! Property tests (proptest): mutated tokens, arbitrary `Authorization` headers, and scope
 //! logic against a simple model. Case counts stay modest so the suite stays fast on CI.
 
-#![allow(clippy::unwrap_used)]
-
-mod common;
-
 use axum::{Router, routing::get};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use std::time::{Duration, UNIX_EPOCH};
 
+use crate::common::*;
 use bearer_guard::{
     BearerGuardLayer, ResourceServer, ScopeRequirement, TokenCacheSettings, TokenValidator,
 };
-use common::*;
 use http::{HeaderValue, Request, header};
 use proptest::prelude::*;
 use serde_json::json;

@@ -2,16 +2,12 @@
 //! scopes, and a second tenant of one of them; each token's `aud` and `iss` pick the one API
 //! that verifies it.
 
-#![allow(clippy::unwrap_used)]
-
-mod common;
-
+use crate::common::*;
 use axum::{Router, routing::get};
 use bearer_guard::{
     BearerGuardLayer, ConfigError, MultiApiLayer, Rejection, RejectionKind, ResourceServer,
     TokenErrorKind, VerifiedToken,
 };
-use common::*;
 use serde_json::json;
 
 const ORDERS: &str = "https://orders.example";

@@ -1,16 +1,12 @@
 //! Black-box tests: every row of the RFC 6750 answer table, through an axum `Router`.
 
-#![allow(clippy::unwrap_used)]
-
-mod common;
-
+use crate::common::*;
 use axum::body::Body;
 use axum::{Router, routing::get};
 use bearer_guard::{
     BearerGuardLayer, Rejection, RejectionKind, ResourceServer, TokenCacheSettings, TokenErrorKind,
     VerifiedToken,
 };
-use common::*;
 use http::Request;
 use jsonwebtoken::Algorithm;
 use serde_json::json;

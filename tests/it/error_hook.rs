@@ -1,16 +1,12 @@
 //! One rejection hook for every path: the guard's own answers, its scope layers' and those of
 //! the extractors behind it, in an app that has strict and optional routes side by side.
 
-#![allow(clippy::unwrap_used)]
-
-mod common;
-
+use crate::common::*;
 use axum::body::Body;
 use axum::{Router, routing::get};
 use bearer_guard::{
     BearerGuardLayer, Claims, OnRejection, Rejection, RejectionKind, ResourceServer, VerifiedToken,
 };
-use common::*;
 use http::Response;
 use serde::Deserialize;
 use serde_json::json;

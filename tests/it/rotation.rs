@@ -1,12 +1,8 @@
 //! Black-box tests: secret rotation, by previous secrets and by `kid`.
 
-#![allow(clippy::unwrap_used)]
-
-mod common;
-
+use crate::common::*;
 use axum::{Router, routing::get};
 use bearer_guard::{BearerGuardLayer, ResourceServer};
-use common::*;
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use serde_json::{Value, json};
 

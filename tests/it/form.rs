@@ -1,13 +1,9 @@
 //! Tokens in form-encoded bodies (RFC 6750 §2.2) through `FormTokenLayer`.
 
-#![allow(clippy::unwrap_used)]
-
-mod common;
-
+use crate::common::*;
 use axum::body::Body;
 use axum::{Router, routing::post};
 use bearer_guard::{BearerGuardLayer, ResourceServer, VerifiedToken};
-use common::*;
 use http::Request;
 use serde_json::json;
 

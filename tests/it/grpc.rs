@@ -2,19 +2,13 @@
 //! server: the default answer is gRPC's (HTTP 200, `grpc-status`, `grpc-message`), with the
 //! RFC 6750 challenge kept as metadata.
 
-#![allow(clippy::unwrap_used)]
-
-mod common;
-
+use crate::common::*;
+use crate::examples::grpc;
 use bearer_guard::{BearerGuardLayer, ResourceServer};
-use common::*;
 use serde_json::json;
 use tonic::Code;
 use tonic::transport::server::TcpIncoming;
 use tonic::transport::{Channel, Endpoint, Server};
-
-#[path = "../examples/support/grpc.rs"]
-mod grpc;
 
 /// The server, listening on a loopback port; a channel to it.
 async fn serve() -> Channel {

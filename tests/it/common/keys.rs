@@ -1,8 +1,6 @@
 //! The fixture keys of `tests/data/keys`: their public JWKs, and tokens signed with them by
 //! jsonwebtoken.
 
-#![allow(dead_code)] // Each test binary uses its own share.
-
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use serde_json::{Value, json};
 
@@ -12,12 +10,12 @@ fn key_file(name: &str) -> String {
 }
 
 /// The private key of fixture `name`, as a PEM file's text.
-pub fn pem(name: &str) -> String {
+pub(crate) fn pem(name: &str) -> String {
     key_file(&format!("{name}.pem"))
 }
 
 /// The public JWK of fixture key `name`, with `kid` and any `extra` members.
-pub fn jwk(name: &str, kid: &str, extra: &Value) -> Value {
+pub(crate) fn jwk(name: &str, kid: &str, extra: &Value) -> Value {
     let mut jwk: Value = serde_json::from_str(&key_file(&format!("{name}.jwk.json"))).unwrap();
     jwk["kid"] = kid.into();
     for (member, value) in extra.as_object().unwrap() {
@@ -27,13 +25,18 @@ pub fn jwk(name: &str, kid: &str, extra: &Value) -> Value {
 }
 
 /// A JWK set document holding `keys`.
-pub fn jwks(keys: &[Value]) -> String {
+pub(crate) fn jwks(keys: &[Value]) -> String {
     json!({ "keys": keys }).to_string()
 }
 
 /// A token over `claims`, signed by jsonwebtoken with fixture key `name` as `alg`, naming
 /// `kid`.
-pub fn signed_claims(alg: Algorithm, name: &str, kid: Option<&str>, claims: &Value) -> String {
+pub(crate) fn signed_claims(
+    alg: Algorithm,
+    name: &str,
+    kid: Option<&str>,
+    claims: &Value,
+) -> String {
     let pem = pem(name);
     let key = match alg {
         Algorithm::RS256 | Algorithm::PS256 => EncodingKey::from_rsa_pem(pem.as_bytes()),
@@ -50,12 +53,12 @@ pub fn signed_claims(alg: Algorithm, name: &str, kid: Option<&str>, claims: &Val
 }
 
 /// A token with the usual claims and scope `read:messages`, signed with fixture key `name`.
-pub fn signed(alg: Algorithm, name: &str, kid: Option<&str>) -> String {
+pub(crate) fn signed(alg: Algorithm, name: &str, kid: Option<&str>) -> String {
     signed_claims(alg, name, kid, &super::claims("read:messages", json!({})))
 }
 
 /// The public JWK of fixture key `name`, exactly as its file has it.
-pub fn public_jwk(name: &str) -> Value {
+pub(crate) fn public_jwk(name: &str) -> Value {
     serde_json::from_str(&key_file(&format!("{name}.jwk.json"))).unwrap()
 }
 
@@ -73,7 +76,7 @@ fn encoding_key(alg: Algorithm, name: &str) -> EncodingKey {
 
 /// A compact JWS of exactly these header and claims objects, signed by jsonwebtoken with
 /// fixture key `name` as `alg`, whatever the header says: DPoP proofs of any shape.
-pub fn signed_raw(alg: Algorithm, name: &str, header: &Value, claims: &Value) -> String {
+pub(crate) fn signed_raw(alg: Algorithm, name: &str, header: &Value, claims: &Value) -> String {
     use base64::Engine as _;
     use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
@@ -89,7 +92,7 @@ pub fn signed_raw(alg: Algorithm, name: &str, header: &Value, claims: &Value) ->
 
 /// A DPoP proof (RFC 9449 §4.2) made by jsonwebtoken's own encoder: header `typ`
 /// `dpop+jwt`, `alg`, and the public JWK of fixture key `name`; `claims` as given.
-pub fn dpop_proof(alg: Algorithm, name: &str, claims: &Value) -> String {
+pub(crate) fn dpop_proof(alg: Algorithm, name: &str, claims: &Value) -> String {
     let mut header = Header::new(alg);
     header.typ = Some("dpop+jwt".to_owned());
     header.jwk = Some(serde_json::from_value(public_jwk(name)).unwrap());

@@ -1,16 +1,9 @@
 //! The sample API of `examples/sample_api.rs`, driven in-process: the routes a newcomer tries
 //! answer 200, 401 and 403 as the README promises.
 
-#![allow(clippy::unwrap_used)]
-
-mod common;
-
-#[allow(dead_code)] // `main` is the example's, not the test's.
-#[path = "../examples/sample_api.rs"]
-mod sample_api;
-
+use crate::common::*;
+use crate::examples::sample_api;
 use bearer_guard::ResourceServer;
-use common::*;
 use serde_json::json;
 
 fn demo_app(issuer: Option<&str>) -> axum::Router {
@@ -159,7 +152,7 @@ async fn rs256_issuer() -> String {
     use axum::{Json, routing::get};
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
-    let jwks = common::keys::jwks(&[common::keys::jwk("rsa2048", "k1", &json!({}))]);
+    let jwks = crate::common::keys::jwks(&[crate::common::keys::jwk("rsa2048", "k1", &json!({}))]);
     let discovery = json!({"issuer": format!("{base}/"), "jwks_uri": format!("{base}/jwks")});
     let app = axum::Router::new()
         .route(
@@ -186,13 +179,13 @@ async fn an_rs256_registration_takes_its_keys_from_the_issuers_discovery() {
     for jwks_uri in [None, Some(format!("{base}/jwks"))] {
         let app = sample_api::app(rs256_api(), Some(issuer.clone()), jwks_uri.clone()).unwrap();
         let claims = |scope: &str| claims(scope, json!({"iss": issuer}));
-        let reader = common::keys::signed_claims(
+        let reader = crate::common::keys::signed_claims(
             jsonwebtoken::Algorithm::RS256,
             "rsa2048",
             Some("k1"),
             &claims("read:messages"),
         );
-        let plain = common::keys::signed_claims(
+        let plain = crate::common::keys::signed_claims(
             jsonwebtoken::Algorithm::RS256,
             "rsa2048",
             Some("k1"),
@@ -222,7 +215,7 @@ async fn an_rs256_api_listens_while_its_issuer_is_unreachable() {
     let app = sample_api::app(rs256_api(), Some("http://127.0.0.1:1/".into()), None).unwrap();
     assert_eq!(send(&app, request("/api/public", &[])).await.status, 200);
     assert_eq!(send(&app, request("/api/private", &[])).await.status, 401);
-    let token = common::keys::signed(jsonwebtoken::Algorithm::RS256, "rsa2048", Some("k1"));
+    let token = crate::common::keys::signed(jsonwebtoken::Algorithm::RS256, "rsa2048", Some("k1"));
     let answer = send(&app, get_with_token("/api/private", &token)).await;
     assert_eq!(answer.status, 503);
     assert!(answer.response.headers().contains_key("retry-after"));

@@ -2,21 +2,17 @@
 //! jsonwebtoken, DPoP-bound tokens minted by `TokenIssuer`, an axum `Router`, and (when
 //! `redis-server` is installed, as `.ci/run` does) two instances sharing one Redis.
 
-#![allow(clippy::unwrap_used)]
-
-mod common;
-
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use crate::common::keys::{dpop_proof, public_jwk};
+use crate::common::*;
 use axum::body::Body;
 use axum::{Router, routing::get};
 use bearer_guard::{
     BearerGuardLayer, DpopError, DpopMode, DpopProof, Rejection, RejectionKind, ReplayError,
     ReplayFuture, ReplayKey, ReplayStore, ResourceServer, TokenIssuer, jwk_thumbprint,
 };
-use common::keys::{dpop_proof, public_jwk};
-use common::*;
 use http::Request;
 use jsonwebtoken::Algorithm;
 use serde_json::{Value, json};
@@ -406,6 +402,7 @@ async fn an_mcp_style_client_finds_the_authorization_server_from_a_401() {
     );
 }
 
+#[cfg(feature = "redis")]
 mod redis {
     use bearer_guard::RedisReplayStore;
 

@@ -2,16 +2,12 @@
 //! custom header (a gateway's), a function of the request parts; RFC 6750's one-method rule
 //! across all of them.
 
-#![allow(clippy::unwrap_used)]
-
-mod common;
-
+use crate::common::*;
 use axum::body::Body;
 use axum::{Router, routing::get};
 use bearer_guard::{
     BearerGuardLayer, Rejection, RejectionKind, RequestErrorKind, ResourceServer, VerifiedToken,
 };
-use common::*;
 use http::Request;
 use http::request::Parts;
 use serde_json::json;

@@ -2,13 +2,10 @@
 //! tokens signed by jsonwebtoken with the fixture keys of `tests/data/keys`, the published
 //! vectors, and the key-confusion attacks of RFC 8725 §2.1.
 
-#![cfg(feature = "jwks")]
-#![allow(clippy::unwrap_used)]
-
-mod common;
-
 use std::time::{Duration, UNIX_EPOCH};
 
+use crate::common::keys::{jwk, jwks, pem, signed};
+use crate::common::{AUDIENCE, ISSUER, claims, status_and_reason};
 use axum::{Router, routing::get};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -16,8 +13,6 @@ use bearer_guard::{
     Algorithm, BearerGuardBuilder, BearerGuardLayer, ConfigError, RejectionKind, ResourceServer,
     TokenErrorKind, VerifiedToken,
 };
-use common::keys::{jwk, jwks, pem, signed};
-use common::{AUDIENCE, ISSUER, claims, status_and_reason};
 use jsonwebtoken::{EncodingKey, Header};
 use serde_json::{Value, json};
 
@@ -317,7 +312,7 @@ fn configuration_mistakes_fail_at_startup() {
         err(builder("RS256", &keys).also_accept_algorithm(Algorithm::Hs256)),
         ConfigError::UnsupportedAlgorithm { .. }
     ));
-    let hs256 = ResourceServer::new(AUDIENCE, common::SECRET);
+    let hs256 = ResourceServer::new(AUDIENCE, crate::common::SECRET);
     assert_eq!(
         err(BearerGuardLayer::builder(hs256).static_jwks(jwks(&keys))),
         ConfigError::KeySetSettingForHs256 {

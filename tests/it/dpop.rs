@@ -3,20 +3,15 @@
 //! §4.3 with a failing case, the RFC vectors, and replays caught by the in-memory store and,
 //! with the `redis` feature, across two stores sharing a real `redis-server`.
 
-#![cfg(feature = "jwks")]
-#![allow(clippy::unwrap_used)]
-
-mod common;
-
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use crate::common::keys::{dpop_proof, public_jwk, signed_raw};
+use crate::common::{AUDIENCE, SECRET};
 use bearer_guard::{
     Algorithm as Alg, BearerGuardLayer, ConfigError, DpopError, DpopProof, DpopRequest,
     DpopSettings, DpopVerifier, MemoryReplayStore, ResourceServer, TokenIssuer, jwk_thumbprint,
 };
-use common::keys::{dpop_proof, public_jwk, signed_raw};
-use common::{AUDIENCE, SECRET};
 use http::HeaderValue;
 use jsonwebtoken::Algorithm;
 use serde_json::{Value, json};
@@ -48,7 +43,7 @@ fn claims(extra: Value) -> Value {
         "iat": now(),
         "ath": DpopProof::access_token_hash(ACCESS_TOKEN),
     });
-    common::merge(&mut claims, &extra);
+    crate::common::merge(&mut claims, &extra);
     claims
 }
 

@@ -1,20 +1,18 @@
 //! What bearer-guard logs: one debug event per rejection with a reason code, and never the
 //! token, the secret or a claim.
 
-#![allow(clippy::unwrap_used)]
-
-mod common;
-
 use std::fmt::Write as _;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 
+use crate::common::*;
 use axum::{Router, routing::get};
 use bearer_guard::{BearerGuardLayer, ResourceServer, VerifiedToken};
-use common::*;
 use serde_json::json;
 use tracing::field::{Field, Visit};
+use tracing::level_filters::LevelFilter;
 use tracing::span::{Attributes, Id, Record};
-use tracing::{Event, Metadata, Subscriber};
+use tracing::subscriber::{DefaultGuard, Interest};
+use tracing::{Dispatch, Event, Metadata, Subscriber};
 
 /// Records every event as `LEVEL field=value …`.
 #[derive(Clone, Default)]
@@ -46,6 +44,48 @@ impl Subscriber for Recorder {
     fn exit(&self, _: &Id) {}
 }
 
+/// A new [`Recorder`], this thread's default subscriber until the guard drops.
+///
+/// Tests of other concerns may run in this process at the same time, on other threads, through
+/// the same callsites, with no subscriber. tracing caches each callsite's interest process-wide
+/// when a thread first reaches it, and while at most one dispatcher is registered it asks only
+/// that thread's default: another test reaching the rejection event first, while one recorder
+/// is registered, would cache `never`, and the event would reach no recorder. With two
+/// [`Anchor`]s registered for good before the first recorder, tracing asks every registered
+/// dispatcher instead; the anchors answer `sometimes`, so each event is checked against the
+/// default of the thread it happens on.
+fn capture() -> (Recorder, DefaultGuard) {
+    static ANCHORS: OnceLock<[Dispatch; 2]> = OnceLock::new();
+    ANCHORS.get_or_init(|| [Dispatch::new(Anchor), Dispatch::new(Anchor)]);
+    let recorder = Recorder::default();
+    let guard = tracing::subscriber::set_default(recorder.clone());
+    (recorder, guard)
+}
+
+/// A registered dispatcher that is no thread's default: it records nothing, raises no level,
+/// and leaves every event to the subscriber of the thread it happens on.
+struct Anchor;
+
+impl Subscriber for Anchor {
+    fn register_callsite(&self, _: &'static Metadata<'static>) -> Interest {
+        Interest::sometimes()
+    }
+    fn max_level_hint(&self) -> Option<LevelFilter> {
+        Some(LevelFilter::OFF)
+    }
+    fn enabled(&self, _: &Metadata<'_>) -> bool {
+        false
+    }
+    fn new_span(&self, _: &Attributes<'_>) -> Id {
+        Id::from_u64(1)
+    }
+    fn record(&self, _: &Id, _: &Record<'_>) {}
+    fn record_follows_from(&self, _: &Id, _: &Id) {}
+    fn event(&self, _: &Event<'_>) {}
+    fn enter(&self, _: &Id) {}
+    fn exit(&self, _: &Id) {}
+}
+
 fn app() -> Router {
     let api = ResourceServer::new(AUDIENCE, SECRET).with_scope("read:messages", "Read");
     let guard = BearerGuardLayer::builder(api)
@@ -61,8 +101,7 @@ fn app() -> Router {
 
 #[tokio::test]
 async fn each_rejection_logs_one_debug_event_with_its_reason_and_nothing_secret() {
-    let recorder = Recorder::default();
-    let _guard = tracing::subscriber::set_default(recorder.clone());
+    let (recorder, _guard) = capture();
 
     let wrong_aud = token(&claims(
         "",
@@ -130,8 +169,7 @@ struct Org {
 
 #[tokio::test]
 async fn claims_that_do_not_fit_the_type_log_a_warning_naming_the_claim_not_its_value() {
-    let recorder = Recorder::default();
-    let _guard = tracing::subscriber::set_default(recorder.clone());
+    let (recorder, _guard) = capture();
     let api = ResourceServer::new(AUDIENCE, SECRET);
     let app = Router::new()
         .route(
@@ -199,11 +237,10 @@ impl bearer_guard::JwksFetcher for Scripted {
 async fn the_key_cache_logs_fetches_refetches_and_refusals_without_key_material() {
     use std::time::Duration;
 
-    use common::keys::{jwk, jwks, signed};
+    use crate::common::keys::{jwk, jwks, signed};
     use jsonwebtoken::Algorithm::RS256;
 
-    let recorder = Recorder::default();
-    let _guard = tracing::subscriber::set_default(recorder.clone());
+    let (recorder, _guard) = capture();
     let key = jwk("rsa2048", "k1", &json!({}));
     let modulus = key["n"].as_str().unwrap()[..40].to_owned();
     let api = ResourceServer::from_json(&format!(

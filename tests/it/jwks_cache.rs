@@ -2,14 +2,11 @@
 //! reqwest fetcher: discovery, rotation, revocation, outages, faults and a storm of forged
 //! `kid`s. Time is driven by short configured intervals; no test waits for a default one.
 
-#![cfg(all(feature = "jwks", feature = "reqwest"))]
-#![allow(clippy::unwrap_used)]
-
-mod common;
-
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use crate::common::keys::{jwk, jwks, signed_claims};
+use crate::common::{AUDIENCE, claims, get_with_token, request, send, status_and_reason};
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -18,8 +15,6 @@ use bearer_guard::{
     BearerGuardBuilder, BearerGuardLayer, JwksSettings, Rejection, RejectionKind, ResourceServer,
     TokenErrorKind,
 };
-use common::keys::{jwk, jwks, signed_claims};
-use common::{AUDIENCE, claims, get_with_token, request, send, status_and_reason};
 use jsonwebtoken::Algorithm::RS256;
 use serde_json::{Value, json};
 

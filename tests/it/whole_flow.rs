@@ -2,20 +2,6 @@
 //! `examples/authorization_server` and the sample API of `examples/sample_api.rs` on ephemeral
 //! ports, driven by a real HTTP client, with every error the authorization server promises.
 
-#![allow(clippy::unwrap_used)]
-// Both examples include `examples/support/serve.rs`, so this test loads it twice.
-#![allow(clippy::duplicate_mod)]
-
-#[allow(dead_code)] // `main` is the example's, not the test's.
-#[path = "../examples/authorization_server/main.rs"]
-mod authorization_server;
-
-#[allow(dead_code)]
-#[path = "../examples/sample_api.rs"]
-mod sample_api;
-
-mod common;
-
 use axum::body::Bytes;
 use axum::http::{HeaderMap, Method, Request, header};
 use bearer_guard::ResourceServer;
@@ -25,6 +11,8 @@ use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
 use serde_json::{Value, json};
 use tokio::net::TcpListener;
+
+use crate::examples::{authorization_server, sample_api};
 
 const MY_API: &str = "https://my-api-urn";
 
@@ -1275,7 +1263,8 @@ fn new_jti() -> String {
 
 /// The claims of a proof for `POST <htu>`, issued now, with `extra` merged in.
 fn proof_claims(htu: &str, extra: Value) -> Value {
-    let mut claims = json!({ "jti": new_jti(), "htm": "POST", "htu": htu, "iat": common::now() });
+    let mut claims =
+        json!({ "jti": new_jti(), "htm": "POST", "htu": htu, "iat": crate::common::now() });
     for (name, value) in extra.as_object().unwrap() {
         claims[name] = value.clone();
     }
@@ -1294,7 +1283,7 @@ fn payload_of(token: &str) -> Value {
 
 /// The RFC 7638 thumbprint of fixture key `name`'s public JWK.
 fn thumbprint_of(name: &str) -> String {
-    bearer_guard::jwk_thumbprint(&common::keys::public_jwk(name).to_string()).unwrap()
+    bearer_guard::jwk_thumbprint(&crate::common::keys::public_jwk(name).to_string()).unwrap()
 }
 
 impl AuthServer {
@@ -1326,7 +1315,7 @@ impl AuthServer {
     /// A proof of fixture key `name` (signed as `alg` by jsonwebtoken) for this server's
     /// token endpoint, with `extra` claims.
     fn token_proof(&self, alg: jsonwebtoken::Algorithm, name: &str, extra: Value) -> String {
-        common::keys::dpop_proof(alg, name, &proof_claims(&self.url("oauth/token"), extra))
+        crate::common::keys::dpop_proof(alg, name, &proof_claims(&self.url("oauth/token"), extra))
     }
 }
 
@@ -1516,13 +1505,13 @@ async fn an_invalid_proof_is_a_400_invalid_dpop_proof() {
     let client = server.create_client("App").await;
     server.register(dpop_api(MY_API, "RS256", false)).await;
     server.grant(&client.0, MY_API, &["read:messages"]).await;
-    let now = common::now();
+    let now = crate::common::now();
     let token_url = server.url("oauth/token");
     // A proof whose `jwk` is one key's and whose signature is another's.
-    let forged = common::keys::signed_raw(
+    let forged = crate::common::keys::signed_raw(
         RS256,
         "rsa2048_b",
-        &json!({ "typ": "dpop+jwt", "alg": "RS256", "jwk": common::keys::public_jwk("rsa2048") }),
+        &json!({ "typ": "dpop+jwt", "alg": "RS256", "jwk": crate::common::keys::public_jwk("rsa2048") }),
         &proof_claims(&token_url, json!({})),
     );
     let cases = [
@@ -1641,7 +1630,7 @@ async fn a_dpop_bound_token_opens_the_sample_api_only_with_a_fresh_proof_from_it
             &url,
             json!({ "htm": "GET", "ath": bearer_guard::DpopProof::access_token_hash(&token) }),
         );
-        common::keys::dpop_proof(alg, key, &claims)
+        crate::common::keys::dpop_proof(alg, key, &claims)
     };
     // The sample API loads the issuer's keys in the background: a first 503 is possible
     // (and spends no proof: the token is checked before the proof).

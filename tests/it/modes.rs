@@ -1,18 +1,14 @@
 //! Black-box tests of the options: anonymous mode, extractors, query tokens, the rejection
 //! hook, other scope claims, missing layers, and use outside axum.
 
-#![allow(clippy::unwrap_used)]
-
-mod common;
-
 use std::convert::Infallible;
 use std::task::{Context, Poll};
 
+use crate::common::*;
 use axum::body::Body;
 use axum::{Router, routing::get};
 use bearer_guard::{BearerGuardLayer, Claims, Rejection, ResourceServer, VerifiedToken};
 use bytes::Bytes;
-use common::*;
 use http::{Request, Response, StatusCode};
 use http_body_util::Full;
 use serde::Deserialize;

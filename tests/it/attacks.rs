@@ -1,12 +1,9 @@
 //! Black-box attack corpus: hostile tokens and `Authorization` headers, each with the exact
 //! answer expected (status, `error` code, and the typed reason in the response extensions).
 
-#![allow(clippy::unwrap_used)]
-
-mod common;
-
 use std::net::TcpListener;
 
+use crate::common::*;
 use axum::body::Body;
 use axum::{Router, routing::get};
 use base64::Engine as _;
@@ -15,7 +12,6 @@ use bearer_guard::{
     BearerGuardLayer, Claims, Rejection, RejectionKind, RequestErrorKind, ResourceServer,
     TokenCacheSettings, TokenErrorKind, VerifiedToken,
 };
-use common::*;
 use http::{HeaderValue, Request, header};
 use jsonwebtoken::Algorithm;
 use serde_json::{Value, json};

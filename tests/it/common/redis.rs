@@ -5,7 +5,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 /// A `redis-server` of our own on a free loopback port, killed when dropped.
-pub struct RedisServer {
+pub(crate) struct RedisServer {
     child: Child,
     port: u16,
 }
@@ -13,7 +13,7 @@ pub struct RedisServer {
 impl RedisServer {
     /// Starts one; `None` (after a loud message) when there is no `redis-server` to run,
     /// except under CI, where that is a failure: `.ci/run` installs it.
-    pub fn start() -> Option<Self> {
+    pub(crate) fn start() -> Option<Self> {
         // Another process may take the free port before redis-server binds it: then it
         // exits, and another port is tried.
         for _ in 0..3 {
@@ -57,7 +57,7 @@ impl RedisServer {
         panic!("redis-server did not start listening on a free loopback port");
     }
 
-    pub fn url(&self) -> String {
+    pub(crate) fn url(&self) -> String {
         format!("redis://127.0.0.1:{}/", self.port)
     }
 }

@@ -1,14 +1,10 @@
 //! The services and errors as a tower or axum user handles them: the wrapped service is
 //! reachable, rejections compose with `?` and logging, a validator works without a layer.
 
-#![allow(clippy::unwrap_used)]
-
-mod common;
-
 use std::convert::Infallible;
 
+use crate::common::{AUDIENCE, SECRET, claims, token};
 use bearer_guard::{BearerGuardLayer, Rejection, RejectionKind, ResourceServer, TokenErrorKind};
-use common::{AUDIENCE, SECRET, claims, token};
 use http::{Request, Response};
 use serde_json::json;
 use tower::{Layer as _, service_fn};

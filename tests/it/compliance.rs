@@ -4,7 +4,7 @@
 //! A citation is a backticked span in a table row:
 //! - `module::path::tests::name`: a unit test, looked up in `src/module/path.rs`,
 //!   `src/module/path/mod.rs`, or a `tests.rs` (or `tests/mod.rs`) in `src/module/path/`;
-//! - `tests/file.rs::name`: a black-box test in that file;
+//! - `tests/it/file.rs::name`: a black-box test in that module file;
 //! - `{a, b}` in place of `name` cites several tests, and `*` cites the whole file, which only
 //!   has to exist;
 //! - a file path such as `src/jws.rs`, which has to exist.
@@ -42,10 +42,10 @@ fn citations_resolve_to_the_files_rust_loads_the_module_from() {
     );
     assert_eq!(tests, ["a", "b_2"]);
 
-    let Citation::Tests { files, tests } = citation("tests/form.rs::*") else {
+    let Citation::Tests { files, tests } = citation("tests/it/form.rs::*") else {
         panic!("a black-box citation was not read as one");
     };
-    assert_eq!(files, [PathBuf::from("tests/form.rs")]);
+    assert_eq!(files, [PathBuf::from("tests/it/form.rs")]);
     assert!(tests.is_empty());
 
     assert!(matches!(citation("src/jws.rs"), Citation::File(path) if path == "src/jws.rs"));
@@ -93,7 +93,7 @@ fn check(document: &str, require: Require) {
                     (!root.join(&path).is_file()).then(|| format!("no file {path}"))
                 }
                 Citation::Unreadable => Some(
-                    "cannot be read as `module::path::tests::NAMES` or `tests/file.rs::NAMES`, \
+                    "cannot be read as `module::path::tests::NAMES` or `tests/it/file.rs::NAMES`, \
                      where NAMES is `name`, `{a, b}` or `*`"
                         .to_owned(),
                 ),
