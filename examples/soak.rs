@@ -17,7 +17,7 @@ use serde_json::{Value, json};
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
 
-#[path = "../tests/common/demo.rs"]
+#[path = "../tests/it/common/demo.rs"]
 mod demo;
 
 use demo::{AUDIENCE, SECRET as DEMO_SECRET};

@@ -9,7 +9,7 @@ use crate::{ResourceServer, SigningSecret, TokenValidator};
 
 /// The clock of the unit tests, in seconds since the epoch.
 pub(crate) const NOW: f64 = 1_700_000_000.0;
-#[path = "../tests/common/demo.rs"]
+#[path = "../tests/it/common/demo.rs"]
 mod demo;
 
 pub(crate) use demo::{AUDIENCE, SECRET};

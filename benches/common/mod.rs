@@ -13,7 +13,7 @@ use serde::Deserialize;
 use serde_json::json;
 use sha2::Sha256;
 
-#[path = "../../tests/common/demo.rs"]
+#[path = "../../tests/it/common/demo.rs"]
 mod demo;
 
 pub(crate) use demo::{AUDIENCE, SECRET};

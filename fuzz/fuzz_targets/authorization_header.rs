@@ -20,7 +20,7 @@ use libfuzzer_sys::fuzz_target;
 use tower_layer::Layer;
 use tower_service::Service;
 
-#[path = "../../tests/common/demo.rs"]
+#[path = "../../tests/it/common/demo.rs"]
 mod demo;
 
 use demo::{AUDIENCE, SECRET};

@@ -12,7 +12,7 @@ use std::time::{Duration, UNIX_EPOCH};
 use bearer_guard::{BearerGuardLayer, ResourceServer, TokenValidator};
 use libfuzzer_sys::fuzz_target;
 
-#[path = "../../tests/common/demo.rs"]
+#[path = "../../tests/it/common/demo.rs"]
 mod demo;
 
 use demo::{AUDIENCE, SECRET};

@@ -11,8 +11,7 @@ use serde_json::{Value, json};
 use tower::ServiceExt as _;
 
 // The one signer shared with the unit tests, the benches, the fuzz targets and the soak tool,
-// which include it by this path.
-#[path = "../../common/demo.rs"]
+// which include it by its path.
 mod demo;
 pub(crate) mod keys;
 #[cfg(feature = "redis")]
