@@ -10,10 +10,10 @@ use axum_core::response::IntoResponse;
 use http::request::Parts;
 use serde::de::DeserializeOwned;
 
+use crate::http::anonymous::Anonymous;
 use crate::http::answer::challenge::Challenge;
 use crate::http::answer::hook::{Hook, log_missing_layer, log_rejection};
 use crate::http::answer::rejection::{Rejection, RejectionKind};
-use crate::http::guard::pipeline::Anonymous;
 use crate::token::{TokenErrorKind, VerifiedToken};
 
 /// The rejection of the [`VerifiedToken`] and [`Claims<T>`] extractors: a [`Rejection`],

@@ -24,6 +24,7 @@ macro_rules! define_inner_service_accessors {
     };
 }
 
+pub(crate) mod anonymous;
 pub(crate) mod answer {
     //! The answers to rejected requests: the [`Rejection`](rejection::Rejection) data, the
     //! challenges, the hook and the default bodies.

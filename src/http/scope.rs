@@ -10,12 +10,12 @@ use tower_layer::Layer;
 use tower_service::Service;
 
 use crate::error::ConfigError;
+use crate::http::anonymous::Anonymous;
 use crate::http::answer::body::DefaultRejection;
 use crate::http::answer::challenge::Challenge;
 use crate::http::answer::hook::{OnRejection, Responder, log_missing_layer, log_other_guard};
 use crate::http::answer::rejection::{Rejection, RejectionKind};
 use crate::http::future::ResponseFuture;
-use crate::http::guard::pipeline::Anonymous;
 use crate::token::{ScopeRequirement, TokenErrorKind, VerifiedToken};
 
 /// A scope requirement checked against the resource server, with its challenge text

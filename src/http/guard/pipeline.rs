@@ -23,7 +23,7 @@ use http::Request;
 use http::request::Parts;
 
 use crate::dpop::DpopError;
-use crate::http::answer::challenge::Challenge;
+use crate::http::anonymous::Anonymous;
 use crate::http::answer::rejection::{Rejection, RejectionKind};
 use crate::http::credentials::authorization::{self, Found};
 #[cfg(feature = "form")]
@@ -63,14 +63,6 @@ pub(crate) enum Decision {
         in_url: bool,
     },
 }
-
-/// Marks a request that a guard let through without credentials, under
-/// [`allow_anonymous`](crate::BearerGuardBuilder::allow_anonymous): the scope layers and
-/// extractors behind it answer in the guard's realm.
-#[derive(Clone, Debug)]
-pub(crate) struct Anonymous(
-    #[cfg_attr(not(feature = "axum"), allow(dead_code))] pub(crate) Arc<Challenge>,
-);
 
 /// The credentials a request came with.
 enum Credentials<'a> {
