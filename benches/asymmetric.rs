@@ -14,7 +14,7 @@ use aws_lc_rs::signature::{
 };
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use bearer_guard::TokenCacheSettings;
+use bearer_guard::cache::TokenCacheSettings;
 use common::{Parts, key_file, median};
 use jsonwebtoken::Algorithm;
 use serde_json::Value;

@@ -10,9 +10,10 @@ use std::convert::Infallible;
 use std::hint::black_box;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
-use bearer_guard::{
-    BearerGuard, BearerGuardLayer, DpopMode, DpopProof, ResourceServer, TokenIssuer, jwk_thumbprint,
-};
+use bearer_guard::dpop::{DpopMode, DpopProof, jwk_thumbprint};
+use bearer_guard::issuer::TokenIssuer;
+use bearer_guard::service::BearerGuard;
+use bearer_guard::{BearerGuardLayer, ResourceServer};
 use common::{AUDIENCE, ISSUER, SECRET, key_file, median};
 use http::{Request, Response, header};
 use jsonwebtoken::{Algorithm, EncodingKey, Header};

@@ -9,7 +9,8 @@ use std::convert::Infallible;
 use std::hint::black_box;
 use std::time::Instant;
 
-use bearer_guard::{BearerGuardLayer, TokenCacheSettings};
+use bearer_guard::BearerGuardLayer;
+use bearer_guard::cache::TokenCacheSettings;
 use common::median;
 use http::{Request, Response, header};
 use tower::{Layer, Service, ServiceExt, service_fn};
@@ -39,7 +40,7 @@ fn main() {
         runtime.block_on(async {
             let start = Instant::now();
             for _ in 0..BATCH {
-                let svc: &mut bearer_guard::BearerGuard<_> = svc;
+                let svc: &mut bearer_guard::service::BearerGuard<_> = svc;
                 let ready = svc.ready().await.unwrap_or_else(|err| match err {});
                 let response = ready
                     .call(black_box(request()))

@@ -15,7 +15,8 @@ use std::hint::black_box;
 use std::sync::Barrier;
 use std::time::Instant;
 
-use bearer_guard::{TokenCacheSettings, TokenValidator};
+use bearer_guard::TokenValidator;
+use bearer_guard::cache::TokenCacheSettings;
 use common::{median, signed_token, signed_token_with};
 use jsonwebtoken::{Algorithm, EncodingKey};
 

@@ -5,7 +5,8 @@
 //! then with it. With the `tonic` feature the guard's default answer is gRPC's: HTTP 200
 //! with `grpc-status` and `grpc-message`, the `WWW-Authenticate` challenge kept as metadata.
 
-use bearer_guard::{BearerGuardLayer, ResourceServer, TokenIssuer};
+use bearer_guard::issuer::TokenIssuer;
+use bearer_guard::{BearerGuardLayer, ResourceServer};
 use tonic::transport::server::TcpIncoming;
 use tonic::transport::{Endpoint, Server};
 

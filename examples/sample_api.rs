@@ -26,9 +26,8 @@
 use std::time::Duration;
 
 use axum::{Json, Router, routing::get};
-use bearer_guard::{
-    Algorithm, BearerGuardLayer, ConfigError, ResourceServer, TokenIssuer, VerifiedToken,
-};
+use bearer_guard::issuer::TokenIssuer;
+use bearer_guard::{Algorithm, BearerGuardLayer, ConfigError, ResourceServer, VerifiedToken};
 use serde_json::{Value, json};
 
 #[path = "support/serve.rs"]

@@ -24,7 +24,8 @@ pub use signing_key::{SigningKey, SigningKeyError};
 /// # Example
 ///
 /// ```
-/// use bearer_guard::{DEFAULT_TOKEN_LIFETIME, ResourceServer, TokenIssuer};
+/// use bearer_guard::ResourceServer;
+/// use bearer_guard::issuer::{DEFAULT_TOKEN_LIFETIME, TokenIssuer};
 ///
 /// let api = ResourceServer::new("https://my-api-urn", "FF1prn9UxZotnFEfPVwEJhqqyRmwdSu5");
 /// let tokens = TokenIssuer::new(&api, "https://my-tenant.example.com/")?;
@@ -66,7 +67,8 @@ const SET_BY_BUILDER: [&str; 9] = [
 ///
 /// ```
 /// use axum::{Router, body::Body, http::Request, routing::get};
-/// use bearer_guard::{BearerGuardLayer, ResourceServer, TokenIssuer};
+/// use bearer_guard::{BearerGuardLayer, ResourceServer};
+/// use bearer_guard::issuer::TokenIssuer;
 /// use tower::ServiceExt as _;
 ///
 /// # #[tokio::main(flavor = "current_thread")]
@@ -126,7 +128,8 @@ impl TokenIssuer {
     /// # Example
     ///
     /// ```
-    /// use bearer_guard::{ConfigError, ResourceServer, TokenIssuer};
+    /// use bearer_guard::{ConfigError, ResourceServer};
+    /// use bearer_guard::issuer::TokenIssuer;
     ///
     /// let api = ResourceServer::from_json(r#"{"identifier": "https://my-api-urn", "signing_alg": "RS256"}"#)?;
     /// let err = TokenIssuer::new(&api, "https://my-tenant.example.com/").unwrap_err();
@@ -166,7 +169,8 @@ impl TokenIssuer {
     /// # Example
     ///
     /// ```
-    /// use bearer_guard::{Algorithm, BearerGuardLayer, ResourceServer, SigningKey, TokenIssuer};
+    /// use bearer_guard::{Algorithm, BearerGuardLayer, ResourceServer};
+    /// use bearer_guard::issuer::{SigningKey, TokenIssuer};
     ///
     /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
     /// let api = ResourceServer::from_json(r#"{"identifier": "https://my-api-urn", "signing_alg": "RS256",
@@ -246,7 +250,8 @@ impl TokenIssuer {
     /// # Example
     ///
     /// ```
-    /// use bearer_guard::{BearerGuardLayer, ResourceServer, TokenIssuer};
+    /// use bearer_guard::{BearerGuardLayer, ResourceServer};
+    /// use bearer_guard::issuer::TokenIssuer;
     ///
     /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
     /// let api = ResourceServer::new("https://my-api-urn", "FF1prn9UxZotnFEfPVwEJhqqyRmwdSu5")
@@ -274,7 +279,8 @@ impl TokenIssuer {
     /// # Example
     ///
     /// ```
-    /// # use bearer_guard::{Algorithm, ResourceServer, TokenIssuer};
+    /// # use bearer_guard::{Algorithm, ResourceServer};
+    /// # use bearer_guard::issuer::TokenIssuer;
     /// # let api = ResourceServer::new("https://my-api-urn", "FF1prn9UxZotnFEfPVwEJhqqyRmwdSu5");
     /// let tokens = TokenIssuer::new(&api, "https://my-tenant.example.com/")?;
     /// assert_eq!(tokens.algorithm(), Algorithm::Hs256);
@@ -294,7 +300,8 @@ impl TokenIssuer {
     /// # Example
     ///
     /// ```
-    /// # use bearer_guard::{ResourceServer, TokenIssuer};
+    /// # use bearer_guard::ResourceServer;
+    /// # use bearer_guard::issuer::TokenIssuer;
     /// # let api = ResourceServer::new("https://my-api-urn", "FF1prn9UxZotnFEfPVwEJhqqyRmwdSu5");
     /// let tokens = TokenIssuer::new(&api, "https://my-tenant.example.com/")?;
     /// let token = tokens.token("auth0|5f7c8ec7c33c6c004bbafe82").sign()?;
@@ -325,7 +332,8 @@ impl TokenIssuer {
     /// # Example
     ///
     /// ```
-    /// # use bearer_guard::{ResourceServer, TokenIssuer};
+    /// # use bearer_guard::ResourceServer;
+    /// # use bearer_guard::issuer::TokenIssuer;
     /// # let api = ResourceServer::new("https://my-api-urn", "FF1prn9UxZotnFEfPVwEJhqqyRmwdSu5")
     /// #     .with_scope("read:messages", "Read messages");
     /// let tokens = TokenIssuer::new(&api, "https://my-tenant.example.com/")?;
@@ -344,7 +352,8 @@ impl TokenIssuer {
     /// # Example
     ///
     /// ```
-    /// # use bearer_guard::{ResourceServer, TokenIssuer};
+    /// # use bearer_guard::ResourceServer;
+    /// # use bearer_guard::issuer::TokenIssuer;
     /// # use std::time::Duration;
     /// let api = ResourceServer::new("https://my-api-urn", "FF1prn9UxZotnFEfPVwEJhqqyRmwdSu5")
     ///     .with_token_lifetime(7200);
@@ -408,7 +417,8 @@ impl AccessTokenBuilder<'_> {
     /// # Example
     ///
     /// ```
-    /// # use bearer_guard::{ResourceServer, TokenIssuer};
+    /// # use bearer_guard::ResourceServer;
+    /// # use bearer_guard::issuer::TokenIssuer;
     /// # let api = ResourceServer::new("https://my-api-urn", "FF1prn9UxZotnFEfPVwEJhqqyRmwdSu5")
     /// #     .with_scope("read:messages", "").with_scope("write:messages", "");
     /// let tokens = TokenIssuer::new(&api, "https://my-tenant.example.com/")?;
@@ -425,7 +435,8 @@ impl AccessTokenBuilder<'_> {
     /// # Example
     ///
     /// ```
-    /// # use bearer_guard::{ResourceServer, TokenIssuer};
+    /// # use bearer_guard::ResourceServer;
+    /// # use bearer_guard::issuer::TokenIssuer;
     /// # let api = ResourceServer::new("https://my-api-urn", "FF1prn9UxZotnFEfPVwEJhqqyRmwdSu5")
     /// #     .with_scope("read:messages", "").with_scope("write:messages", "");
     /// # let tokens = TokenIssuer::new(&api, "https://my-tenant.example.com/")?;
@@ -449,7 +460,8 @@ impl AccessTokenBuilder<'_> {
     /// # Example
     ///
     /// ```
-    /// # use bearer_guard::{ResourceServer, TokenIssuer};
+    /// # use bearer_guard::ResourceServer;
+    /// # use bearer_guard::issuer::TokenIssuer;
     /// # let api = ResourceServer::new("https://my-api-urn", "FF1prn9UxZotnFEfPVwEJhqqyRmwdSu5")
     /// #     .with_scope("read:messages", "");
     /// # let tokens = TokenIssuer::new(&api, "https://my-tenant.example.com/")?;
@@ -471,7 +483,8 @@ impl AccessTokenBuilder<'_> {
     /// # Example
     ///
     /// ```
-    /// # use bearer_guard::{BearerGuardLayer, ResourceServer, TokenErrorKind, TokenIssuer};
+    /// # use bearer_guard::{BearerGuardLayer, ResourceServer, TokenErrorKind};
+    /// # use bearer_guard::issuer::TokenIssuer;
     /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
     /// # let api = ResourceServer::new("https://my-api-urn", "FF1prn9UxZotnFEfPVwEJhqqyRmwdSu5");
     /// let validator = BearerGuardLayer::builder(api.clone()).build_validator()?;
@@ -492,7 +505,8 @@ impl AccessTokenBuilder<'_> {
     /// # Example
     ///
     /// ```
-    /// # use bearer_guard::{BearerGuardLayer, ResourceServer, TokenIssuer};
+    /// # use bearer_guard::{BearerGuardLayer, ResourceServer};
+    /// # use bearer_guard::issuer::TokenIssuer;
     /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
     /// # let api = ResourceServer::new("https://my-api-urn", "FF1prn9UxZotnFEfPVwEJhqqyRmwdSu5");
     /// let validator = BearerGuardLayer::builder(api.clone()).build_validator()?;
@@ -523,7 +537,8 @@ impl AccessTokenBuilder<'_> {
     /// # Example
     ///
     /// ```
-    /// # use bearer_guard::{BearerGuardLayer, ResourceServer, TokenErrorKind, TokenIssuer};
+    /// # use bearer_guard::{BearerGuardLayer, ResourceServer, TokenErrorKind};
+    /// # use bearer_guard::issuer::TokenIssuer;
     /// # use std::time::{Duration, SystemTime};
     /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
     /// # let api = ResourceServer::new("https://my-api-urn", "FF1prn9UxZotnFEfPVwEJhqqyRmwdSu5");
@@ -545,7 +560,8 @@ impl AccessTokenBuilder<'_> {
     /// # Example
     ///
     /// ```
-    /// # use bearer_guard::{ResourceServer, TokenIssuer};
+    /// # use bearer_guard::ResourceServer;
+    /// # use bearer_guard::issuer::TokenIssuer;
     /// # let api = ResourceServer::new("https://my-api-urn", "FF1prn9UxZotnFEfPVwEJhqqyRmwdSu5");
     /// # let tokens = TokenIssuer::new(&api, "https://my-tenant.example.com/")?;
     /// let token = tokens.token("auth0|alice").azp("my-spa").sign()?;
@@ -561,7 +577,8 @@ impl AccessTokenBuilder<'_> {
     /// # Example
     ///
     /// ```
-    /// # use bearer_guard::{ResourceServer, TokenIssuer};
+    /// # use bearer_guard::ResourceServer;
+    /// # use bearer_guard::issuer::TokenIssuer;
     /// # let api = ResourceServer::new("https://my-api-urn", "FF1prn9UxZotnFEfPVwEJhqqyRmwdSu5");
     /// # let tokens = TokenIssuer::new(&api, "https://my-tenant.example.com/")?;
     /// let token = tokens.token("auth0|alice").client_id("my-spa").jti("t-1").at_jwt().sign()?;
@@ -577,7 +594,8 @@ impl AccessTokenBuilder<'_> {
     /// # Example
     ///
     /// ```
-    /// # use bearer_guard::{ResourceServer, TokenIssuer};
+    /// # use bearer_guard::ResourceServer;
+    /// # use bearer_guard::issuer::TokenIssuer;
     /// # let api = ResourceServer::new("https://my-api-urn", "FF1prn9UxZotnFEfPVwEJhqqyRmwdSu5");
     /// # let tokens = TokenIssuer::new(&api, "https://my-tenant.example.com/")?;
     /// let token = tokens.token("auth0|alice").jti("8d3c2b").sign()?;
@@ -595,7 +613,8 @@ impl AccessTokenBuilder<'_> {
     /// # Example
     ///
     /// ```
-    /// # use bearer_guard::{ResourceServer, TokenIssuer};
+    /// # use bearer_guard::ResourceServer;
+    /// # use bearer_guard::issuer::TokenIssuer;
     /// # let api = ResourceServer::new("https://my-api-urn", "FF1prn9UxZotnFEfPVwEJhqqyRmwdSu5");
     /// # let tokens = TokenIssuer::new(&api, "https://my-tenant.example.com/")?;
     /// let token = tokens.token("auth0|alice").claim("https://example.com/roles", vec!["admin"]).sign()?;
@@ -611,7 +630,8 @@ impl AccessTokenBuilder<'_> {
     /// # Example
     ///
     /// ```
-    /// # use bearer_guard::{ResourceServer, TokenIssuer};
+    /// # use bearer_guard::ResourceServer;
+    /// # use bearer_guard::issuer::TokenIssuer;
     /// # let api = ResourceServer::new("https://my-api-urn", "FF1prn9UxZotnFEfPVwEJhqqyRmwdSu5");
     /// # let tokens = TokenIssuer::new(&api, "https://my-tenant.example.com/")?;
     /// let token = tokens.token("auth0|alice").at_jwt().sign()?;
@@ -628,7 +648,8 @@ impl AccessTokenBuilder<'_> {
     /// # Example
     ///
     /// ```
-    /// # use bearer_guard::{ResourceServer, TokenIssuer};
+    /// # use bearer_guard::ResourceServer;
+    /// # use bearer_guard::issuer::TokenIssuer;
     /// # use std::time::{Duration, SystemTime};
     /// # let api = ResourceServer::new("https://my-api-urn", "FF1prn9UxZotnFEfPVwEJhqqyRmwdSu5");
     /// # let tokens = TokenIssuer::new(&api, "https://my-tenant.example.com/")?;
@@ -646,7 +667,8 @@ impl AccessTokenBuilder<'_> {
     /// # Example
     ///
     /// ```
-    /// # use bearer_guard::{ResourceServer, TokenIssuer};
+    /// # use bearer_guard::ResourceServer;
+    /// # use bearer_guard::issuer::TokenIssuer;
     /// # use std::time::Duration;
     /// # let api = ResourceServer::new("https://my-api-urn", "FF1prn9UxZotnFEfPVwEJhqqyRmwdSu5");
     /// # let tokens = TokenIssuer::new(&api, "https://my-tenant.example.com/")?;
@@ -668,7 +690,8 @@ impl AccessTokenBuilder<'_> {
     /// # Example
     ///
     /// ```
-    /// # use bearer_guard::{ResourceServer, TokenIssuer};
+    /// # use bearer_guard::ResourceServer;
+    /// # use bearer_guard::issuer::TokenIssuer;
     /// use http::Request;
     ///
     /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -701,7 +724,8 @@ impl AccessTokenBuilder<'_> {
     /// # Example
     ///
     /// ```
-    /// # use bearer_guard::{IssueError, ResourceServer, TokenIssuer};
+    /// # use bearer_guard::ResourceServer;
+    /// # use bearer_guard::issuer::{IssueError, TokenIssuer};
     /// # let api = ResourceServer::new("https://my-api-urn", "FF1prn9UxZotnFEfPVwEJhqqyRmwdSu5");
     /// # let tokens = TokenIssuer::new(&api, "https://my-tenant.example.com/")?;
     /// let err = tokens.token("alice").scope("delete:everything").sign().unwrap_err();
@@ -823,7 +847,8 @@ fn split_scopes(scopes: &str) -> impl Iterator<Item = String> + '_ {
 /// # Example
 ///
 /// ```
-/// use bearer_guard::{IssueError, ResourceServer, TokenIssuer};
+/// use bearer_guard::ResourceServer;
+/// use bearer_guard::issuer::{IssueError, TokenIssuer};
 ///
 /// let api = ResourceServer::new("https://my-api-urn", "FF1prn9UxZotnFEfPVwEJhqqyRmwdSu5");
 /// let tokens = TokenIssuer::new(&api, "https://my-tenant.example.com/")?;

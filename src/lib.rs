@@ -1,16 +1,21 @@
 //! Protect HTTP APIs with OAuth 2.0 bearer access tokens: a tower layer that verifies the JWTs
-//! issued for your API (HS256; RS256, PS256, ES256 and EdDSA with the `jwks` feature) and
-//! answers exactly as RFC 6750 says.
+//! issued for your API and answers exactly as RFC 6750 says.
 //!
-//! An authorization server registers your API as a *resource server* with an identifier (the
-//! tokens' audience), an HS256 signing secret and the scopes it supports. [`BearerGuardLayer`]
-//! reads that registration, checks it at startup, and then, for every request:
+//! An authorization server registers your API as a *resource server*: an identifier (the
+//! tokens' audience), a signing algorithm (HS256 with a signing secret; RS256, PS256, ES256 or
+//! EdDSA with the `jwks` feature, keys from the issuer's JWK set) and the scopes it supports.
+//! [`BearerGuardLayer`] reads that registration, checks it at startup, and then, for every
+//! request:
 //!
 //! 1. finds `Authorization: Bearer <token>` ([RFC 6750 §2](https://www.rfc-editor.org/rfc/rfc6750#section-2));
-//! 2. checks the token's size, shape and header, with the algorithm pinned to HS256;
-//! 3. verifies the HMAC in constant time, then `exp`, `nbf`, `aud`, `iss` and the scopes;
+//! 2. checks the token's size, shape and header, with the algorithm pinned to the registered
+//!    one (never the one the token names);
+//! 3. verifies the signature (an HMAC in constant time, or the public key), then `exp`, `nbf`,
+//!    `aud`, `iss` and the scopes;
 //! 4. passes the request on with a [`VerifiedToken`] in its extensions, or answers
 //!    400/401/403 with a `WWW-Authenticate` challenge ([`Rejection`] has the table).
+//!
+//! The whole path is one function of named steps: `src/http/guard/pipeline.rs`.
 //!
 //! # Example
 //!
@@ -32,7 +37,8 @@
 //!     }))
 //!     .route("/api/private-scoped", get(|| async { "secret messages" })
 //!         .route_layer(guard.require_all(["read:messages"])?))
-//!     .layer(guard)
+//!     // `route_layer`: only the routes above are guarded, and an unknown path stays a 404.
+//!     .route_layer(guard)
 //!     .route("/api/public", get(|| async { "public" }));
 //! # Ok(())
 //! # }
@@ -40,30 +46,38 @@
 //!
 //! # Where things are
 //!
-//! The crate's items are all here, at its root; the source is laid out by concern:
+//! The happy path is at the crate root: the registration ([`ResourceServer`]), the builder
+//! and its [`ConfigError`], the layer ([`BearerGuardLayer`], or [`MultiApiLayer`] for several
+//! APIs), what a handler gets ([`VerifiedToken`], `Claims`), what a refused request gets
+//! ([`Rejection`], shaped by an [`OnRejection`] hook), and [`TokenValidator`] for tokens that
+//! do not come through HTTP. The rest is in modules named for the architecture:
 //!
-//! - `config/`: [`ResourceServer`], [`BearerGuardBuilder`]; `error.rs`: [`ConfigError`];
-//! - `http/`: [`BearerGuardLayer`] and [`BearerGuard`], [`MultiApiLayer`] (several APIs in one
-//!   layer), [`RequireScopesLayer`], the token sources, the form-body layer, the extractors, the bearer header grammar and the RFC 6750 answers ([`Rejection`]);
-//! - `token/`: [`TokenValidator`] and its pipeline (JWS, header, claims, scopes),
-//!   [`VerifiedToken`], [`TokenError`];
-//! - `dpop/`: DPoP (RFC 9449): [`DpopMode`], [`jwk_thumbprint`], and with the `jwks` feature
-//!   the proof verifier, its settings and the replay stores;
-//! - `keys/`: [`Algorithm`], [`SigningSecret`] and the HMAC keys, JWKs and JWK sets;
-//! - `issuer.rs`: `TokenIssuer` (feature `issuer`), and `issuer/signing_key.rs`: `SigningKey`
-//!   (features `issuer` and `jwks`).
+//! - [`service`]: the tower services and futures the layers make, and the RFC 9728 metadata
+//!   service;
+//! - [`answer`]: the default answers by body type, request errors, the extractors' rejection;
+//! - [`registration`]: the parts of a resource server (scopes, secrets);
+//! - [`scopes`]: a verified token's scopes;
+//! - [`cache`]: the verified-token cache's settings and status;
+//! - `jwks` (feature `jwks`): the key cache, its settings, status and fetchers;
+//! - [`dpop`]: DPoP (RFC 9449) proofs, replay stores and thumbprints;
+//! - `issuer` (feature `issuer`): minting tokens for tests and local authorization servers;
+//! - [`recipes`]: worked examples.
+//!
+//! The source follows the same lines: `config/` (registration and builder), `http/` (the guard
+//! and its pipeline, credentials, answers, scope layers, metadata, axum glue), `token/` (the
+//! validator, which knows nothing of HTTP), `keys/`, `dpop/`, `issuer.rs`.
 //!
 //! # Features
 //!
 //! - `axum` (default): extractors for [`VerifiedToken`] and `Claims`, and `IntoResponse` for
 //!   [`Rejection`].
 //! - `form`: `FormTokenLayer`, for tokens in form-encoded bodies (RFC 6750 §2.2).
-//! - `jwks`: RS256, PS256, ES256 and EdDSA, verified with the public keys of a JWK set
-//!   (`BearerGuardBuilder::static_jwks`), with aws-lc-rs. An HS256-only build compiles
-//!   no asymmetric crypto.
-//! - `tonic`: [`DefaultRejection`] answers `tonic::body::Body` responses the gRPC way
-//!   ([`Rejection::to_grpc_response`]), for the guard in a tonic server
-//!   (`examples/grpc.rs`). Off by default; it adds only tonic's body type.
+//! - `jwks`: RS256, PS256, ES256 and EdDSA, verified with the public keys of a JWK set (static,
+//!   or fetched and cached), with aws-lc-rs. An HS256-only build compiles no asymmetric crypto.
+//! - `reqwest`: the built-in fetcher of the key cache (reqwest over rustls on aws-lc-rs).
+//! - `tonic`: [`DefaultRejection`](answer::DefaultRejection) answers `tonic::body::Body`
+//!   responses the gRPC way ([`Rejection::to_grpc_response`]), for the guard in a tonic
+//!   server (`examples/grpc.rs`). Off by default; it adds only tonic's body type.
 //! - `redis`: `RedisReplayStore`, a DPoP replay store shared by every instance of an API.
 //! - `issuer`: `TokenIssuer`, which mints HS256 access tokens for a resource server: for your
 //!   API's tests and for local authorization servers. With `jwks` too, `SigningKey` signs
@@ -74,49 +88,72 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod config;
-mod dpop;
+pub mod dpop;
 mod error;
 mod http;
 #[cfg(feature = "issuer")]
-mod issuer;
+pub mod issuer;
 mod keys;
 #[cfg(test)]
 mod test_support;
 mod token;
 
-pub use config::{BearerGuardBuilder, ResourceServer, ScopeDefinition};
-pub use dpop::DpopError;
-#[cfg(feature = "redis")]
-pub use dpop::RedisReplayStore;
-pub use dpop::{DpopMode, ThumbprintError, jwk_thumbprint};
-#[cfg(feature = "jwks")]
-pub use dpop::{
-    DpopProof, DpopRequest, DpopSettings, DpopVerifier, MemoryReplayStore, Replay, ReplayError,
-    ReplayFuture, ReplayKey, ReplayStore,
-};
+pub use config::{BearerGuardBuilder, ResourceServer};
 pub use error::ConfigError;
-pub use http::{
-    BearerGuard, BearerGuardLayer, DefaultRejection, GuardFuture, MultiApi, MultiApiLayer,
-    OnRejection, Rejection, RejectionBody, RejectionKind, RequestErrorKind, RequireScopes,
-    RequireScopesLayer, ResourceMetadata, ResponseFuture,
-};
 #[cfg(feature = "axum")]
-pub use http::{Claims, ExtractorRejection};
-#[cfg(feature = "form")]
-pub use http::{FormToken, FormTokenFuture, FormTokenLayer};
-#[cfg(feature = "issuer")]
-pub use issuer::{AccessTokenBuilder, DEFAULT_TOKEN_LIFETIME, IssueError, TokenIssuer};
-#[cfg(all(feature = "issuer", feature = "jwks"))]
-pub use issuer::{SigningKey, SigningKeyError};
-#[cfg(feature = "reqwest")]
-pub use keys::ReqwestFetcher;
-pub use keys::{Algorithm, SigningSecret};
+pub use http::Claims;
+pub use http::{BearerGuardLayer, MultiApiLayer, OnRejection, Rejection, RejectionKind};
+pub use keys::Algorithm;
+pub use token::{ScopeRequirement, TokenError, TokenErrorKind, TokenValidator, VerifiedToken};
+
+/// The tower services the layers wrap your service in, their response futures, and the
+/// RFC 9728 metadata service. You name these only in type signatures.
+pub mod service {
+    pub use crate::http::{
+        BearerGuard, GuardFuture, MultiApi, RequireScopes, RequireScopesLayer, ResourceMetadata,
+        ResponseFuture,
+    };
+    #[cfg(feature = "form")]
+    pub use crate::http::{FormToken, FormTokenFuture, FormTokenLayer};
+}
+
+/// The answers to refused requests beyond [`Rejection`]: the default answer
+/// by response body type, why the credentials could not be read, and the extractors'
+/// rejection.
+pub mod answer {
+    #[cfg(feature = "axum")]
+    pub use crate::http::ExtractorRejection;
+    pub use crate::http::{DefaultRejection, RejectionBody, RequestErrorKind};
+}
+
+/// The parts of a resource server's registration: its scopes and its signing secrets.
+pub mod registration {
+    pub use crate::config::ScopeDefinition;
+    pub use crate::keys::SigningSecret;
+}
+
+/// A verified token's scopes.
+pub mod scopes {
+    pub use crate::token::{Scopes, ScopesIter};
+}
+
+/// The verified-token cache: its settings
+/// ([`token_cache`](crate::BearerGuardBuilder::token_cache)) and its status
+/// ([`token_cache_status`](crate::BearerGuardLayer::token_cache_status)).
+pub mod cache {
+    pub use crate::token::{TokenCacheSettings, TokenCacheStatus};
+}
+
+/// The key cache of an API whose tokens are signed with public keys (feature `jwks`): its
+/// settings, its status, and the fetchers that bring its JWK set.
 #[cfg(feature = "jwks")]
-pub use keys::{FetchError, FetchFuture, JwksFetcher, JwksSettings, KeySetStatus, KeysNotReady};
-pub use token::{
-    ScopeRequirement, Scopes, ScopesIter, TokenCacheSettings, TokenCacheStatus, TokenError,
-    TokenErrorKind, TokenValidator, VerifiedToken,
-};
+pub mod jwks {
+    #[cfg(feature = "reqwest")]
+    pub use crate::keys::ReqwestFetcher;
+    pub use crate::keys::{
+        FetchError, FetchFuture, JwksFetcher, JwksSettings, KeySetStatus, KeysNotReady,
+    };
+}
 
 /// Recipes: strict and optional routes, `.layer` or `.route_layer`, cookies, tonic, several
 /// APIs, your own error shape, and a plain `tower::ServiceBuilder`; each compiled and run as

@@ -4,8 +4,9 @@
 use jsonwebtoken::Algorithm as JwtAlgorithm;
 
 use crate::keys::{Algorithm, Algorithms, Hs256Key, Hs256Keys};
+use crate::registration::SigningSecret;
 use crate::token::KeySource;
-use crate::{ResourceServer, SigningSecret, TokenValidator};
+use crate::{ResourceServer, TokenValidator};
 
 /// The clock of the unit tests, in seconds since the epoch.
 pub(crate) const NOW: f64 = 1_700_000_000.0;

@@ -6,7 +6,8 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use bearer_guard::{BearerGuardLayer, ResourceServer, TokenCacheSettings, TokenValidator};
+use bearer_guard::cache::TokenCacheSettings;
+use bearer_guard::{BearerGuardLayer, ResourceServer, TokenValidator};
 use hmac::{Hmac, KeyInit, Mac};
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::Deserialize;

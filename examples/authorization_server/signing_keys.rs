@@ -6,7 +6,8 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use aws_lc_rs::digest::{SHA1_FOR_LEGACY_USE_ONLY, digest};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
-use bearer_guard::{Algorithm, SigningKey};
+use bearer_guard::Algorithm;
+use bearer_guard::issuer::SigningKey;
 use serde::Serialize;
 use serde_json::Value;
 

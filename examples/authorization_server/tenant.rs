@@ -1,9 +1,9 @@
 //! The tenant's data, in memory: resource servers, clients and client grants, with the rules
 //! the Management API enforces on them.
 
-use bearer_guard::{
-    Algorithm, ConfigError, DpopError, ResourceServer, SigningKeyError, TokenIssuer,
-};
+use bearer_guard::dpop::DpopError;
+use bearer_guard::issuer::{SigningKeyError, TokenIssuer};
+use bearer_guard::{Algorithm, ConfigError, ResourceServer};
 use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::{Value, json};
 

@@ -12,8 +12,9 @@ use axum::routing::post;
 use axum::{Form, Json, Router};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
-use bearer_guard::{
-    ConfigError, DpopError, DpopProof, DpopRequest, DpopSettings, DpopVerifier, MemoryReplayStore,
+use bearer_guard::ConfigError;
+use bearer_guard::dpop::{
+    DpopError, DpopProof, DpopRequest, DpopSettings, DpopVerifier, MemoryReplayStore,
 };
 use serde::Deserialize;
 use serde_json::json;

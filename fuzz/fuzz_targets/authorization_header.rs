@@ -11,9 +11,8 @@ use std::pin::pin;
 use std::sync::OnceLock;
 use std::task::{Context, Poll, Waker};
 
-use bearer_guard::{
-    BearerGuard, BearerGuardLayer, Rejection, RejectionKind, RequireScopes, ResourceServer,
-};
+use bearer_guard::{BearerGuardLayer, Rejection, RejectionKind, ResourceServer};
+use bearer_guard::service::{BearerGuard, RequireScopes};
 use bytes::Bytes;
 use http::{HeaderValue, Request, Response, header};
 use libfuzzer_sys::fuzz_target;

@@ -11,7 +11,7 @@
 
 use std::time::{Duration, UNIX_EPOCH};
 
-use bearer_guard::{DpopRequest, DpopSettings, DpopVerifier, jwk_thumbprint};
+use bearer_guard::dpop::{DpopRequest, DpopSettings, DpopVerifier, jwk_thumbprint};
 use http::HeaderValue;
 use libfuzzer_sys::fuzz_target;
 

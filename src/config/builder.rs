@@ -442,7 +442,8 @@ impl<R> BearerGuardBuilder<R> {
     ///
     /// ```
     /// use std::time::Duration;
-    /// use bearer_guard::{Algorithm, BearerGuardLayer, JwksSettings, ResourceServer};
+    /// use bearer_guard::{Algorithm, BearerGuardLayer, ResourceServer};
+    /// use bearer_guard::jwks::JwksSettings;
     ///
     /// let api = ResourceServer::from_json(r#"{"identifier": "https://my-api-urn", "signing_alg": "RS256"}"#)?;
     /// let layer = BearerGuardLayer::builder(api)
@@ -510,7 +511,8 @@ impl<R> BearerGuardBuilder<R> {
     /// # Example
     ///
     /// ```
-    /// use bearer_guard::{BearerGuardLayer, DpopMode, ResourceServer};
+    /// use bearer_guard::{BearerGuardLayer, ResourceServer};
+    /// use bearer_guard::dpop::DpopMode;
     ///
     /// let api = ResourceServer::new("https://api.example.com", "FF1prn9UxZotnFEfPVwEJhqqyRmwdSu5");
     /// let guard = BearerGuardLayer::builder(api).dpop(DpopMode::Required).build()?;
@@ -553,7 +555,8 @@ impl<R> BearerGuardBuilder<R> {
     ///
     /// ```
     /// use std::time::Duration;
-    /// use bearer_guard::{Algorithm, BearerGuardLayer, DpopSettings, MemoryReplayStore, ResourceServer};
+    /// use bearer_guard::{Algorithm, BearerGuardLayer, ResourceServer};
+    /// use bearer_guard::dpop::{DpopSettings, MemoryReplayStore};
     ///
     /// let api = ResourceServer::new("https://orders-api", "FF1prn9UxZotnFEfPVwEJhqqyRmwdSu5");
     /// let guard = BearerGuardLayer::builder(api)
@@ -576,7 +579,8 @@ impl<R> BearerGuardBuilder<R> {
     /// # Example
     ///
     /// ```
-    /// use bearer_guard::{BearerGuardLayer, ResourceServer, TokenCacheSettings};
+    /// use bearer_guard::{BearerGuardLayer, ResourceServer};
+    /// use bearer_guard::cache::TokenCacheSettings;
     ///
     /// let api = ResourceServer::new("https://my-api-urn", "FF1prn9UxZotnFEfPVwEJhqqyRmwdSu5");
     /// let guard = BearerGuardLayer::builder(api)
@@ -619,7 +623,7 @@ impl<R> BearerGuardBuilder<R> {
     /// layer with no guard before it (a server bug, 500) stay the default ones.
     ///
     /// [`OnRejection`]: crate::OnRejection
-    /// [`DefaultRejection`]: crate::DefaultRejection
+    /// [`DefaultRejection`]: crate::answer::DefaultRejection
     ///
     /// # Example
     ///

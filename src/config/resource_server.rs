@@ -76,7 +76,7 @@ struct ProofOfPossession {
 /// # Example
 ///
 /// ```
-/// let scope = bearer_guard::ScopeDefinition::new("read:messages", "Read messages");
+/// let scope = bearer_guard::registration::ScopeDefinition::new("read:messages", "Read messages");
 /// assert_eq!(scope.value, "read:messages");
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
@@ -249,7 +249,8 @@ impl ResourceServer {
     /// # Example
     ///
     /// ```
-    /// use bearer_guard::{DpopMode, ResourceServer};
+    /// use bearer_guard::ResourceServer;
+    /// use bearer_guard::dpop::DpopMode;
     ///
     /// let api = ResourceServer::from_json(r#"{
     ///     "identifier": "https://my-api-urn", "signing_alg": "RS256",

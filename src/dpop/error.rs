@@ -16,7 +16,7 @@ use http::StatusCode;
 ///
 /// ```
 /// use http::StatusCode;
-/// use bearer_guard::DpopError;
+/// use bearer_guard::dpop::DpopError;
 ///
 /// assert_eq!(DpopError::InvalidSignature.error_code(), Some("invalid_dpop_proof"));
 /// assert_eq!(DpopError::KeyMismatch.error_code(), Some("invalid_token"));
@@ -145,7 +145,7 @@ impl DpopError {
     /// # Example
     ///
     /// ```
-    /// assert_eq!(bearer_guard::DpopError::Stale.description(), "The DPoP proof is too old");
+    /// assert_eq!(bearer_guard::dpop::DpopError::Stale.description(), "The DPoP proof is too old");
     /// ```
     #[must_use]
     pub fn description(&self) -> &'static str {
@@ -183,7 +183,7 @@ impl DpopError {
     /// # Example
     ///
     /// ```
-    /// assert_eq!(bearer_guard::DpopError::Replayed.reason(), "dpop_replayed");
+    /// assert_eq!(bearer_guard::dpop::DpopError::Replayed.reason(), "dpop_replayed");
     /// ```
     #[must_use]
     pub fn reason(&self) -> &'static str {

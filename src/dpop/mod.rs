@@ -3,11 +3,11 @@
 //!
 //! The pieces, for the guard and for use without HTTP:
 //!
-//! - [`DpopMode`] and [`DpopSettings`]: whether an API takes DPoP, and what a proof is
+//! - [`DpopMode`] and `DpopSettings`: whether an API takes DPoP, and what a proof is
 //!   checked against;
-//! - [`DpopVerifier`]: every check of RFC 9449 §4.3 on one request's proof ([`DpopRequest`]),
-//!   yielding a [`DpopProof`] or a [`DpopError`] that says how to answer;
-//! - [`ReplayStore`]: where seen proofs are remembered ([`MemoryReplayStore`] in this
+//! - `DpopVerifier`: every check of RFC 9449 §4.3 on one request's proof (`DpopRequest`),
+//!   yielding a `DpopProof` or a [`DpopError`] that says how to answer;
+//! - `ReplayStore`: where seen proofs are remembered (`MemoryReplayStore` in this
 //!   process, `RedisReplayStore` across instances with the `redis` feature);
 //! - [`jwk_thumbprint`]: RFC 7638 thumbprints, which DPoP-bound tokens carry as `cnf.jkt`.
 //!
@@ -23,7 +23,7 @@
 //! # #[cfg(feature = "jwks")]
 //! # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
 //! use std::time::SystemTime;
-//! use bearer_guard::{DpopError, DpopRequest, DpopSettings, DpopVerifier, MemoryReplayStore, jwk_thumbprint};
+//! use bearer_guard::dpop::{DpopError, DpopRequest, DpopSettings, DpopVerifier, MemoryReplayStore, jwk_thumbprint};
 //! use jsonwebtoken::{Algorithm, EncodingKey, Header, jwk::Jwk};
 //!
 //! // The client's key pair (a P-256 fixture key) and its public JWK.
@@ -38,7 +38,7 @@
 //! header.jwk = Some(serde_json::from_str::<Jwk>(public).unwrap());
 //! let claims = serde_json::json!({
 //!     "jti": "e1j3V_bKic8-LAEB", "htm": "GET", "htu": "https://api.example.com/orders",
-//!     "iat": now, "ath": bearer_guard::DpopProof::access_token_hash(access_token),
+//!     "iat": now, "ath": bearer_guard::dpop::DpopProof::access_token_hash(access_token),
 //! });
 //! let key = EncodingKey::from_ec_pem(private.as_bytes()).unwrap();
 //! let proof = jsonwebtoken::encode(&header, &claims, &key).unwrap();

@@ -9,7 +9,7 @@
 /// # Example
 ///
 /// ```
-/// use bearer_guard::DpopMode;
+/// use bearer_guard::dpop::DpopMode;
 ///
 /// assert_eq!(DpopMode::default(), DpopMode::Allowed);
 /// assert!(DpopMode::Required.accepts_dpop() && !DpopMode::Required.accepts_bearer());

@@ -55,7 +55,7 @@ const MAX_HEADER_LEN: usize = 4 * 1024;
 ///
 /// ```
 /// use std::time::{Duration, UNIX_EPOCH};
-/// use bearer_guard::{DpopError, DpopRequest, DpopSettings, DpopVerifier};
+/// use bearer_guard::dpop::{DpopError, DpopRequest, DpopSettings, DpopVerifier};
 ///
 /// let verifier = DpopVerifier::new(DpopSettings::default())?;
 /// let now = UNIX_EPOCH + Duration::from_secs(1_562_262_620);
@@ -85,7 +85,7 @@ pub struct DpopVerifier {
 ///
 /// ```
 /// use std::time::SystemTime;
-/// use bearer_guard::DpopRequest;
+/// use bearer_guard::dpop::DpopRequest;
 ///
 /// let request = DpopRequest::new("POST", "https://api.example.com/orders", SystemTime::now())
 ///     .access_token("the-access-token", Some("its-cnf-jkt"))
@@ -143,7 +143,7 @@ impl<'a> DpopRequest<'a> {
 /// See [`DpopVerifier`]; a verified proof's replay check:
 ///
 /// ```no_run
-/// # use bearer_guard::{DpopProof, MemoryReplayStore, DpopError};
+/// # use bearer_guard::dpop::{DpopError, DpopProof, MemoryReplayStore};
 /// # async fn check(proof: DpopProof, store: &MemoryReplayStore) -> Result<(), DpopError> {
 /// proof.check_replay(store).await?; // DpopError::Replayed the second time
 /// # Ok(())
@@ -166,7 +166,7 @@ impl DpopProof {
     /// RFC 9449 §7.1's access token and its proof's `ath`:
     ///
     /// ```
-    /// use bearer_guard::DpopProof;
+    /// use bearer_guard::dpop::DpopProof;
     ///
     /// assert_eq!(
     ///     DpopProof::access_token_hash("Kz~8mXK1EalYznwH-LC-1fBAo.4Ljp~zsPE_NeO.gxU"),

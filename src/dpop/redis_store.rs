@@ -28,7 +28,7 @@ const DEFAULT_PREFIX: &str = "bearer-guard:dpop:";
 ///
 /// ```no_run
 /// use std::time::Duration;
-/// use bearer_guard::{RedisReplayStore, Replay, ReplayKey, ReplayStore};
+/// use bearer_guard::dpop::{RedisReplayStore, Replay, ReplayKey, ReplayStore};
 ///
 /// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
 /// let store = RedisReplayStore::connect("redis://127.0.0.1:6379/").await?;

@@ -21,7 +21,7 @@ use sha2::{Digest as _, Sha256};
 /// # Example
 ///
 /// ```
-/// use bearer_guard::ReplayKey;
+/// use bearer_guard::dpop::ReplayKey;
 ///
 /// let key = ReplayKey::new("0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4I", "e1j3V_bKic8-LAEB");
 /// assert_ne!(key, ReplayKey::new("another-thumbprint", "e1j3V_bKic8-LAEB"));
@@ -69,7 +69,7 @@ impl fmt::Debug for ReplayKey {
 /// # Example
 ///
 /// ```
-/// use bearer_guard::Replay;
+/// use bearer_guard::dpop::Replay;
 ///
 /// assert_ne!(Replay::First, Replay::Seen);
 /// ```
@@ -87,7 +87,7 @@ pub enum Replay {
 /// # Example
 ///
 /// ```
-/// use bearer_guard::ReplayError;
+/// use bearer_guard::dpop::ReplayError;
 ///
 /// let err = ReplayError::Full { capacity: 100_000 };
 /// assert!(err.to_string().contains("100000"));
@@ -125,7 +125,7 @@ pub type ReplayFuture<'a> = Pin<Box<dyn Future<Output = Result<Replay, ReplayErr
 ///
 /// ```
 /// use std::time::Duration;
-/// use bearer_guard::{Replay, ReplayError, ReplayFuture, ReplayKey, ReplayStore};
+/// use bearer_guard::dpop::{Replay, ReplayError, ReplayFuture, ReplayKey, ReplayStore};
 ///
 /// #[derive(Debug, Default)]
 /// struct Seen(std::sync::Mutex<std::collections::HashSet<ReplayKey>>);
@@ -177,7 +177,7 @@ const DEFAULT_CAPACITY: usize = 100_000;
 ///
 /// ```
 /// use std::time::Duration;
-/// use bearer_guard::{MemoryReplayStore, Replay, ReplayKey, ReplayStore};
+/// use bearer_guard::dpop::{MemoryReplayStore, Replay, ReplayKey, ReplayStore};
 ///
 /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
 /// let store = MemoryReplayStore::with_capacity(10_000);

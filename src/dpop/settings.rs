@@ -7,7 +7,7 @@ use crate::keys::{Algorithm, Algorithms};
 
 /// What a DPoP proof is checked against: the signing algorithms accepted and how far its
 /// `iat` may be from now. Every number has a safe default and bounds, checked by
-/// [`DpopVerifier::new`](crate::DpopVerifier::new) into a [`ConfigError::DpopSetting`].
+/// [`DpopVerifier::new`](crate::dpop::DpopVerifier::new) into a [`ConfigError::DpopSetting`].
 ///
 /// | setting | default | bounds |
 /// |---|---|---|
@@ -16,13 +16,14 @@ use crate::keys::{Algorithm, Algorithms};
 /// | [`leeway`](Self::leeway) | 60 s, added to the window (the guard's own leeway) | 0 to 300 s |
 ///
 /// Server nonces (RFC 9449 §8) change over time, so the nonce expected is given per request
-/// ([`DpopRequest::nonce`](crate::DpopRequest::nonce)), not here.
+/// ([`DpopRequest::nonce`](crate::dpop::DpopRequest::nonce)), not here.
 ///
 /// # Example
 ///
 /// ```
 /// use std::time::Duration;
-/// use bearer_guard::{Algorithm, DpopSettings};
+/// use bearer_guard::Algorithm;
+/// use bearer_guard::dpop::DpopSettings;
 ///
 /// let settings = DpopSettings::default()
 ///     .algorithms([Algorithm::Es256, Algorithm::EdDsa])

@@ -12,7 +12,7 @@ use sha2::{Digest as _, Sha256};
 /// # Example
 ///
 /// ```
-/// use bearer_guard::{ThumbprintError, jwk_thumbprint};
+/// use bearer_guard::dpop::{ThumbprintError, jwk_thumbprint};
 ///
 /// assert_eq!(jwk_thumbprint(r#"{"kty":"EC","crv":"P-256","x":"abc"}"#), Err(ThumbprintError::MissingMember("y")));
 /// ```
@@ -73,8 +73,8 @@ struct Members<'a> {
 ///     "alg": "RS256",
 ///     "kid": "2011-04-29"
 /// }"#;
-/// assert_eq!(bearer_guard::jwk_thumbprint(jwk)?, "NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs");
-/// # Ok::<(), bearer_guard::ThumbprintError>(())
+/// assert_eq!(bearer_guard::dpop::jwk_thumbprint(jwk)?, "NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs");
+/// # Ok::<(), bearer_guard::dpop::ThumbprintError>(())
 /// ```
 pub fn jwk_thumbprint(jwk: &str) -> Result<String, ThumbprintError> {
     Ok(URL_SAFE_NO_PAD.encode(thumbprint_digest(jwk)?))

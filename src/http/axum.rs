@@ -18,7 +18,7 @@ use crate::token::{TokenErrorKind, VerifiedToken};
 
 /// The rejection of the [`VerifiedToken`] and [`Claims<T>`] extractors: a [`Rejection`],
 /// answered by the guard's [`on_rejection`](crate::BearerGuardBuilder::on_rejection) hook
-/// when it has one (else as [`DefaultRejection`](crate::DefaultRejection) does), with
+/// when it has one (else as [`DefaultRejection`](crate::answer::DefaultRejection) does), with
 /// the rejection in the response's extensions.
 ///
 /// # Example
@@ -26,7 +26,7 @@ use crate::token::{TokenErrorKind, VerifiedToken};
 /// ```
 /// use axum::{Router, routing::get};
 /// use bearer_guard::VerifiedToken;
-/// use bearer_guard::ExtractorRejection;
+/// use bearer_guard::answer::ExtractorRejection;
 ///
 /// // A handler that answers a missing token itself.
 /// async fn me(token: Result<VerifiedToken, ExtractorRejection>) -> String {

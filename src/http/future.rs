@@ -1,5 +1,5 @@
-//! The response future shared by [`BearerGuard`](crate::BearerGuard) and
-//! [`RequireScopes`](crate::RequireScopes): the inner service's future, or a ready rejection.
+//! The response future shared by [`BearerGuard`](crate::service::BearerGuard) and
+//! [`RequireScopes`](crate::service::RequireScopes): the inner service's future, or a ready rejection.
 
 use std::fmt;
 use std::future::Future;
@@ -12,8 +12,8 @@ use http::header::{CACHE_CONTROL, HeaderValue};
 use pin_project_lite::pin_project;
 
 pin_project! {
-    /// Response future of [`BearerGuard`](crate::BearerGuard) and
-    /// [`RequireScopes`](crate::RequireScopes): the inner service's future, or a ready rejection.
+    /// Response future of [`BearerGuard`](crate::service::BearerGuard) and
+    /// [`RequireScopes`](crate::service::RequireScopes): the inner service's future, or a ready rejection.
     pub struct ResponseFuture<F, B> {
         #[pin]
         kind: Kind<F, B>,

@@ -122,7 +122,7 @@ impl<S, R> Layer<S> for RequireScopesLayer<R> {
 
 /// Middleware that lets a request through only if its verified token holds the route's
 /// scopes: 403 `insufficient_scope` otherwise, 401 for an anonymous request, 500 when the
-/// [`BearerGuard`](crate::BearerGuard) it was made from did not run before it. See
+/// [`BearerGuard`](crate::service::BearerGuard) it was made from did not run before it. See
 /// [`RequireScopesLayer`].
 pub struct RequireScopes<S, R = DefaultRejection> {
     inner: S,

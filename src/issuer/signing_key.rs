@@ -20,7 +20,7 @@ use crate::error::ConfigError;
 use crate::keys::Algorithm;
 
 /// A private key that signs access tokens with one asymmetric algorithm, under a key id
-/// (`kid`): for [`TokenIssuer::with_signing_key`](crate::TokenIssuer::with_signing_key)
+/// (`kid`): for [`TokenIssuer::with_signing_key`](crate::issuer::TokenIssuer::with_signing_key)
 /// (features `issuer` and `jwks`).
 ///
 /// Made from an unencrypted PKCS#8 private key ([`from_pkcs8_pem`](Self::from_pkcs8_pem),
@@ -36,7 +36,8 @@ use crate::keys::Algorithm;
 /// # Example
 ///
 /// ```
-/// use bearer_guard::{Algorithm, SigningKey};
+/// use bearer_guard::Algorithm;
+/// use bearer_guard::issuer::SigningKey;
 ///
 /// let key = SigningKey::generate(Algorithm::Es256, "2024-ec")?;
 /// let jwk = key.public_jwk();
@@ -44,7 +45,7 @@ use crate::keys::Algorithm;
 /// assert_eq!(jwk["kid"], "2024-ec");
 /// assert!(jwk.get("d").is_none()); // never a private member
 /// assert!(!format!("{key:?}").contains("PRIVATE"));
-/// # Ok::<(), bearer_guard::SigningKeyError>(())
+/// # Ok::<(), bearer_guard::issuer::SigningKeyError>(())
 /// ```
 #[derive(Clone)]
 pub struct SigningKey {
@@ -71,11 +72,12 @@ impl SigningKey {
     /// # Example
     ///
     /// ```
-    /// use bearer_guard::{Algorithm, SigningKey};
+    /// use bearer_guard::Algorithm;
+    /// use bearer_guard::issuer::SigningKey;
     ///
     /// let key = SigningKey::generate(Algorithm::Rs256, "key-1")?;
     /// assert_eq!((key.alg(), key.kid()), (Algorithm::Rs256, "key-1"));
-    /// # Ok::<(), bearer_guard::SigningKeyError>(())
+    /// # Ok::<(), bearer_guard::issuer::SigningKeyError>(())
     /// ```
     pub fn generate(alg: Algorithm, kid: impl Into<String>) -> Result<Self, SigningKeyError> {
         let kid = check_kid(kid.into())?;
@@ -109,7 +111,8 @@ impl SigningKey {
     /// # Example
     ///
     /// ```
-    /// use bearer_guard::{Algorithm, SigningKeyError, SigningKey};
+    /// use bearer_guard::Algorithm;
+    /// use bearer_guard::issuer::{SigningKey, SigningKeyError};
     ///
     /// let err = SigningKey::from_pkcs8_der(Algorithm::Rs256, b"not DER", "k").unwrap_err();
     /// assert_eq!(err, SigningKeyError::Rejected { alg: Algorithm::Rs256 });
@@ -149,14 +152,15 @@ impl SigningKey {
     /// # Example
     ///
     /// ```
-    /// use bearer_guard::{Algorithm, SigningKey};
+    /// use bearer_guard::Algorithm;
+    /// use bearer_guard::issuer::SigningKey;
     ///
     /// let pem = "-----BEGIN PRIVATE KEY-----
     /// MC4CAQAwBQYDK2VwBCIEIKUm16VrHnTi00H/784lkVzelnPPWxg9Fc8uznJpBwwC
     /// -----END PRIVATE KEY-----";
     /// let key = SigningKey::from_pkcs8_pem(Algorithm::EdDsa, pem, "ed-1")?;
     /// assert_eq!(key.public_jwk()["crv"], "Ed25519");
-    /// # Ok::<(), bearer_guard::SigningKeyError>(())
+    /// # Ok::<(), bearer_guard::issuer::SigningKeyError>(())
     /// ```
     pub fn from_pkcs8_pem(
         alg: Algorithm,
@@ -179,7 +183,8 @@ impl SigningKey {
     /// # Example
     ///
     /// ```
-    /// # use bearer_guard::{Algorithm, SigningKey, SigningKeyError};
+    /// # use bearer_guard::Algorithm;
+    /// # use bearer_guard::issuer::{SigningKey, SigningKeyError};
     /// let rs256 = SigningKey::generate(Algorithm::Rs256, "tenant-key")?;
     /// let ps256 = rs256.with_algorithm(Algorithm::Ps256)?;
     /// assert_eq!(ps256.public_jwk()["n"], rs256.public_jwk()["n"]);
@@ -207,10 +212,11 @@ impl SigningKey {
     /// # Example
     ///
     /// ```
-    /// # use bearer_guard::{Algorithm, SigningKey};
+    /// # use bearer_guard::Algorithm;
+    /// # use bearer_guard::issuer::SigningKey;
     /// let key = SigningKey::generate(Algorithm::Ps256, "pss")?;
     /// assert_eq!(key.alg(), Algorithm::Ps256);
-    /// # Ok::<(), bearer_guard::SigningKeyError>(())
+    /// # Ok::<(), bearer_guard::issuer::SigningKeyError>(())
     /// ```
     #[must_use]
     pub fn alg(&self) -> Algorithm {
@@ -222,10 +228,11 @@ impl SigningKey {
     /// # Example
     ///
     /// ```
-    /// # use bearer_guard::{Algorithm, SigningKey};
+    /// # use bearer_guard::Algorithm;
+    /// # use bearer_guard::issuer::SigningKey;
     /// let key = SigningKey::generate(Algorithm::EdDsa, "ed-2024")?;
     /// assert_eq!(key.kid(), "ed-2024");
-    /// # Ok::<(), bearer_guard::SigningKeyError>(())
+    /// # Ok::<(), bearer_guard::issuer::SigningKeyError>(())
     /// ```
     #[must_use]
     pub fn kid(&self) -> &str {
@@ -238,11 +245,12 @@ impl SigningKey {
     /// # Example
     ///
     /// ```
-    /// # use bearer_guard::{Algorithm, SigningKey};
+    /// # use bearer_guard::Algorithm;
+    /// # use bearer_guard::issuer::SigningKey;
     /// let key = SigningKey::generate(Algorithm::Rs256, "rsa-1")?;
     /// let jwk = key.public_jwk();
     /// assert_eq!((jwk["kty"].as_str(), jwk["alg"].as_str(), jwk["e"].as_str()), (Some("RSA"), Some("RS256"), Some("AQAB")));
-    /// # Ok::<(), bearer_guard::SigningKeyError>(())
+    /// # Ok::<(), bearer_guard::issuer::SigningKeyError>(())
     /// ```
     #[must_use]
     pub fn public_jwk(&self) -> Value {
@@ -286,12 +294,13 @@ impl SigningKey {
     /// # Example
     ///
     /// ```
-    /// # use bearer_guard::{Algorithm, SigningKey};
+    /// # use bearer_guard::Algorithm;
+    /// # use bearer_guard::issuer::SigningKey;
     /// let current = SigningKey::generate(Algorithm::Rs256, "current")?;
     /// let next = SigningKey::generate(Algorithm::Rs256, "next")?;
     /// let jwks = SigningKey::jwk_set([&current, &next]);
     /// assert_eq!(jwks["keys"][1]["kid"], "next");
-    /// # Ok::<(), bearer_guard::SigningKeyError>(())
+    /// # Ok::<(), bearer_guard::issuer::SigningKeyError>(())
     /// ```
     #[must_use]
     pub fn jwk_set<'a>(keys: impl IntoIterator<Item = &'a SigningKey>) -> Value {
@@ -305,10 +314,11 @@ impl SigningKey {
     /// # Example
     ///
     /// ```
-    /// # use bearer_guard::{Algorithm, SigningKey};
+    /// # use bearer_guard::Algorithm;
+    /// # use bearer_guard::issuer::SigningKey;
     /// let key = SigningKey::generate(Algorithm::Rs256, "rsa-1")?;
     /// assert!(key.public_key_pem().starts_with("-----BEGIN PUBLIC KEY-----\n"));
-    /// # Ok::<(), bearer_guard::SigningKeyError>(())
+    /// # Ok::<(), bearer_guard::issuer::SigningKeyError>(())
     /// ```
     #[must_use]
     pub fn public_key_pem(&self) -> String {
@@ -437,7 +447,8 @@ fn der_element(der: &[u8], tag: u8) -> Option<(&[u8], &[u8])> {
 /// # Example
 ///
 /// ```
-/// use bearer_guard::{Algorithm, SigningKey, SigningKeyError};
+/// use bearer_guard::Algorithm;
+/// use bearer_guard::issuer::{SigningKey, SigningKeyError};
 ///
 /// let err = SigningKey::from_pkcs8_pem(Algorithm::Rs256, "-----BEGIN RSA PRIVATE KEY-----", "k").unwrap_err();
 /// assert_eq!(err, SigningKeyError::NotPem);
@@ -486,7 +497,8 @@ pub enum SigningKeyError {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{BearerGuardLayer, ResourceServer, TokenErrorKind, TokenIssuer};
+    use crate::issuer::TokenIssuer;
+    use crate::{BearerGuardLayer, ResourceServer, TokenErrorKind};
     use jsonwebtoken::{DecodingKey, Validation, jwk::Jwk};
 
     const ISSUER: &str = "https://tenant.example/";

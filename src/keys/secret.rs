@@ -17,7 +17,7 @@ use crate::error::ConfigError;
 /// # Example
 ///
 /// ```
-/// use bearer_guard::SigningSecret;
+/// use bearer_guard::registration::SigningSecret;
 ///
 /// // The Management API's `signing_secret` is used as its UTF-8 bytes.
 /// let secret = SigningSecret::from("FF1prn9UxZotnFEfPVwEJhqqyRmwdSu5");

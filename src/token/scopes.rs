@@ -161,7 +161,8 @@ pub(crate) fn is_scope_token(scope: &str) -> bool {
 /// # Example
 ///
 /// ```
-/// use bearer_guard::{BearerGuardLayer, ResourceServer, TokenIssuer};
+/// use bearer_guard::{BearerGuardLayer, ResourceServer};
+/// use bearer_guard::issuer::TokenIssuer;
 ///
 /// let api = ResourceServer::new("https://my-api-urn", "FF1prn9UxZotnFEfPVwEJhqqyRmwdSu5")
 ///     .with_scope("read:messages", "Read messages")

@@ -13,7 +13,7 @@ use crate::token::verified::{DecodedToken, GuardId, VerifiedToken};
 use crate::token::{TokenCache, TokenCacheStatus, TokenError, TokenErrorKind};
 
 /// Validates access tokens for one resource server: the checks
-/// [`BearerGuard`](crate::BearerGuard) runs on every request, for use without HTTP (a
+/// [`BearerGuard`](crate::service::BearerGuard) runs on every request, for use without HTTP (a
 /// WebSocket handshake, a message queue consumer).
 ///
 /// Build one with [`BearerGuardBuilder::build_validator`](crate::BearerGuardBuilder::build_validator),
@@ -35,7 +35,8 @@ use crate::token::{TokenCache, TokenCacheStatus, TokenError, TokenErrorKind};
 ///
 /// ```
 /// use std::time::{Duration, UNIX_EPOCH};
-/// use bearer_guard::{BearerGuardLayer, ResourceServer, TokenErrorKind, TokenIssuer};
+/// use bearer_guard::{BearerGuardLayer, ResourceServer, TokenErrorKind};
+/// use bearer_guard::issuer::TokenIssuer;
 ///
 /// let api = ResourceServer::new("https://my-api-urn", "FF1prn9UxZotnFEfPVwEJhqqyRmwdSu5");
 /// let validator = BearerGuardLayer::builder(api.clone())

@@ -14,7 +14,7 @@ use crate::token::scopes::Scopes;
 
 /// A token whose signature, algorithm, audience, issuer and lifetime have been checked.
 ///
-/// [`BearerGuard`](crate::BearerGuard) puts it in the request extensions; axum handlers take
+/// [`BearerGuard`](crate::service::BearerGuard) puts it in the request extensions; axum handlers take
 /// it as an argument (or `Option<VerifiedToken>` with
 /// [`allow_anonymous`](crate::BearerGuardBuilder::allow_anonymous)). Outside HTTP,
 /// [`TokenValidator::validate`](crate::TokenValidator::validate) returns one.
@@ -26,7 +26,8 @@ use crate::token::scopes::Scopes;
 ///
 /// ```
 /// use std::time::{Duration, UNIX_EPOCH};
-/// use bearer_guard::{BearerGuardLayer, ResourceServer, TokenIssuer};
+/// use bearer_guard::{BearerGuardLayer, ResourceServer};
+/// use bearer_guard::issuer::TokenIssuer;
 ///
 /// let api = ResourceServer::new("https://my-api-urn", "FF1prn9UxZotnFEfPVwEJhqqyRmwdSu5")
 ///     .with_scope("read:messages", "Read messages");
@@ -183,7 +184,8 @@ impl VerifiedToken {
     ///
     /// ```
     /// # use std::time::{Duration, UNIX_EPOCH};
-    /// # use bearer_guard::{BearerGuardLayer, ResourceServer, TokenIssuer};
+    /// # use bearer_guard::{BearerGuardLayer, ResourceServer};
+    /// # use bearer_guard::issuer::TokenIssuer;
     /// let api = ResourceServer::new("https://my-api-urn", "FF1prn9UxZotnFEfPVwEJhqqyRmwdSu5");
     /// let issuer = TokenIssuer::new(&api, "https://tenant.example/")?;
     /// let bound = issuer

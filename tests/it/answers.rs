@@ -3,9 +3,9 @@
 use crate::common::*;
 use axum::body::Body;
 use axum::{Router, routing::get};
+use bearer_guard::cache::TokenCacheSettings;
 use bearer_guard::{
-    BearerGuardLayer, Rejection, RejectionKind, ResourceServer, TokenCacheSettings, TokenErrorKind,
-    VerifiedToken,
+    BearerGuardLayer, Rejection, RejectionKind, ResourceServer, TokenErrorKind, VerifiedToken,
 };
 use http::Request;
 use jsonwebtoken::Algorithm;

@@ -8,9 +8,11 @@ use axum::body::Body;
 use axum::{Router, routing::get};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use bearer_guard::answer::RequestErrorKind;
+use bearer_guard::cache::TokenCacheSettings;
 use bearer_guard::{
-    BearerGuardLayer, Claims, Rejection, RejectionKind, RequestErrorKind, ResourceServer,
-    TokenCacheSettings, TokenErrorKind, VerifiedToken,
+    BearerGuardLayer, Claims, Rejection, RejectionKind, ResourceServer, TokenErrorKind,
+    VerifiedToken,
 };
 use http::{HeaderValue, Request, header};
 use jsonwebtoken::Algorithm;

@@ -8,10 +8,12 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use crate::common::keys::{dpop_proof, public_jwk, signed_raw};
 use crate::common::{AUDIENCE, SECRET};
-use bearer_guard::{
-    Algorithm as Alg, BearerGuardLayer, ConfigError, DpopError, DpopProof, DpopRequest,
-    DpopSettings, DpopVerifier, MemoryReplayStore, ResourceServer, TokenIssuer, jwk_thumbprint,
+use bearer_guard::dpop::{
+    DpopError, DpopProof, DpopRequest, DpopSettings, DpopVerifier, MemoryReplayStore,
+    jwk_thumbprint,
 };
+use bearer_guard::issuer::TokenIssuer;
+use bearer_guard::{Algorithm as Alg, BearerGuardLayer, ConfigError, ResourceServer};
 use http::HeaderValue;
 use jsonwebtoken::Algorithm;
 use serde_json::{Value, json};
@@ -570,7 +572,7 @@ async fn a_replayed_proof_is_refused_by_the_same_store() {
 
 #[cfg(feature = "redis")]
 mod redis {
-    use bearer_guard::{RedisReplayStore, Replay, ReplayError, ReplayKey, ReplayStore};
+    use bearer_guard::dpop::{RedisReplayStore, Replay, ReplayError, ReplayKey, ReplayStore};
 
     use super::*;
     use crate::common::redis::RedisServer;

@@ -9,10 +9,12 @@ use crate::common::keys::{dpop_proof, public_jwk};
 use crate::common::*;
 use axum::body::Body;
 use axum::{Router, routing::get};
-use bearer_guard::{
-    BearerGuardLayer, DpopError, DpopMode, DpopProof, Rejection, RejectionKind, ReplayError,
-    ReplayFuture, ReplayKey, ReplayStore, ResourceServer, TokenIssuer, jwk_thumbprint,
+use bearer_guard::dpop::{
+    DpopError, DpopMode, DpopProof, ReplayError, ReplayFuture, ReplayKey, ReplayStore,
+    jwk_thumbprint,
 };
+use bearer_guard::issuer::TokenIssuer;
+use bearer_guard::{BearerGuardLayer, Rejection, RejectionKind, ResourceServer};
 use http::Request;
 use jsonwebtoken::Algorithm;
 use serde_json::{Value, json};
@@ -404,7 +406,7 @@ async fn an_mcp_style_client_finds_the_authorization_server_from_a_401() {
 
 #[cfg(feature = "redis")]
 mod redis {
-    use bearer_guard::RedisReplayStore;
+    use bearer_guard::dpop::RedisReplayStore;
 
     use super::*;
     use crate::common::redis::RedisServer;

@@ -11,9 +11,9 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::{Json, Router, routing::get};
+use bearer_guard::jwks::JwksSettings;
 use bearer_guard::{
-    BearerGuardBuilder, BearerGuardLayer, JwksSettings, Rejection, RejectionKind, ResourceServer,
-    TokenErrorKind,
+    BearerGuardBuilder, BearerGuardLayer, Rejection, RejectionKind, ResourceServer, TokenErrorKind,
 };
 use jsonwebtoken::Algorithm::RS256;
 use serde_json::{Value, json};

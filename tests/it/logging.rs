@@ -214,8 +214,8 @@ async fn claims_that_do_not_fit_the_type_log_a_warning_naming_the_claim_not_its_
 struct Scripted(Mutex<Vec<(u16, String)>>);
 
 #[cfg(feature = "jwks")]
-impl bearer_guard::JwksFetcher for Scripted {
-    fn get<'a>(&'a self, _: &'a str, _: usize) -> bearer_guard::FetchFuture<'a> {
+impl bearer_guard::jwks::JwksFetcher for Scripted {
+    fn get<'a>(&'a self, _: &'a str, _: usize) -> bearer_guard::jwks::FetchFuture<'a> {
         let (status, body) = {
             let mut script = self.0.lock().unwrap();
             if script.len() > 1 {
@@ -254,7 +254,7 @@ async fn the_key_cache_logs_fetches_refetches_and_refusals_without_key_material(
             (200, jwks(&[key])),
         ])))
         .jwks_settings(
-            bearer_guard::JwksSettings::default()
+            bearer_guard::jwks::JwksSettings::default()
                 .backoff(Duration::from_millis(10), Duration::from_millis(20))
                 .fetch_timeout(Duration::from_millis(500))
                 .connect_timeout(Duration::from_millis(100)),

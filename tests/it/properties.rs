@@ -7,9 +7,8 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use std::time::{Duration, UNIX_EPOCH};
 
 use crate::common::*;
-use bearer_guard::{
-    BearerGuardLayer, ResourceServer, ScopeRequirement, TokenCacheSettings, TokenValidator,
-};
+use bearer_guard::cache::TokenCacheSettings;
+use bearer_guard::{BearerGuardLayer, ResourceServer, ScopeRequirement, TokenValidator};
 use http::{HeaderValue, Request, header};
 use proptest::prelude::*;
 use serde_json::json;

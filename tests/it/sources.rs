@@ -5,9 +5,8 @@
 use crate::common::*;
 use axum::body::Body;
 use axum::{Router, routing::get};
-use bearer_guard::{
-    BearerGuardLayer, Rejection, RejectionKind, RequestErrorKind, ResourceServer, VerifiedToken,
-};
+use bearer_guard::answer::RequestErrorKind;
+use bearer_guard::{BearerGuardLayer, Rejection, RejectionKind, ResourceServer, VerifiedToken};
 use http::Request;
 use http::request::Parts;
 use serde_json::json;

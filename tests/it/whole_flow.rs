@@ -1151,7 +1151,7 @@ async fn rs256_tokens_follow_rotation_and_revocation_without_a_restart() {
     let refreshing = bearer_guard::BearerGuardLayer::builder(api)
         .issuer(server.issuer.as_str())
         .jwks_settings(
-            bearer_guard::JwksSettings::default()
+            bearer_guard::jwks::JwksSettings::default()
                 .min_max_age(std::time::Duration::from_millis(10))
                 .default_max_age(std::time::Duration::from_millis(100))
                 .max_max_age(std::time::Duration::from_millis(100)),
@@ -1283,7 +1283,7 @@ fn payload_of(token: &str) -> Value {
 
 /// The RFC 7638 thumbprint of fixture key `name`'s public JWK.
 fn thumbprint_of(name: &str) -> String {
-    bearer_guard::jwk_thumbprint(&crate::common::keys::public_jwk(name).to_string()).unwrap()
+    bearer_guard::dpop::jwk_thumbprint(&crate::common::keys::public_jwk(name).to_string()).unwrap()
 }
 
 impl AuthServer {
@@ -1628,7 +1628,7 @@ async fn a_dpop_bound_token_opens_the_sample_api_only_with_a_fresh_proof_from_it
     let fresh = |key: &str, alg| {
         let claims = proof_claims(
             &url,
-            json!({ "htm": "GET", "ath": bearer_guard::DpopProof::access_token_hash(&token) }),
+            json!({ "htm": "GET", "ath": bearer_guard::dpop::DpopProof::access_token_hash(&token) }),
         );
         crate::common::keys::dpop_proof(alg, key, &claims)
     };

@@ -31,7 +31,8 @@ impl<B: RejectionBody> OnRejection<B> for DefaultRejection {
 /// # Example
 ///
 /// ```
-/// use bearer_guard::{Rejection, RejectionBody};
+/// use bearer_guard::Rejection;
+/// use bearer_guard::answer::RejectionBody;
 /// use bytes::Bytes;
 /// use http::Response;
 ///

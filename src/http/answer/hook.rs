@@ -12,7 +12,7 @@ use crate::token::GuardId;
 /// Builds the response for a rejected request; see
 /// [`BearerGuardBuilder::on_rejection`](crate::BearerGuardBuilder::on_rejection).
 ///
-/// Implemented for [`DefaultRejection`] and for every `Fn(&Rejection) -> Response<B>`.
+/// Implemented for [`DefaultRejection`](crate::answer::DefaultRejection) and for every `Fn(&Rejection) -> Response<B>`.
 /// Whichever builds the response, the layers add the [`Rejection`] to its extensions. The
 /// guard's hook answers for its scope layers and for the extractors behind it too.
 ///

@@ -433,7 +433,7 @@ impl Rejection {
     /// `content-type: application/grpc`, [`grpc-status`](Self::grpc_code), a percent-encoded
     /// `grpc-message` with the [description](Self::description), and the RFC 6750
     /// `WWW-Authenticate` challenge (and `Retry-After`) kept as response metadata; the body
-    /// is empty. [`DefaultRejection`](crate::DefaultRejection) answers so for
+    /// is empty. [`DefaultRejection`](crate::answer::DefaultRejection) answers so for
     /// `tonic::body::Body` (feature `tonic`); a hook may call it for any body type, such as a
     /// gRPC service routed through axum.
     ///

@@ -39,7 +39,7 @@ impl Schemes {
 /// `Authorization` header, or another scheme such as `Basic`).
 ///
 /// `query` is the request's query string, passed only when query tokens are enabled; `body`
-/// is the token [`FormTokenLayer`](crate::FormTokenLayer) read from a form body, if any;
+/// is the token [`FormTokenLayer`](crate::service::FormTokenLayer) read from a form body, if any;
 /// `other` the one a configured cookie, header or function found.
 pub(crate) fn find_token<'a>(
     headers: &'a HeaderMap,
@@ -194,7 +194,7 @@ pub(crate) fn urlencoded_token(input: &[u8]) -> Result<Option<Cow<'_, str>>, Req
 /// # Example
 ///
 /// ```
-/// use bearer_guard::RequestErrorKind;
+/// use bearer_guard::answer::RequestErrorKind;
 ///
 /// assert_eq!(RequestErrorKind::MultipleHeaders.reason(), "multiple_authorization_headers");
 /// assert_eq!(RequestErrorKind::MultipleHeaders.description(), "Only one Authorization header is allowed");

@@ -1,5 +1,5 @@
-//! The response future of [`BearerGuard`](crate::BearerGuard) and
-//! [`MultiApi`](crate::MultiApi): the inner service's answer, a rejection, or a wait (for a
+//! The response future of [`BearerGuard`](crate::service::BearerGuard) and
+//! [`MultiApi`](crate::service::MultiApi): the inner service's answer, a rejection, or a wait (for a
 //! key-set refetch, or a DPoP proof's replay check) before either.
 
 use std::fmt;
@@ -45,8 +45,8 @@ impl<S, ReqBody, R> Parked<S, ReqBody, R> {
 }
 
 pin_project! {
-    /// Response future of [`BearerGuard`](crate::BearerGuard) and
-    /// [`MultiApi`](crate::MultiApi). The waiting states are boxed, so that the common case
+    /// Response future of [`BearerGuard`](crate::service::BearerGuard) and
+    /// [`MultiApi`](crate::service::MultiApi). The waiting states are boxed, so that the common case
     /// carries nothing for them.
     pub struct GuardFuture<S, ReqBody, ResBody, R>
     where

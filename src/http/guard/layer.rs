@@ -27,7 +27,7 @@ use crate::token::{ScopeRequirement, TokenValidator};
 /// request it finds `Authorization: Bearer <token>` (RFC 6750 §2), runs the
 /// [`TokenValidator`], and passes the request on with a [`VerifiedToken`](crate::VerifiedToken)
 /// in its extensions, or answers 400/401/403 with a `WWW-Authenticate` challenge (see
-/// [`Rejection`]). Per-route scope layers come from [`require_scopes`](Self::require_scopes).
+/// [`Rejection`](crate::Rejection)). Per-route scope layers come from [`require_scopes`](Self::require_scopes).
 ///
 /// Cloning is cheap: all clones share one checked configuration.
 ///
@@ -133,7 +133,7 @@ impl<R> BearerGuardLayer<R> {
     /// # Ok::<(), bearer_guard::ConfigError>(())
     /// ```
     #[must_use]
-    pub fn token_cache_status(&self) -> Option<crate::TokenCacheStatus> {
+    pub fn token_cache_status(&self) -> Option<crate::cache::TokenCacheStatus> {
         self.api.validator.token_cache_status()
     }
 
@@ -160,7 +160,7 @@ impl<R> BearerGuardLayer<R> {
     /// ```
     #[cfg(feature = "jwks")]
     #[must_use]
-    pub fn key_set_status(&self) -> Option<crate::KeySetStatus> {
+    pub fn key_set_status(&self) -> Option<crate::jwks::KeySetStatus> {
         self.api.validator.key_cache().map(|cache| cache.status())
     }
 
@@ -170,13 +170,13 @@ impl<R> BearerGuardLayer<R> {
     ///
     /// # Errors
     ///
-    /// [`KeysNotReady`](crate::KeysNotReady), with the cache's status (its last error),
+    /// [`KeysNotReady`](crate::jwks::KeysNotReady), with the cache's status (its last error),
     /// when no key set loaded in time.
     #[cfg(feature = "jwks")]
     pub async fn wait_for_keys(
         &self,
         timeout: std::time::Duration,
-    ) -> Result<(), crate::KeysNotReady> {
+    ) -> Result<(), crate::jwks::KeysNotReady> {
         match self.api.validator.key_cache() {
             Some(cache) => cache.wait_for_keys(timeout).await,
             None => Ok(()),

@@ -25,7 +25,7 @@ pub type FetchFuture<'a> =
 /// A fetcher that serves a fixed key set, as a test double:
 ///
 /// ```
-/// use bearer_guard::{FetchError, FetchFuture, JwksFetcher};
+/// use bearer_guard::jwks::{FetchError, FetchFuture, JwksFetcher};
 /// use bytes::Bytes;
 ///
 /// struct Fixed(&'static str);
@@ -54,7 +54,7 @@ impl FetchError {
     /// # Example
     ///
     /// ```
-    /// let err = bearer_guard::FetchError::new("connection refused");
+    /// let err = bearer_guard::jwks::FetchError::new("connection refused");
     /// assert_eq!(err.to_string(), "connection refused");
     /// ```
     pub fn new(reason: impl fmt::Display) -> Self {

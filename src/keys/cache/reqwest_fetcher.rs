@@ -17,7 +17,7 @@ use crate::keys::cache::{FetchError, FetchFuture, JwksFetcher, JwksSettings};
 /// # Example
 ///
 /// ```
-/// use bearer_guard::{JwksSettings, ReqwestFetcher};
+/// use bearer_guard::jwks::{JwksSettings, ReqwestFetcher};
 ///
 /// let fetcher = ReqwestFetcher::new(&JwksSettings::default())?;
 /// # Ok::<(), bearer_guard::ConfigError>(())

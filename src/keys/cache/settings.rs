@@ -22,7 +22,7 @@ use crate::error::ConfigError;
 ///
 /// ```
 /// use std::time::Duration;
-/// use bearer_guard::JwksSettings;
+/// use bearer_guard::jwks::JwksSettings;
 ///
 /// let settings = JwksSettings::default()
 ///     .fetch_timeout(Duration::from_secs(3))

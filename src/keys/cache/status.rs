@@ -10,7 +10,7 @@ use std::time::SystemTime;
 /// # Example
 ///
 /// ```
-/// let status = bearer_guard::KeySetStatus::default();
+/// let status = bearer_guard::jwks::KeySetStatus::default();
 /// assert!(!status.loaded);
 /// assert_eq!(status.keys, 0);
 /// ```

@@ -45,7 +45,8 @@ const LONGEST_MAX_AGE: Duration = Duration::from_secs(3600);
 ///
 /// ```
 /// use std::time::Duration;
-/// use bearer_guard::{BearerGuardLayer, ResourceServer, TokenCacheSettings};
+/// use bearer_guard::{BearerGuardLayer, ResourceServer};
+/// use bearer_guard::cache::TokenCacheSettings;
 ///
 /// let api = ResourceServer::new("https://my-api-urn", "FF1prn9UxZotnFEfPVwEJhqqyRmwdSu5");
 /// let guard = BearerGuardLayer::builder(api.clone())

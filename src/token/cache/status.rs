@@ -8,7 +8,8 @@
 /// # Example
 ///
 /// ```
-/// use bearer_guard::{BearerGuardLayer, ResourceServer, TokenIssuer};
+/// use bearer_guard::{BearerGuardLayer, ResourceServer};
+/// use bearer_guard::issuer::TokenIssuer;
 ///
 /// let api = ResourceServer::new("https://my-api-urn", "FF1prn9UxZotnFEfPVwEJhqqyRmwdSu5");
 /// let validator = BearerGuardLayer::builder(api.clone()).build_validator()?;
