@@ -60,6 +60,15 @@ const MIN_SECRET_LEN: usize = 32;
 /// | [`signing_secret_kid`](BearerGuardBuilder::signing_secret_kid) | none: the resource server's secret has no key id |
 /// | [`token_cache`](BearerGuardBuilder::token_cache) | on: verified tokens kept for up to 5 min, in at most 8 MiB |
 /// | [`token_cookie`](BearerGuardBuilder::token_cookie), [`token_header`](BearerGuardBuilder::token_header), [`token_from`](BearerGuardBuilder::token_from) | none: only `Authorization: Bearer` (and the query or form if enabled) |
+/// | [`on_rejection`](BearerGuardBuilder::on_rejection) | the RFC 6750 answer (`DefaultRejection`) |
+/// | `static_jwks`, `jwks_uri`, `jwks_fetcher` (feature `jwks`) | none: the JWK set is found by discovery from the issuer, with the `reqwest` feature's client |
+/// | `jwks_settings` (feature `jwks`) | `JwksSettings::default()`, whose docs list each default |
+/// | `also_accept_algorithm` (feature `jwks`) | none: the algorithm is pinned to the registration's `signing_alg` |
+/// | [`resource_metadata`](BearerGuardBuilder::resource_metadata) | off: no RFC 9728 metadata, no `resource_metadata` in challenges |
+/// | `dpop` (feature `jwks`) | the registration's `proof_of_possession`, else `Allowed` once the guard knows its external URL; Bearer alone until then |
+/// | `dpop_settings` (feature `jwks`) | `DpopSettings::default()`, whose docs list each default |
+/// | `dpop_replay_store` (feature `jwks`) | a `MemoryReplayStore` of this process |
+/// | `external_url` (feature `jwks`) | the origin of the resource server's identifier |
 ///
 /// # Example
 ///
