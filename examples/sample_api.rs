@@ -18,14 +18,15 @@
 //! unreachable: tokens are answered 503 until its keys load.
 //!
 //! With `TOKEN_ISSUER` set, it serves its RFC 9728 metadata at
-//! `/.well-known/oauth-protected-resource` (plus the identifier's path) and takes DPoP-bound
-//! tokens (RFC 9449) as the registration's `proof_of_possession` says (allowed when it says
-//! nothing), their proofs naming `EXTERNAL_URL` (default `http://127.0.0.1:$PORT`) and the
-//! path.
+//! `/.well-known/oauth-protected-resource` (plus the identifier's path). When the
+//! registration's `proof_of_possession` asks for DPoP (RFC 9449), it takes DPoP-bound tokens
+//! as it says, their proofs naming `EXTERNAL_URL` (default `http://127.0.0.1:$PORT`) and the
+//! path; without it, the API is Bearer-only.
 
 use std::time::Duration;
 
 use axum::{Json, Router, routing::get};
+use bearer_guard::dpop::DpopMode;
 use bearer_guard::issuer::TokenIssuer;
 use bearer_guard::{Algorithm, BearerGuardLayer, ConfigError, ResourceServer, VerifiedToken};
 use serde_json::{Value, json};
@@ -62,10 +63,10 @@ pub(crate) fn app(
     app_at(api, issuer, jwks_uri, None)
 }
 
-/// [`app`], reached by clients at `external_url` (the base of DPoP proofs' `htu`; by default
-/// the identifier's origin). With an issuer and an identifier that is a URL, it also serves
-/// its RFC 9728 metadata and names it in its challenges; DPoP-bound tokens are taken as the
-/// registration's `proof_of_possession` says.
+/// [`app`], reached by clients at `external_url` (the base of DPoP proofs' `htu`, for a
+/// registration whose `proof_of_possession` asks for DPoP; by default the identifier's
+/// origin). With an issuer and an identifier that is a URL, it also serves its RFC 9728
+/// metadata and names it in its challenges.
 pub(crate) fn app_at(
     api: ResourceServer,
     issuer: Option<String>,
@@ -74,6 +75,7 @@ pub(crate) fn app_at(
 ) -> Result<Router, ConfigError> {
     let publish_metadata = issuer.is_some()
         && (api.identifier().starts_with("https://") || api.identifier().starts_with("http://"));
+    let takes_dpop = api.dpop_mode() != DpopMode::Disabled;
     let mut builder = BearerGuardLayer::builder(api);
     if let Some(issuer) = issuer {
         builder = builder.issuer(issuer);
@@ -81,7 +83,7 @@ pub(crate) fn app_at(
     if let Some(jwks_uri) = jwks_uri {
         builder = builder.jwks_uri(jwks_uri);
     }
-    if let Some(external_url) = external_url {
+    if let Some(external_url) = external_url.filter(|_| takes_dpop) {
         builder = builder.external_url(external_url);
     }
     if publish_metadata {

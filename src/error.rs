@@ -108,6 +108,11 @@ pub enum ConfigError {
         /// The URL as configured or derived from the identifier.
         url: String,
     },
+    /// `external_url` is set, but DPoP, the one thing it is for, is not taken.
+    #[error(
+        "external_url names the URL DPoP proofs are checked against, but this API takes no DPoP: call dpop(DpopMode::Allowed) (or Required), or register proof_of_possession {{\"mechanism\": \"dpop\"}}, or drop external_url"
+    )]
+    ExternalUrlWithoutDpop,
     /// The protected resource's metadata (RFC 9728) cannot be published as configured.
     #[error("resource_metadata: {problem}")]
     ResourceMetadata {

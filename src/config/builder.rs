@@ -504,12 +504,12 @@ impl<R> BearerGuardBuilder<R> {
     }
 
     /// DPoP (RFC 9449): `Disabled`, `Allowed` (Bearer and DPoP tokens both taken) or
-    /// `Required`. Defaults to what the registration's `proof_of_possession` says, `Allowed`
-    /// when it says nothing ([`ResourceServer::dpop_mode`]); DPoP requests are then taken once
-    /// the guard knows the URL clients call: this setting, [`external_url`](Self::external_url),
-    /// the registration's `proof_of_possession` or [`resource_metadata`](Self::resource_metadata)
-    /// (whose identifier is the API's URL). Until then the guard takes Bearer alone, and its
-    /// challenges offer Bearer alone. Feature `jwks`.
+    /// `Required`. Defaults to what the registration's `proof_of_possession` says, `Disabled`
+    /// when it says nothing ([`ResourceServer::dpop_mode`]): DPoP is taken only when asked
+    /// for, here or there, and an API that never mentions it answers, challenges and
+    /// publishes its metadata as a Bearer-only API. Proofs name the API by
+    /// [`external_url`](Self::external_url), by default the identifier's origin. Feature
+    /// `jwks`.
     ///
     /// A request with `Authorization: DPoP <token>` must carry one `DPoP` proof header:
     /// every check of RFC 9449 §4.3, against the method and
@@ -554,7 +554,9 @@ impl<R> BearerGuardBuilder<R> {
     /// The URL clients reach this API at, up to where a request's path begins (scheme, host,
     /// port, and any prefix a proxy strips): a DPoP proof's `htu` must be this followed by
     /// the request's path. Defaults to the origin of the resource server's identifier. Never
-    /// taken from `Host` or `X-Forwarded-*`, which a client controls. Feature `jwks`.
+    /// taken from `Host` or `X-Forwarded-*`, which a client controls. Only for an API that
+    /// takes DPoP: set without [`dpop`](Self::dpop) or a registration's `proof_of_possession`,
+    /// it is [`ConfigError::ExternalUrlWithoutDpop`]. Feature `jwks`.
     ///
     /// # Example
     ///
@@ -565,10 +567,11 @@ impl<R> BearerGuardBuilder<R> {
     /// ```
     /// use std::time::Duration;
     /// use bearer_guard::{Algorithm, BearerGuardLayer, ResourceServer};
-    /// use bearer_guard::dpop::{DpopSettings, MemoryReplayStore};
+    /// use bearer_guard::dpop::{DpopMode, DpopSettings, MemoryReplayStore};
     ///
     /// let api = ResourceServer::new("https://orders-api", "FF1prn9UxZotnFEfPVwEJhqqyRmwdSu5");
     /// let guard = BearerGuardLayer::builder(api)
+    ///     .dpop(DpopMode::Allowed)
     ///     .external_url("https://api.example.com/orders-api")
     ///     .dpop_settings(DpopSettings::default().algorithms([Algorithm::Es256, Algorithm::EdDsa]))
     ///     .dpop_replay_store(MemoryReplayStore::with_capacity(10_000))
@@ -678,6 +681,12 @@ impl<R> BearerGuardBuilder<R> {
             on_rejection,
         } = self;
         let validator = settings.validator()?;
+        if settings.resource_metadata {
+            ResourceMetadata::check(
+                settings.resource_server.identifier(),
+                settings.issuer.as_deref(),
+            )?;
+        }
         #[cfg(feature = "jwks")]
         let dpop = settings.dpop_guard()?;
         let api = &settings.resource_server;
@@ -777,23 +786,21 @@ impl<R> BearerGuardBuilder<R> {
 }
 
 impl Settings {
-    /// The DPoP step, unless DPoP is disabled or nothing asked for it: its settings checked,
-    /// its `htu` base known.
+    /// The DPoP step, when DPoP was asked for: its settings checked, its `htu` base known.
     ///
-    /// DPoP is asked for by the builder (`dpop`, `external_url`), by the registration
-    /// (`proof_of_possession`), or by publishing RFC 9728 metadata, whose identifier is the
-    /// API's URL. Otherwise the guard cannot know the URL clients call, and takes Bearer
-    /// alone rather than check proofs against a guess.
+    /// DPoP is asked for by the builder's `dpop` or by the registration's
+    /// `proof_of_possession`, and by nothing else: an API that never mentions DPoP answers as
+    /// a Bearer-only API does, in its challenges and its metadata alike.
     #[cfg(feature = "jwks")]
     fn dpop_guard(&self) -> Result<Option<DpopGuard>, ConfigError> {
         let mode = self
             .dpop_mode
             .unwrap_or_else(|| self.resource_server.dpop_mode());
-        let asked = self.dpop_mode.is_some()
-            || self.external_url.is_some()
-            || self.resource_metadata
-            || self.resource_server.declares_proof_of_possession();
-        if mode == DpopMode::Disabled || !asked {
+        if mode == DpopMode::Disabled {
+            // Nobody mentioned DPoP, yet its URL is set: a DPoP setup that would do nothing.
+            if self.external_url.is_some() && self.dpop_mode.is_none() {
+                return Err(ConfigError::ExternalUrlWithoutDpop);
+            }
             return Ok(None);
         }
         let verifier = DpopVerifier::new(self.dpop_settings.clone())?;
@@ -1435,4 +1442,46 @@ mod tests {
     }
 
     const ISSUER_FOR_TESTS: &str = "https://issuer.example/";
+
+    #[cfg(feature = "jwks")]
+    #[test]
+    fn external_url_without_dpop_is_refused_and_dpop_stays_off_unless_asked() {
+        let api = || ResourceServer::new("https://api.example.com", SECRET);
+        let err = BearerGuardLayer::builder(api())
+            .external_url("https://api.example.com")
+            .build()
+            .unwrap_err();
+        assert_eq!(err, ConfigError::ExternalUrlWithoutDpop);
+        // Metadata and an issuer do not switch DPoP on.
+        let silent = BearerGuardLayer::builder(api())
+            .issuer("https://tenant.example/")
+            .resource_metadata()
+            .build()
+            .unwrap();
+        assert!(silent.api().dpop.is_none());
+        assert!(silent.api().responder.challenge.dpop_algs.is_none());
+        assert!(silent.api().schemes.bearer && !silent.api().schemes.dpop);
+        let asked = BearerGuardLayer::builder(api())
+            .dpop(DpopMode::Allowed)
+            .external_url("https://api.example.com")
+            .build()
+            .unwrap();
+        assert!(asked.api().dpop.is_some());
+    }
+
+    #[cfg(feature = "jwks")]
+    #[test]
+    fn resource_metadata_reports_a_urn_identifier_first_and_alone() {
+        let urn = ResourceServer::new("urn:my-api", SECRET);
+        // DPoP asked for too, whose URL the identifier cannot give: the identifier is named.
+        let err = BearerGuardLayer::builder(urn)
+            .dpop(DpopMode::Allowed)
+            .resource_metadata()
+            .build()
+            .unwrap_err();
+        assert!(
+            matches!(&err, ConfigError::ResourceMetadata { problem } if problem.contains("identifier must be the API's https URL")),
+            "{err}"
+        );
+    }
 }

@@ -242,9 +242,10 @@ impl ResourceServer {
     /// Whether the API takes DPoP-bound tokens (RFC 9449), from the registration's
     /// `proof_of_possession: {"mechanism": "dpop", "required": …}`:
     /// [`Required`](DpopMode::Required) when `required` is `true`,
-    /// [`Allowed`](DpopMode::Allowed) when it is `false` or when the registration has no
-    /// `proof_of_possession`, and [`Disabled`](DpopMode::Disabled) for another mechanism
-    /// (`mtls`), whose tokens no DPoP proof can stand for.
+    /// [`Allowed`](DpopMode::Allowed) when it is `false`, and [`Disabled`](DpopMode::Disabled)
+    /// when the registration has no `proof_of_possession` (DPoP is taken only when asked for:
+    /// here, or by the builder's `dpop`) or names another mechanism (`mtls`), whose tokens no
+    /// DPoP proof can stand for.
     ///
     /// # Example
     ///
@@ -259,23 +260,17 @@ impl ResourceServer {
     /// assert_eq!(api.dpop_mode(), DpopMode::Required);
     ///
     /// let silent = ResourceServer::new("https://my-api-urn", "FF1prn9UxZotnFEfPVwEJhqqyRmwdSu5");
-    /// assert_eq!(silent.dpop_mode(), DpopMode::Allowed);
+    /// assert_eq!(silent.dpop_mode(), DpopMode::Disabled);
     /// # Ok::<(), bearer_guard::ConfigError>(())
     /// ```
     #[must_use]
     pub fn dpop_mode(&self) -> DpopMode {
         match &self.proof_of_possession {
-            None => DpopMode::Allowed,
+            None => DpopMode::Disabled,
             Some(pop) if pop.mechanism.as_deref() != Some("dpop") => DpopMode::Disabled,
             Some(pop) if pop.required => DpopMode::Required,
             Some(_) => DpopMode::Allowed,
         }
-    }
-
-    /// Whether the registration says anything of proof of possession.
-    #[cfg_attr(not(feature = "jwks"), allow(dead_code))]
-    pub(crate) fn declares_proof_of_possession(&self) -> bool {
-        self.proof_of_possession.is_some()
     }
 
     pub(crate) fn signing_secret(&self) -> Option<&SigningSecret> {
@@ -359,8 +354,8 @@ mod tests {
                 format!(r#"{{"identifier": "https://my-api-urn", "signing_alg": "RS256"{pop}}}"#);
             ResourceServer::from_json(&json).unwrap().dpop_mode()
         };
-        assert_eq!(with(""), DpopMode::Allowed);
-        assert_eq!(with(r#", "proof_of_possession": null"#), DpopMode::Allowed);
+        assert_eq!(with(""), DpopMode::Disabled);
+        assert_eq!(with(r#", "proof_of_possession": null"#), DpopMode::Disabled);
         for (pop, mode) in [
             (
                 r#"{"mechanism": "dpop", "required": true}"#,
@@ -392,7 +387,7 @@ mod tests {
         assert_eq!(
             ResourceServer::new("https://my-api-urn", "FF1prn9UxZotnFEfPVwEJhqqyRmwdSu5")
                 .dpop_mode(),
-            DpopMode::Allowed
+            DpopMode::Disabled
         );
     }
 

@@ -68,19 +68,34 @@ pub(crate) struct MetadataFields<'a> {
 }
 
 impl ResourceMetadata {
-    /// The document for `fields`, at the URL RFC 9728 §3.1 derives from the resource.
-    pub(crate) fn new(fields: &MetadataFields<'_>) -> Result<Self, ConfigError> {
+    /// Whether metadata can be published for `resource` with `issuer`: checked first, so
+    /// that a wrong identifier is the one error reported.
+    pub(crate) fn check(resource: &str, issuer: Option<&str>) -> Result<(), ConfigError> {
+        Self::parts(resource, issuer).map(|_| ())
+    }
+
+    /// The issuer, and the origin and path of the resource.
+    fn parts<'a>(
+        resource: &'a str,
+        issuer: Option<&'a str>,
+    ) -> Result<(&'a str, &'a str, &'a str), ConfigError> {
         let problem = |problem: &str| ConfigError::ResourceMetadata {
             problem: problem.to_owned(),
         };
-        let issuer = fields.issuer.ok_or_else(|| {
-            problem("it names the authorization server, so the builder needs `issuer(…)`")
-        })?;
-        let (origin, path) = split_url(fields.resource).ok_or_else(|| {
+        let (origin, path) = split_url(resource).ok_or_else(|| {
             problem(
                 "the resource server's identifier must be the API's https URL (http only to a loopback host): clients fetch the metadata from there",
             )
         })?;
+        let issuer = issuer.ok_or_else(|| {
+            problem("it names the authorization server, so the builder needs `issuer(…)`")
+        })?;
+        Ok((issuer, origin, path))
+    }
+
+    /// The document for `fields`, at the URL RFC 9728 §3.1 derives from the resource.
+    pub(crate) fn new(fields: &MetadataFields<'_>) -> Result<Self, ConfigError> {
+        let (issuer, origin, path) = Self::parts(fields.resource, fields.issuer)?;
         let path = match path.trim_end_matches('/') {
             "" => WELL_KNOWN.to_owned(),
             path => format!("{WELL_KNOWN}{path}"),

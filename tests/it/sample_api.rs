@@ -68,13 +68,14 @@ async fn token_issuer_is_enforced_when_set() {
     let wrong = sample_api::demo_token(sample_api::DEMO_ISSUER, "read:messages").unwrap();
     let right = sample_api::demo_token(ISSUER, "read:messages").unwrap();
     let answer = send(&app, get_with_token("/api/private", &wrong)).await;
-    // With an issuer, the sample names its RFC 9728 metadata and offers DPoP too.
+    // With an issuer, the sample names its RFC 9728 metadata; its registration does not ask
+    // for DPoP, so its challenge offers Bearer alone.
     let metadata = r#"resource_metadata="https://my-api-urn/.well-known/oauth-protected-resource""#;
     assert_eq!(
         answer.challenge.as_deref(),
         Some(
             format!(
-                r#"{}, {metadata}, DPoP realm="https://my-api-urn", {metadata}, algs="RS256 PS256 ES256 EdDSA""#,
+                r#"{}, {metadata}"#,
                 invalid_token("The access token issuer is not trusted")
             )
             .as_str()
