@@ -93,6 +93,8 @@ pub use dpop::{
     ReplayError, ReplayFuture, ReplayKey, ReplayStore,
 };
 pub use dpop::{DpopMode, ThumbprintError, jwk_thumbprint};
+#[cfg(feature = "jwks")]
+pub use dpop::{DpopNonces, NonceCheck, NonceMode, NonceSettings, ReplayLimits};
 pub use error::ConfigError;
 #[cfg(feature = "axum")]
 pub use http::Claims;

@@ -124,6 +124,13 @@ impl Rejection {
             challenge: None,
             dpop_scheme: false,
             required_scope: None,
+            // A DPoP replay store that cannot answer says when to come back.
+            #[cfg(feature = "jwks")]
+            retry_after: match kind {
+                RejectionKind::Dpop(error) => error.retry_after().map(|wait| wait.as_secs().max(1)),
+                _ => None,
+            },
+            #[cfg(not(feature = "jwks"))]
             retry_after: None,
             #[cfg(feature = "axum")]
             hook: None,
