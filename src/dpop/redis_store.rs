@@ -59,9 +59,9 @@ return 1
 /// proof, token, `jti` or thumbprint text is stored. One key per call: it works on a Redis
 /// Cluster too.
 ///
-/// Memory: at most `per_key` members per key that holds a valid token, about 80 bytes each
-/// once a set outgrows Redis's compact encoding (`BENCHMARKS.md` measures it), so one key
-/// costs at most about 160 KB at the default quota. The bound on all keys together is
+/// Memory: at most `per_key` members per key that holds a valid token, about 135 bytes each
+/// once a set outgrows Redis's compact encoding (measured on Redis 7.0, `BENCHMARKS.md`), so
+/// one key costs at most about 270 KB at the default quota, whatever it sends. The bound on all keys together is
 /// Redis's: set `maxmemory` with the `noeviction` policy, so that a full Redis refuses writes
 /// (answered 503 with `Retry-After`) rather than evict proofs, whose replays would then pass.
 ///
