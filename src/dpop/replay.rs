@@ -196,7 +196,9 @@ pub type ReplayFuture<'a> = Pin<Box<dyn Future<Output = Result<Replay, ReplayErr
 ///   `invalid_dpop_proof`), nobody else's. A key is as costly to an attacker as a token bound
 ///   to it: the guard records a proof only after the access token verified and its `cnf.jkt`
 ///   named the proof's key, so keys without a token never reach the store. Filling the
-///   default store takes 50 keys, each with its own token, each sending at the quota.
+///   default store takes 50 keys, each with its own token, each sending at the quota. (Where
+///   proofs come without a token, at an authorization server's token endpoint, a key costs
+///   nothing: there the quota bounds one key, not one client; limit requests per client.)
 /// - **Short lives.** An entry lives until its `iat` would be refused as stale. `iat` may be
 ///   [`iat_window`](crate::DpopSettings::iat_window) plus leeway in the past (120 s by
 ///   default) but only [`max_future_iat`](crate::DpopSettings::max_future_iat) in the future
