@@ -93,11 +93,13 @@ impl OAuthError {
     /// fault, and its message (the backend's) stays out of the answer.
     fn invalid_dpop_proof(err: &DpopError) -> Self {
         match err {
-            DpopError::ReplayStoreUnavailable => Self::new(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "temporarily_unavailable",
-                "DPoP proofs cannot be checked for replay now; try again later",
-            ),
+            DpopError::ReplayStoreFull { .. } | DpopError::ReplayStoreUnavailable { .. } => {
+                Self::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "temporarily_unavailable",
+                    "DPoP proofs cannot be checked for replay now; try again later",
+                )
+            }
             // Its messages name a check, never a value from the proof.
             err => Self::new(
                 StatusCode::BAD_REQUEST,

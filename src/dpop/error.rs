@@ -1,5 +1,7 @@
 //! Why a DPoP proof was not accepted: [`DpopError`], and its answer.
 
+use std::time::Duration;
+
 use http::StatusCode;
 
 /// Why a request's DPoP proof, or the DPoP-bound token it came with, was not accepted; one
@@ -10,7 +12,8 @@ use http::StatusCode;
 /// that is not bound to the proof's key is `invalid_token`; a missing or stale server nonce
 /// is `use_dpop_nonce` (RFC 9449 §9); a `DPoP` header missing or repeated is
 /// `invalid_request` (400), as RFC 6750 §3.1 answers a missing or repeated parameter; and a
-/// replay store that cannot answer is the server's fault (503), never a silent accept.
+/// replay store that cannot answer is the server's fault (503 with `Retry-After`,
+/// [`retry_after`](Self::retry_after)), never a silent accept.
 ///
 /// # Example
 ///
@@ -102,16 +105,36 @@ pub enum DpopError {
     /// The server asked for a nonce and the proof has none (RFC 9449 §9).
     #[error("The DPoP proof has no nonce")]
     NonceRequired,
-    /// The proof's nonce is not the one the server expects now (check 10).
+    /// The proof's nonce is not the one the server expects now (check 10): one of the
+    /// server's, but too old.
     #[error("The DPoP proof's nonce is not the current one")]
     StaleNonce,
+    /// The proof's nonce is none the server issued: not made with its secrets (another
+    /// fleet's, or a secret rotated out), or not a nonce at all (RFC 9449 §9).
+    #[error("The DPoP proof's nonce was not issued by this server")]
+    ForeignNonce,
     /// The proof's `jti` was seen before, within its window (RFC 9449 §11.1).
     #[error("The DPoP proof was used before")]
     Replayed,
-    /// The replay store could not answer: the request cannot be checked, and is answered 503.
-    /// The store's own error is logged (at warn) where it happens, never sent.
+    /// The key that signed the proof holds as many unexpired proofs as the replay store keeps
+    /// for one key (`Replay::OverQuota`): this key's requests are
+    /// refused until some of its proofs expire, so that it cannot fill the store for others.
+    #[error("The DPoP proof's key has sent too many proofs")]
+    KeyOverQuota,
+    /// The replay store is full: the request cannot be checked, and is answered 503 with
+    /// `Retry-After`. Logged (at warn) with the store's size, never sent.
+    #[error("The DPoP replay store is full")]
+    ReplayStoreFull {
+        /// When the store expects room, for `Retry-After`.
+        retry_after: Duration,
+    },
+    /// The replay store could not answer: the request cannot be checked, and is answered 503
+    /// with `Retry-After`. The store's own error is logged (at warn), never sent.
     #[error("The DPoP replay store is unavailable")]
-    ReplayStoreUnavailable,
+    ReplayStoreUnavailable {
+        /// How long the client should wait, for `Retry-After`.
+        retry_after: Duration,
+    },
 }
 
 impl DpopError {
@@ -123,8 +146,8 @@ impl DpopError {
         Some(match self {
             Self::MissingProof | Self::MultipleProofs => "invalid_request",
             Self::UnboundToken | Self::KeyMismatch | Self::BoundTokenAsBearer => "invalid_token",
-            Self::NonceRequired | Self::StaleNonce => "use_dpop_nonce",
-            Self::ReplayStoreUnavailable => return None,
+            Self::NonceRequired | Self::StaleNonce | Self::ForeignNonce => "use_dpop_nonce",
+            Self::ReplayStoreFull { .. } | Self::ReplayStoreUnavailable { .. } => return None,
             _ => "invalid_dpop_proof",
         })
     }
@@ -135,9 +158,40 @@ impl DpopError {
     pub fn status(&self) -> StatusCode {
         match self {
             Self::MissingProof | Self::MultipleProofs => StatusCode::BAD_REQUEST,
-            Self::ReplayStoreUnavailable => StatusCode::SERVICE_UNAVAILABLE,
+            Self::ReplayStoreFull { .. } | Self::ReplayStoreUnavailable { .. } => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
             _ => StatusCode::UNAUTHORIZED,
         }
+    }
+
+    /// For a 503, how long the client should wait before it tries again: the answer's
+    /// `Retry-After`. `None` for every error that is the client's.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use bearer_guard::dpop::DpopError;
+    ///
+    /// let full = DpopError::ReplayStoreFull { retry_after: Duration::from_secs(30) };
+    /// assert_eq!((full.status().as_u16(), full.retry_after()), (503, Some(Duration::from_secs(30))));
+    /// assert_eq!(DpopError::KeyOverQuota.retry_after(), None);
+    /// ```
+    #[must_use]
+    pub fn retry_after(&self) -> Option<Duration> {
+        match self {
+            Self::ReplayStoreFull { retry_after }
+            | Self::ReplayStoreUnavailable { retry_after } => Some(*retry_after),
+            _ => None,
+        }
+    }
+
+    /// Whether the answer is `use_dpop_nonce` (RFC 9449 §9): it must carry a fresh nonce in a
+    /// `DPoP-Nonce` header.
+    #[must_use]
+    pub fn wants_nonce(&self) -> bool {
+        self.error_code() == Some("use_dpop_nonce")
     }
 
     /// The `error_description` sent with it: fixed text that never quotes the proof.
@@ -173,8 +227,11 @@ impl DpopError {
             Self::KeyMismatch => "The access token is bound to another key",
             Self::NonceRequired => "The DPoP proof has no nonce",
             Self::StaleNonce => "The DPoP proof's nonce is not the current one",
+            Self::ForeignNonce => "The DPoP proof's nonce was not issued by this server",
             Self::Replayed => "The DPoP proof was used before",
-            Self::ReplayStoreUnavailable => "The DPoP replay store is unavailable",
+            Self::KeyOverQuota => "The DPoP proof's key has sent too many proofs",
+            Self::ReplayStoreFull { .. } => "The DPoP replay store is full",
+            Self::ReplayStoreUnavailable { .. } => "The DPoP replay store is unavailable",
         }
     }
 
@@ -211,8 +268,11 @@ impl DpopError {
             Self::KeyMismatch => "dpop_key_mismatch",
             Self::NonceRequired => "dpop_nonce_required",
             Self::StaleNonce => "dpop_stale_nonce",
+            Self::ForeignNonce => "dpop_foreign_nonce",
             Self::Replayed => "dpop_replayed",
-            Self::ReplayStoreUnavailable => "dpop_replay_store_unavailable",
+            Self::KeyOverQuota => "dpop_key_over_quota",
+            Self::ReplayStoreFull { .. } => "dpop_replay_store_full",
+            Self::ReplayStoreUnavailable { .. } => "dpop_replay_store_unavailable",
         }
     }
 }
@@ -241,6 +301,7 @@ mod tests {
             DpopError::MissingAccessTokenHash,
             DpopError::AccessTokenHashMismatch,
             DpopError::Replayed,
+            DpopError::KeyOverQuota,
         ];
         for err in proof {
             assert_eq!(
@@ -257,13 +318,30 @@ mod tests {
             (DpopError::BoundTokenAsBearer, Some("invalid_token"), 401),
             (DpopError::NonceRequired, Some("use_dpop_nonce"), 401),
             (DpopError::StaleNonce, Some("use_dpop_nonce"), 401),
-            (DpopError::ReplayStoreUnavailable, None, 503),
+            (DpopError::ForeignNonce, Some("use_dpop_nonce"), 401),
+            (
+                DpopError::ReplayStoreFull {
+                    retry_after: Duration::from_secs(9),
+                },
+                None,
+                503,
+            ),
+            (
+                DpopError::ReplayStoreUnavailable {
+                    retry_after: Duration::from_secs(5),
+                },
+                None,
+                503,
+            ),
         ] {
             assert_eq!(
                 (err.error_code(), err.status().as_u16()),
                 (code, status),
                 "{err:?}"
             );
+            // Only a 503 says when to come back; only use_dpop_nonce wants a nonce.
+            assert_eq!(err.retry_after().is_some(), status == 503, "{err:?}");
+            assert_eq!(err.wants_nonce(), code == Some("use_dpop_nonce"), "{err:?}");
         }
     }
 

@@ -8,7 +8,10 @@
 //! - `DpopVerifier`: every check of RFC 9449 §4.3 on one request's proof (`DpopRequest`),
 //!   yielding a `DpopProof` or a [`DpopError`] that says how to answer;
 //! - `ReplayStore`: where seen proofs are remembered (`MemoryReplayStore` in this
-//!   process, `RedisReplayStore` across instances with the `redis` feature);
+//!   process, `RedisReplayStore` across instances with the `redis` feature), each with a
+//!   quota per key (`ReplayLimits`) so that no client can fill it for the others;
+//! - `DpopNonces`: stateless server nonces (RFC 9449 §8, §9), `NonceMode` and
+//!   `NonceSettings`;
 //! - [`jwk_thumbprint`]: RFC 7638 thumbprints, which DPoP-bound tokens carry as `cnf.jkt`.
 //!
 //! Everything but the mode and the thumbprint needs the `jwks` feature, whose
@@ -64,6 +67,8 @@ mod error;
 mod htu;
 mod mode;
 #[cfg(feature = "jwks")]
+mod nonce;
+#[cfg(feature = "jwks")]
 mod proof;
 #[cfg(feature = "redis")]
 mod redis_store;
@@ -76,11 +81,15 @@ mod thumbprint;
 pub use error::DpopError;
 pub use mode::DpopMode;
 #[cfg(feature = "jwks")]
+pub use nonce::{DpopNonces, NonceCheck, NonceMode, NonceSettings};
+#[cfg(feature = "jwks")]
 pub use proof::{DpopProof, DpopRequest, DpopVerifier};
 #[cfg(feature = "redis")]
 pub use redis_store::RedisReplayStore;
 #[cfg(feature = "jwks")]
-pub use replay::{MemoryReplayStore, Replay, ReplayError, ReplayFuture, ReplayKey, ReplayStore};
+pub use replay::{
+    MemoryReplayStore, Replay, ReplayError, ReplayFuture, ReplayKey, ReplayLimits, ReplayStore,
+};
 #[cfg(feature = "jwks")]
 pub use settings::DpopSettings;
 pub use thumbprint::{ThumbprintError, jwk_thumbprint};

@@ -14,7 +14,10 @@ use sha2::{Digest as _, Sha256};
 
 use crate::dpop::htu;
 use crate::dpop::thumbprint::thumbprint_digest;
-use crate::dpop::{DpopError, DpopSettings, Replay, ReplayKey, ReplayStore};
+use crate::dpop::{
+    DpopError, DpopNonces, DpopSettings, NonceCheck, NonceMode, Replay, ReplayError, ReplayKey,
+    ReplayStore,
+};
 use crate::error::ConfigError;
 use crate::keys::{Algorithm, Algorithms, Unusable, verifying_key};
 
@@ -47,9 +50,11 @@ const MAX_HEADER_LEN: usize = 4 * 1024;
 ///    (case-sensitive, as methods are); `htu` equal to the URI, both normalised as RFC 9449
 ///    §4.3 asks (RFC 3986 §6.2.2 and §6.2.3: case, percent-encodings, dot segments, default
 ///    port; the request's query and fragment are dropped, an `htu` with one is refused);
-///    `iat` within the window either side of now, plus leeway;
+///    `iat` no older than the window plus leeway, and no further ahead than
+///    [`max_future_iat`](DpopSettings::max_future_iat);
 /// 7. with an access token: `ath` is its base64url SHA-256;
-/// 8. with a server nonce: the proof's `nonce` equals it.
+/// 8. with a server nonce ([`DpopRequest::nonce`]): the proof's `nonce` equals it; with server
+///    nonces ([`DpopRequest::nonces`]): the proof's `nonce` is fresh, as their mode requires.
 ///
 /// # Example
 ///
@@ -75,8 +80,10 @@ const MAX_HEADER_LEN: usize = 4 * 1024;
 #[derive(Debug, Clone)]
 pub struct DpopVerifier {
     accepted: Algorithms,
-    /// Seconds `iat` may be from now, either way: the window plus the leeway.
-    tolerance: f64,
+    /// Seconds `iat` may be before now: the window plus the leeway.
+    past: f64,
+    /// Seconds `iat` may be after now.
+    future: f64,
 }
 
 /// One request's facts a proof is checked against.
@@ -100,6 +107,7 @@ pub struct DpopRequest<'a> {
     now: SystemTime,
     token: Option<(&'a str, Option<&'a str>)>,
     nonce: Option<&'a str>,
+    nonces: Option<&'a DpopNonces>,
 }
 
 impl<'a> DpopRequest<'a> {
@@ -116,6 +124,7 @@ impl<'a> DpopRequest<'a> {
             now,
             token: None,
             nonce: None,
+            nonces: None,
         }
     }
 
@@ -129,8 +138,36 @@ impl<'a> DpopRequest<'a> {
     }
 
     /// The nonce the server expects now (RFC 9449 §9): the proof's `nonce` must equal it.
+    /// For nonces of your own making; [`nonces`](Self::nonces) checks bearer-guard's.
     pub fn nonce(mut self, expected: &'a str) -> Self {
         self.nonce = Some(expected);
+        self
+    }
+
+    /// The server's nonces (RFC 9449 §8, §9): the proof's `nonce` is checked with them at the
+    /// request's time, as their [`mode`](DpopNonces::mode) requires, and a proof whose nonce
+    /// is fresh is remembered by the replay store only while it is
+    /// ([`DpopProof::replay_ttl`]). Whether to send a new nonce with the answer:
+    /// [`DpopProof::send_new_nonce`], or for a refused proof
+    /// [`DpopError::wants_nonce`].
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use std::time::SystemTime;
+    /// use bearer_guard::dpop::{DpopNonces, DpopRequest, NonceMode, NonceSettings};
+    /// use bearer_guard::registration::SigningSecret;
+    ///
+    /// let nonces = DpopNonces::new(
+    ///     NonceSettings::default().mode(NonceMode::Required).secret(SigningSecret::from_bytes([5; 32])),
+    /// )?;
+    /// let request = DpopRequest::new("GET", "https://api.example.com/orders", SystemTime::now())
+    ///     .nonces(&nonces);
+    /// # let _ = request;
+    /// # Ok::<(), bearer_guard::ConfigError>(())
+    /// ```
+    pub fn nonces(mut self, nonces: &'a DpopNonces) -> Self {
+        self.nonces = Some(nonces);
         self
     }
 }
@@ -155,6 +192,7 @@ pub struct DpopProof {
     replay_key: ReplayKey,
     issued_at: SystemTime,
     replay_ttl: Duration,
+    send_new_nonce: bool,
 }
 
 impl DpopProof {
@@ -197,26 +235,67 @@ impl DpopProof {
         self.replay_key
     }
 
-    /// How long it must be remembered: until its `iat` leaves the window (at least 1 s).
+    /// How long it must be remembered: until its `iat` leaves the window, or sooner, until
+    /// its server nonce goes stale (at least 1 s).
     #[must_use]
     pub fn replay_ttl(&self) -> Duration {
         self.replay_ttl
     }
 
-    /// Records it in `store`: `Ok` the first time, [`DpopError::Replayed`] after, and
-    /// [`DpopError::ReplayStoreUnavailable`] when the store cannot answer.
+    /// Whether the answer should carry a new server nonce (`DPoP-Nonce`, RFC 9449 §8.2): the
+    /// proof's nonce is from a slot that has turned, or it has none while nonces are on.
+    /// Always `false` without [`DpopRequest::nonces`].
+    #[must_use]
+    pub fn send_new_nonce(&self) -> bool {
+        self.send_new_nonce
+    }
+
+    /// Records it in `store`: `Ok` the first time, [`DpopError::Replayed`] after,
+    /// [`DpopError::KeyOverQuota`] when its key holds its quota of the store, and
+    /// [`DpopError::ReplayStoreFull`] or [`DpopError::ReplayStoreUnavailable`] (both with
+    /// a `retry_after`, and logged at warn with the reason) when the store cannot answer.
     ///
     /// # Errors
     ///
-    /// [`DpopError::Replayed`] or [`DpopError::ReplayStoreUnavailable`].
+    /// [`DpopError::Replayed`], [`DpopError::KeyOverQuota`], [`DpopError::ReplayStoreFull`]
+    /// or [`DpopError::ReplayStoreUnavailable`].
     pub async fn check_replay(&self, store: &(impl ReplayStore + ?Sized)) -> Result<(), DpopError> {
         match store.record(self.replay_key, self.replay_ttl).await {
             Ok(Replay::First) => Ok(()),
             Ok(Replay::Seen) => Err(DpopError::Replayed),
-            Err(err) => {
-                tracing::warn!(%err, "bearer-guard: the DPoP replay store failed");
-                Err(DpopError::ReplayStoreUnavailable)
+            Ok(Replay::OverQuota) => {
+                tracing::debug!(
+                    thumbprint = %self.thumbprint,
+                    "bearer-guard: a DPoP key holds its quota of the replay store; its proof is refused"
+                );
+                Err(DpopError::KeyOverQuota)
             }
+            Err(err) => Err(store_failed(&err)),
+        }
+    }
+}
+
+/// The error for a replay store that could not answer, logged with its reason and size.
+fn store_failed(err: &ReplayError) -> DpopError {
+    let retry_after = err.retry_after().max(Duration::from_secs(1));
+    match err {
+        ReplayError::Full { capacity, .. } => {
+            tracing::warn!(
+                reason = err.reason(),
+                capacity,
+                retry_after_s = retry_after.as_secs(),
+                "bearer-guard: the DPoP replay store is full; DPoP requests get 503 until entries expire"
+            );
+            DpopError::ReplayStoreFull { retry_after }
+        }
+        _ => {
+            tracing::warn!(
+                reason = err.reason(),
+                %err,
+                retry_after_s = retry_after.as_secs(),
+                "bearer-guard: the DPoP replay store failed; DPoP requests get 503"
+            );
+            DpopError::ReplayStoreUnavailable { retry_after }
         }
     }
 }
@@ -261,7 +340,8 @@ impl DpopVerifier {
         settings.check()?;
         Ok(Self {
             accepted: settings.algorithms,
-            tolerance: (settings.iat_window + settings.leeway).as_secs_f64(),
+            past: (settings.iat_window + settings.leeway).as_secs_f64(),
+            future: settings.future_iat().as_secs_f64(),
         })
     }
 
@@ -361,10 +441,10 @@ impl DpopVerifier {
             _ => return Err(DpopError::UriMismatch),
         }
         let now = seconds_since_epoch(request.now);
-        if iat < now - self.tolerance {
+        if iat < now - self.past {
             return Err(DpopError::Stale);
         }
-        if iat > now + self.tolerance {
+        if iat > now + self.future {
             return Err(DpopError::IssuedInFuture);
         }
 
@@ -381,14 +461,30 @@ impl DpopVerifier {
                 Some(_) => {}
             }
         }
-
         // Remembered until `iat` leaves the window: a replay after that is refused as stale.
-        let ttl = (iat + self.tolerance - now).ceil().max(1.0);
+        let mut dead_at = iat + self.past;
+        let mut send_new_nonce = false;
+        if let Some(nonces) = request.nonces {
+            let nonce = claims.nonce.as_deref();
+            let check = nonces.admit(nonce, request.now)?;
+            if nonces.mode() != NonceMode::Off {
+                send_new_nonce = check.send_new_nonce();
+                // A replay carries the same nonce, refused once it is stale.
+                if let (NonceCheck::Fresh { .. }, Some(nonce)) = (check, nonce)
+                    && let Some(until) = nonces.fresh_until(nonce, request.now)
+                {
+                    dead_at = dead_at.min(until as f64);
+                }
+            }
+        }
+
+        let ttl = (dead_at - now).ceil().max(1.0);
         Ok(DpopProof {
             replay_key: ReplayKey::new(&thumbprint, &jti),
             thumbprint,
             issued_at: numeric_date(iat),
             replay_ttl: Duration::try_from_secs_f64(ttl).unwrap_or(Duration::from_secs(1)),
+            send_new_nonce,
         })
     }
 }
@@ -545,7 +641,7 @@ mod tests {
             ),
             (
                 "future",
-                DpopRequest::new("GET", uri, at(1_562_262_618 - 121)),
+                DpopRequest::new("GET", uri, at(1_562_262_618 - 11)),
                 DpopError::IssuedInFuture,
             ),
             (
@@ -583,8 +679,8 @@ mod tests {
         ] {
             assert!(check(DpopRequest::new("GET", same, now)).is_ok(), "{same}");
         }
-        // The edges of the window (60 s + 60 s leeway) are inside it.
-        for edge in [1_562_262_618 + 120, 1_562_262_618 - 120] {
+        // The edges of the window (60 s + 60 s leeway before now, 10 s after) are inside it.
+        for edge in [1_562_262_618 + 120, 1_562_262_618 - 10] {
             assert!(
                 check(DpopRequest::new("GET", uri, at(edge))).is_ok(),
                 "{edge}"

@@ -12,11 +12,16 @@ use crate::keys::{Algorithm, Algorithms};
 /// | setting | default | bounds |
 /// |---|---|---|
 /// | [`algorithms`](Self::algorithms) | RS256, PS256, ES256, EdDSA | at least one; asymmetric only |
-/// | [`iat_window`](Self::iat_window) | 60 s either side of now | 1 s to 300 s |
+/// | [`iat_window`](Self::iat_window) | 60 s before now | 1 s to 300 s |
 /// | [`leeway`](Self::leeway) | 60 s, added to the window (the guard's own leeway) | 0 to 300 s |
+/// | [`max_future_iat`](Self::max_future_iat) | 10 s after now (or the window plus leeway, if shorter), skew included | 0 to the window plus leeway |
 ///
-/// Server nonces (RFC 9449 §8) change over time, so the nonce expected is given per request
-/// ([`DpopRequest::nonce`](crate::dpop::DpopRequest::nonce)), not here.
+/// The future side is kept short on purpose: a proof is remembered by the replay store until
+/// its `iat` leaves the window, so an `iat` far ahead would make it live long (see the
+/// [replay module](crate::dpop::ReplayStore)).
+///
+/// Server nonces (RFC 9449 §8) change over time, so they are given per request
+/// ([`DpopRequest::nonces`](crate::dpop::DpopRequest::nonces)), not here.
 ///
 /// # Example
 ///
@@ -28,7 +33,8 @@ use crate::keys::{Algorithm, Algorithms};
 /// let settings = DpopSettings::default()
 ///     .algorithms([Algorithm::Es256, Algorithm::EdDsa])
 ///     .iat_window(Duration::from_secs(30))
-///     .leeway(Duration::from_secs(5));
+///     .leeway(Duration::from_secs(5))
+///     .max_future_iat(Duration::from_secs(2));
 /// assert_eq!(settings.accepted_algorithms().collect::<Vec<_>>(), [Algorithm::Es256, Algorithm::EdDsa]);
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -37,6 +43,8 @@ pub struct DpopSettings {
     pub(crate) algorithms: Algorithms,
     pub(crate) iat_window: Duration,
     pub(crate) leeway: Duration,
+    /// `None`: the default, 10 s or the window plus leeway if that is shorter.
+    max_future_iat: Option<Duration>,
 }
 
 impl Default for DpopSettings {
@@ -47,11 +55,13 @@ impl Default for DpopSettings {
             ),
             iat_window: Duration::from_secs(60),
             leeway: Duration::from_secs(60),
+            max_future_iat: None,
         }
     }
 }
 
 const MAX_WINDOW: Duration = Duration::from_secs(300);
+const DEFAULT_FUTURE: Duration = Duration::from_secs(10);
 
 impl DpopSettings {
     /// The algorithms a proof may be signed with. Defaults to every asymmetric one
@@ -62,8 +72,7 @@ impl DpopSettings {
         self
     }
 
-    /// How far from now a proof's `iat` may be, before or after, leeway aside. Defaults to
-    /// 60 s.
+    /// How far before now a proof's `iat` may be, leeway aside. Defaults to 60 s.
     pub fn iat_window(mut self, window: Duration) -> Self {
         self.iat_window = window;
         self
@@ -73,6 +82,20 @@ impl DpopSettings {
     pub fn leeway(mut self, leeway: Duration) -> Self {
         self.leeway = leeway;
         self
+    }
+
+    /// How far after now a proof's `iat` may be, the client's clock running fast included (the
+    /// leeway does not add to it). Defaults to 10 s, or the window plus the leeway if that is
+    /// shorter; at most the window plus the leeway.
+    pub fn max_future_iat(mut self, ahead: Duration) -> Self {
+        self.max_future_iat = Some(ahead);
+        self
+    }
+
+    /// How far after now `iat` may be, the default applied.
+    pub(crate) fn future_iat(&self) -> Duration {
+        self.max_future_iat
+            .unwrap_or_else(|| DEFAULT_FUTURE.min(self.iat_window + self.leeway))
     }
 
     /// The algorithms accepted, in the order of [`Algorithm`]: what a `DPoP` challenge lists
@@ -107,6 +130,16 @@ impl DpopSettings {
                 format!("{:?} is over {MAX_WINDOW:?}", self.leeway),
             );
         }
+        if self.future_iat() > self.iat_window + self.leeway {
+            return refuse(
+                "max_future_iat",
+                format!(
+                    "{:?} is over the window plus leeway ({:?}); the future side is meant to be the shorter",
+                    self.future_iat(),
+                    self.iat_window + self.leeway
+                ),
+            );
+        }
         Ok(())
     }
 }
@@ -129,6 +162,12 @@ mod tests {
         );
         assert_eq!(settings.iat_window, Duration::from_secs(60));
         assert_eq!(settings.leeway, Duration::from_secs(60));
+        assert_eq!(settings.future_iat(), Duration::from_secs(10));
+        // A window shorter than the default future side shortens it.
+        let narrow = DpopSettings::default()
+            .iat_window(Duration::from_secs(3))
+            .leeway(Duration::from_secs(2));
+        assert_eq!(narrow.future_iat(), Duration::from_secs(5));
         assert_eq!(settings.check(), Ok(()));
     }
 
@@ -156,11 +195,26 @@ mod tests {
             "iat_window"
         );
         assert_eq!(refused(DpopSettings::default().leeway(s(301))), "leeway");
+        assert_eq!(
+            refused(DpopSettings::default().max_future_iat(s(121))),
+            "max_future_iat"
+        );
+        assert_eq!(
+            refused(
+                DpopSettings::default()
+                    .iat_window(s(5))
+                    .leeway(s(0))
+                    .max_future_iat(s(10))
+            ),
+            "max_future_iat"
+        );
         let edges = DpopSettings::default()
             .algorithms([Algorithm::EdDsa])
             .iat_window(s(300))
-            .leeway(s(0));
+            .leeway(s(0))
+            .max_future_iat(s(300));
         assert_eq!(edges.check(), Ok(()));
+        assert_eq!(DpopSettings::default().max_future_iat(s(0)).check(), Ok(()));
         assert_eq!(DpopSettings::default().iat_window(s(1)).check(), Ok(()));
     }
 }

@@ -9,10 +9,11 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use crate::common::keys::{dpop_proof, public_jwk, signed_raw};
 use crate::common::{AUDIENCE, SECRET};
 use bearer_guard::dpop::{
-    DpopError, DpopProof, DpopRequest, DpopSettings, DpopVerifier, MemoryReplayStore,
-    jwk_thumbprint,
+    DpopError, DpopNonces, DpopProof, DpopRequest, DpopSettings, DpopVerifier, MemoryReplayStore,
+    NonceMode, NonceSettings, ReplayLimits, jwk_thumbprint,
 };
 use bearer_guard::issuer::TokenIssuer;
+use bearer_guard::registration::SigningSecret;
 use bearer_guard::{Algorithm as Alg, BearerGuardLayer, ConfigError, ResourceServer};
 use http::HeaderValue;
 use jsonwebtoken::Algorithm;
@@ -455,9 +456,9 @@ fn each_check_refuses_its_own_failure() {
     }
     // The unchanged proof passes: each failure above is its own.
     assert!(verify(&es256(json!({})), "p256").is_ok());
-    // Within the window (60 s) plus leeway (60 s), either way; the exact edges are tested
-    // with a fixed clock beside the code, as this clock moves between signing and checking.
-    for iat in [now - 100, now + 100] {
+    // Within the window (60 s) plus leeway (60 s) before now, 10 s after; the exact edges
+    // are tested with a fixed clock (`iat_edges_with_a_fixed_clock`).
+    for iat in [now - 100, now + 5] {
         assert!(
             verify(&es256(json!({ "iat": iat })), "p256").is_ok(),
             "{iat}"
@@ -570,8 +571,185 @@ async fn a_replayed_proof_is_refused_by_the_same_store() {
     assert_eq!(again.check_replay(&elsewhere).await, Ok(()));
 }
 
+/// A proof by `key` (EdDSA for `ed25519`, ES256 for `p256`) for `GET URI` with
+/// [`ACCESS_TOKEN`], its claims `extra` merged in.
+fn proof_by(key: &str, extra: Value) -> HeaderValue {
+    let alg = if key == "ed25519" {
+        Algorithm::EdDSA
+    } else {
+        Algorithm::ES256
+    };
+    HeaderValue::from_str(&dpop_proof(alg, key, &claims(extra))).unwrap()
+}
+
+/// `GET URI` at `now` seconds, with [`ACCESS_TOKEN`] bound to `jkt`.
+fn request_at<'a>(jkt: &'a str, now: u64) -> DpopRequest<'a> {
+    DpopRequest::new("GET", URI, UNIX_EPOCH + Duration::from_secs(now))
+        .access_token(ACCESS_TOKEN, Some(jkt))
+}
+
+#[test]
+fn iat_edges_with_a_fixed_clock() {
+    let t = 1_800_000_000;
+    let jkt = jkt("p256");
+    let proof = proof_by("p256", json!({ "iat": t }));
+    let check = |now| verifier().verify([&proof], &request_at(&jkt, now));
+    // 60 s window + 60 s leeway before now; 10 s after.
+    assert_eq!(check(t + 121), Err(DpopError::Stale));
+    assert_eq!(check(t - 11), Err(DpopError::IssuedInFuture));
+    // Remembered until `iat` + 120 s: at most 130 s, for a proof at the future edge.
+    for (now, ttl) in [(t + 120, 1), (t, 120), (t - 10, 130)] {
+        assert_eq!(
+            check(now).unwrap().replay_ttl(),
+            Duration::from_secs(ttl),
+            "{now}"
+        );
+    }
+    // A wider future side, where the operator asks for it.
+    let lenient =
+        DpopVerifier::new(DpopSettings::default().max_future_iat(Duration::from_secs(60))).unwrap();
+    assert!(lenient.verify([&proof], &request_at(&jkt, t - 60)).is_ok());
+    assert_eq!(
+        lenient.verify([&proof], &request_at(&jkt, t - 61)),
+        Err(DpopError::IssuedInFuture)
+    );
+}
+
+#[tokio::test]
+async fn a_flood_from_one_key_never_refuses_another_in_memory() {
+    let store = MemoryReplayStore::with_limits(ReplayLimits::default().capacity(1_000).per_key(20))
+        .unwrap();
+    let (flooder, honest) = (jkt("ed25519"), jkt("p256"));
+    let now = now();
+    let mut refused = 0;
+    for i in 0..100 {
+        let flood = verifier()
+            .verify(
+                [&proof_by("ed25519", json!({ "iat": now }))],
+                &request_at(&flooder, now),
+            )
+            .unwrap();
+        match flood.check_replay(&store).await {
+            Ok(()) => {}
+            Err(DpopError::KeyOverQuota) => refused += 1,
+            Err(other) => panic!("{other:?}"),
+        }
+        if i % 10 == 0 {
+            let proof = verifier()
+                .verify(
+                    [&proof_by("p256", json!({ "iat": now }))],
+                    &request_at(&honest, now),
+                )
+                .unwrap();
+            assert_eq!(proof.check_replay(&store).await, Ok(()), "{i}");
+        }
+    }
+    assert_eq!(refused, 80);
+    assert_eq!((store.len(), store.keys()), (30, 2));
+}
+
+#[tokio::test]
+async fn a_full_store_is_a_503_with_when_to_retry() {
+    let store =
+        MemoryReplayStore::with_limits(ReplayLimits::default().capacity(2).per_key(1)).unwrap();
+    let now = now();
+    for key in ["ed25519", "p256"] {
+        let jkt = jkt(key);
+        let proof = verifier().verify(
+            [&proof_by(key, json!({ "iat": now }))],
+            &request_at(&jkt, now),
+        );
+        assert_eq!(proof.unwrap().check_replay(&store).await, Ok(()));
+    }
+    let jkt = jkt("rsa2048");
+    let proof = dpop_proof(Algorithm::RS256, "rsa2048", &claims(json!({ "iat": now })));
+    let proof = verifier()
+        .verify(
+            [&HeaderValue::from_str(&proof).unwrap()],
+            &request_at(&jkt, now),
+        )
+        .unwrap();
+    let err = proof.check_replay(&store).await.unwrap_err();
+    assert!(matches!(err, DpopError::ReplayStoreFull { .. }), "{err:?}");
+    // Until the soonest entry expires: 120 s from `iat`, less what the clock moved.
+    let wait = err.retry_after().unwrap();
+    assert!(
+        (Duration::from_secs(110)..=Duration::from_secs(120)).contains(&wait),
+        "{wait:?}"
+    );
+    assert_eq!((err.status().as_u16(), err.error_code()), (503, None));
+}
+
+fn nonces(mode: NonceMode, secret: u8) -> DpopNonces {
+    DpopNonces::new(
+        NonceSettings::default()
+            .mode(mode)
+            .secret(SigningSecret::from_bytes([secret; 32])),
+    )
+    .unwrap()
+}
+
+#[test]
+fn server_nonces_through_the_verifier() {
+    // The start of a 30 s slot.
+    let t = 1_800_000_000;
+    let required = nonces(NonceMode::Required, 1);
+    let on = nonces(NonceMode::On, 1);
+    let at = |s: u64| UNIX_EPOCH + Duration::from_secs(s);
+    let nonce = required.issue(at(t)).unwrap();
+    let jkt = jkt("p256");
+    let with_nonce = proof_by("p256", json!({ "iat": t, "nonce": nonce }));
+    let without = proof_by("p256", json!({ "iat": t }));
+    let check = |proof: &HeaderValue, nonces, now| {
+        verifier().verify([proof], &request_at(&jkt, now).nonces(nonces))
+    };
+
+    // Fresh: passes, and is remembered only while its nonce is fresh (to t + 60), not until
+    // its iat leaves the window (t + 120).
+    let fresh = check(&with_nonce, &required, t).unwrap();
+    assert_eq!(
+        (fresh.replay_ttl(), fresh.send_new_nonce()),
+        (Duration::from_secs(60), false)
+    );
+    // A slot later: passes, and a new nonce should ride on the answer (RFC 9449 §8.2).
+    let turned = check(&with_nonce, &required, t + 45).unwrap();
+    assert_eq!(
+        (turned.replay_ttl(), turned.send_new_nonce()),
+        (Duration::from_secs(15), true)
+    );
+    // Two slots later: stale, within the iat window.
+    let stale = check(&with_nonce, &required, t + 60).unwrap_err();
+    assert_eq!((stale, stale.wants_nonce()), (DpopError::StaleNonce, true));
+    // No nonce: required refuses, on takes it (for the iat window) and sends one.
+    assert_eq!(check(&without, &required, t), Err(DpopError::NonceRequired));
+    let invited = check(&without, &on, t).unwrap();
+    assert_eq!(
+        (invited.replay_ttl(), invited.send_new_nonce()),
+        (Duration::from_secs(120), true)
+    );
+    // Another fleet's nonce (another secret) is refused, whatever the mode.
+    let theirs = nonces(NonceMode::Required, 2).issue(at(t)).unwrap();
+    let foreign = proof_by("p256", json!({ "iat": t, "nonce": theirs }));
+    for mode in [&required, &on] {
+        let err = check(&foreign, mode, t).unwrap_err();
+        assert_eq!(
+            (err, err.error_code(), err.status().as_u16()),
+            (DpopError::ForeignNonce, Some("use_dpop_nonce"), 401)
+        );
+    }
+    // Off: the nonce is not looked at.
+    let off = nonces(NonceMode::Off, 1);
+    let ignored = check(&foreign, &off, t).unwrap();
+    assert_eq!(
+        (ignored.replay_ttl(), ignored.send_new_nonce()),
+        (Duration::from_secs(120), false)
+    );
+}
+
 #[cfg(feature = "redis")]
 mod redis {
+    use base64::Engine as _;
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
     use bearer_guard::dpop::{RedisReplayStore, Replay, ReplayError, ReplayKey, ReplayStore};
 
     use super::*;
@@ -604,7 +782,7 @@ mod redis {
     }
 
     #[tokio::test]
-    async fn entries_carry_the_ttl_and_the_prefix_and_no_proof_text() {
+    async fn entries_are_one_sorted_set_per_key_with_the_ttl_and_the_prefix_and_no_proof_text() {
         let Some(server) = RedisServer::start() else {
             return;
         };
@@ -621,22 +799,39 @@ mod redis {
             store.record(key, Duration::from_secs(120)).await,
             Ok(Replay::Seen)
         );
+        let second = ReplayKey::new("thumbprint", "jti-2");
+        assert_eq!(
+            store.record(second, Duration::from_secs(60)).await,
+            Ok(Replay::First)
+        );
 
-        let client = ::redis::Client::open(server.url()).unwrap();
-        let mut conn = client.get_multiplexed_async_connection().await.unwrap();
-        let name = format!("test:{key}");
-        let ttl: i64 = ::redis::cmd("PTTL")
-            .arg(&name)
-            .query_async(&mut conn)
-            .await
-            .unwrap();
-        assert!((1..=120_000).contains(&ttl), "{ttl}");
+        let mut conn = connection(&server).await;
+        let name = format!("test:{}", URL_SAFE_NO_PAD.encode(key.signer()));
         let keys: Vec<String> = ::redis::cmd("KEYS")
             .arg("*")
             .query_async(&mut conn)
             .await
             .unwrap();
-        assert_eq!(keys, [name]);
+        assert_eq!(keys, std::slice::from_ref(&name));
+        // The set lives as long as its longest-lived proof; each member is a proof's 32
+        // bytes, scored by its expiry.
+        let ttl: i64 = ::redis::cmd("PTTL")
+            .arg(&name)
+            .query_async(&mut conn)
+            .await
+            .unwrap();
+        assert!((60_001..=120_000).contains(&ttl), "{ttl}");
+        let members: Vec<Vec<u8>> = ::redis::cmd("ZRANGE")
+            .arg(&name)
+            .arg(0)
+            .arg(-1)
+            .query_async(&mut conn)
+            .await
+            .unwrap();
+        assert_eq!(
+            members,
+            [second.as_bytes().to_vec(), key.as_bytes().to_vec()]
+        );
         // Keys of another prefix are apart.
         let other = RedisReplayStore::connect(&server.url())
             .await
@@ -645,6 +840,139 @@ mod redis {
         assert_eq!(
             other.record(key, Duration::from_secs(120)).await,
             Ok(Replay::First)
+        );
+    }
+
+    async fn connection(server: &RedisServer) -> ::redis::aio::MultiplexedConnection {
+        let client = ::redis::Client::open(server.url()).unwrap();
+        client.get_multiplexed_async_connection().await.unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_flood_from_one_key_never_refuses_another_across_instances() {
+        let Some(server) = RedisServer::start() else {
+            return;
+        };
+        // Two instances with one Redis, a quota of 20 proofs per key.
+        let one = RedisReplayStore::connect(&server.url())
+            .await
+            .unwrap()
+            .per_key(20)
+            .unwrap();
+        let two = RedisReplayStore::connect(&server.url())
+            .await
+            .unwrap()
+            .per_key(20)
+            .unwrap();
+        let ttl = Duration::from_secs(120);
+        let flood = |i: usize| ReplayKey::new("flooding-key", &format!("f-{i}"));
+        let mut answers = Vec::new();
+        for i in 0..200 {
+            // The flood alternates between the instances: the quota is the fleet's.
+            let store = if i % 2 == 0 { &one } else { &two };
+            answers.push(store.record(flood(i), ttl).await.unwrap());
+            if i % 10 == 0 {
+                let honest = ReplayKey::new("honest-key", &format!("h-{i}"));
+                let store = if i % 20 == 0 { &two } else { &one };
+                assert_eq!(store.record(honest, ttl).await, Ok(Replay::First), "{i}");
+            }
+        }
+        let first = answers.iter().filter(|a| **a == Replay::First).count();
+        let over = answers.iter().filter(|a| **a == Replay::OverQuota).count();
+        assert_eq!((first, over), (20, 180));
+        assert!(answers[..20].iter().all(|a| *a == Replay::First));
+        // A replay of a recorded proof is still a replay, not an over-quota.
+        assert_eq!(one.record(flood(1), ttl).await, Ok(Replay::Seen));
+        // Through the verifier: the flooding key's own proof is refused with its own error.
+        let flooded = RedisReplayStore::connect(&server.url())
+            .await
+            .unwrap()
+            .per_key(1)
+            .unwrap();
+        let proof = |()| {
+            verify(
+                &dpop_proof(Algorithm::EdDSA, "ed25519", &claims(json!({}))),
+                "ed25519",
+            )
+            .unwrap()
+        };
+        assert_eq!(proof(()).check_replay(&flooded).await, Ok(()));
+        let err = proof(()).check_replay(&flooded).await.unwrap_err();
+        assert_eq!(
+            (err, err.error_code(), err.status().as_u16()),
+            (DpopError::KeyOverQuota, Some("invalid_dpop_proof"), 401)
+        );
+        let other = verify(
+            &dpop_proof(Algorithm::ES256, "p256", &claims(json!({}))),
+            "p256",
+        )
+        .unwrap();
+        assert_eq!(other.check_replay(&flooded).await, Ok(()));
+        // Nonsense quotas are refused when the store is made.
+        for bad in [0, 1_000_001] {
+            assert!(matches!(
+                RedisReplayStore::connect(&server.url())
+                    .await
+                    .unwrap()
+                    .per_key(bad),
+                Err(ConfigError::DpopSetting {
+                    setting: "replay per_key",
+                    ..
+                })
+            ));
+        }
+    }
+
+    #[tokio::test]
+    async fn a_keys_quota_frees_as_its_proofs_expire() {
+        let Some(server) = RedisServer::start() else {
+            return;
+        };
+        let store = RedisReplayStore::connect(&server.url())
+            .await
+            .unwrap()
+            .per_key(2)
+            .unwrap();
+        let key = |jti: &str| ReplayKey::new("k", jti);
+        assert_eq!(
+            store.record(key("a"), Duration::from_secs(120)).await,
+            Ok(Replay::First)
+        );
+        assert_eq!(
+            store.record(key("b"), Duration::from_secs(120)).await,
+            Ok(Replay::First)
+        );
+        assert_eq!(
+            store.record(key("c"), Duration::from_secs(120)).await,
+            Ok(Replay::OverQuota)
+        );
+        // Redis's clock decides expiry: move "a"'s expiry into the past, as if its time came
+        // (no waiting in tests).
+        let mut conn = connection(&server).await;
+        let name = format!(
+            "{}{}",
+            "bearer-guard:dpop:",
+            URL_SAFE_NO_PAD.encode(key("a").signer())
+        );
+        let _: i64 = ::redis::cmd("ZADD")
+            .arg(&name)
+            .arg("XX")
+            .arg(1)
+            .arg(key("a").as_bytes().as_slice())
+            .query_async(&mut conn)
+            .await
+            .unwrap();
+        assert_eq!(
+            store.record(key("c"), Duration::from_secs(120)).await,
+            Ok(Replay::First)
+        );
+        assert_eq!(
+            store.record(key("d"), Duration::from_secs(120)).await,
+            Ok(Replay::OverQuota)
+        );
+        assert_eq!(
+            store.record(key("b"), Duration::from_secs(120)).await,
+            Ok(Replay::Seen)
         );
     }
 
@@ -661,7 +989,12 @@ mod redis {
         .unwrap();
         drop(server);
         let err = proof.check_replay(&store).await.unwrap_err();
-        assert!(matches!(err, DpopError::ReplayStoreUnavailable), "{err:?}");
+        assert_eq!(
+            err,
+            DpopError::ReplayStoreUnavailable {
+                retry_after: Duration::from_secs(5)
+            }
+        );
         assert_eq!((err.status().as_u16(), err.error_code()), (503, None));
         // Nor can a store be made from what is not a Redis URL. (Where no Redis listens,
         // `connect` fails too, after the connection manager's six attempts: about 10 s.)

@@ -10,8 +10,8 @@ use crate::common::*;
 use axum::body::Body;
 use axum::{Router, routing::get};
 use bearer_guard::dpop::{
-    DpopError, DpopMode, DpopProof, ReplayError, ReplayFuture, ReplayKey, ReplayStore,
-    jwk_thumbprint,
+    DpopError, DpopMode, DpopProof, MemoryReplayStore, ReplayError, ReplayFuture, ReplayKey,
+    ReplayLimits, ReplayStore, jwk_thumbprint,
 };
 use bearer_guard::issuer::TokenIssuer;
 use bearer_guard::{BearerGuardLayer, Rejection, RejectionKind, ResourceServer};
@@ -348,10 +348,104 @@ async fn a_replay_store_that_cannot_answer_is_a_503_never_an_accept() {
         (
             503,
             None,
-            Some(RejectionKind::Dpop(DpopError::ReplayStoreUnavailable))
+            Some(RejectionKind::Dpop(DpopError::ReplayStoreUnavailable {
+                retry_after: std::time::Duration::from_secs(5)
+            }))
         )
     );
+    assert_eq!(retry_after(&answer), Some("5"));
     assert!(!answer.body.contains("connection refused"));
+}
+
+fn retry_after(answer: &Answer) -> Option<&str> {
+    answer
+        .response
+        .headers()
+        .get("retry-after")
+        .and_then(|value| value.to_str().ok())
+}
+
+#[tokio::test]
+async fn a_key_over_its_quota_is_refused_alone_and_a_full_store_says_when_to_retry() {
+    // Room for 4 proofs, 2 per key.
+    let store =
+        MemoryReplayStore::with_limits(ReplayLimits::default().capacity(4).per_key(2)).unwrap();
+    let app = app(builder(DpopMode::Allowed)
+        .dpop_replay_store(store)
+        .build()
+        .unwrap());
+    let (flooder, honest) = (token(Some("p256")), token(Some("ed25519")));
+    let honest_get = |token: &str| {
+        proof(
+            "ed25519",
+            "GET",
+            &format!("{API_URL}/orders"),
+            token,
+            json!({}),
+        )
+    };
+    for _ in 0..2 {
+        let answer = send(
+            &app,
+            request("GET", "DPoP", &flooder, &[&fresh_get(&flooder)]),
+        )
+        .await;
+        assert_eq!(answer.status, 200);
+    }
+    // The flooding key's next proofs: its own 401, no Retry-After.
+    for _ in 0..5 {
+        let answer = send(
+            &app,
+            request("GET", "DPoP", &flooder, &[&fresh_get(&flooder)]),
+        )
+        .await;
+        assert_eq!(
+            (answer.status, kind(&answer), retry_after(&answer)),
+            (
+                401,
+                Some(RejectionKind::Dpop(DpopError::KeyOverQuota)),
+                None
+            )
+        );
+        assert!(
+            answer
+                .challenge
+                .unwrap()
+                .contains(r#"error="invalid_dpop_proof""#)
+        );
+    }
+    // Another key is served all along.
+    for _ in 0..2 {
+        let answer = send(
+            &app,
+            request("GET", "DPoP", &honest, &[&honest_get(&honest)]),
+        )
+        .await;
+        assert_eq!(answer.status, 200);
+    }
+    // Now the store is full (two keys at their quota): a third key gets a 503 that says
+    // when the soonest proof expires, about 120 s from now.
+    let third = token(Some("rsa2048"));
+    let rsa_get = dpop_proof(
+        Algorithm::RS256,
+        "rsa2048",
+        &json!({
+            "jti": unique_jti(), "htm": "GET", "htu": format!("{API_URL}/orders"),
+            "iat": now(), "ath": DpopProof::access_token_hash(&third),
+        }),
+    );
+    let answer = send(&app, request("GET", "DPoP", &third, &[&rsa_get])).await;
+    assert_eq!((answer.status, answer.challenge.as_deref()), (503, None));
+    assert!(
+        matches!(
+            kind(&answer),
+            Some(RejectionKind::Dpop(DpopError::ReplayStoreFull { .. }))
+        ),
+        "{:?}",
+        kind(&answer)
+    );
+    let wait: u64 = retry_after(&answer).unwrap().parse().unwrap();
+    assert!((110..=120).contains(&wait), "{wait}");
 }
 
 #[tokio::test]

@@ -221,7 +221,11 @@ impl Rejection {
             challenge: Arc::clone(challenge),
             dpop_scheme: false,
             required_scope: None,
-            retry_after: None,
+            // A DPoP replay store that cannot answer says when to come back.
+            retry_after: match kind {
+                RejectionKind::Dpop(error) => error.retry_after().map(|wait| wait.as_secs().max(1)),
+                _ => None,
+            },
         }
     }
 
