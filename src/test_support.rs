@@ -3,9 +3,9 @@
 
 use jsonwebtoken::Algorithm as JwtAlgorithm;
 
+use crate::keys::KeySource;
 use crate::keys::{Algorithm, Algorithms, Hs256Key, Hs256Keys};
 use crate::registration::SigningSecret;
-use crate::token::KeySource;
 use crate::{ResourceServer, TokenValidator};
 
 /// The clock of the unit tests, in seconds since the epoch.

@@ -2,42 +2,25 @@
 //! startup.
 
 use std::fmt;
+#[cfg(feature = "jwks")]
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use crate::config::ResourceServer;
-use crate::dpop::DpopMode;
 #[cfg(feature = "jwks")]
-use crate::dpop::{DpopSettings, DpopVerifier, MemoryReplayStore, ReplayStore};
+use crate::dpop::{DpopMode, DpopSettings, ReplayStore};
 use crate::error::ConfigError;
 use crate::http::BearerGuardLayer;
 use crate::http::answer::body::DefaultRejection;
-use crate::http::answer::challenge::Challenge;
-use crate::http::answer::hook::Responder;
-use crate::http::answer::rejection::quotable;
-use crate::http::credentials::authorization::Schemes;
-use crate::http::credentials::sources::{SourceSetting, TokenSources};
+use crate::http::credentials::sources::SourceSetting;
 #[cfg(feature = "jwks")]
-use crate::http::dpop::DpopGuard;
-use crate::http::guard::api::Api;
-use crate::http::metadata::{MetadataFields, ResourceMetadata};
-use crate::http::scope::Required;
-use crate::keys::{Algorithm, Algorithms, Hs256Key, Hs256Keys, MAX_KEYS, SigningSecret};
+use crate::http::dpop::{DpopGuard, DpopGuardSettings};
+use crate::http::guard::api::{Api, HttpSettings};
+use crate::http::metadata::ResourceMetadata;
 #[cfg(feature = "jwks")]
-use crate::keys::{JwkSet, JwksFetcher, JwksSettings, KeyCache, Location};
-use crate::token::{
-    GuardId, KeySource, REGISTERED, ScopeRequirement, TokenCache, TokenCacheSettings,
-    TokenValidator,
-};
-
-static NEXT_GUARD_ID: AtomicU64 = AtomicU64::new(1);
-
-const DEFAULT_LEEWAY: Duration = Duration::from_secs(60);
-const MAX_LEEWAY: Duration = Duration::from_secs(300);
-const DEFAULT_MAX_TOKEN_LEN: usize = 8 * 1024;
-const MAX_TOKEN_LEN_RANGE: (usize, usize) = (256, 64 * 1024);
-const MIN_SECRET_LEN: usize = 32;
+use crate::keys::{Algorithm, Fetcher, JwksFetcher, JwksSettings};
+use crate::keys::{KeySettings, KeySource, SigningSecret};
+use crate::token::{ScopeRequirement, TokenCacheSettings, TokenValidator, ValidatorSettings};
 
 /// Configures a [`BearerGuardLayer`] (or a [`TokenValidator`] alone), from
 /// [`BearerGuardLayer::builder`]. Every setting has a safe default, and every problem is a
@@ -100,55 +83,20 @@ pub struct BearerGuardBuilder<R = DefaultRejection> {
     on_rejection: R,
 }
 
-/// Everything the builder collects but the rejection hook, whose type it changes.
+/// Everything the builder collects but the rejection hook, whose type it changes: one part
+/// per subsystem, each of which builds itself from its part and checks it.
 #[derive(Debug)]
 struct Settings {
     resource_server: ResourceServer,
-    issuer: Option<String>,
-    leeway: Duration,
-    max_token_len: usize,
-    scope_claim: String,
-    required: Option<ScopeRequirement>,
-    realm: Option<String>,
-    allow_short_secret: bool,
-    allow_anonymous: bool,
-    allow_query_token: bool,
-    rfc9068: bool,
-    max_token_age: Option<Duration>,
-    /// The key id of the resource server's own secret.
-    signing_secret_kid: Option<String>,
-    /// Secrets accepted besides the resource server's, in the order they are tried.
-    other_secrets: Vec<(Option<String>, SigningSecret)>,
-    /// A JWK set document, for an API signed with public keys.
+    /// The token checks: [`TokenValidator::from_settings`].
+    token: ValidatorSettings,
+    /// The secrets or public keys: [`KeySource::from_settings`].
+    keys: KeySettings,
+    /// Finding the token and answering: [`Api::from_settings`].
+    http: HttpSettings,
+    /// DPoP (RFC 9449): `DpopGuard::from_settings`.
     #[cfg(feature = "jwks")]
-    static_jwks: Option<String>,
-    /// Where to fetch the JWK set, instead of discovering it from the issuer.
-    #[cfg(feature = "jwks")]
-    jwks_uri: Option<String>,
-    #[cfg(feature = "jwks")]
-    jwks_fetcher: Option<Fetcher>,
-    #[cfg(feature = "jwks")]
-    jwks_settings: JwksSettings,
-    /// Algorithms accepted besides the resource server's `signing_alg`.
-    #[cfg(feature = "jwks")]
-    also_accepted: Vec<Algorithm>,
-    token_cache: TokenCacheSettings,
-    /// Whether `on_rejection` set a hook of the user's.
-    custom_rejection: bool,
-    /// Cookies, headers and functions to read the token from besides `Authorization`.
-    sources: Vec<SourceSetting>,
-    /// RFC 9728: publish the protected resource's metadata and name it in challenges.
-    resource_metadata: bool,
-    /// DPoP's mode, when the builder overrides the registration's `proof_of_possession`.
-    #[cfg(feature = "jwks")]
-    dpop_mode: Option<DpopMode>,
-    #[cfg(feature = "jwks")]
-    dpop_settings: DpopSettings,
-    #[cfg(feature = "jwks")]
-    dpop_store: Option<Arc<dyn ReplayStore>>,
-    /// Where clients reach the API, up to the request's path: a DPoP proof's `htu` base.
-    #[cfg(feature = "jwks")]
-    external_url: Option<String>,
+    dpop: DpopGuardSettings,
 }
 
 impl BearerGuardLayer {
@@ -163,41 +111,11 @@ impl BearerGuardBuilder {
         Self {
             settings: Settings {
                 resource_server,
-                issuer: None,
-                leeway: DEFAULT_LEEWAY,
-                max_token_len: DEFAULT_MAX_TOKEN_LEN,
-                scope_claim: "scope".to_owned(),
-                required: None,
-                realm: None,
-                allow_short_secret: false,
-                allow_anonymous: false,
-                allow_query_token: false,
-                rfc9068: false,
-                max_token_age: None,
-                signing_secret_kid: None,
-                other_secrets: Vec::new(),
+                token: ValidatorSettings::default(),
+                keys: KeySettings::default(),
+                http: HttpSettings::default(),
                 #[cfg(feature = "jwks")]
-                static_jwks: None,
-                #[cfg(feature = "jwks")]
-                jwks_uri: None,
-                #[cfg(feature = "jwks")]
-                jwks_fetcher: None,
-                #[cfg(feature = "jwks")]
-                jwks_settings: JwksSettings::default(),
-                #[cfg(feature = "jwks")]
-                also_accepted: Vec::new(),
-                token_cache: TokenCacheSettings::default(),
-                custom_rejection: false,
-                sources: Vec::new(),
-                resource_metadata: false,
-                #[cfg(feature = "jwks")]
-                dpop_mode: None,
-                #[cfg(feature = "jwks")]
-                dpop_settings: DpopSettings::default(),
-                #[cfg(feature = "jwks")]
-                dpop_store: None,
-                #[cfg(feature = "jwks")]
-                external_url: None,
+                dpop: DpopGuardSettings::default(),
             },
             on_rejection: DefaultRejection,
         }
@@ -213,61 +131,61 @@ impl<R> BearerGuardBuilder<R> {
     /// `https://{domain}/`: `build` refuses `my-tenant.eu.auth0.com` or
     /// `https://my-tenant.eu.auth0.com`, naming the value to use.
     pub fn issuer(mut self, issuer: impl Into<String>) -> Self {
-        self.settings.issuer = Some(issuer.into());
+        self.settings.token.issuer = Some(issuer.into());
         self
     }
 
     /// Clock skew tolerated on `exp` and `nbf`. Defaults to 60 seconds; at most 300.
     pub fn leeway(mut self, leeway: Duration) -> Self {
-        self.settings.leeway = leeway;
+        self.settings.token.leeway = leeway;
         self
     }
 
     /// Longest token accepted, in bytes, checked before any decoding. Defaults to 8192;
     /// from 256 to 65536.
     pub fn max_token_len(mut self, bytes: usize) -> Self {
-        self.settings.max_token_len = bytes;
+        self.settings.token.max_token_len = bytes;
         self
     }
 
     /// The claim that holds the token's scopes: `scope` (the default, RFC 9068), `scp`, or
     /// Auth0's `permissions`. It may be a space-delimited string or an array of strings.
     pub fn scope_claim(mut self, claim: impl Into<String>) -> Self {
-        self.settings.scope_claim = claim.into();
+        self.settings.token.scope_claim = claim.into();
         self
     }
 
     /// Scopes every request through this layer needs. For per-route needs, see
     /// [`BearerGuardLayer::require_scopes`]. Defaults to none.
     pub fn require_scopes_for_every_request(mut self, requirement: ScopeRequirement) -> Self {
-        self.settings.required = Some(requirement);
+        self.settings.http.required = Some(requirement);
         self
     }
 
     /// The `realm` of the `WWW-Authenticate` challenge. Defaults to the identifier.
     pub fn realm(mut self, realm: impl Into<String>) -> Self {
-        self.settings.realm = Some(realm.into());
+        self.settings.http.realm = Some(realm.into());
         self
     }
 
     /// Accepts a signing secret shorter than 32 bytes. Only for legacy secrets you cannot
     /// rotate yet: short HMAC keys can be brute-forced offline from a single token.
     pub fn allow_short_secret(mut self) -> Self {
-        self.settings.allow_short_secret = true;
+        self.settings.keys.allow_short_secret = true;
         self
     }
 
     /// Lets requests without bearer credentials through as anonymous (no token in the
     /// extensions). Requests with an invalid token are still rejected. Defaults to off.
     pub fn allow_anonymous(mut self) -> Self {
-        self.settings.allow_anonymous = true;
+        self.settings.http.allow_anonymous = true;
         self
     }
 
     /// Also reads the token from the `access_token` query parameter (RFC 6750 §2.3). Off by
     /// default: URLs end up in logs and browser history. A token sent both ways is a 400.
     pub fn allow_query_token(mut self) -> Self {
-        self.settings.allow_query_token = true;
+        self.settings.http.allow_query_token = true;
         self
     }
 
@@ -302,6 +220,7 @@ impl<R> BearerGuardBuilder<R> {
     /// ```
     pub fn token_cookie(mut self, name: impl Into<String>) -> Self {
         self.settings
+            .http
             .sources
             .push(SourceSetting::Cookie(name.into()));
         self
@@ -323,6 +242,7 @@ impl<R> BearerGuardBuilder<R> {
     /// ```
     pub fn token_header(mut self, name: impl Into<String>) -> Self {
         self.settings
+            .http
             .sources
             .push(SourceSetting::Header(name.into()));
         self
@@ -355,8 +275,9 @@ impl<R> BearerGuardBuilder<R> {
         F: Fn(&http::request::Parts) -> Option<String> + Send + Sync + 'static,
     {
         self.settings
+            .http
             .sources
-            .push(SourceSetting::Function(Arc::new(find)));
+            .push(SourceSetting::Function(std::sync::Arc::new(find)));
         self
     }
 
@@ -366,14 +287,14 @@ impl<R> BearerGuardBuilder<R> {
     /// refused. Defaults to off, since Auth0-style tokens are
     /// typed `JWT` and carry `azp` rather than `client_id`.
     pub fn rfc9068_profile(mut self) -> Self {
-        self.settings.rfc9068 = true;
+        self.settings.token.rfc9068 = true;
         self
     }
 
     /// Refuses tokens issued (`iat`) more than `max_age` ago, whatever their `exp`; `iat`
     /// becomes required. Defaults to none.
     pub fn max_token_age(mut self, max_age: Duration) -> Self {
-        self.settings.max_token_age = Some(max_age);
+        self.settings.token.max_token_age = Some(max_age);
         self
     }
 
@@ -383,7 +304,7 @@ impl<R> BearerGuardBuilder<R> {
     /// At most 4 secrets in all; each is held to the same length rule as the main one.
     /// Defaults to none.
     pub fn previous_secret(mut self, secret: impl Into<SigningSecret>) -> Self {
-        self.settings.other_secrets.push((None, secret.into()));
+        self.settings.keys.other_secrets.push((None, secret.into()));
         self
     }
 
@@ -399,6 +320,7 @@ impl<R> BearerGuardBuilder<R> {
         secret: impl Into<SigningSecret>,
     ) -> Self {
         self.settings
+            .keys
             .other_secrets
             .push((Some(kid.into()), secret.into()));
         self
@@ -407,7 +329,7 @@ impl<R> BearerGuardBuilder<R> {
     /// Labels the resource server's own `signing_secret` with key id `kid`, for tokens whose
     /// header carries one; see [`secret_with_kid`](Self::secret_with_kid). Defaults to none.
     pub fn signing_secret_kid(mut self, kid: impl Into<String>) -> Self {
-        self.settings.signing_secret_kid = Some(kid.into());
+        self.settings.keys.signing_secret_kid = Some(kid.into());
         self
     }
 
@@ -440,7 +362,7 @@ impl<R> BearerGuardBuilder<R> {
     /// ```
     #[cfg(feature = "jwks")]
     pub fn static_jwks(mut self, document: impl Into<String>) -> Self {
-        self.settings.static_jwks = Some(document.into());
+        self.settings.keys.public.static_jwks = Some(document.into());
         self
     }
 
@@ -465,7 +387,7 @@ impl<R> BearerGuardBuilder<R> {
     /// ```
     #[cfg(feature = "jwks")]
     pub fn jwks_uri(mut self, url: impl Into<String>) -> Self {
-        self.settings.jwks_uri = Some(url.into());
+        self.settings.keys.public.jwks_uri = Some(url.into());
         self
     }
 
@@ -474,7 +396,7 @@ impl<R> BearerGuardBuilder<R> {
     /// Feature `jwks`.
     #[cfg(feature = "jwks")]
     pub fn jwks_fetcher(mut self, fetcher: impl JwksFetcher) -> Self {
-        self.settings.jwks_fetcher = Some(Fetcher(Arc::new(fetcher)));
+        self.settings.keys.public.fetcher = Some(Fetcher(Arc::new(fetcher)));
         self
     }
 
@@ -499,7 +421,7 @@ impl<R> BearerGuardBuilder<R> {
     /// # Ok::<(), bearer_guard::ConfigError>(())
     /// ```
     pub fn resource_metadata(mut self) -> Self {
-        self.settings.resource_metadata = true;
+        self.settings.http.resource_metadata = true;
         self
     }
 
@@ -529,7 +451,7 @@ impl<R> BearerGuardBuilder<R> {
     /// ```
     #[cfg(feature = "jwks")]
     pub fn dpop(mut self, mode: DpopMode) -> Self {
-        self.settings.dpop_mode = Some(mode);
+        self.settings.dpop.mode = Some(mode);
         self
     }
 
@@ -537,7 +459,7 @@ impl<R> BearerGuardBuilder<R> {
     /// [`DpopSettings`]. Feature `jwks`.
     #[cfg(feature = "jwks")]
     pub fn dpop_settings(mut self, settings: DpopSettings) -> Self {
-        self.settings.dpop_settings = settings;
+        self.settings.dpop.proofs = settings;
         self
     }
 
@@ -547,7 +469,7 @@ impl<R> BearerGuardBuilder<R> {
     /// is accepted there. Feature `jwks`.
     #[cfg(feature = "jwks")]
     pub fn dpop_replay_store(mut self, store: impl ReplayStore + 'static) -> Self {
-        self.settings.dpop_store = Some(Arc::new(store));
+        self.settings.dpop.store = Some(Arc::new(store));
         self
     }
 
@@ -580,7 +502,7 @@ impl<R> BearerGuardBuilder<R> {
     /// ```
     #[cfg(feature = "jwks")]
     pub fn external_url(mut self, url: impl Into<String>) -> Self {
-        self.settings.external_url = Some(url.into());
+        self.settings.dpop.external_url = Some(url.into());
         self
     }
 
@@ -602,7 +524,7 @@ impl<R> BearerGuardBuilder<R> {
     /// # Ok::<(), bearer_guard::ConfigError>(())
     /// ```
     pub fn token_cache(mut self, settings: TokenCacheSettings) -> Self {
-        self.settings.token_cache = settings;
+        self.settings.token.token_cache = settings;
         self
     }
 
@@ -610,7 +532,7 @@ impl<R> BearerGuardBuilder<R> {
     /// [`JwksSettings`] for the defaults. Feature `jwks`.
     #[cfg(feature = "jwks")]
     pub fn jwks_settings(mut self, settings: JwksSettings) -> Self {
-        self.settings.jwks_settings = settings;
+        self.settings.keys.public.cache = settings;
         self
     }
 
@@ -620,7 +542,7 @@ impl<R> BearerGuardBuilder<R> {
     /// none: the algorithm is pinned to the resource server's.
     #[cfg(feature = "jwks")]
     pub fn also_accept_algorithm(mut self, alg: Algorithm) -> Self {
-        self.settings.also_accepted.push(alg);
+        self.settings.keys.public.also_accepted.push(alg);
         self
     }
 
@@ -653,7 +575,7 @@ impl<R> BearerGuardBuilder<R> {
     /// # Ok::<(), bearer_guard::ConfigError>(())
     /// ```
     pub fn on_rejection<R2>(mut self, on_rejection: R2) -> BearerGuardBuilder<R2> {
-        self.settings.custom_rejection = true;
+        self.settings.http.custom_rejection = true;
         BearerGuardBuilder {
             settings: self.settings,
             on_rejection,
@@ -680,84 +602,29 @@ impl<R> BearerGuardBuilder<R> {
             settings,
             on_rejection,
         } = self;
+        let api = &settings.resource_server;
+        let issuer = settings.token.issuer.as_deref();
         let validator = settings.validator()?;
-        if settings.resource_metadata {
-            ResourceMetadata::check(
-                settings.resource_server.identifier(),
-                settings.issuer.as_deref(),
-            )?;
+        // A wrong identifier is the one error reported, before DPoP's URL derived from it.
+        if settings.http.resource_metadata {
+            ResourceMetadata::check(api.identifier(), issuer)?;
         }
         #[cfg(feature = "jwks")]
-        let dpop = settings.dpop_guard()?;
-        let api = &settings.resource_server;
-        let realm = settings
-            .realm
-            .unwrap_or_else(|| api.identifier().to_owned());
-        if realm.is_empty() || !quotable(&realm) {
-            return Err(ConfigError::InvalidRealm { realm });
-        }
-        let declared: Box<[Box<str>]> = api
-            .declared_scopes()
-            .iter()
-            .map(|scope| scope.value.clone().into_boxed_str())
-            .collect();
-        let required = settings
-            .required
-            .clone()
-            .map(|requirement| Required::new(requirement, &declared))
-            .transpose()?;
-        let sources = TokenSources::new(&settings.sources)?;
+        let dpop = DpopGuard::from_settings(api, &settings.dpop)?;
         #[cfg(not(feature = "jwks"))]
-        if api.dpop_mode() == DpopMode::Required {
+        if api.dpop_mode() == crate::dpop::DpopMode::Required {
             return Err(ConfigError::DpopNeedsJwksFeature);
         }
-        #[cfg(feature = "jwks")]
-        let (schemes, dpop_algs, dpop_required) = match &dpop {
-            Some(dpop) => (
-                Schemes {
-                    bearer: dpop.mode != DpopMode::Required,
-                    dpop: true,
-                },
-                Some(dpop.algs()),
-                dpop.mode == DpopMode::Required,
-            ),
-            None => (Schemes::BEARER, None, false),
-        };
-        #[cfg(not(feature = "jwks"))]
-        let (schemes, dpop_algs, dpop_required) = (Schemes::BEARER, None::<String>, false);
-        let metadata = if settings.resource_metadata {
-            Some(ResourceMetadata::new(&MetadataFields {
-                resource: api.identifier(),
-                issuer: settings.issuer.as_deref(),
-                scopes: &declared,
-                name: api.name(),
-                query_tokens: settings.allow_query_token,
-                dpop_algs: dpop_algs.as_deref().map(|algs| algs.split(' ').collect()),
-                dpop_required,
-            })?)
-        } else {
-            None
-        };
-        let id = GuardId(NEXT_GUARD_ID.fetch_add(1, Ordering::Relaxed));
-        let challenge = Challenge {
-            realm: realm.into(),
-            bearer: schemes.bearer,
-            dpop_algs: dpop_algs.map(String::into_boxed_str),
-            resource_metadata: metadata.as_ref().map(|metadata| metadata.url().into()),
-        };
-        Ok(BearerGuardLayer::new(Api {
+        let api = Api::from_settings(
+            api,
+            &settings.http,
+            issuer,
             validator,
-            declared,
-            required,
-            allow_anonymous: settings.allow_anonymous,
-            allow_query_token: settings.allow_query_token,
-            sources,
-            schemes,
             #[cfg(feature = "jwks")]
             dpop,
-            metadata,
-            responder: Responder::new(id, challenge, on_rejection, settings.custom_rejection),
-        }))
+            on_rejection,
+        )?;
+        Ok(BearerGuardLayer::new(api))
     }
 
     /// Checks the token settings and builds a [`TokenValidator`] alone, for tokens that do not
@@ -786,294 +653,13 @@ impl<R> BearerGuardBuilder<R> {
 }
 
 impl Settings {
-    /// The DPoP step, when DPoP was asked for: its settings checked, its `htu` base known.
-    ///
-    /// DPoP is asked for by the builder's `dpop` or by the registration's
-    /// `proof_of_possession`, and by nothing else: an API that never mentions DPoP answers as
-    /// a Bearer-only API does, in its challenges and its metadata alike.
-    #[cfg(feature = "jwks")]
-    fn dpop_guard(&self) -> Result<Option<DpopGuard>, ConfigError> {
-        let mode = self
-            .dpop_mode
-            .unwrap_or_else(|| self.resource_server.dpop_mode());
-        if mode == DpopMode::Disabled {
-            // Nobody mentioned DPoP, yet its URL is set: a DPoP setup that would do nothing.
-            if self.external_url.is_some() && self.dpop_mode.is_none() {
-                return Err(ConfigError::ExternalUrlWithoutDpop);
-            }
-            return Ok(None);
-        }
-        let verifier = DpopVerifier::new(self.dpop_settings.clone())?;
-        let external_url = match &self.external_url {
-            Some(url) => url.clone(),
-            None => origin(self.resource_server.identifier()).to_owned(),
-        };
-        if !(external_url.starts_with("https://") || external_url.starts_with("http://")) {
-            return Err(ConfigError::ExternalUrl { url: external_url });
-        }
-        let store = self
-            .dpop_store
-            .clone()
-            .unwrap_or_else(|| Arc::new(MemoryReplayStore::new()));
-        Ok(Some(DpopGuard::new(mode, verifier, store, &external_url)))
-    }
-
-    /// Checks every setting the validator uses, and builds it.
+    /// The keys, then the validator that verifies with them.
     fn validator(&self) -> Result<TokenValidator, ConfigError> {
         let api = &self.resource_server;
-        let (keys, accepted) = match api.algorithm()? {
-            Algorithm::Hs256 => (self.secrets()?, Algorithms::of([Algorithm::Hs256])),
-            alg => self.public_keys(alg)?,
-        };
-        if let Some(issuer) = &self.issuer {
-            check_issuer(issuer)?;
-        }
-        if self.leeway > MAX_LEEWAY {
-            return Err(ConfigError::LeewayTooLarge {
-                seconds: self.leeway.as_secs(),
-                max: MAX_LEEWAY.as_secs(),
-            });
-        }
-        let (min, max) = MAX_TOKEN_LEN_RANGE;
-        if !(min..=max).contains(&self.max_token_len) {
-            return Err(ConfigError::MaxTokenLenOutOfRange {
-                len: self.max_token_len,
-                min,
-                max,
-            });
-        }
-        if self.scope_claim.is_empty() || REGISTERED.contains(&self.scope_claim.as_str()) {
-            return Err(ConfigError::InvalidScopeClaim {
-                claim: self.scope_claim.clone(),
-            });
-        }
-        if self.max_token_age == Some(Duration::ZERO) {
-            return Err(ConfigError::ZeroMaxTokenAge);
-        }
-        if api.token_lifetime() == Some(0) {
-            return Err(ConfigError::ZeroTokenLifetime);
-        }
-        Ok(TokenValidator {
-            keys,
-            accepted,
-            audience: api.identifier().into(),
-            issuer: self.issuer.as_deref().map(Box::from),
-            leeway: self.leeway.as_secs_f64(),
-            max_token_len: self.max_token_len,
-            scope_claim: self.scope_claim.as_str().into(),
-            rfc9068: self.rfc9068,
-            max_age: self.max_token_age.map(|age| age.as_secs_f64()),
-            #[allow(clippy::cast_precision_loss)] // Lifetimes are far below 2^53 seconds.
-            max_lifetime: api.token_lifetime().map(|seconds| seconds as f64),
-            cache: TokenCache::new(&self.token_cache)?.map(Arc::new),
-        })
+        let (keys, accepted) =
+            KeySource::from_settings(api, &self.keys, self.token.issuer.as_deref())?;
+        TokenValidator::from_settings(api, &self.token, keys, accepted)
     }
-}
-
-impl Settings {
-    /// The HS256 secrets, checked, for an HS256 API.
-    fn secrets(&self) -> Result<KeySource, ConfigError> {
-        #[cfg(feature = "jwks")]
-        for (setting, given) in [
-            ("static_jwks", self.static_jwks.is_some()),
-            ("jwks_uri", self.jwks_uri.is_some()),
-            ("jwks_fetcher", self.jwks_fetcher.is_some()),
-        ] {
-            if given {
-                return Err(ConfigError::KeySetSettingForHs256 { setting });
-            }
-        }
-        #[cfg(feature = "jwks")]
-        if !self.also_accepted.is_empty() {
-            return Err(ConfigError::KeySetSettingForHs256 {
-                setting: "also_accept_algorithm",
-            });
-        }
-        let secret = self.resource_server.hs256_secret()?;
-        let keys = key_set(
-            (self.signing_secret_kid.as_deref(), secret),
-            &self.other_secrets,
-            self.allow_short_secret,
-        )?;
-        Ok(KeySource::Secrets(keys))
-    }
-
-    /// The public keys, and the algorithms they verify, for an API signed with `alg`.
-    #[cfg(feature = "jwks")]
-    fn public_keys(&self, alg: Algorithm) -> Result<(KeySource, Algorithms), ConfigError> {
-        self.refuse_secret_settings(alg)?;
-        if let Some(added) = self
-            .also_accepted
-            .iter()
-            .find(|added| !added.is_asymmetric())
-        {
-            return Err(ConfigError::UnsupportedAlgorithm {
-                alg: format!(
-                    "{added} (from also_accept_algorithm: HS* never verifies with a JWK set)"
-                ),
-            });
-        }
-        let accepted =
-            Algorithms::of(std::iter::once(alg).chain(self.also_accepted.iter().copied()));
-        if let Some(document) = &self.static_jwks {
-            let set = JwkSet::parse(document.as_bytes(), accepted).map_err(|err| {
-                ConfigError::InvalidJwks {
-                    problem: err.to_string(),
-                }
-            })?;
-            return Ok((KeySource::KeySet(Arc::new(set)), accepted));
-        }
-        // Keys are fetched: from the configured URL, or by discovery from the issuer.
-        let location = match (&self.jwks_uri, &self.issuer) {
-            (Some(url), _) => Location::JwksUri(url.as_str().into()),
-            (None, Some(issuer)) => Location::Discovery {
-                issuer: issuer.as_str().into(),
-            },
-            (None, None) => {
-                return Err(ConfigError::NoKeySource {
-                    alg: alg.name().to_owned(),
-                });
-            }
-        };
-        let fetcher = match &self.jwks_fetcher {
-            Some(Fetcher(fetcher)) => Arc::clone(fetcher),
-            None => default_fetcher(alg, &self.jwks_settings)?,
-        };
-        let cache = KeyCache::new(location, accepted, fetcher, self.jwks_settings.clone())?;
-        Ok((KeySource::Cache(cache), accepted))
-    }
-
-    /// Without the `jwks` feature, an API signed with public keys cannot be verified.
-    #[cfg(not(feature = "jwks"))]
-    fn public_keys(&self, alg: Algorithm) -> Result<(KeySource, Algorithms), ConfigError> {
-        self.refuse_secret_settings(alg)?;
-        Err(ConfigError::AlgorithmNeedsJwksFeature {
-            alg: alg.name().to_owned(),
-        })
-    }
-
-    /// Refuses the HS256 secret settings for an API signed with `alg`, which has no secret.
-    fn refuse_secret_settings(&self, alg: Algorithm) -> Result<(), ConfigError> {
-        let setting = if !self.other_secrets.is_empty() {
-            Some("previous_secret / secret_with_kid")
-        } else if self.signing_secret_kid.is_some() {
-            Some("signing_secret_kid")
-        } else if self.allow_short_secret {
-            Some("allow_short_secret")
-        } else {
-            None
-        };
-        match setting {
-            Some(setting) => Err(ConfigError::SecretSettingWithoutHs256 {
-                setting,
-                alg: alg.name().to_owned(),
-            }),
-            None => Ok(()),
-        }
-    }
-}
-
-/// `scheme://authority` of `url`, or `url` itself when it has no `//`.
-#[cfg(feature = "jwks")]
-fn origin(url: &str) -> &str {
-    let Some(start) = url.find("://").map(|at| at + 3) else {
-        return url;
-    };
-    let end = url[start..].find('/').map_or(url.len(), |at| start + at);
-    &url[..end]
-}
-
-/// A fetcher given to the builder; its `Debug` names it only.
-#[cfg(feature = "jwks")]
-struct Fetcher(Arc<dyn JwksFetcher>);
-
-#[cfg(feature = "jwks")]
-impl fmt::Debug for Fetcher {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("JwksFetcher")
-    }
-}
-
-/// The `reqwest` feature's fetcher, or, without it, the advice to bring one.
-#[cfg(feature = "jwks")]
-fn default_fetcher(
-    alg: Algorithm,
-    settings: &JwksSettings,
-) -> Result<Arc<dyn JwksFetcher>, ConfigError> {
-    #[cfg(feature = "reqwest")]
-    {
-        let _ = alg;
-        Ok(Arc::new(crate::keys::ReqwestFetcher::new(settings)?))
-    }
-    #[cfg(not(feature = "reqwest"))]
-    {
-        let _ = settings;
-        Err(ConfigError::NoFetcher {
-            alg: alg.name().to_owned(),
-        })
-    }
-}
-
-/// Checks the expected issuer: not empty, and an Auth0 domain in the form its tokens carry.
-fn check_issuer(issuer: &str) -> Result<(), ConfigError> {
-    if issuer.is_empty() {
-        return Err(ConfigError::EmptyIssuer);
-    }
-    let rest = issuer
-        .strip_prefix("https://")
-        .or_else(|| issuer.strip_prefix("http://"))
-        .unwrap_or(issuer);
-    let host = rest.split(['/', '?', '#']).next().unwrap_or_default();
-    let is_auth0 = host
-        .to_ascii_lowercase()
-        .strip_suffix(".auth0.com")
-        .is_some_and(|tenant| !tenant.is_empty());
-    let expected = format!("https://{host}/");
-    if is_auth0 && issuer != expected {
-        return Err(ConfigError::Auth0IssuerForm {
-            issuer: issuer.to_owned(),
-            expected,
-        });
-    }
-    Ok(())
-}
-
-/// Checks every secret and key id, and derives the HMAC keys, the resource server's first.
-fn key_set(
-    current: (Option<&str>, &SigningSecret),
-    others: &[(Option<String>, SigningSecret)],
-    allow_short_secret: bool,
-) -> Result<Hs256Keys, ConfigError> {
-    let count = 1 + others.len();
-    if count > MAX_KEYS {
-        return Err(ConfigError::TooManySecrets {
-            count,
-            max: MAX_KEYS,
-        });
-    }
-    let all =
-        std::iter::once(current).chain(others.iter().map(|(kid, secret)| (kid.as_deref(), secret)));
-    let mut entries: Vec<(Option<Box<str>>, Hs256Key)> = Vec::with_capacity(count);
-    for (kid, secret) in all {
-        if secret.is_empty() {
-            return Err(ConfigError::EmptySecret);
-        }
-        if secret.len() < MIN_SECRET_LEN && !allow_short_secret {
-            return Err(ConfigError::SecretTooShort { len: secret.len() });
-        }
-        if let Some(kid) = kid {
-            if kid.is_empty() {
-                return Err(ConfigError::EmptyKeyId);
-            }
-            if entries.iter().any(|(seen, _)| seen.as_deref() == Some(kid)) {
-                return Err(ConfigError::DuplicateKeyId {
-                    kid: kid.to_owned(),
-                });
-            }
-        }
-        entries.push((kid.map(Box::from), Hs256Key::new(secret)));
-    }
-    Ok(Hs256Keys::new(entries))
 }
 
 impl<R> fmt::Debug for BearerGuardBuilder<R> {
@@ -1087,7 +673,9 @@ impl<R> fmt::Debug for BearerGuardBuilder<R> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::keys::MAX_KEYS;
     use crate::test_support::{SECRET, resource_server};
+    use crate::token::MAX_LEEWAY;
 
     fn build_err(builder: BearerGuardBuilder) -> ConfigError {
         builder.build().map(|_| ()).unwrap_err()

@@ -8,8 +8,23 @@ use std::time::SystemTime;
 
 use http::request::Parts;
 
-use crate::dpop::{DpopError, DpopMode, DpopRequest, DpopVerifier, ReplayStore};
+use crate::config::ResourceServer;
+use crate::dpop::{
+    DpopError, DpopMode, DpopRequest, DpopSettings, DpopVerifier, MemoryReplayStore, ReplayStore,
+};
+use crate::error::ConfigError;
 use crate::token::VerifiedToken;
+
+/// What a builder collects about DPoP.
+#[derive(Debug, Default)]
+pub(crate) struct DpopGuardSettings {
+    /// The mode, when the builder overrides the registration's `proof_of_possession`.
+    pub(crate) mode: Option<DpopMode>,
+    pub(crate) proofs: DpopSettings,
+    pub(crate) store: Option<Arc<dyn ReplayStore>>,
+    /// Where clients reach the API, up to the request's path: a proof's `htu` base.
+    pub(crate) external_url: Option<String>,
+}
 
 /// What a guard that takes DPoP needs per request.
 pub(crate) struct DpopGuard {
@@ -22,18 +37,47 @@ pub(crate) struct DpopGuard {
 }
 
 impl DpopGuard {
-    pub(crate) fn new(
-        mode: DpopMode,
-        verifier: DpopVerifier,
-        store: Arc<dyn ReplayStore>,
-        external_url: &str,
-    ) -> Self {
-        Self {
+    /// The DPoP step of `api`, when DPoP was asked for: its settings checked, its `htu` base
+    /// known.
+    ///
+    /// DPoP is asked for by the builder's `dpop` or by the registration's
+    /// `proof_of_possession`, and by nothing else: an API that never mentions DPoP answers as
+    /// a Bearer-only API does, in its challenges and its metadata alike.
+    pub(crate) fn from_settings(
+        api: &ResourceServer,
+        settings: &DpopGuardSettings,
+    ) -> Result<Option<Self>, ConfigError> {
+        let mode = settings.mode.unwrap_or_else(|| api.dpop_mode());
+        if mode == DpopMode::Disabled {
+            // Nobody mentioned DPoP, yet its URL is set: a DPoP setup that would do nothing.
+            if settings.external_url.is_some() && settings.mode.is_none() {
+                return Err(ConfigError::ExternalUrlWithoutDpop);
+            }
+            return Ok(None);
+        }
+        let verifier = DpopVerifier::new(settings.proofs.clone())?;
+        let external_url = match &settings.external_url {
+            Some(url) => url.clone(),
+            None => origin(api.identifier()).to_owned(),
+        };
+        if !(external_url.starts_with("https://") || external_url.starts_with("http://")) {
+            return Err(ConfigError::ExternalUrl { url: external_url });
+        }
+        let store = settings
+            .store
+            .clone()
+            .unwrap_or_else(|| Arc::new(MemoryReplayStore::new()));
+        Ok(Some(Self {
             mode,
             verifier,
             store,
             external_url: external_url.trim_end_matches('/').into(),
-        }
+        }))
+    }
+
+    /// Whether Bearer tokens are refused (DPoP required).
+    pub(crate) fn required(&self) -> bool {
+        self.mode == DpopMode::Required
     }
 
     /// The algorithms proofs may be signed with, space-separated, for the challenge's `algs`.
@@ -74,4 +118,13 @@ impl fmt::Debug for DpopGuard {
             .field("store", &self.store)
             .finish()
     }
+}
+
+/// `scheme://authority` of `url`, or `url` itself when it has no `//`.
+fn origin(url: &str) -> &str {
+    let Some(start) = url.find("://").map(|at| at + 3) else {
+        return url;
+    };
+    let end = url[start..].find('/').map_or(url.len(), |at| start + at);
+    &url[..end]
 }

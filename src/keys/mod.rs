@@ -10,6 +10,7 @@ mod jwk;
 #[cfg(feature = "jwks")]
 mod jwk_set;
 mod secret;
+mod source;
 
 pub use algorithm::Algorithm;
 pub(crate) use algorithm::Algorithms;
@@ -19,11 +20,17 @@ pub use cache::ReqwestFetcher;
 pub use cache::{FetchError, FetchFuture, JwksFetcher, JwksSettings, KeySetStatus, KeysNotReady};
 #[cfg(feature = "jwks")]
 pub(crate) use cache::{KeyCache, Location};
+#[cfg(any(test, feature = "issuer"))]
+pub(crate) use hs256::Hs256Key;
 #[cfg(test)]
 pub(crate) use hs256::KeyChoice;
-pub(crate) use hs256::{Hs256Key, Hs256Keys, MAX_KEYS};
+#[cfg(test)]
+pub(crate) use hs256::{Hs256Keys, MAX_KEYS};
 #[cfg(feature = "jwks")]
 pub(crate) use jwk::{Unusable, verifying_key};
 #[cfg(feature = "jwks")]
 pub(crate) use jwk_set::{JwkSet, Lookup, MAX_DOCUMENT_LEN};
 pub use secret::SigningSecret;
+#[cfg(feature = "jwks")]
+pub(crate) use source::Fetcher;
+pub(crate) use source::{KeySettings, KeySource};

@@ -8,17 +8,21 @@ mod header;
 mod jws;
 pub(crate) mod peek;
 mod scopes;
+mod settings;
 mod validator;
 mod verified;
 
 pub(crate) use cache::TokenCache;
 pub use cache::{TokenCacheSettings, TokenCacheStatus};
+#[cfg(feature = "issuer")]
 pub(crate) use claims::REGISTERED;
 pub use error::{TokenError, TokenErrorKind};
 #[cfg(feature = "issuer")]
 pub(crate) use scopes::is_scope_token;
 pub use scopes::{ScopeRequirement, Scopes, ScopesIter};
-pub(crate) use validator::KeySource;
+#[cfg(test)]
+pub(crate) use settings::MAX_LEEWAY;
+pub(crate) use settings::ValidatorSettings;
 pub use validator::TokenValidator;
 pub(crate) use verified::GuardId;
 pub use verified::VerifiedToken;

@@ -3,7 +3,7 @@
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use crate::keys::{Algorithms, Hs256Keys};
+use crate::keys::{Algorithms, KeySource};
 #[cfg(feature = "jwks")]
 use crate::keys::{JwkSet, KeyCache, Lookup};
 use crate::token::claims::{self, Audience, RegisteredClaims};
@@ -81,19 +81,6 @@ pub struct TokenValidator {
 
 /// The key generation of secrets and static key sets, which never change.
 const STATIC_KEYS: u64 = 0;
-
-/// The keys a validator verifies with.
-#[derive(Debug, Clone)]
-pub(crate) enum KeySource {
-    /// HS256: the resource server's secret, current first, then the previous ones.
-    Secrets(Hs256Keys),
-    /// Public keys from a JWK set given at startup, parsed once (feature `jwks`).
-    #[cfg(feature = "jwks")]
-    KeySet(Arc<JwkSet>),
-    /// Public keys from the key cache, fetched and refreshed in the background.
-    #[cfg(feature = "jwks")]
-    Cache(Arc<KeyCache>),
-}
 
 impl TokenValidator {
     /// Validates `token` against the current system time.
@@ -363,7 +350,7 @@ mod tests {
     use super::*;
     use std::time::Duration;
 
-    use crate::keys::{Algorithm, Hs256Key, SigningSecret};
+    use crate::keys::{Algorithm, Hs256Key, Hs256Keys, SigningSecret};
     use crate::test_support::{NOW, claims_json, mint, mint_raw, validator};
 
     impl TokenValidator {

@@ -2,8 +2,17 @@
 //! and services.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use http::Request;
+
+use crate::config::ResourceServer;
+use crate::error::ConfigError;
+use crate::http::answer::challenge::Challenge;
+use crate::http::answer::rejection::quotable;
+use crate::http::credentials::sources::SourceSetting;
+use crate::http::metadata::MetadataFields;
+use crate::token::ScopeRequirement;
 
 #[cfg(feature = "axum")]
 use crate::http::answer::hook::Hook;
@@ -65,5 +74,104 @@ impl<R> Api<R> {
         }
         #[cfg(not(feature = "axum"))]
         let _ = request;
+    }
+}
+
+/// What a builder collects about the HTTP side of one API.
+#[derive(Debug, Default)]
+pub(crate) struct HttpSettings {
+    /// The scopes every request needs.
+    pub(crate) required: Option<ScopeRequirement>,
+    /// The challenges' realm; none: the identifier.
+    pub(crate) realm: Option<String>,
+    pub(crate) allow_anonymous: bool,
+    pub(crate) allow_query_token: bool,
+    /// Cookies, headers and functions to read the token from besides `Authorization`.
+    pub(crate) sources: Vec<SourceSetting>,
+    /// RFC 9728: publish the protected resource's metadata and name it in challenges.
+    pub(crate) resource_metadata: bool,
+    /// Whether `on_rejection` set a hook of the user's.
+    pub(crate) custom_rejection: bool,
+}
+
+/// Tells one built guard from every other of the process.
+static NEXT_GUARD_ID: AtomicU64 = AtomicU64::new(1);
+
+impl<R> Api<R> {
+    /// The API of `api` with its `validator`, as `settings` say: realm, scope requirement,
+    /// token sources, the DPoP step, RFC 9728 metadata and the answers of `on_rejection`,
+    /// each checked here. `issuer` is the one the metadata names.
+    pub(crate) fn from_settings(
+        api: &ResourceServer,
+        settings: &HttpSettings,
+        issuer: Option<&str>,
+        validator: TokenValidator,
+        #[cfg(feature = "jwks")] dpop: Option<DpopGuard>,
+        on_rejection: R,
+    ) -> Result<Self, ConfigError> {
+        let realm = settings
+            .realm
+            .clone()
+            .unwrap_or_else(|| api.identifier().to_owned());
+        if realm.is_empty() || !quotable(&realm) {
+            return Err(ConfigError::InvalidRealm { realm });
+        }
+        let declared: Box<[Box<str>]> = api
+            .declared_scopes()
+            .iter()
+            .map(|scope| scope.value.clone().into_boxed_str())
+            .collect();
+        let required = settings
+            .required
+            .clone()
+            .map(|requirement| Required::new(requirement, &declared))
+            .transpose()?;
+        let sources = TokenSources::new(&settings.sources)?;
+        #[cfg(feature = "jwks")]
+        let (schemes, dpop_algs) = match &dpop {
+            Some(dpop) => (
+                Schemes {
+                    bearer: !dpop.required(),
+                    dpop: true,
+                },
+                Some(dpop.algs()),
+            ),
+            None => (Schemes::BEARER, None),
+        };
+        #[cfg(not(feature = "jwks"))]
+        let (schemes, dpop_algs) = (Schemes::BEARER, None::<String>);
+        let metadata = if settings.resource_metadata {
+            Some(ResourceMetadata::new(&MetadataFields {
+                resource: api.identifier(),
+                issuer,
+                scopes: &declared,
+                name: api.name(),
+                query_tokens: settings.allow_query_token,
+                dpop_algs: dpop_algs.as_deref().map(|algs| algs.split(' ').collect()),
+                dpop_required: !schemes.bearer,
+            })?)
+        } else {
+            None
+        };
+        let id = GuardId(NEXT_GUARD_ID.fetch_add(1, Ordering::Relaxed));
+        let challenge = Challenge {
+            realm: realm.into(),
+            bearer: schemes.bearer,
+            dpop_algs: dpop_algs.map(String::into_boxed_str),
+            resource_metadata: metadata.as_ref().map(|metadata| metadata.url().into()),
+        };
+        Ok(Self {
+            validator,
+            declared,
+            required,
+            allow_anonymous: settings.allow_anonymous,
+            allow_query_token: settings.allow_query_token,
+            sources,
+            schemes,
+            #[cfg(feature = "jwks")]
+            dpop,
+            metadata,
+            responder: Responder::new(id, challenge, on_rejection, settings.custom_rejection),
+        })
     }
 }
