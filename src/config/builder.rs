@@ -463,7 +463,7 @@ impl<R> BearerGuardBuilder<R> {
         self
     }
 
-    /// Where DPoP proofs' `jti`s are remembered. Defaults to a [`MemoryReplayStore`] of this
+    /// Where DPoP proofs' `jti`s are remembered. Defaults to a [`MemoryReplayStore`](crate::dpop::MemoryReplayStore) of this
     /// process; an API with several instances behind a load balancer needs a shared one, such
     /// as the `redis` feature's `RedisReplayStore`, or a proof replayed to another instance
     /// is accepted there. Feature `jwks`.
