@@ -18,7 +18,7 @@ use crate::http::{
     quotable,
 };
 use crate::http::{MetadataFields, ResourceMetadata, Schemes};
-use crate::keys::{Algorithm, Algorithms, Hs256Key, Hs256Keys, MAX_KEYS, SigningSecret};
+use crate::keys::{Algorithm, Algorithms, HmacKey, HmacKeys, MAX_KEYS, SigningSecret};
 #[cfg(feature = "jwks")]
 use crate::keys::{JwkSet, JwksFetcher, JwksSettings, KeyCache, Location};
 use crate::token::{
@@ -32,7 +32,6 @@ const DEFAULT_LEEWAY: Duration = Duration::from_secs(60);
 const MAX_LEEWAY: Duration = Duration::from_secs(300);
 const DEFAULT_MAX_TOKEN_LEN: usize = 8 * 1024;
 const MAX_TOKEN_LEN_RANGE: (usize, usize) = (256, 64 * 1024);
-const MIN_SECRET_LEN: usize = 32;
 
 /// Configures a [`BearerGuardLayer`] (or a [`TokenValidator`] alone), from
 /// [`BearerGuardLayer::builder`]. Every setting has a safe default, and every problem is a
@@ -48,7 +47,7 @@ const MIN_SECRET_LEN: usize = 32;
 /// | [`realm`](BearerGuardBuilder::realm) | the resource server's identifier |
 /// | [`allow_anonymous`](BearerGuardBuilder::allow_anonymous) | off: a token is required |
 /// | [`allow_query_token`](BearerGuardBuilder::allow_query_token) | off |
-/// | [`allow_short_secret`](BearerGuardBuilder::allow_short_secret) | off: secrets under 32 bytes are refused |
+/// | [`allow_short_secret`](BearerGuardBuilder::allow_short_secret) | off: secrets shorter than the hash (32, 48, 64 bytes for HS256, HS384, HS512) are refused |
 /// | [`rfc9068_profile`](BearerGuardBuilder::rfc9068_profile) | off |
 /// | [`max_token_age`](BearerGuardBuilder::max_token_age) | none |
 /// | [`previous_secret`](BearerGuardBuilder::previous_secret), [`secret_with_kid`](BearerGuardBuilder::secret_with_kid) | none: only the resource server's secret (at most 4 in all) |
@@ -397,7 +396,7 @@ impl<R> BearerGuardBuilder<R> {
         self
     }
 
-    /// The public keys of an API signed with RS256, PS256, ES256 or EdDSA: the issuer's JWK
+    /// The public keys of an API signed with RS*, PS*, ES*, EdDSA or Ed25519: the issuer's JWK
     /// set document (RFC 7517 §5), as `https://{tenant}/.well-known/jwks.json` serves it.
     /// For tests and air-gapped setups; parsed once, at [`build`](Self::build). Feature
     /// `jwks`.
@@ -649,9 +648,9 @@ impl<R> BearerGuardBuilder<R> {
     ///
     /// ```
     /// # use bearer_guard::{BearerGuardLayer, ConfigError, ResourceServer};
-    /// let api = ResourceServer::from_json(r#"{"identifier": "https://my-api-urn", "signing_alg": "RS384"}"#)?;
+    /// let api = ResourceServer::from_json(r#"{"identifier": "https://my-api-urn", "signing_alg": "ES256K"}"#)?;
     /// let err = BearerGuardLayer::builder(api).build().unwrap_err();
-    /// assert_eq!(err, ConfigError::UnsupportedAlgorithm { alg: "RS384".into() });
+    /// assert_eq!(err, ConfigError::UnsupportedAlgorithm { alg: "ES256K".into() });
     /// # Ok::<(), ConfigError>(())
     /// ```
     pub fn build(self) -> Result<BearerGuardLayer<R>, ConfigError> {
@@ -799,7 +798,7 @@ impl Settings {
     fn validator(&self) -> Result<TokenValidator, ConfigError> {
         let api = &self.resource_server;
         let (keys, accepted) = match api.algorithm()? {
-            Algorithm::Hs256 => (self.secrets()?, Algorithms::of([Algorithm::Hs256])),
+            alg if !alg.is_asymmetric() => (self.secrets()?, Algorithms::of([alg])),
             alg => self.public_keys(alg)?,
         };
         if let Some(issuer) = &self.issuer {
@@ -848,7 +847,7 @@ impl Settings {
 }
 
 impl Settings {
-    /// The HS256 secrets, checked, for an HS256 API.
+    /// The HMAC secrets, checked, for an HS256, HS384 or HS512 API.
     fn secrets(&self) -> Result<KeySource, ConfigError> {
         #[cfg(feature = "jwks")]
         for (setting, given) in [
@@ -866,8 +865,9 @@ impl Settings {
                 setting: "also_accept_algorithm",
             });
         }
-        let secret = self.resource_server.hs256_secret()?;
+        let (alg, secret) = self.resource_server.hmac_secret()?;
         let keys = key_set(
+            alg,
             (self.signing_secret_kid.as_deref(), secret),
             &self.other_secrets,
             self.allow_short_secret,
@@ -1017,10 +1017,11 @@ fn check_issuer(issuer: &str) -> Result<(), ConfigError> {
 
 /// Checks every secret and key id, and derives the HMAC keys, the resource server's first.
 fn key_set(
+    alg: Algorithm,
     current: (Option<&str>, &SigningSecret),
     others: &[(Option<String>, SigningSecret)],
     allow_short_secret: bool,
-) -> Result<Hs256Keys, ConfigError> {
+) -> Result<HmacKeys, ConfigError> {
     let count = 1 + others.len();
     if count > MAX_KEYS {
         return Err(ConfigError::TooManySecrets {
@@ -1030,13 +1031,17 @@ fn key_set(
     }
     let all =
         std::iter::once(current).chain(others.iter().map(|(kid, secret)| (kid.as_deref(), secret)));
-    let mut entries: Vec<(Option<Box<str>>, Hs256Key)> = Vec::with_capacity(count);
+    let mut entries: Vec<(Option<Box<str>>, HmacKey)> = Vec::with_capacity(count);
+    let min = alg.hmac_len().unwrap_or_default();
     for (kid, secret) in all {
         if secret.is_empty() {
             return Err(ConfigError::EmptySecret);
         }
-        if secret.len() < MIN_SECRET_LEN && !allow_short_secret {
-            return Err(ConfigError::SecretTooShort { len: secret.len() });
+        if secret.len() < min && !allow_short_secret {
+            return Err(ConfigError::SecretTooShort {
+                len: secret.len(),
+                min,
+            });
         }
         if let Some(kid) = kid {
             if kid.is_empty() {
@@ -1048,9 +1053,12 @@ fn key_set(
                 });
             }
         }
-        entries.push((kid.map(Box::from), Hs256Key::new(secret)));
+        let key = HmacKey::new(alg, secret).ok_or_else(|| ConfigError::UnsupportedAlgorithm {
+            alg: alg.name().to_owned(),
+        })?;
+        entries.push((kid.map(Box::from), key));
     }
-    Ok(Hs256Keys::new(entries))
+    Ok(HmacKeys::new(alg, entries))
 }
 
 impl<R> fmt::Debug for BearerGuardBuilder<R> {
@@ -1142,7 +1150,7 @@ mod tests {
 
     #[test]
     fn algorithm_bearer_guard_does_not_verify_fails_naming_it() {
-        for alg in ["RS384", "HS512", "none", "rs256", ""] {
+        for alg in ["RS1024", "HS1024", "ES256K", "Ed448", "none", "rs256", ""] {
             let err = build_err(builder_for(api_signed_with(alg)));
             assert_eq!(err, ConfigError::UnsupportedAlgorithm { alg: alg.into() });
             assert!(err.to_string().contains(&format!("{alg:?}")), "{err}");
@@ -1192,7 +1200,7 @@ mod tests {
         let api = ResourceServer::new("https://x", "31 bytes 31 bytes 31 bytes 31 b");
         assert_eq!(
             build_err(builder_for(api.clone())),
-            ConfigError::SecretTooShort { len: 31 }
+            ConfigError::SecretTooShort { len: 31, min: 32 }
         );
         assert!(builder_for(api).allow_short_secret().build().is_ok());
     }
@@ -1330,7 +1338,10 @@ mod tests {
     #[test]
     fn previous_secrets_follow_the_length_rules() {
         let short = builder_for(resource_server()).previous_secret("short");
-        assert_eq!(build_err(short), ConfigError::SecretTooShort { len: 5 });
+        assert_eq!(
+            build_err(short),
+            ConfigError::SecretTooShort { len: 5, min: 32 }
+        );
         let empty = builder_for(resource_server())
             .secret_with_kid("k", "")
             .allow_short_secret();

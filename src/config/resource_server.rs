@@ -290,14 +290,17 @@ impl ResourceServer {
         })
     }
 
-    /// The HS256 signing secret, once the identifier and algorithm are checked.
-    pub(crate) fn hs256_secret(&self) -> Result<&SigningSecret, ConfigError> {
-        if self.algorithm()? != Algorithm::Hs256 {
+    /// The HMAC algorithm (HS256, HS384 or HS512) and the signing secret, once the
+    /// identifier and algorithm are checked.
+    pub(crate) fn hmac_secret(&self) -> Result<(Algorithm, &SigningSecret), ConfigError> {
+        let alg = self.algorithm()?;
+        if alg.is_asymmetric() {
             return Err(ConfigError::UnsupportedAlgorithm {
                 alg: self.signing_alg.clone(),
             });
         }
-        self.signing_secret().ok_or(ConfigError::MissingSecret)
+        let secret = self.signing_secret().ok_or(ConfigError::MissingSecret)?;
+        Ok((alg, secret))
     }
 }
 

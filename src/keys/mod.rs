@@ -1,10 +1,10 @@
-//! Verification keys: the resource server's HS256 signing secret and the HMAC keys a
-//! validator tries, and (feature `jwks`) public keys from JSON Web Key Sets.
+//! Verification keys: the resource server's signing secret and the HMAC keys (HS256, HS384,
+//! HS512) a validator tries, and (feature `jwks`) public keys from JSON Web Key Sets.
 
 mod algorithm;
 #[cfg(feature = "jwks")]
 mod cache;
-mod hs256;
+mod hmac;
 #[cfg(feature = "jwks")]
 mod jwk;
 #[cfg(feature = "jwks")]
@@ -20,8 +20,8 @@ pub use cache::{FetchError, FetchFuture, JwksFetcher, JwksSettings, KeySetStatus
 #[cfg(feature = "jwks")]
 pub(crate) use cache::{KeyCache, KeyWait, Location};
 #[cfg(test)]
-pub(crate) use hs256::KeyChoice;
-pub(crate) use hs256::{Hs256Key, Hs256Keys, MAX_KEYS};
+pub(crate) use hmac::KeyChoice;
+pub(crate) use hmac::{HmacKey, HmacKeys, MAX_KEYS};
 #[cfg(feature = "jwks")]
 pub(crate) use jwk::{Unusable, verifying_key};
 #[cfg(feature = "jwks")]
