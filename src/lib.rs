@@ -1,5 +1,5 @@
 //! Protect HTTP APIs with OAuth 2.0 bearer access tokens: a tower layer that verifies the JWTs
-//! issued for your API (HS256; RS256, PS256, ES256 and EdDSA with the `jwks` feature) and
+//! issued for your API (HS256/384/512; RS, PS, ES, EdDSA, Ed25519 with the `jwks` feature) and
 //! answers exactly as RFC 6750 says.
 //!
 //! An authorization server registers your API as a *resource server* with an identifier (the
@@ -58,7 +58,7 @@
 //! - `axum` (default): extractors for [`VerifiedToken`] and `Claims`, and `IntoResponse` for
 //!   [`Rejection`].
 //! - `form`: `FormTokenLayer`, for tokens in form-encoded bodies (RFC 6750 §2.2).
-//! - `jwks`: RS256, PS256, ES256 and EdDSA, verified with the public keys of a JWK set
+//! - `jwks`: RS/PS/ES 256/384/512, EdDSA and Ed25519, verified with the public keys of a JWK set
 //!   (`BearerGuardBuilder::static_jwks`), with aws-lc-rs. An HS256-only build compiles
 //!   no asymmetric crypto.
 //! - `tonic`: [`DefaultRejection`] answers `tonic::body::Body` responses the gRPC way
