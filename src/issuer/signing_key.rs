@@ -108,6 +108,9 @@ impl SigningKey {
     ///
     /// let key = SigningKey::generate(Algorithm::Rs256, "key-1")?;
     /// assert_eq!((key.alg(), key.kid()), (Algorithm::Rs256, "key-1"));
+    ///
+    /// let p521 = SigningKey::generate(Algorithm::Es512, "key-2")?;
+    /// assert_eq!(p521.public_jwk()["crv"], "P-521");
     /// # Ok::<(), bearer_guard::SigningKeyError>(())
     /// ```
     pub fn generate(alg: Algorithm, kid: impl Into<String>) -> Result<Self, SigningKeyError> {
