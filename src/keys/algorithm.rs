@@ -1,4 +1,4 @@
-//! The JWS algorithms bearer-guard verifies (RFC 7518 §3, RFC 8037 §3.1, RFC 9864 §2).
+//! The JWS algorithms bearer-guard verifies (RFC 7518 §3, RFC 8037 §3.1, RFC 9864).
 
 use std::fmt;
 
@@ -16,7 +16,7 @@ use std::fmt;
 ///
 /// # `EdDSA` and `Ed25519` (RFC 9864)
 ///
-/// RFC 9864 §2.1 registers `Ed25519` as the fully specified name of EdDSA with the Ed25519
+/// RFC 9864 registers `Ed25519` as the fully specified name of EdDSA with the Ed25519
 /// parameter set (RFC 8032 §5.1), and deprecates the polymorphic `EdDSA` of RFC 8037, whose
 /// curve only the key tells. The signatures are the same bytes; the names are two registered
 /// algorithm identifiers. bearer-guard keeps them apart, as it keeps every pair of names
@@ -71,7 +71,7 @@ pub enum Algorithm {
     /// EdDSA (RFC 8037), with Ed25519 keys only; deprecated by RFC 9864 in favour of
     /// [`Ed25519`](Self::Ed25519), and a name of its own.
     EdDsa,
-    /// Ed25519 under its fully specified name (RFC 9864 §2.1).
+    /// Ed25519 under its fully specified name (RFC 9864).
     Ed25519,
 }
 

@@ -150,7 +150,9 @@ impl<'de> Visitor<'de> for HeaderVisitor {
         while let Some(param) = map.next_key::<Param>()? {
             match param {
                 Param::Alg if !header.alg_seen => {
-                    // Exact and case-sensitive: `hs256` and `none` are other algorithms.
+                    // Exact and case-sensitive: `hs256` and `none` are other algorithms, and
+                    // so is `Ed25519` to an `EdDSA` API and the other way round (RFC 9864:
+                    // two registered names; the reasons are in `Algorithm`'s docs).
                     let JsonStr(alg) = map.next_value()?;
                     header.alg = Algorithm::from_name(&alg);
                     header.alg_seen = true;
