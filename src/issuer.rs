@@ -54,9 +54,9 @@ const SET_BY_BUILDER: [&str; 9] = [
 /// The tokens are shaped like an Auth0 access token: `iss`, `sub`, `aud` (the resource server's
 /// identifier), `iat`, `exp` (`iat` + the resource server's `token_lifetime`, 24 hours when it
 /// has none), and as you ask `azp`, `scope`, `client_id`, `jti`, `nbf`, `typ: at+jwt` and
-/// claims of your own. [`new`](Self::new) signs HS256 with the resource server's
-/// `signing_secret`; `with_signing_key` (features `issuer` and
-/// `jwks`) signs RS256, PS256, ES256 or EdDSA with a private key and names its `kid`. Either
+/// claims of your own. [`new`](Self::new) signs HS256, HS384 or HS512 with the resource
+/// server's `signing_secret`; `with_signing_key` (features `issuer` and `jwks`) signs any
+/// asymmetric algorithm with a private key and names its `kid`. Either
 /// way a [`BearerGuardLayer`](crate::BearerGuardLayer) built from the same registration (and,
 /// for a private key, its public JWK) accepts them.
 ///

@@ -67,7 +67,7 @@
 //! - `redis`: `RedisReplayStore`, a DPoP replay store shared by every instance of an API.
 //! - `issuer`: `TokenIssuer`, which mints HS256 access tokens for a resource server: for your
 //!   API's tests and for local authorization servers. With `jwks` too, `SigningKey` signs
-//!   RS256, PS256, ES256 and EdDSA tokens with a private key (aws-lc-rs, the library that
+//!   tokens of every asymmetric algorithm with a private key (aws-lc-rs, the library that
 //!   verifies them) and gives its public JWK; `issuer` alone compiles no asymmetric crypto.
 
 #![forbid(unsafe_code)]
