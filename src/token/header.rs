@@ -34,7 +34,7 @@ pub(crate) struct Rules {
     pub(crate) accepted: Algorithms,
     /// RFC 9068 §2.1: `typ` must be `at+jwt`.
     pub(crate) require_at_jwt: bool,
-    /// Whether `kid` picks the key. When it does not (HS256 secrets without key ids), a `kid`
+    /// Whether `kid` picks the key. When it does not (HMAC secrets without key ids), a `kid`
     /// of any shape is ignored: it cannot change a decision.
     pub(crate) read_kid: bool,
 }
