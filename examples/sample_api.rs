@@ -11,7 +11,7 @@
 //! `RESOURCE_SERVER_JSON` it runs on an embedded demo resource server and prints `curl` lines
 //! with fresh demo tokens.
 //!
-//! An API signed with public keys (`signing_alg` RS256, PS256, ES256 or EdDSA, no
+//! An API signed with public keys (`signing_alg` RS256, RS512, PS256, ES256, EdDSA, …; no
 //! `signing_secret`) needs `TOKEN_ISSUER`: its keys come from discovery at
 //! `${TOKEN_ISSUER}.well-known/openid-configuration`, or from `JWKS_URI` when that is set
 //! (`https`, or `http` to a loopback host). The API listens at once, even while the issuer is

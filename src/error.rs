@@ -16,7 +16,7 @@ use std::path::{Path, PathBuf};
 ///
 /// let api = ResourceServer::new("https://my-api-urn", "too short");
 /// let err = BearerGuardLayer::builder(api).build().unwrap_err();
-/// assert!(matches!(err, ConfigError::SecretTooShort { len: 9 }));
+/// assert!(matches!(err, ConfigError::SecretTooShort { len: 9, min: 32 }));
 /// assert!(format!("{err:?}").starts_with("the signing secret has 9 bytes"));
 /// ```
 #[derive(Clone, PartialEq, Eq, thiserror::Error)]
@@ -68,9 +68,10 @@ pub enum ConfigError {
         /// The issuer its tokens carry.
         expected: String,
     },
-    /// The signing algorithm is not HS256.
+    /// The signing algorithm is not one bearer-guard verifies, or not one the operation can
+    /// use (an asymmetric one where a secret signs).
     #[error(
-        "signing_alg {alg:?} is not one bearer-guard verifies: HS256, and with the jwks feature RS256, PS256, ES256 and EdDSA"
+        "signing_alg {alg:?} is not one bearer-guard verifies: HS256, HS384, HS512, and with the jwks feature RS256, RS384, RS512, PS256, PS384, PS512, ES256, ES384, ES512, EdDSA and Ed25519 (exact, case-sensitive names)"
     )]
     UnsupportedAlgorithm {
         /// The algorithm as configured.
@@ -171,9 +172,9 @@ pub enum ConfigError {
         /// What is wrong with it; never key material.
         problem: String,
     },
-    /// An HS256 secret setting was given for an API whose tokens are signed with public keys.
+    /// A secret setting was given for an API whose tokens are signed with public keys.
     #[error(
-        "{setting} is an HS256 setting, but the API's signing_alg is {alg:?}: its keys come from its JWK set"
+        "{setting} is a setting of HMAC signing secrets (HS256, HS384, HS512), but the API's signing_alg is {alg:?}: its keys come from its JWK set"
     )]
     SecretSettingWithoutHs256 {
         /// The builder method.
@@ -181,9 +182,10 @@ pub enum ConfigError {
         /// The algorithm as configured.
         alg: String,
     },
-    /// A key-set setting was given for an HS256 API, whose key is its `signing_secret`.
+    /// A key-set setting was given for an HMAC (HS256, HS384, HS512) API, whose key is its
+    /// `signing_secret`.
     #[error(
-        "{setting} is for APIs signed with public keys; this API's signing_alg is HS256, whose key is its signing_secret"
+        "{setting} is for APIs signed with public keys; this API's signing_alg is an HMAC one (HS256, HS384, HS512), whose key is its signing_secret"
     )]
     KeySetSettingForHs256 {
         /// The builder method.
@@ -191,19 +193,22 @@ pub enum ConfigError {
     },
     /// There is no signing secret (an RS256 resource server has none).
     #[error(
-        "the resource server has no signing_secret; HS256 APIs get one from the authorization server"
+        "the resource server has no signing_secret; HS256 (HS384, HS512) APIs get one from the authorization server"
     )]
     MissingSecret,
     /// The signing secret is empty.
     #[error("the signing secret is empty")]
     EmptySecret,
-    /// The signing secret is shorter than the 32 bytes RFC 7518 §3.2 asks of HS256 keys.
+    /// The signing secret is shorter than RFC 7518 §3.2 asks: the size of the algorithm's
+    /// hash (32 bytes for HS256, 48 for HS384, 64 for HS512).
     #[error(
-        "the signing secret has {len} bytes; HS256 needs at least 32 (RFC 7518 §3.2). Rotate it, or call allow_short_secret() for a legacy secret"
+        "the signing secret has {len} bytes; its algorithm needs at least {min} (RFC 7518 §3.2: HS256 32, HS384 48, HS512 64). Rotate it, or call allow_short_secret() for a legacy secret"
     )]
     SecretTooShort {
         /// The secret's length in bytes.
         len: usize,
+        /// The shortest the algorithm takes: the size of its hash.
+        min: usize,
     },
     /// A base64url secret did not decode.
     #[error("the signing secret is not unpadded base64url")]
@@ -324,9 +329,21 @@ mod tests {
 
     #[test]
     fn debug_is_the_message() {
-        let err = ConfigError::SecretTooShort { len: 10 };
+        let err = ConfigError::SecretTooShort { len: 10, min: 48 };
         assert_eq!(format!("{err:?}"), err.to_string());
         assert!(err.to_string().contains("allow_short_secret()"));
+        assert!(err.to_string().contains("needs at least 48"), "{err}");
+    }
+
+    #[test]
+    fn an_unsupported_algorithm_lists_every_supported_name() {
+        let message = ConfigError::UnsupportedAlgorithm {
+            alg: "RS1024".into(),
+        }
+        .to_string();
+        for alg in crate::Algorithm::ALL {
+            assert!(message.contains(&format!(" {alg}")), "{alg}: {message}");
+        }
     }
 
     #[test]

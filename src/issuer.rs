@@ -1,5 +1,6 @@
-//! Minting access tokens for a resource server (feature `issuer`): HS256 with its secret, and
-//! with the `jwks` feature too, RS256, PS256, ES256 and EdDSA with a `SigningKey`.
+//! Minting access tokens for a resource server (feature `issuer`): HS256, HS384 or HS512 with
+//! its secret, and with the `jwks` feature too, RS256/384/512, PS256/384/512, ES256/384/512,
+//! EdDSA and Ed25519 with a `SigningKey`.
 
 #[cfg(feature = "jwks")]
 mod signing_key;
@@ -13,7 +14,7 @@ use serde_json::{Map, Value};
 
 use crate::config::ResourceServer;
 use crate::error::ConfigError;
-use crate::keys::{Algorithm, Hs256Key};
+use crate::keys::{Algorithm, HmacKey};
 use crate::token::{REGISTERED, is_scope_token};
 
 #[cfg(feature = "jwks")]
@@ -54,9 +55,9 @@ const SET_BY_BUILDER: [&str; 9] = [
 /// The tokens are shaped like an Auth0 access token: `iss`, `sub`, `aud` (the resource server's
 /// identifier), `iat`, `exp` (`iat` + the resource server's `token_lifetime`, 24 hours when it
 /// has none), and as you ask `azp`, `scope`, `client_id`, `jti`, `nbf`, `typ: at+jwt` and
-/// claims of your own. [`new`](Self::new) signs HS256 with the resource server's
-/// `signing_secret`; `with_signing_key` (features `issuer` and
-/// `jwks`) signs RS256, PS256, ES256 or EdDSA with a private key and names its `kid`. Either
+/// claims of your own. [`new`](Self::new) signs HS256, HS384 or HS512 with the resource
+/// server's `signing_secret`; `with_signing_key` (features `issuer` and `jwks`) signs any
+/// asymmetric algorithm with a private key and names its `kid`. Either
 /// way a [`BearerGuardLayer`](crate::BearerGuardLayer) built from the same registration (and,
 /// for a private key, its public JWK) accepts them.
 ///
@@ -107,20 +108,22 @@ pub struct TokenIssuer {
 /// What signs the tokens.
 #[derive(Clone)]
 enum IssuerKey {
-    Hs256(Hs256Key),
+    /// Boxed: an HMAC-SHA512 key's two hash states are larger than a `SigningKey`.
+    Hmac(Box<HmacKey>),
     #[cfg(feature = "jwks")]
     Private(SigningKey),
 }
 
 impl TokenIssuer {
     /// An issuer named `issuer` (the tokens' `iss`, usually a URL ending in `/`) for
-    /// `resource_server`, signing HS256 with its `signing_secret`.
+    /// `resource_server`, signing with its `signing_secret` under its `signing_alg`: HS256,
+    /// HS384 or HS512.
     ///
     /// # Errors
     ///
     /// The resource server cannot be signed for: [`ConfigError::EmptyIdentifier`] or
     /// [`ConfigError::IdentifierNotAbsoluteUri`],
-    /// [`ConfigError::UnsupportedAlgorithm`] (not HS256: use
+    /// [`ConfigError::UnsupportedAlgorithm`] (not an HMAC algorithm: use
     /// `with_signing_key`), [`ConfigError::MissingSecret`],
     /// [`ConfigError::EmptySecret`] or [`ConfigError::ZeroTokenLifetime`]; or `issuer` is empty
     /// ([`ConfigError::EmptyIssuer`]).
@@ -144,15 +147,14 @@ impl TokenIssuer {
         if issuer.is_empty() {
             return Err(ConfigError::EmptyIssuer);
         }
-        let secret = resource_server.hs256_secret()?;
+        let (alg, secret) = resource_server.hmac_secret()?;
         if secret.is_empty() {
             return Err(ConfigError::EmptySecret);
         }
-        Self::assemble(
-            resource_server,
-            issuer,
-            IssuerKey::Hs256(Hs256Key::new(secret)),
-        )
+        let key = HmacKey::new(alg, secret).ok_or_else(|| ConfigError::UnsupportedAlgorithm {
+            alg: alg.name().to_owned(),
+        })?;
+        Self::assemble(resource_server, issuer, IssuerKey::Hmac(Box::new(key)))
     }
 
     /// An issuer named `issuer` for `resource_server`, signing with `key` (features `issuer`
@@ -274,7 +276,7 @@ impl TokenIssuer {
         Ok(self)
     }
 
-    /// The algorithm of the tokens: HS256, or the `SigningKey`'s.
+    /// The algorithm of the tokens: the resource server's HMAC one, or the `SigningKey`'s.
     ///
     /// # Example
     ///
@@ -289,7 +291,7 @@ impl TokenIssuer {
     #[must_use]
     pub fn algorithm(&self) -> Algorithm {
         match &self.key {
-            IssuerKey::Hs256(_) => Algorithm::Hs256,
+            IssuerKey::Hmac(key) => key.alg(),
             #[cfg(feature = "jwks")]
             IssuerKey::Private(key) => key.alg(),
         }
@@ -370,7 +372,7 @@ impl TokenIssuer {
 impl fmt::Debug for IssuerKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Self::Hs256(key) => key.fmt(f),
+            Self::Hmac(key) => key.fmt(f),
             #[cfg(feature = "jwks")]
             Self::Private(key) => key.fmt(f),
         }
@@ -822,7 +824,7 @@ impl AccessTokenBuilder<'_> {
         token.push('.');
         URL_SAFE_NO_PAD.encode_string(Value::Object(claims).to_string(), &mut token);
         let signature = match &self.issuer.key {
-            IssuerKey::Hs256(key) => key.sign(token.as_bytes()).to_vec(),
+            IssuerKey::Hmac(key) => key.sign(token.as_bytes()),
             #[cfg(feature = "jwks")]
             IssuerKey::Private(key) => key
                 .sign(token.as_bytes())
@@ -950,6 +952,52 @@ mod tests {
         let verified = validator().validate_at(&token, at(NOW)).unwrap();
         assert_eq!(verified.subject(), Some("alice"));
         assert!(verified.scopes().contains("read:messages"));
+    }
+
+    #[test]
+    fn hs384_and_hs512_registrations_mint_their_own_algorithm() {
+        // A 64-byte secret: long enough for every HMAC algorithm.
+        let secret = "a signing secret of sixty-four bytes, long enough for HS512 too!";
+        assert_eq!(secret.len(), 64);
+        for (name, alg, jwt_alg) in [
+            ("HS384", Algorithm::Hs384, jsonwebtoken::Algorithm::HS384),
+            ("HS512", Algorithm::Hs512, jsonwebtoken::Algorithm::HS512),
+        ] {
+            let api = crate::ResourceServer::from_json(&format!(
+                r#"{{"identifier": "{AUDIENCE}", "signing_alg": "{name}", "signing_secret": "{secret}",
+                    "scopes": [{{"value": "read:messages"}}]}}"#
+            ))
+            .unwrap();
+            let tokens = TokenIssuer::new(&api, ISSUER).unwrap();
+            assert_eq!(tokens.algorithm(), alg);
+            let token = tokens.token("alice").scope("read:messages").sign().unwrap();
+            assert_eq!(
+                header_of(&token),
+                serde_json::json!({"alg": name, "typ": "JWT"})
+            );
+            // jsonwebtoken, which shares no code with this crate, verifies it.
+            let mut validation = jsonwebtoken::Validation::new(jwt_alg);
+            validation.set_audience(&[AUDIENCE]);
+            let key = jsonwebtoken::DecodingKey::from_secret(secret.as_bytes());
+            assert!(
+                jsonwebtoken::decode::<Value>(&token, &key, &validation).is_ok(),
+                "{name}"
+            );
+            let verified = crate::BearerGuardLayer::builder(api)
+                .build_validator()
+                .unwrap()
+                .validate(&token)
+                .unwrap();
+            assert_eq!(verified.subject(), Some("alice"));
+            // The HS256 API with the same secret refuses it: the algorithm is pinned.
+            let hs256 = crate::ResourceServer::new(AUDIENCE, secret);
+            let refused = crate::BearerGuardLayer::builder(hs256)
+                .build_validator()
+                .unwrap()
+                .validate(&token)
+                .unwrap_err();
+            assert_eq!(refused.kind(), crate::TokenErrorKind::UnsupportedAlgorithm);
+        }
     }
 
     #[test]

@@ -2,8 +2,9 @@
 //! issued for your API and answers exactly as RFC 6750 says.
 //!
 //! An authorization server registers your API as a *resource server*: an identifier (the
-//! tokens' audience), a signing algorithm (HS256 with a signing secret; RS256, PS256, ES256 or
-//! EdDSA with the `jwks` feature, keys from the issuer's JWK set) and the scopes it supports.
+//! tokens' audience), a signing algorithm (HS256, HS384 or HS512 with a signing secret;
+//! RS256/384/512, PS256/384/512, ES256/384/512, EdDSA or Ed25519 with the `jwks` feature, keys
+//! from the issuer's JWK set) and the scopes it supports.
 //! [`BearerGuardLayer`] reads that registration, checks it at startup, and then, for every
 //! request:
 //!
@@ -72,8 +73,9 @@
 //! - `axum` (default): extractors for [`VerifiedToken`] and `Claims`, and `IntoResponse` for
 //!   [`Rejection`].
 //! - `form`: `FormTokenLayer`, for tokens in form-encoded bodies (RFC 6750 §2.2).
-//! - `jwks`: RS256, PS256, ES256 and EdDSA, verified with the public keys of a JWK set (static,
-//!   or fetched and cached), with aws-lc-rs. An HS256-only build compiles no asymmetric crypto.
+//! - `jwks`: RS256/384/512, PS256/384/512, ES256/384/512, EdDSA and Ed25519, verified with the
+//!   public keys of a JWK set (static, or fetched and cached), with aws-lc-rs. An HS-only build
+//!   compiles no asymmetric crypto.
 //! - `reqwest`: the built-in fetcher of the key cache (reqwest over rustls on aws-lc-rs).
 //! - `tonic`: [`DefaultRejection`](answer::DefaultRejection) answers `tonic::body::Body`
 //!   responses the gRPC way ([`Rejection::to_grpc_response`]), for the guard in a tonic
@@ -81,7 +83,7 @@
 //! - `redis`: `RedisReplayStore`, a DPoP replay store shared by every instance of an API.
 //! - `issuer`: `TokenIssuer`, which mints HS256 access tokens for a resource server: for your
 //!   API's tests and for local authorization servers. With `jwks` too, `SigningKey` signs
-//!   RS256, PS256, ES256 and EdDSA tokens with a private key (aws-lc-rs, the library that
+//!   tokens of every asymmetric algorithm with a private key (aws-lc-rs, the library that
 //!   verifies them) and gives its public JWK; `issuer` alone compiles no asymmetric crypto.
 
 #![forbid(unsafe_code)]

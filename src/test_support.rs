@@ -4,7 +4,7 @@
 use jsonwebtoken::Algorithm as JwtAlgorithm;
 
 use crate::keys::KeySource;
-use crate::keys::{Algorithm, Algorithms, Hs256Key, Hs256Keys};
+use crate::keys::{Algorithm, Algorithms, HmacKey, HmacKeys};
 use crate::registration::SigningSecret;
 use crate::{ResourceServer, TokenValidator};
 
@@ -19,10 +19,14 @@ pub(crate) const ISSUER: &str = "https://issuer.example/";
 /// A validator for [`AUDIENCE`], [`ISSUER`] and [`SECRET`] with the default 60 s leeway.
 pub(crate) fn validator() -> TokenValidator {
     TokenValidator {
-        keys: KeySource::Secrets(Hs256Keys::new(vec![(
-            None,
-            Hs256Key::new(&SigningSecret::from(SECRET)),
-        )])),
+        keys: KeySource::Secrets(HmacKeys::new(
+            Algorithm::Hs256,
+            vec![(
+                None,
+                HmacKey::new(Algorithm::Hs256, &SigningSecret::from(SECRET))
+                    .expect("HS256 is an HMAC algorithm"),
+            )],
+        )),
         accepted: Algorithms::of([Algorithm::Hs256]),
         audience: AUDIENCE.into(),
         issuer: Some(ISSUER.into()),

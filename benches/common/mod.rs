@@ -158,8 +158,13 @@ pub(crate) fn key_file(name: &str) -> String {
 pub(crate) fn signed_token(alg: Algorithm, name: &str, jti: &str) -> String {
     let pem = key_file(&format!("{name}.pem"));
     let key = match alg {
-        Algorithm::RS256 => EncodingKey::from_rsa_pem(pem.as_bytes()),
-        Algorithm::ES256 => EncodingKey::from_ec_pem(pem.as_bytes()),
+        Algorithm::RS256
+        | Algorithm::RS384
+        | Algorithm::RS512
+        | Algorithm::PS256
+        | Algorithm::PS384
+        | Algorithm::PS512 => EncodingKey::from_rsa_pem(pem.as_bytes()),
+        Algorithm::ES256 | Algorithm::ES384 => EncodingKey::from_ec_pem(pem.as_bytes()),
         _ => EncodingKey::from_ed_pem(pem.as_bytes()),
     }
     .unwrap_or_else(|err| panic!("{name}: {err}"));

@@ -13,7 +13,7 @@
 //! - `GET /api/v2/keys/signing`, `GET /api/v2/keys/signing/{kid}`,
 //!   `POST /api/v2/keys/signing/rotate`, `PUT /api/v2/keys/signing/{kid}/revoke`;
 //! - `POST /oauth/token`: the client-credentials grant, JSON or form body; HS256 APIs' tokens
-//!   signed with their secret, RS256 and PS256 APIs' with the tenant's current RSA key;
+//!   signed with their secret, RS256, RS512 and PS256 APIs' with the tenant's current RSA key;
 //!   DPoP-bound (`token_type: "DPoP"`, `cnf.jkt`) when the API has a `proof_of_possession`
 //!   and the request a `DPoP` proof (RFC 9449 §5);
 //! - `GET /.well-known/openid-configuration` and `GET /.well-known/jwks.json`, public.

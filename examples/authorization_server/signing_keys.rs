@@ -69,13 +69,13 @@ impl SigningKeys {
         })
     }
 
-    /// The key that signs RS256 and PS256 tokens now, for `alg`.
+    /// The key that signs RS256, RS512 and PS256 tokens now, for `alg`.
     pub(crate) fn current_for(&self, alg: Algorithm) -> Option<SigningKey> {
         self.keys[self.current].key.with_algorithm(alg).ok()
     }
 
     /// The JWK set: current, next and previous keys not revoked, public members only. RSA keys
-    /// are published without `alg`, because one key signs both RS256 and PS256 APIs' tokens.
+    /// are published without `alg`, because one key signs RS256, RS512 and PS256 APIs' tokens.
     pub(crate) fn jwks(&self) -> Value {
         let keys: Vec<Value> = self
             .keys

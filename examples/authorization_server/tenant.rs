@@ -17,7 +17,7 @@ const MAX_TOKEN_LIFETIME: u64 = 2_592_000;
 /// bearer-guard refuses shorter HS256 secrets unless told otherwise.
 const MIN_SIGNING_SECRET_LEN: usize = 32;
 /// The `signing_alg` values a resource server may have, as Auth0 offers them.
-pub(crate) const SIGNING_ALGS: [&str; 3] = ["HS256", "RS256", "PS256"];
+pub(crate) const SIGNING_ALGS: [&str; 4] = ["HS256", "RS256", "RS512", "PS256"];
 /// The `signing_alg` of a resource server registered without one: RS256, as on Auth0, so a
 /// script that leaves it out gets here the same kind of API it gets on a real tenant.
 const DEFAULT_SIGNING_ALG: &str = "RS256";
@@ -564,7 +564,7 @@ impl Tenant {
             .find(|grant| grant.client_id == client_id && grant.audience == audience)
     }
 
-    /// The record's token issuer: HS256 with its secret, RS256 and PS256 with the tenant's
+    /// The record's token issuer: HS256 with its secret, RS256, RS512 and PS256 with the tenant's
     /// current key. bearer-guard's checks of the record (an absolute-URI identifier among
     /// them) become 400s.
     fn issuer_for(&self, record: &ResourceServerRecord) -> Result<TokenIssuer, ApiError> {

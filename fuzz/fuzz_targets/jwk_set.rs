@@ -10,7 +10,10 @@ use std::time::{Duration, UNIX_EPOCH};
 use bearer_guard::{BearerGuardLayer, ResourceServer};
 use libfuzzer_sys::fuzz_target;
 
-const ALGS: [&str; 4] = ["RS256", "PS256", "ES256", "EdDSA"];
+const ALGS: [&str; 11] = [
+    "RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA",
+    "Ed25519",
+];
 
 fuzz_target!(|data: &[u8]| {
     let Some((&choice, document)) = data.split_first() else {

@@ -1,5 +1,6 @@
 //! Any header and payload bytes, correctly signed: the claims checks never panic, and a token
-//! that passes really has what the validator promised.
+//! that passes really has what the validator promised. HS256 in four configurations, and
+//! HS384 and HS512 APIs, each signed with its own algorithm.
 //!
 //! Input: one flags byte, then the header bytes, a 0x00 byte, the payload bytes.
 
@@ -17,11 +18,29 @@ mod demo;
 
 use demo::{AUDIENCE, SECRET};
 const NOW: u64 = 1_700_000_000;
+/// Long enough for HS512 (64 bytes).
+const SECRET64: &str = "a signing secret of sixty-four bytes, long enough for HS512 too!";
 
-fn validators() -> &'static [TokenValidator; 4] {
-    static VALIDATORS: OnceLock<[TokenValidator; 4]> = OnceLock::new();
+/// Each validator's signing algorithm and secret, in the order of `validators()`.
+const SIGNERS: [(Algorithm, &str); 6] = [
+    (Algorithm::HS256, SECRET),
+    (Algorithm::HS256, SECRET),
+    (Algorithm::HS256, SECRET),
+    (Algorithm::HS256, SECRET),
+    (Algorithm::HS384, SECRET64),
+    (Algorithm::HS512, SECRET64),
+];
+
+fn validators() -> &'static [TokenValidator; 6] {
+    static VALIDATORS: OnceLock<[TokenValidator; 6]> = OnceLock::new();
     VALIDATORS.get_or_init(|| {
         let api = || ResourceServer::new(AUDIENCE, SECRET).with_token_lifetime(86_400);
+        let hmac = |alg: &str| {
+            ResourceServer::from_json(&format!(
+                r#"{{"identifier": "{AUDIENCE}", "signing_alg": "{alg}", "signing_secret": "{SECRET64}", "token_lifetime": 86400}}"#
+            ))
+            .unwrap()
+        };
         let built = [
             BearerGuardLayer::builder(api()).build(),
             BearerGuardLayer::builder(api())
@@ -36,6 +55,8 @@ fn validators() -> &'static [TokenValidator; 4] {
                 .signing_secret_kid("k1")
                 .previous_secret("a previous secret, 32 bytes long")
                 .build(),
+            BearerGuardLayer::builder(hmac("HS384")).build(),
+            BearerGuardLayer::builder(hmac("HS512")).build(),
         ];
         built.map(|layer| layer.unwrap().validator().clone())
     })
@@ -48,8 +69,10 @@ fuzz_target!(|data: &[u8]| {
     let split = rest.iter().position(|&b| b == 0).unwrap_or(rest.len());
     let (header, payload) = rest.split_at(split);
     let payload = payload.get(1..).unwrap_or_default();
-    let token = demo::sign(Algorithm::HS256, SECRET.as_bytes(), header, payload);
-    let validator = &validators()[usize::from(flags % 4)];
+    let which = usize::from(flags) % SIGNERS.len();
+    let (alg, secret) = SIGNERS[which];
+    let token = demo::sign(alg, secret.as_bytes(), header, payload);
+    let validator = &validators()[which];
     let now = UNIX_EPOCH + Duration::from_secs(NOW);
     if let Ok(verified) = validator.validate_at(&token, now) {
         // What passed must hold up: an expiry still ahead (within leeway) and readable claims.

@@ -36,7 +36,7 @@ use crate::token::{ScopeRequirement, TokenCacheSettings, TokenValidator, Validat
 /// | [`realm`](BearerGuardBuilder::realm) | the resource server's identifier |
 /// | [`allow_anonymous`](BearerGuardBuilder::allow_anonymous) | off: a token is required |
 /// | [`allow_query_token`](BearerGuardBuilder::allow_query_token) | off |
-/// | [`allow_short_secret`](BearerGuardBuilder::allow_short_secret) | off: secrets under 32 bytes are refused |
+/// | [`allow_short_secret`](BearerGuardBuilder::allow_short_secret) | off: secrets shorter than the hash (32, 48, 64 bytes for HS256, HS384, HS512) are refused |
 /// | [`rfc9068_profile`](BearerGuardBuilder::rfc9068_profile) | off |
 /// | [`max_token_age`](BearerGuardBuilder::max_token_age) | none |
 /// | [`previous_secret`](BearerGuardBuilder::previous_secret), [`secret_with_kid`](BearerGuardBuilder::secret_with_kid) | none: only the resource server's secret (at most 4 in all) |
@@ -333,7 +333,7 @@ impl<R> BearerGuardBuilder<R> {
         self
     }
 
-    /// The public keys of an API signed with RS256, PS256, ES256 or EdDSA: the issuer's JWK
+    /// The public keys of an API signed with RS*, PS*, ES*, EdDSA or Ed25519: the issuer's JWK
     /// set document (RFC 7517 §5), as `https://{tenant}/.well-known/jwks.json` serves it.
     /// For tests and air-gapped setups; parsed once, at [`build`](Self::build). Feature
     /// `jwks`.
@@ -592,9 +592,9 @@ impl<R> BearerGuardBuilder<R> {
     ///
     /// ```
     /// # use bearer_guard::{BearerGuardLayer, ConfigError, ResourceServer};
-    /// let api = ResourceServer::from_json(r#"{"identifier": "https://my-api-urn", "signing_alg": "RS384"}"#)?;
+    /// let api = ResourceServer::from_json(r#"{"identifier": "https://my-api-urn", "signing_alg": "ES256K"}"#)?;
     /// let err = BearerGuardLayer::builder(api).build().unwrap_err();
-    /// assert_eq!(err, ConfigError::UnsupportedAlgorithm { alg: "RS384".into() });
+    /// assert_eq!(err, ConfigError::UnsupportedAlgorithm { alg: "ES256K".into() });
     /// # Ok::<(), ConfigError>(())
     /// ```
     pub fn build(self) -> Result<BearerGuardLayer<R>, ConfigError> {
@@ -756,7 +756,7 @@ mod tests {
 
     #[test]
     fn algorithm_bearer_guard_does_not_verify_fails_naming_it() {
-        for alg in ["RS384", "HS512", "none", "rs256", ""] {
+        for alg in ["RS1024", "HS1024", "ES256K", "Ed448", "none", "rs256", ""] {
             let err = build_err(builder_for(api_signed_with(alg)));
             assert_eq!(err, ConfigError::UnsupportedAlgorithm { alg: alg.into() });
             assert!(err.to_string().contains(&format!("{alg:?}")), "{err}");
@@ -806,7 +806,7 @@ mod tests {
         let api = ResourceServer::new("https://x", "31 bytes 31 bytes 31 bytes 31 b");
         assert_eq!(
             build_err(builder_for(api.clone())),
-            ConfigError::SecretTooShort { len: 31 }
+            ConfigError::SecretTooShort { len: 31, min: 32 }
         );
         assert!(builder_for(api).allow_short_secret().build().is_ok());
     }
@@ -944,7 +944,10 @@ mod tests {
     #[test]
     fn previous_secrets_follow_the_length_rules() {
         let short = builder_for(resource_server()).previous_secret("short");
-        assert_eq!(build_err(short), ConfigError::SecretTooShort { len: 5 });
+        assert_eq!(
+            build_err(short),
+            ConfigError::SecretTooShort { len: 5, min: 32 }
+        );
         let empty = builder_for(resource_server())
             .secret_with_kid("k", "")
             .allow_short_secret();

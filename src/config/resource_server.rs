@@ -228,6 +228,24 @@ impl ResourceServer {
     }
 
     /// The signing algorithm, as registered.
+    ///
+    /// Any [`Algorithm`] name is accepted when the layer is built (exactly, case-sensitively:
+    /// `RS512`, `PS384`, `ES512`, `Ed25519`, …); another is a
+    /// [`ConfigError::UnsupportedAlgorithm`] whose message lists the supported names.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use bearer_guard::{BearerGuardLayer, ConfigError, ResourceServer};
+    ///
+    /// let api = ResourceServer::from_json(r#"{"identifier": "https://my-api-urn", "signing_alg": "RS512"}"#)?;
+    /// assert_eq!(api.signing_alg(), "RS512");
+    ///
+    /// let typo = ResourceServer::from_json(r#"{"identifier": "https://my-api-urn", "signing_alg": "rs512"}"#)?;
+    /// let err = BearerGuardLayer::builder(typo).build().unwrap_err();
+    /// assert!(err.to_string().contains("RS256, RS384, RS512"), "{err}");
+    /// # Ok::<(), ConfigError>(())
+    /// ```
     #[must_use]
     pub fn signing_alg(&self) -> &str {
         &self.signing_alg
@@ -286,14 +304,17 @@ impl ResourceServer {
         })
     }
 
-    /// The HS256 signing secret, once the identifier and algorithm are checked.
-    pub(crate) fn hs256_secret(&self) -> Result<&SigningSecret, ConfigError> {
-        if self.algorithm()? != Algorithm::Hs256 {
+    /// The HMAC algorithm (HS256, HS384 or HS512) and the signing secret, once the
+    /// identifier and algorithm are checked.
+    pub(crate) fn hmac_secret(&self) -> Result<(Algorithm, &SigningSecret), ConfigError> {
+        let alg = self.algorithm()?;
+        if alg.is_asymmetric() {
             return Err(ConfigError::UnsupportedAlgorithm {
                 alg: self.signing_alg.clone(),
             });
         }
-        self.signing_secret().ok_or(ConfigError::MissingSecret)
+        let secret = self.signing_secret().ok_or(ConfigError::MissingSecret)?;
+        Ok((alg, secret))
     }
 }
 
@@ -389,6 +410,35 @@ mod tests {
                 .dpop_mode(),
             DpopMode::Disabled
         );
+    }
+
+    #[test]
+    fn every_algorithm_name_is_a_signing_alg_and_nothing_else_is() {
+        let api = |alg: &str| {
+            let json = format!(r#"{{"identifier": "https://my-api-urn", "signing_alg": "{alg}"}}"#);
+            ResourceServer::from_json(&json).unwrap()
+        };
+        for alg in Algorithm::ALL {
+            assert_eq!(api(alg.name()).algorithm(), Ok(alg));
+            // Only the HMAC ones have a secret to ask for.
+            let secret = api(alg.name()).hmac_secret().map(|_| ());
+            let expected = if alg.is_asymmetric() {
+                Err(ConfigError::UnsupportedAlgorithm {
+                    alg: alg.name().into(),
+                })
+            } else {
+                Err(ConfigError::MissingSecret)
+            };
+            assert_eq!(secret, expected, "{alg}");
+        }
+        for unknown in ["RS1024", "ES256K", "Ed448", "eddsa", "HS256 ", "none", ""] {
+            assert_eq!(
+                api(unknown).algorithm(),
+                Err(ConfigError::UnsupportedAlgorithm {
+                    alg: unknown.into()
+                })
+            );
+        }
     }
 
     #[test]

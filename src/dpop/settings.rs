@@ -50,9 +50,12 @@ pub struct DpopSettings {
 impl Default for DpopSettings {
     fn default() -> Self {
         Self {
-            algorithms: Algorithms::of(
-                Algorithm::ALL.into_iter().filter(|alg| alg.is_asymmetric()),
-            ),
+            algorithms: Algorithms::of([
+                Algorithm::Rs256,
+                Algorithm::Ps256,
+                Algorithm::Es256,
+                Algorithm::EdDsa,
+            ]),
             iat_window: Duration::from_secs(60),
             leeway: Duration::from_secs(60),
             max_future_iat: None,
@@ -64,9 +67,9 @@ const MAX_WINDOW: Duration = Duration::from_secs(300);
 const DEFAULT_FUTURE: Duration = Duration::from_secs(10);
 
 impl DpopSettings {
-    /// The algorithms a proof may be signed with. Defaults to every asymmetric one
-    /// bearer-guard verifies: RS256, PS256, ES256 and EdDSA. `HS256` (a shared secret cannot
-    /// prove possession) and an empty list are refused.
+    /// The algorithms a proof may be signed with: any asymmetric ones. Defaults to RS256,
+    /// PS256, ES256 and EdDSA. `HS256`, `HS384` and `HS512` (a shared secret cannot prove
+    /// possession) and an empty list are refused.
     pub fn algorithms(mut self, algorithms: impl IntoIterator<Item = Algorithm>) -> Self {
         self.algorithms = Algorithms::of(algorithms);
         self
@@ -112,10 +115,12 @@ impl DpopSettings {
         if self.algorithms.iter().next().is_none() {
             return refuse("algorithms", "the list is empty".to_owned());
         }
-        if self.algorithms.contains(Algorithm::Hs256) {
+        if let Some(alg) = self.algorithms.iter().find(|alg| !alg.is_asymmetric()) {
             return refuse(
                 "algorithms",
-                "HS256 is symmetric; proofs are signed with the client's private key (RS256, PS256, ES256, EdDSA)".to_owned(),
+                format!(
+                    "{alg} is symmetric; proofs are signed with the client's private key (RS256, PS256, ES256, EdDSA, …)"
+                ),
             );
         }
         if !(Duration::from_secs(1)..=MAX_WINDOW).contains(&self.iat_window) {
@@ -182,9 +187,17 @@ mod tests {
             refused(DpopSettings::default().algorithms([])),
             "algorithms"
         );
+        for hmac in [Algorithm::Hs256, Algorithm::Hs384, Algorithm::Hs512] {
+            assert_eq!(
+                refused(DpopSettings::default().algorithms([Algorithm::Es256, hmac])),
+                "algorithms",
+                "{hmac}"
+            );
+        }
+        let every_asymmetric = Algorithm::ALL.into_iter().filter(|alg| alg.is_asymmetric());
         assert_eq!(
-            refused(DpopSettings::default().algorithms([Algorithm::Es256, Algorithm::Hs256])),
-            "algorithms"
+            DpopSettings::default().algorithms(every_asymmetric).check(),
+            Ok(())
         );
         assert_eq!(
             refused(DpopSettings::default().iat_window(s(0))),

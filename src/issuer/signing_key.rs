@@ -1,5 +1,6 @@
-//! Private keys that sign RS256, PS256, ES256 and EdDSA tokens (features `issuer` and
-//! `jwks`), with aws-lc-rs, the library that verifies them, and their public JWKs.
+//! Private keys that sign RS256/384/512, PS256/384/512, ES256/384/512, EdDSA and Ed25519
+//! tokens (features `issuer` and `jwks`), with aws-lc-rs, the library that verifies them,
+//! and their public JWKs.
 
 use std::fmt;
 use std::sync::Arc;
@@ -8,8 +9,10 @@ use aws_lc_rs::encoding::AsDer as _;
 use aws_lc_rs::rand::SystemRandom;
 use aws_lc_rs::rsa::KeySize;
 use aws_lc_rs::signature::{
-    ECDSA_P256_SHA256_FIXED_SIGNING, EcdsaKeyPair, Ed25519KeyPair, KeyPair as _, RSA_PKCS1_SHA256,
-    RSA_PSS_SHA256, RsaKeyPair,
+    ECDSA_P256_SHA256_FIXED_SIGNING, ECDSA_P384_SHA384_FIXED_SIGNING,
+    ECDSA_P521_SHA512_FIXED_SIGNING, EcdsaKeyPair, EcdsaSigningAlgorithm, Ed25519KeyPair,
+    KeyPair as _, RSA_PKCS1_SHA256, RSA_PKCS1_SHA384, RSA_PKCS1_SHA512, RSA_PSS_SHA256,
+    RSA_PSS_SHA384, RSA_PSS_SHA512, RsaKeyPair, RsaSignatureEncoding,
 };
 use base64::Engine as _;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
@@ -25,7 +28,7 @@ use crate::keys::Algorithm;
 ///
 /// Made from an unencrypted PKCS#8 private key ([`from_pkcs8_pem`](Self::from_pkcs8_pem),
 /// [`from_pkcs8_der`](Self::from_pkcs8_der): `openssl genpkey` writes one), or fresh
-/// ([`generate`](Self::generate): RSA-2048, P-256 or Ed25519). [`public_jwk`](Self::public_jwk)
+/// ([`generate`](Self::generate): RSA-2048, P-256, P-384, P-521 or Ed25519). [`public_jwk`](Self::public_jwk)
 /// and [`jwk_set`](Self::jwk_set) give what the issuer publishes, so a test can serve it as a
 /// JWKS (or pass it to `static_jwks`).
 ///
@@ -60,13 +63,43 @@ enum Pair {
     Ed25519(Ed25519KeyPair),
 }
 
+/// What kind of key signs `alg`.
+#[derive(Clone, Copy)]
+enum Kind {
+    Rsa(&'static RsaSignatureEncoding),
+    /// The curve's signing algorithm, and its JWK `crv`.
+    Ecdsa(&'static EcdsaSigningAlgorithm, &'static str),
+    Ed25519,
+}
+
+impl Kind {
+    /// `None` for the HMAC algorithms, which sign with a secret.
+    fn of(alg: Algorithm) -> Option<Self> {
+        Some(match alg {
+            Algorithm::Rs256 => Self::Rsa(&RSA_PKCS1_SHA256),
+            Algorithm::Rs384 => Self::Rsa(&RSA_PKCS1_SHA384),
+            Algorithm::Rs512 => Self::Rsa(&RSA_PKCS1_SHA512),
+            Algorithm::Ps256 => Self::Rsa(&RSA_PSS_SHA256),
+            Algorithm::Ps384 => Self::Rsa(&RSA_PSS_SHA384),
+            Algorithm::Ps512 => Self::Rsa(&RSA_PSS_SHA512),
+            Algorithm::Es256 => Self::Ecdsa(&ECDSA_P256_SHA256_FIXED_SIGNING, "P-256"),
+            Algorithm::Es384 => Self::Ecdsa(&ECDSA_P384_SHA384_FIXED_SIGNING, "P-384"),
+            Algorithm::Es512 => Self::Ecdsa(&ECDSA_P521_SHA512_FIXED_SIGNING, "P-521"),
+            Algorithm::EdDsa | Algorithm::Ed25519 => Self::Ed25519,
+            Algorithm::Hs256 | Algorithm::Hs384 | Algorithm::Hs512 => return None,
+        })
+    }
+}
+
 impl SigningKey {
-    /// A new random key for `alg`, named `kid`: RSA-2048 for RS256 and PS256, P-256 for
-    /// ES256, Ed25519 for EdDSA.
+    /// A new random key for `alg`, named `kid`: RSA-2048 for RS256/384/512 and
+    /// PS256/384/512, P-256 for ES256, P-384 for ES384, P-521 for ES512, Ed25519 for EdDSA
+    /// and Ed25519.
     ///
     /// # Errors
     ///
-    /// [`SigningKeyError::NotAsymmetric`] for HS256; [`SigningKeyError::EmptyKeyId`];
+    /// [`SigningKeyError::NotAsymmetric`] for HS256, HS384 and HS512;
+    /// [`SigningKeyError::EmptyKeyId`];
     /// [`SigningKeyError::Generation`] if the crypto library could not make a key.
     ///
     /// # Example
@@ -77,19 +110,18 @@ impl SigningKey {
     ///
     /// let key = SigningKey::generate(Algorithm::Rs256, "key-1")?;
     /// assert_eq!((key.alg(), key.kid()), (Algorithm::Rs256, "key-1"));
+    ///
+    /// let p521 = SigningKey::generate(Algorithm::Es512, "key-2")?;
+    /// assert_eq!(p521.public_jwk()["crv"], "P-521");
     /// # Ok::<(), bearer_guard::issuer::SigningKeyError>(())
     /// ```
     pub fn generate(alg: Algorithm, kid: impl Into<String>) -> Result<Self, SigningKeyError> {
+        let kind = Kind::of(alg).ok_or(SigningKeyError::NotAsymmetric)?;
         let kid = check_kid(kid.into())?;
-        let pair = match alg {
-            Algorithm::Rs256 | Algorithm::Ps256 => {
-                RsaKeyPair::generate(KeySize::Rsa2048).map(Pair::Rsa)
-            }
-            Algorithm::Es256 => {
-                EcdsaKeyPair::generate(&ECDSA_P256_SHA256_FIXED_SIGNING).map(Pair::Ecdsa)
-            }
-            Algorithm::EdDsa => Ed25519KeyPair::generate().map(Pair::Ed25519),
-            Algorithm::Hs256 => return Err(SigningKeyError::NotAsymmetric),
+        let pair = match kind {
+            Kind::Rsa(_) => RsaKeyPair::generate(KeySize::Rsa2048).map(Pair::Rsa),
+            Kind::Ecdsa(signing, _) => EcdsaKeyPair::generate(signing).map(Pair::Ecdsa),
+            Kind::Ed25519 => Ed25519KeyPair::generate().map(Pair::Ed25519),
         }
         .map_err(|_| SigningKeyError::Generation)?;
         Ok(Self {
@@ -100,12 +132,13 @@ impl SigningKey {
     }
 
     /// The key in an unencrypted PKCS#8 document (DER), for `alg`, named `kid`. RSA keys
-    /// must have 2048 to 8192 bits, as verifiers take them; ES256 needs a P-256 key, EdDSA an
-    /// Ed25519 key.
+    /// must have 2048 to 8192 bits, as verifiers take them; ES256 needs a P-256 key, ES384 a
+    /// P-384 key, ES512 a P-521 key, EdDSA and Ed25519 an Ed25519 key.
     ///
     /// # Errors
     ///
-    /// [`SigningKeyError::NotAsymmetric`] for HS256; [`SigningKeyError::EmptyKeyId`];
+    /// [`SigningKeyError::NotAsymmetric`] for HS256, HS384 and HS512;
+    /// [`SigningKeyError::EmptyKeyId`];
     /// [`SigningKeyError::Rejected`] when the document is not a private key that `alg` can use.
     ///
     /// # Example
@@ -122,14 +155,13 @@ impl SigningKey {
         der: &[u8],
         kid: impl Into<String>,
     ) -> Result<Self, SigningKeyError> {
+        let kind = Kind::of(alg).ok_or(SigningKeyError::NotAsymmetric)?;
         let kid = check_kid(kid.into())?;
-        let pair = match alg {
-            Algorithm::Rs256 | Algorithm::Ps256 => RsaKeyPair::from_pkcs8(der).map(Pair::Rsa),
-            Algorithm::Es256 => {
-                EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, der).map(Pair::Ecdsa)
-            }
-            Algorithm::EdDsa => Ed25519KeyPair::from_pkcs8(der).map(Pair::Ed25519),
-            Algorithm::Hs256 => return Err(SigningKeyError::NotAsymmetric),
+        let pair = match kind {
+            Kind::Rsa(_) => RsaKeyPair::from_pkcs8(der).map(Pair::Rsa),
+            // A key on another curve is refused here: the signing algorithm fixes the curve.
+            Kind::Ecdsa(signing, _) => EcdsaKeyPair::from_pkcs8(signing, der).map(Pair::Ecdsa),
+            Kind::Ed25519 => Ed25519KeyPair::from_pkcs8(der).map(Pair::Ed25519),
         }
         .map_err(|_| SigningKeyError::Rejected { alg })?;
         Ok(Self {
@@ -172,13 +204,15 @@ impl SigningKey {
     }
 
     /// The same private key (shared, not copied) signing with `alg` instead: an RSA key signs
-    /// RS256 and PS256, as a tenant's one key signs for APIs of either. Publish its JWK
-    /// without `alg` (or once per algorithm) if tokens of both must verify.
+    /// every RS and PS algorithm, as a tenant's one key signs for APIs of any of them, and an
+    /// Ed25519 key signs under both `EdDSA` and `Ed25519`. Publish its JWK without `alg` (or
+    /// once per algorithm) if tokens of several must verify. An EC key signs only the one
+    /// algorithm of its curve.
     ///
     /// # Errors
     ///
     /// [`SigningKeyError::Rejected`] when the key's type cannot sign `alg` (an EC key for
-    /// RS256, any key for HS256, …).
+    /// RS256, a P-256 key for ES384, any key for HS256, …).
     ///
     /// # Example
     ///
@@ -192,10 +226,11 @@ impl SigningKey {
     /// # Ok::<(), SigningKeyError>(())
     /// ```
     pub fn with_algorithm(&self, alg: Algorithm) -> Result<Self, SigningKeyError> {
-        let fits = match &*self.pair {
-            Pair::Rsa(_) => matches!(alg, Algorithm::Rs256 | Algorithm::Ps256),
-            Pair::Ecdsa(_) => alg == Algorithm::Es256,
-            Pair::Ed25519(_) => alg == Algorithm::EdDsa,
+        let fits = match (&*self.pair, Kind::of(alg)) {
+            (Pair::Rsa(_), Some(Kind::Rsa(_))) | (Pair::Ed25519(_), Some(Kind::Ed25519)) => true,
+            // An ECDSA key pair is bound to its curve and hash: only its own algorithm.
+            (Pair::Ecdsa(_), Some(Kind::Ecdsa(..))) => alg == self.alg,
+            _ => false,
         };
         if !fits {
             return Err(SigningKeyError::Rejected { alg });
@@ -268,8 +303,10 @@ impl SigningKey {
             }
             Pair::Ecdsa(pair) => {
                 set("kty", "EC");
-                set("crv", "P-256");
-                // The uncompressed point: 0x04 || x || y, 32 bytes each.
+                if let Some(Kind::Ecdsa(_, crv)) = Kind::of(self.alg) {
+                    set("crv", crv);
+                }
+                // The uncompressed point: 0x04 || x || y, each the field's size.
                 if let Some((0x04, point)) = pair.public_key().as_ref().split_first() {
                     let (x, y) = point.split_at(point.len() / 2);
                     set("x", &encode(x));
@@ -339,7 +376,7 @@ impl SigningKey {
         pem
     }
 
-    /// The JWS signature of `signing_input` (RFC 7518 §3.3–3.5, RFC 8037 §3.1): ES256 in its
+    /// The JWS signature of `signing_input` (RFC 7518 §3.3–3.5, RFC 8037 §3.1): ECDSA in its
     /// fixed `R || S` form.
     pub(crate) fn sign(
         &self,
@@ -347,10 +384,8 @@ impl SigningKey {
     ) -> Result<Vec<u8>, aws_lc_rs::error::Unspecified> {
         match &*self.pair {
             Pair::Rsa(pair) => {
-                let padding = if self.alg == Algorithm::Ps256 {
-                    &RSA_PSS_SHA256
-                } else {
-                    &RSA_PKCS1_SHA256
+                let Some(Kind::Rsa(padding)) = Kind::of(self.alg) else {
+                    return Err(aws_lc_rs::error::Unspecified);
                 };
                 let mut signature = vec![0; pair.public_modulus_len()];
                 pair.sign(padding, &SystemRandom::new(), signing_input, &mut signature)?;
@@ -457,8 +492,8 @@ fn der_element(der: &[u8], tag: u8) -> Option<(&[u8], &[u8])> {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum SigningKeyError {
-    /// HS256 signs with the resource server's secret, not a private key.
-    #[error("HS256 signs with the resource server's secret: use TokenIssuer::new")]
+    /// HS256, HS384 and HS512 sign with the resource server's secret, not a private key.
+    #[error("HS256, HS384 and HS512 sign with the resource server's secret: use TokenIssuer::new")]
     NotAsymmetric,
     /// The key id is empty.
     #[error("the key id (kid) is empty; every token names its key")]
@@ -470,7 +505,7 @@ pub enum SigningKeyError {
     NotPem,
     /// The document is not a private key the algorithm can use.
     #[error(
-        "the key is not an unencrypted PKCS#8 private key for {alg} (RS256/PS256: RSA of 2048 to 8192 bits; ES256: P-256; EdDSA: Ed25519)"
+        "the key is not an unencrypted PKCS#8 private key for {alg} (RS*/PS*: RSA of 2048 to 8192 bits; ES256: P-256; ES384: P-384; ES512: P-521; EdDSA/Ed25519: Ed25519)"
     )]
     Rejected {
         /// The algorithm the key was meant for.
@@ -533,54 +568,93 @@ mod tests {
     }
 
     /// Verifies `token` with jsonwebtoken and the key's public JWK: an implementation that
-    /// shares no code with this crate.
-    fn jsonwebtoken_accepts(token: &str, key: &SigningKey) -> bool {
-        let jwk: Jwk = serde_json::from_value(key.public_jwk()).unwrap();
+    /// shares no code with this crate. `None` for ES512, which jsonwebtoken does not verify.
+    /// The `Ed25519` name, which it does not know either, is checked as the EdDSA signature
+    /// it is, with the header's `alg` compared apart.
+    fn jsonwebtoken_accepts(token: &str, key: &SigningKey) -> Option<bool> {
+        let mut jwk = key.public_jwk();
+        let alg = match key.alg() {
+            Algorithm::Es512 => return None,
+            Algorithm::Ed25519 => {
+                jwk["alg"] = "EdDSA".into();
+                jsonwebtoken::Algorithm::EdDSA
+            }
+            alg => jsonwebtoken::Algorithm::from_str(alg.name()).unwrap(),
+        };
+        let jwk: Jwk = serde_json::from_value(jwk).unwrap();
         let decoding = DecodingKey::from_jwk(&jwk).unwrap();
-        let alg = jsonwebtoken::Algorithm::from_str(key.alg().name()).unwrap();
+        if key.alg() == Algorithm::Ed25519 {
+            assert_eq!(header_of(token)["alg"], "Ed25519");
+            let (input, signature) = token.rsplit_once('.').unwrap();
+            let verified =
+                jsonwebtoken::crypto::verify(signature, input.as_bytes(), &decoding, alg);
+            return Some(verified.unwrap_or(false));
+        }
         let mut validation = Validation::new(alg);
         validation.set_audience(&[AUDIENCE]);
         validation.set_issuer(&[ISSUER]);
-        jsonwebtoken::decode::<Value>(token, &decoding, &validation).is_ok()
+        Some(jsonwebtoken::decode::<Value>(token, &decoding, &validation).is_ok())
     }
 
     fn fixture_key(alg: Algorithm) -> SigningKey {
         let name = match alg {
-            Algorithm::Rs256 | Algorithm::Ps256 => "rsa2048.pem",
             Algorithm::Es256 => "p256.pem",
-            _ => "ed25519.pem",
+            Algorithm::Es384 => "p384.pem",
+            Algorithm::Es512 => "p521.pem",
+            Algorithm::EdDsa | Algorithm::Ed25519 => "ed25519.pem",
+            _ => "rsa2048.pem",
         };
         SigningKey::from_pkcs8_pem(alg, &fixture(name), format!("{alg}-fixture")).unwrap()
     }
 
-    const ASYMMETRIC: [Algorithm; 4] = [
-        Algorithm::Rs256,
-        Algorithm::Ps256,
-        Algorithm::Es256,
-        Algorithm::EdDsa,
-    ];
+    fn asymmetric() -> impl Iterator<Item = Algorithm> {
+        Algorithm::ALL.into_iter().filter(|alg| alg.is_asymmetric())
+    }
 
     use std::str::FromStr as _;
 
     #[test]
     fn jsonwebtoken_verifies_what_each_fixture_key_signs() {
-        for alg in ASYMMETRIC {
+        let mut checked = 0;
+        for alg in asymmetric() {
             let key = fixture_key(alg);
             let token = mint(&key);
             assert_eq!(
                 header_of(&token),
                 serde_json::json!({"alg": alg.name(), "typ": "JWT", "kid": key.kid()}),
             );
-            assert!(jsonwebtoken_accepts(&token, &key), "{alg}");
+            let Some(accepted) = jsonwebtoken_accepts(&token, &key) else {
+                continue;
+            };
+            assert!(accepted, "{alg}");
             // Another key of the same kind does not verify it.
             let other = SigningKey::generate(alg, key.kid()).unwrap();
-            assert!(!jsonwebtoken_accepts(&token, &other), "{alg}");
+            assert_eq!(jsonwebtoken_accepts(&token, &other), Some(false), "{alg}");
+            checked += 1;
+        }
+        // All but ES512, which the guard's own tests check against python's signer.
+        assert_eq!(checked, 10);
+    }
+
+    #[test]
+    fn ecdsa_signatures_are_r_and_s_of_the_curves_size() {
+        let input = b"eyJhbGciOiJFUzUxMiJ9.e30";
+        for (alg, len) in [
+            (Algorithm::Es256, 64),
+            (Algorithm::Es384, 96),
+            (Algorithm::Es512, 132),
+            (Algorithm::EdDsa, 64),
+            (Algorithm::Ed25519, 64),
+            (Algorithm::Rs512, 256),
+            (Algorithm::Ps384, 256),
+        ] {
+            assert_eq!(fixture_key(alg).sign(input).unwrap().len(), len, "{alg}");
         }
     }
 
     #[test]
     fn the_guard_accepts_tokens_of_generated_keys_through_their_jwk_set() {
-        for alg in ASYMMETRIC {
+        for alg in asymmetric() {
             let current = SigningKey::generate(alg, "current").unwrap();
             let next = SigningKey::generate(alg, "next").unwrap();
             let validator = BearerGuardLayer::builder(api(alg))
@@ -605,8 +679,12 @@ mod tests {
     fn public_jwks_match_the_fixtures_public_keys() {
         for (alg, name, members) in [
             (Algorithm::Rs256, "rsa2048", &["kty", "n", "e"][..]),
+            (Algorithm::Ps512, "rsa2048", &["kty", "n", "e"][..]),
             (Algorithm::Es256, "p256", &["kty", "crv", "x", "y"][..]),
+            (Algorithm::Es384, "p384", &["kty", "crv", "x", "y"][..]),
+            (Algorithm::Es512, "p521", &["kty", "crv", "x", "y"][..]),
             (Algorithm::EdDsa, "ed25519", &["kty", "crv", "x"][..]),
+            (Algorithm::Ed25519, "ed25519", &["kty", "crv", "x"][..]),
         ] {
             let expected: Value =
                 serde_json::from_str(&fixture(&format!("{name}.jwk.json"))).unwrap();
@@ -648,7 +726,14 @@ mod tests {
             (Algorithm::Rs256, "p256.pem"),
             (Algorithm::Es256, "p384.pem"),
             (Algorithm::Es256, "rsa2048.pem"),
+            (Algorithm::Es384, "p256.pem"),
+            (Algorithm::Es384, "p521.pem"),
+            (Algorithm::Es512, "p384.pem"),
+            (Algorithm::Es512, "ed25519.pem"),
+            (Algorithm::Rs512, "p521.pem"),
+            (Algorithm::Ps384, "rsa1024.pem"),
             (Algorithm::EdDsa, "p256.pem"),
+            (Algorithm::Ed25519, "rsa2048.pem"),
         ] {
             assert_eq!(
                 rejected(alg, name),
@@ -657,14 +742,16 @@ mod tests {
             );
         }
         let pem = fixture("rsa2048.pem");
-        assert_eq!(
-            SigningKey::from_pkcs8_pem(Algorithm::Hs256, &pem, "k").unwrap_err(),
-            SigningKeyError::NotAsymmetric
-        );
-        assert_eq!(
-            SigningKey::generate(Algorithm::Hs256, "k").unwrap_err(),
-            SigningKeyError::NotAsymmetric
-        );
+        for hmac in [Algorithm::Hs256, Algorithm::Hs384, Algorithm::Hs512] {
+            assert_eq!(
+                SigningKey::from_pkcs8_pem(hmac, &pem, "k").unwrap_err(),
+                SigningKeyError::NotAsymmetric
+            );
+            assert_eq!(
+                SigningKey::generate(hmac, "k").unwrap_err(),
+                SigningKeyError::NotAsymmetric
+            );
+        }
         assert_eq!(
             SigningKey::from_pkcs8_pem(Algorithm::Rs256, &pem, "").unwrap_err(),
             SigningKeyError::EmptyKeyId
@@ -689,23 +776,65 @@ mod tests {
         let ps256 = rs256.with_algorithm(Algorithm::Ps256).unwrap();
         let token = mint(&ps256);
         assert_eq!(header_of(&token)["alg"], "PS256");
-        assert!(jsonwebtoken_accepts(&token, &ps256));
-        assert!(!jsonwebtoken_accepts(&mint(&rs256), &ps256));
+        assert_eq!(jsonwebtoken_accepts(&token, &ps256), Some(true));
+        assert_eq!(jsonwebtoken_accepts(&mint(&rs256), &ps256), Some(false));
+        for alg in [
+            Algorithm::Rs384,
+            Algorithm::Rs512,
+            Algorithm::Ps384,
+            Algorithm::Ps512,
+        ] {
+            let other = rs256.with_algorithm(alg).unwrap();
+            assert_eq!(
+                jsonwebtoken_accepts(&mint(&other), &other),
+                Some(true),
+                "{alg}"
+            );
+            assert_eq!(
+                jsonwebtoken_accepts(&mint(&other), &rs256),
+                Some(false),
+                "{alg}"
+            );
+        }
+        let eddsa = fixture_key(Algorithm::EdDsa);
+        let ed25519 = eddsa.with_algorithm(Algorithm::Ed25519).unwrap();
+        assert_eq!(header_of(&mint(&ed25519))["alg"], "Ed25519");
+        assert_eq!(ed25519.public_jwk()["x"], eddsa.public_jwk()["x"]);
         for (key, refused) in [
             (
                 &rs256,
-                [Algorithm::Hs256, Algorithm::Es256, Algorithm::EdDsa],
+                &[
+                    Algorithm::Hs256,
+                    Algorithm::Es256,
+                    Algorithm::EdDsa,
+                    Algorithm::Ed25519,
+                ][..],
             ),
             (
                 &fixture_key(Algorithm::Es256),
-                [Algorithm::Rs256, Algorithm::Ps256, Algorithm::EdDsa],
+                &[
+                    Algorithm::Rs256,
+                    Algorithm::Ps256,
+                    Algorithm::EdDsa,
+                    Algorithm::Es384,
+                    Algorithm::Es512,
+                ][..],
             ),
             (
-                &fixture_key(Algorithm::EdDsa),
-                [Algorithm::Rs256, Algorithm::Es256, Algorithm::Hs256],
+                &fixture_key(Algorithm::Es384),
+                &[Algorithm::Es256, Algorithm::Es512, Algorithm::Hs384][..],
+            ),
+            (
+                &eddsa,
+                &[
+                    Algorithm::Rs256,
+                    Algorithm::Es256,
+                    Algorithm::Hs256,
+                    Algorithm::Hs512,
+                ][..],
             ),
         ] {
-            for alg in refused {
+            for &alg in refused {
                 assert_eq!(
                     key.with_algorithm(alg).unwrap_err(),
                     SigningKeyError::Rejected { alg }

@@ -4,8 +4,10 @@ use std::borrow::Cow;
 use std::fmt;
 
 use aws_lc_rs::signature::{
-    ECDSA_P256_SHA256_FIXED, ED25519, ParsedPublicKey, RSA_PKCS1_2048_8192_SHA256,
-    RSA_PSS_2048_8192_SHA256, RsaPublicKeyComponents,
+    ECDSA_P256_SHA256_FIXED, ECDSA_P384_SHA384_FIXED, ECDSA_P521_SHA512_FIXED, ED25519,
+    EcdsaVerificationAlgorithm, ParsedPublicKey, RSA_PKCS1_2048_8192_SHA256,
+    RSA_PKCS1_2048_8192_SHA384, RSA_PKCS1_2048_8192_SHA512, RSA_PSS_2048_8192_SHA256,
+    RSA_PSS_2048_8192_SHA384, RSA_PSS_2048_8192_SHA512, RsaParameters, RsaPublicKeyComponents,
 };
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -146,7 +148,7 @@ struct Jwk<'a> {
 }
 
 /// What one JWK (JSON text) yields for the `accepted` algorithms: its `kid`, and one
-/// verifying key per algorithm it fits (an RSA key without `alg` may serve RS256 and PS256),
+/// verifying key per algorithm it fits (an RSA key without `alg` may serve RS256 and PS512),
 /// or why it is not used.
 pub(crate) struct ParsedJwk {
     pub(crate) kid: Option<Box<str>>,
@@ -207,12 +209,13 @@ fn keys_of(
         return Err(Unusable::NotForVerifying);
     }
     // The algorithms this key may verify: its `alg` when present (Auth0 may leave it out),
-    // else every accepted one its key type fits.
-    let fits = |alg: Algorithm| match alg {
-        Algorithm::Rs256 | Algorithm::Ps256 => jwk.kty == "RSA",
-        Algorithm::Es256 => jwk.kty == "EC" && jwk.crv.as_deref() == Some("P-256"),
-        Algorithm::EdDsa => jwk.kty == "OKP" && jwk.crv.as_deref() == Some("Ed25519"),
-        Algorithm::Hs256 => false,
+    // else every accepted one its key type (and curve) fits. An `OKP` Ed25519 key without
+    // `alg` fits both `EdDSA` and `Ed25519`, whose signatures are the same; the token's
+    // header must still name the one accepted (see `Algorithm`).
+    let fits = |alg: Algorithm| match key_type(alg) {
+        Some((kty, None)) => jwk.kty == kty,
+        Some((kty, crv)) => jwk.kty == kty && jwk.crv.as_deref() == crv,
+        None => false,
     };
     let algs: Vec<Algorithm> = match jwk.alg.as_deref() {
         Some(name) => Algorithm::from_name(name)
@@ -229,6 +232,50 @@ fn keys_of(
         .collect()
 }
 
+/// The JWK `kty` (and `crv`) a key for `alg` has; `None` for the HMAC algorithms, whose keys
+/// never come from a key set.
+fn key_type(alg: Algorithm) -> Option<(&'static str, Option<&'static str>)> {
+    match alg {
+        Algorithm::Rs256
+        | Algorithm::Rs384
+        | Algorithm::Rs512
+        | Algorithm::Ps256
+        | Algorithm::Ps384
+        | Algorithm::Ps512 => Some(("RSA", None)),
+        Algorithm::Es256 => Some(("EC", Some("P-256"))),
+        Algorithm::Es384 => Some(("EC", Some("P-384"))),
+        Algorithm::Es512 => Some(("EC", Some("P-521"))),
+        Algorithm::EdDsa | Algorithm::Ed25519 => Some(("OKP", Some("Ed25519"))),
+        Algorithm::Hs256 | Algorithm::Hs384 | Algorithm::Hs512 => None,
+    }
+}
+
+/// The aws-lc-rs verification of an RSA algorithm: PKCS#1 v1.5 or PSS (MGF1 with the same
+/// hash, salt of the hash's length, RFC 7518 §3.5), moduli of 2048 to 8192 bits.
+fn rsa_parameters(alg: Algorithm) -> Option<&'static RsaParameters> {
+    Some(match alg {
+        Algorithm::Rs256 => &RSA_PKCS1_2048_8192_SHA256,
+        Algorithm::Rs384 => &RSA_PKCS1_2048_8192_SHA384,
+        Algorithm::Rs512 => &RSA_PKCS1_2048_8192_SHA512,
+        Algorithm::Ps256 => &RSA_PSS_2048_8192_SHA256,
+        Algorithm::Ps384 => &RSA_PSS_2048_8192_SHA384,
+        Algorithm::Ps512 => &RSA_PSS_2048_8192_SHA512,
+        _ => return None,
+    })
+}
+
+/// The aws-lc-rs verification of an ECDSA algorithm, and its coordinates' size in bytes.
+/// The JOSE signature is `R || S` of that size each (RFC 7518 §3.4), hence the FIXED
+/// algorithms, which refuse DER and any other length.
+fn ecdsa_parameters(alg: Algorithm) -> Option<(&'static EcdsaVerificationAlgorithm, usize)> {
+    Some(match alg {
+        Algorithm::Es256 => (&ECDSA_P256_SHA256_FIXED, 32),
+        Algorithm::Es384 => (&ECDSA_P384_SHA384_FIXED, 48),
+        Algorithm::Es512 => (&ECDSA_P521_SHA512_FIXED, 66),
+        _ => return None,
+    })
+}
+
 /// The key material of `jwk` for `alg`, whose key type it fits.
 fn parsed_key(jwk: &Jwk<'_>, alg: Algorithm) -> Result<ParsedPublicKey, Unusable> {
     let bytes = |member: &Option<Cow<'_, str>>| {
@@ -237,32 +284,26 @@ fn parsed_key(jwk: &Jwk<'_>, alg: Algorithm) -> Result<ParsedPublicKey, Unusable
             .and_then(|text| URL_SAFE_NO_PAD.decode(text).ok())
             .ok_or(Unusable::Malformed)
     };
-    let parsed = match alg {
-        Algorithm::Rs256 | Algorithm::Ps256 => {
-            let (n, e) = (bytes(&jwk.n)?, bytes(&jwk.e)?);
-            let bits = modulus_bits(&n);
-            if !RSA_BITS.contains(&bits) {
-                return Err(Unusable::RsaSize(bits));
-            }
-            let params = if alg == Algorithm::Rs256 {
-                &RSA_PKCS1_2048_8192_SHA256
-            } else {
-                &RSA_PSS_2048_8192_SHA256
-            };
-            RsaPublicKeyComponents { n: &n, e: &e }.to_parsed_public_key(params)
+    let parsed = if let Some(params) = rsa_parameters(alg) {
+        let (n, e) = (bytes(&jwk.n)?, bytes(&jwk.e)?);
+        let bits = modulus_bits(&n);
+        if !RSA_BITS.contains(&bits) {
+            return Err(Unusable::RsaSize(bits));
         }
-        Algorithm::Es256 => {
-            let (x, y) = (bytes(&jwk.x)?, bytes(&jwk.y)?);
-            if x.len() != 32 || y.len() != 32 {
-                return Err(Unusable::Rejected);
-            }
-            // SEC 1 uncompressed point: 0x04 || x || y. The JOSE signature is R || S
-            // (RFC 7518 §3.4), hence the FIXED verification algorithm.
-            let point: Vec<u8> = [&[4u8][..], &x, &y].concat();
-            ParsedPublicKey::new(&ECDSA_P256_SHA256_FIXED, point)
+        RsaPublicKeyComponents { n: &n, e: &e }.to_parsed_public_key(params)
+    } else if let Some((verification, size)) = ecdsa_parameters(alg) {
+        let (x, y) = (bytes(&jwk.x)?, bytes(&jwk.y)?);
+        // RFC 7518 §6.2.1.2: each coordinate is the full size of the curve's field.
+        if x.len() != size || y.len() != size {
+            return Err(Unusable::Rejected);
         }
-        Algorithm::EdDsa => ParsedPublicKey::new(&ED25519, bytes(&jwk.x)?),
-        Algorithm::Hs256 => return Err(Unusable::NoAcceptedAlgorithm),
+        // SEC 1 uncompressed point: 0x04 || x || y.
+        let point: Vec<u8> = [&[4u8][..], &x, &y].concat();
+        ParsedPublicKey::new(verification, point)
+    } else if matches!(alg, Algorithm::EdDsa | Algorithm::Ed25519) {
+        ParsedPublicKey::new(&ED25519, bytes(&jwk.x)?)
+    } else {
+        return Err(Unusable::NoAcceptedAlgorithm);
     };
     parsed.map_err(|_| Unusable::Rejected)
 }

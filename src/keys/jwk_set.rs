@@ -140,6 +140,8 @@ impl fmt::Debug for JwkSet {
 
 #[cfg(test)]
 mod tests {
+    use base64::Engine as _;
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
     use serde_json::{Value, json};
 
     use super::*;
@@ -149,6 +151,7 @@ mod tests {
     const RSA_1024: &str = include_str!("../../tests/data/keys/rsa1024.jwk.json");
     const P256: &str = include_str!("../../tests/data/keys/p256.jwk.json");
     const P384: &str = include_str!("../../tests/data/keys/p384.jwk.json");
+    const P521: &str = include_str!("../../tests/data/keys/p521.jwk.json");
     const ED25519: &str = include_str!("../../tests/data/keys/ed25519.jwk.json");
 
     fn rs256() -> Algorithms {
@@ -183,9 +186,16 @@ mod tests {
     fn each_key_type_serves_its_algorithm() {
         for (base, alg) in [
             (RSA, Algorithm::Rs256),
+            (RSA, Algorithm::Rs384),
+            (RSA, Algorithm::Rs512),
             (RSA, Algorithm::Ps256),
+            (RSA, Algorithm::Ps384),
+            (RSA, Algorithm::Ps512),
             (P256, Algorithm::Es256),
+            (P384, Algorithm::Es384),
+            (P521, Algorithm::Es512),
             (ED25519, Algorithm::EdDsa),
+            (ED25519, Algorithm::Ed25519),
         ] {
             let keys = jwk::parse(base, Algorithms::of([alg])).keys.unwrap();
             assert_eq!(
@@ -203,12 +213,72 @@ mod tests {
             (keys[0].alg(), keys[0].kid()),
             (Algorithm::Ps256, Some("k"))
         );
+        // An OKP key without `alg` serves EdDSA and Ed25519 (the same signatures, two names);
+        // one whose `alg` names either serves only that one.
+        let both = Algorithms::of([Algorithm::EdDsa, Algorithm::Ed25519]);
+        assert_eq!(jwk::parse(ED25519, both).keys.unwrap().len(), 2);
+        for (name, alg) in [("EdDSA", Algorithm::EdDsa), ("Ed25519", Algorithm::Ed25519)] {
+            let named = jwk(ED25519, &json!({ "alg": name }));
+            let keys = jwk::parse(&named, both).keys.unwrap();
+            assert_eq!(
+                keys.iter().map(VerifyingKey::alg).collect::<Vec<_>>(),
+                [alg]
+            );
+        }
+    }
+
+    #[test]
+    fn a_jwk_alg_names_exactly_one_algorithm() {
+        // RFC 9864 keeps `EdDSA` and `Ed25519` apart, and no RSA or ECDSA name stands for
+        // another of its family.
+        for (base, alg, accepted) in [
+            (ED25519, "EdDSA", Algorithm::Ed25519),
+            (ED25519, "Ed25519", Algorithm::EdDsa),
+            (RSA, "RS256", Algorithm::Rs512),
+            (RSA, "RS512", Algorithm::Rs256),
+            (RSA, "PS384", Algorithm::Rs384),
+            (RSA, "RS384", Algorithm::Ps384),
+            (P384, "ES256", Algorithm::Es384),
+            (P521, "ES384", Algorithm::Es512),
+        ] {
+            let named = jwk(base, &json!({ "alg": alg }));
+            assert_eq!(
+                unusable(&named, Algorithms::of([accepted])),
+                Some(Unusable::NoAcceptedAlgorithm),
+                "{alg} key for {accepted}"
+            );
+        }
     }
 
     #[test]
     fn a_key_fits_only_the_algorithms_of_its_type_alg_and_curve() {
         let es256 = Algorithms::of([Algorithm::Es256]);
+        let es384 = Algorithms::of([Algorithm::Es384]);
+        let es512 = Algorithms::of([Algorithm::Es512]);
+        let ed25519 = Algorithms::of([Algorithm::Ed25519]);
+        let hmac = Algorithms::of([Algorithm::Hs256, Algorithm::Hs384, Algorithm::Hs512]);
         for (json, accepted) in [
+            // Each curve serves its own ES algorithm only.
+            (P256.to_owned(), es384),
+            (P256.to_owned(), es512),
+            (P384.to_owned(), es512),
+            (P521.to_owned(), es256),
+            (P521.to_owned(), es384),
+            (jwk(P384, &json!({"crv": "P-521"})), es384),
+            (RSA.to_owned(), es512),
+            (ED25519.to_owned(), es512),
+            (P256.to_owned(), ed25519),
+            (RSA.to_owned(), ed25519),
+            (jwk(ED25519, &json!({"crv": "Ed448"})), ed25519),
+            (jwk(ED25519, &json!({"kty": "EC"})), ed25519),
+            (
+                P521.to_owned(),
+                Algorithms::of([Algorithm::Rs512, Algorithm::Ps512]),
+            ),
+            // A key set never gives a key to an HMAC algorithm.
+            (RSA.to_owned(), hmac),
+            (P256.to_owned(), hmac),
+            (ED25519.to_owned(), hmac),
             (jwk(RSA, &json!({"alg": "PS256"})), rs256()),
             (jwk(RSA, &json!({"alg": "HS256"})), rs256()),
             (jwk(RSA, &json!({"alg": "none"})), rs256()),
@@ -311,6 +381,38 @@ mod tests {
             unusable(&off, Algorithms::of([Algorithm::Es256])),
             Some(Unusable::Rejected)
         );
+        for (base, alg, size) in [(P384, Algorithm::Es384, 48), (P521, Algorithm::Es512, 66)] {
+            let zero = URL_SAFE_NO_PAD.encode(vec![0u8; size]);
+            let off = jwk(base, &json!({ "y": zero }));
+            assert_eq!(
+                unusable(&off, Algorithms::of([alg])),
+                Some(Unusable::Rejected),
+                "{alg}"
+            );
+        }
+    }
+
+    #[test]
+    fn ec_coordinates_must_be_the_full_field_size() {
+        // RFC 7518 §6.2.1.2: a coordinate of the curve's full size, leading zeros kept. A
+        // P-521 coordinate is 66 bytes; one byte more or less is refused.
+        for (base, alg) in [
+            (P256, Algorithm::Es256),
+            (P384, Algorithm::Es384),
+            (P521, Algorithm::Es512),
+        ] {
+            let x: Value = serde_json::from_str::<Value>(base).unwrap()["x"].clone();
+            let bytes = URL_SAFE_NO_PAD.decode(x.as_str().unwrap()).unwrap();
+            let longer = URL_SAFE_NO_PAD.encode([&[0u8][..], &bytes].concat());
+            let shorter = URL_SAFE_NO_PAD.encode(&bytes[1..]);
+            for changed in [longer, shorter] {
+                assert_eq!(
+                    unusable(&jwk(base, &json!({ "x": changed })), Algorithms::of([alg])),
+                    Some(Unusable::Rejected),
+                    "{alg}"
+                );
+            }
+        }
     }
 
     #[test]
@@ -424,28 +526,45 @@ mod tests {
         assert!(!printed.contains(&n[..20]), "{printed}");
     }
 
-    /// The published vectors: RFC 7515 A.2 (RS256), A.3 (ES256) and RFC 8037 A.4 (Ed25519).
+    /// The published vectors: RFC 7515 A.2 (RS256), A.3 (ES256), A.4 (ES512) and RFC 8037
+    /// A.4/A.5 (Ed25519 signing and validation, under `EdDSA`), and A.4's input relabelled
+    /// `Ed25519` and signed with RFC 8037 A.1's key (`tests/data/sign_tokens.py`).
     #[test]
     fn published_vectors_verify_and_a_changed_signature_does_not() {
+        let relabelled: Value =
+            serde_json::from_str(include_str!("../../tests/data/independent_tokens.json")).unwrap();
+        let rfc8037: Value =
+            serde_json::from_str(include_str!("../../tests/data/rfc8037_a4_ed25519.json")).unwrap();
+        let ed25519 = json!({
+            "jwk": rfc8037["jwk"],
+            "token": relabelled["rfc8037_a4_as_ed25519"],
+        });
         for (vector, alg) in [
             (
-                include_str!("../../tests/data/rfc7515_a2_rs256.json"),
+                include_str!("../../tests/data/rfc7515_a2_rs256.json").to_owned(),
                 Algorithm::Rs256,
             ),
             (
-                include_str!("../../tests/data/rfc7515_a3_es256.json"),
+                include_str!("../../tests/data/rfc7515_a3_es256.json").to_owned(),
                 Algorithm::Es256,
             ),
             (
-                include_str!("../../tests/data/rfc8037_a4_ed25519.json"),
-                Algorithm::EdDsa,
+                include_str!("../../tests/data/rfc7515_a4_es512.json").to_owned(),
+                Algorithm::Es512,
             ),
+            (rfc8037.to_string(), Algorithm::EdDsa),
+            (ed25519.to_string(), Algorithm::Ed25519),
         ] {
-            let vector: Value = serde_json::from_str(vector).unwrap();
+            let vector: Value = serde_json::from_str(&vector).unwrap();
             let keys = jwk::parse(&vector["jwk"].to_string(), Algorithms::of([alg]))
                 .keys
                 .unwrap();
             let token = vector["token"].as_str().unwrap();
+            let header = URL_SAFE_NO_PAD
+                .decode(token.split('.').next().unwrap())
+                .unwrap();
+            let header: Value = serde_json::from_slice(&header).unwrap();
+            assert_eq!(header["alg"], alg.name());
             let (input, signature) = token.rsplit_once('.').unwrap();
             assert!(keys[0].verifies(input, signature), "{alg}");
             let mut changed = signature.to_owned();

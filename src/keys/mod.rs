@@ -1,10 +1,10 @@
-//! Verification keys: the resource server's HS256 signing secret and the HMAC keys a
-//! validator tries, and (feature `jwks`) public keys from JSON Web Key Sets.
+//! Verification keys: the resource server's signing secret and the HMAC keys (HS256, HS384,
+//! HS512) a validator tries, and (feature `jwks`) public keys from JSON Web Key Sets.
 
 mod algorithm;
 #[cfg(feature = "jwks")]
 mod cache;
-mod hs256;
+mod hmac;
 #[cfg(feature = "jwks")]
 mod jwk;
 #[cfg(feature = "jwks")]
@@ -21,11 +21,11 @@ pub use cache::{FetchError, FetchFuture, JwksFetcher, JwksSettings, KeySetStatus
 #[cfg(feature = "jwks")]
 pub(crate) use cache::{KeyCache, Location};
 #[cfg(any(test, feature = "issuer"))]
-pub(crate) use hs256::Hs256Key;
+pub(crate) use hmac::HmacKey;
 #[cfg(test)]
-pub(crate) use hs256::KeyChoice;
+pub(crate) use hmac::KeyChoice;
 #[cfg(test)]
-pub(crate) use hs256::{Hs256Keys, MAX_KEYS};
+pub(crate) use hmac::{HmacKeys, MAX_KEYS};
 #[cfg(feature = "jwks")]
 pub(crate) use jwk::{Unusable, verifying_key};
 #[cfg(feature = "jwks")]

@@ -9,7 +9,7 @@ use zeroize::Zeroizing;
 
 use crate::error::ConfigError;
 
-/// The secret that signs and verifies HS256 tokens.
+/// The secret that signs and verifies HS256, HS384 and HS512 tokens.
 ///
 /// It never prints: `Debug` shows `SigningSecret(<redacted>)`, and there is no `Display`,
 /// `Serialize` or (timing-leaky) `PartialEq`. Its bytes are overwritten with zeros when it is dropped.

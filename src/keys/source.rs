@@ -1,5 +1,5 @@
 //! Where an API's verification keys come from ([`KeySource`]), built from the key settings a
-//! builder collects ([`KeySettings`]) with every check of its own: the HS256 secrets, or the
+//! builder collects ([`KeySettings`]) with every check of its own: the HMAC secrets, or the
 //! public keys of a JWK set (static, fetched from a URL, or found by discovery).
 
 #[cfg(feature = "jwks")]
@@ -10,19 +10,17 @@ use std::sync::Arc;
 use crate::config::ResourceServer;
 use crate::error::ConfigError;
 use crate::keys::algorithm::{Algorithm, Algorithms};
-use crate::keys::hs256::{Hs256Key, Hs256Keys, MAX_KEYS};
+use crate::keys::hmac::{HmacKey, HmacKeys, MAX_KEYS};
 use crate::keys::secret::SigningSecret;
 #[cfg(feature = "jwks")]
 use crate::keys::{JwkSet, JwksFetcher, JwksSettings, KeyCache, Location};
 
-/// The shortest HS256 secret taken without `allow_short_secret`: the hash size (RFC 7518 §3.2).
-const MIN_SECRET_LEN: usize = 32;
-
 /// The keys a validator verifies with.
 #[derive(Debug, Clone)]
 pub(crate) enum KeySource {
-    /// HS256: the resource server's secret, current first, then the previous ones.
-    Secrets(Hs256Keys),
+    /// HS256, HS384 or HS512: the resource server's secret, current first, then the
+    /// previous ones.
+    Secrets(HmacKeys),
     /// Public keys from a JWK set given at startup, parsed once (feature `jwks`).
     #[cfg(feature = "jwks")]
     KeySet(Arc<JwkSet>),
@@ -78,19 +76,20 @@ impl KeySource {
         issuer: Option<&str>,
     ) -> Result<(Self, Algorithms), ConfigError> {
         match api.algorithm()? {
-            Algorithm::Hs256 => Ok((settings.secrets(api)?, Algorithms::of([Algorithm::Hs256]))),
+            alg if !alg.is_asymmetric() => Ok((settings.secrets(api)?, Algorithms::of([alg]))),
             alg => settings.public_keys(alg, issuer),
         }
     }
 }
 
 impl KeySettings {
-    /// The HS256 secrets, checked, for an HS256 API.
+    /// The HMAC secrets, checked, for an HS256, HS384 or HS512 API.
     fn secrets(&self, api: &ResourceServer) -> Result<KeySource, ConfigError> {
         #[cfg(feature = "jwks")]
         self.public.refuse_for_hs256()?;
-        let secret = api.hs256_secret()?;
+        let (alg, secret) = api.hmac_secret()?;
         let keys = key_set(
+            alg,
             (self.signing_secret_kid.as_deref(), secret),
             &self.other_secrets,
             self.allow_short_secret,
@@ -229,12 +228,14 @@ fn default_fetcher(
     }
 }
 
-/// Checks every secret and key id, and derives the HMAC keys, the resource server's first.
+/// Checks every secret and key id, and derives the HMAC keys of `alg`, the resource server's
+/// first. A secret is at least the hash size (RFC 7518 §3.2) unless `allow_short_secret`.
 fn key_set(
+    alg: Algorithm,
     current: (Option<&str>, &SigningSecret),
     others: &[(Option<String>, SigningSecret)],
     allow_short_secret: bool,
-) -> Result<Hs256Keys, ConfigError> {
+) -> Result<HmacKeys, ConfigError> {
     let count = 1 + others.len();
     if count > MAX_KEYS {
         return Err(ConfigError::TooManySecrets {
@@ -244,13 +245,17 @@ fn key_set(
     }
     let all =
         std::iter::once(current).chain(others.iter().map(|(kid, secret)| (kid.as_deref(), secret)));
-    let mut entries: Vec<(Option<Box<str>>, Hs256Key)> = Vec::with_capacity(count);
+    let mut entries: Vec<(Option<Box<str>>, HmacKey)> = Vec::with_capacity(count);
+    let min = alg.hmac_len().unwrap_or_default();
     for (kid, secret) in all {
         if secret.is_empty() {
             return Err(ConfigError::EmptySecret);
         }
-        if secret.len() < MIN_SECRET_LEN && !allow_short_secret {
-            return Err(ConfigError::SecretTooShort { len: secret.len() });
+        if secret.len() < min && !allow_short_secret {
+            return Err(ConfigError::SecretTooShort {
+                len: secret.len(),
+                min,
+            });
         }
         if let Some(kid) = kid {
             if kid.is_empty() {
@@ -262,7 +267,10 @@ fn key_set(
                 });
             }
         }
-        entries.push((kid.map(Box::from), Hs256Key::new(secret)));
+        let key = HmacKey::new(alg, secret).ok_or_else(|| ConfigError::UnsupportedAlgorithm {
+            alg: alg.name().to_owned(),
+        })?;
+        entries.push((kid.map(Box::from), key));
     }
-    Ok(Hs256Keys::new(entries))
+    Ok(HmacKeys::new(alg, entries))
 }

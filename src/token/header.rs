@@ -34,7 +34,7 @@ pub(crate) struct Rules {
     pub(crate) accepted: Algorithms,
     /// RFC 9068 §2.1: `typ` must be `at+jwt`.
     pub(crate) require_at_jwt: bool,
-    /// Whether `kid` picks the key. When it does not (HS256 secrets without key ids), a `kid`
+    /// Whether `kid` picks the key. When it does not (HMAC secrets without key ids), a `kid`
     /// of any shape is ignored: it cannot change a decision.
     pub(crate) read_kid: bool,
 }
@@ -112,7 +112,7 @@ enum Param {
 /// What the header says, once parsed.
 #[derive(Default)]
 struct Parsed<'de> {
-    /// `None` when absent or not an algorithm bearer-guard verifies (`none`, `HS384`, …).
+    /// `None` when absent or not an algorithm bearer-guard verifies (`none`, `HS1024`, …).
     alg: Option<Algorithm>,
     alg_seen: bool,
     /// `typ` is `at+jwt` (RFC 9068 §2.1).
@@ -150,7 +150,9 @@ impl<'de> Visitor<'de> for HeaderVisitor {
         while let Some(param) = map.next_key::<Param>()? {
             match param {
                 Param::Alg if !header.alg_seen => {
-                    // Exact and case-sensitive: `hs256` and `none` are other algorithms.
+                    // Exact and case-sensitive: `hs256` and `none` are other algorithms, and
+                    // so is `Ed25519` to an `EdDSA` API and the other way round (RFC 9864:
+                    // two registered names; the reasons are in `Algorithm`'s docs).
                     let JsonStr(alg) = map.next_value()?;
                     header.alg = Algorithm::from_name(&alg);
                     header.alg_seen = true;
@@ -189,14 +191,14 @@ impl<'de> Visitor<'de> for HeaderVisitor {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::keys::{Hs256Key, Hs256Keys, KeyChoice, SigningSecret};
+    use crate::keys::{HmacKey, HmacKeys, KeyChoice, SigningSecret};
 
     fn header(json: &str) -> String {
         URL_SAFE_NO_PAD.encode(json)
     }
 
     /// HS256 rules as the validator makes them for secrets with these `kids`.
-    fn rules(keys: &Hs256Keys, at_jwt: bool) -> Rules {
+    fn rules(keys: &HmacKeys, at_jwt: bool) -> Rules {
         Rules {
             accepted: Algorithms::of([Algorithm::Hs256]),
             require_at_jwt: at_jwt,
@@ -204,11 +206,15 @@ mod tests {
         }
     }
 
-    fn secrets(kids: &[Option<&str>]) -> Hs256Keys {
+    fn secrets(kids: &[Option<&str>]) -> HmacKeys {
         let secret = SigningSecret::from("a secret of thirty-two bytes, ok");
-        Hs256Keys::new(
+        HmacKeys::new(
+            Algorithm::Hs256,
             kids.iter()
-                .map(|kid| (kid.map(Box::from), Hs256Key::new(&secret)))
+                .map(|kid| {
+                    let key = HmacKey::new(Algorithm::Hs256, &secret).unwrap();
+                    (kid.map(Box::from), key)
+                })
                 .collect(),
         )
     }

@@ -24,7 +24,7 @@ use crate::token::{TokenCache, TokenCacheStatus, TokenError, TokenErrorKind};
 /// 2. three base64url segments;
 /// 3. the header: no `crit`, `alg` the resource server's (pinned, never the token's choice),
 ///    no nested JWT, `typ` under RFC 9068;
-/// 4. the key its `kid` names: among the HS256 secrets (or every secret in order), or in the
+/// 4. the key its `kid` names: among the HMAC secrets (or every secret in order), or in the
 ///    JWK set (feature `jwks`);
 /// 5. the signature: the HMAC compared in constant time, or the public-key signature;
 /// 6. the payload, decoded only once its signature has verified;
@@ -155,6 +155,11 @@ impl TokenValidator {
         let kid = header.kid.as_deref();
         let (signed, generation) = match &self.keys {
             KeySource::Secrets(secrets) => {
+                // The accepted set holds the secrets' one algorithm; checked again here so
+                // that no header can ask for a tag of another hash.
+                if header.alg != secrets.alg() {
+                    return Err(TokenErrorKind::UnsupportedAlgorithm);
+                }
                 let choice = secrets.choose(kid).ok_or(TokenErrorKind::UnknownKeyId)?;
                 let signed = secrets.verify(choice, segments.signing_input, segments.signature);
                 (signed, STATIC_KEYS)
@@ -350,7 +355,7 @@ mod tests {
     use super::*;
     use std::time::Duration;
 
-    use crate::keys::{Algorithm, Hs256Key, Hs256Keys, SigningSecret};
+    use crate::keys::{Algorithm, HmacKey, HmacKeys, SigningSecret};
     use crate::test_support::{NOW, claims_json, mint, mint_raw, validator};
 
     impl TokenValidator {
@@ -824,7 +829,8 @@ mod tests {
         const KEY: &str = "AyM1SysPpbyDfgZld3umj1qzKObwVMkoqQ-EstJQLr_T-1qS0gZH75aKtMN3Yj0iPS4hcgUuTwjAzZr1Z9CAow";
         const TOKEN: &str = "eyJ0eXAiOiJKV1QiLA0KICJhbGciOiJIUzI1NiJ9.eyJpc3MiOiJqb2UiLA0KICJleHAiOjEzMDA4MTkzODAsDQogImh0dHA6Ly9leGFtcGxlLmNvbS9pc19yb290Ijp0cnVlfQ.dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
         let secret = SigningSecret::from_base64url(KEY).unwrap();
-        let keys = Hs256Keys::new(vec![(None, Hs256Key::new(&secret))]);
+        let key = HmacKey::new(Algorithm::Hs256, &secret).unwrap();
+        let keys = HmacKeys::new(Algorithm::Hs256, vec![(None, key)]);
 
         // Every check but the audience, with the clock just before `exp`: valid.
         let segments = jws::split(TOKEN).unwrap();

@@ -29,13 +29,21 @@ def verifier(jwk, alg):
             der = utils.encode_dss_signature(int.from_bytes(sig[:32], "big"), int.from_bytes(sig[32:], "big"))
             key.verify(der, msg, ec.ECDSA(hashes.SHA256()))
         return v
+    if alg == "ES512":
+        assert jwk["kty"] == "EC" and jwk["crv"] == "P-521"
+        key = ec.EllipticCurvePublicNumbers(int.from_bytes(b64d(jwk["x"]), "big"), int.from_bytes(b64d(jwk["y"]), "big"), ec.SECP521R1()).public_key()
+        def v(sig, msg):
+            assert len(sig) == 132, "ES512 signature is R || S, 66 octets each"
+            der = utils.encode_dss_signature(int.from_bytes(sig[:66], "big"), int.from_bytes(sig[66:], "big"))
+            key.verify(der, msg, ec.ECDSA(hashes.SHA512()))
+        return v
     if alg == "EdDSA":
         assert jwk["kty"] == "OKP" and jwk["crv"] == "Ed25519"
         key = ed25519.Ed25519PublicKey.from_public_bytes(b64d(jwk["x"]))
         return key.verify
     raise ValueError(alg)
 
-for name in ["rfc7515_a2_rs256.json", "rfc7515_a3_es256.json", "rfc8037_a4_ed25519.json"]:
+for name in ["rfc7515_a2_rs256.json", "rfc7515_a3_es256.json", "rfc7515_a4_es512.json", "rfc8037_a4_ed25519.json"]:
     v = json.load(open(os.path.join(HERE, name)))
     h, p, s = v["token"].split(".")
     alg = json.loads(b64d(h))["alg"]

@@ -330,7 +330,7 @@ fn configuration_mistakes_fail_at_startup() {
         ConfigError::InvalidJwks { .. }
     ));
     assert!(matches!(
-        err(BearerGuardLayer::builder(api("RS384")).static_jwks(jwks(&keys))),
+        err(BearerGuardLayer::builder(api("RS1024")).static_jwks(jwks(&keys))),
         ConfigError::UnsupportedAlgorithm { .. }
     ));
 }

@@ -10,6 +10,8 @@
 mod common;
 mod examples;
 
+#[cfg(all(feature = "axum", feature = "jwks", feature = "issuer"))]
+mod algorithms;
 #[cfg(feature = "axum")]
 mod answers;
 #[cfg(feature = "jwks")]

@@ -392,7 +392,7 @@ async fn registration_refuses_bad_payloads_with_400_and_duplicates_with_409() {
         (payload(json!({ "identifier": "" })), "absolute URI"),
         (
             payload(json!({ "signing_alg": "ES256" })),
-            "use one of HS256, RS256, PS256",
+            "use one of HS256, RS256, RS512, PS256",
         ),
         (payload(json!({ "signing_alg": "HS384" })), "HS384"),
         (payload(json!({ "signing_alg": "none" })), "none"),
@@ -1008,7 +1008,7 @@ async fn discovery_and_the_jwk_set_publish_the_current_and_next_keys() {
     );
     assert_eq!(
         document["id_token_signing_alg_values_supported"],
-        json!(["HS256", "RS256", "PS256"])
+        json!(["HS256", "RS256", "RS512", "PS256"])
     );
 
     let jwks = server.public(".well-known/jwks.json").await;
@@ -1068,7 +1068,7 @@ async fn discovery_and_the_jwk_set_publish_the_current_and_next_keys() {
 }
 
 #[tokio::test]
-async fn rs256_is_the_default_and_ps256_apis_are_signed_with_the_same_key() {
+async fn rs256_is_the_default_and_ps256_and_rs512_apis_are_signed_with_the_same_key() {
     let server = AuthServer::start().await;
     let reply = server
         .register(json!({ "name": "Default", "identifier": "urn:default" }))
@@ -1081,33 +1081,37 @@ async fn rs256_is_the_default_and_ps256_apis_are_signed_with_the_same_key() {
         reply.body
     );
 
-    let mut ps256 = my_sample_api();
-    ps256["signing_alg"] = json!("PS256");
-    let registration = server.register(ps256).await;
-    assert_eq!(registration.status, 201, "{}", registration.body);
-    assert!(registration.json().get("signing_secret").is_none());
-    let client = server.create_client("App").await;
-    server.grant(&client.0, MY_API, &["read:messages"]).await;
-    let token = server.token(&client, MY_API, None).await;
-    let current = kid_with(&server.signing_keys().await, "current");
-    assert_eq!(
-        header_of(&token),
-        json!({ "alg": "PS256", "typ": "JWT", "kid": current })
-    );
+    // Auth0 offers PS256 and RS512 besides RS256: one tenant key signs all three.
+    for alg in ["PS256", "RS512"] {
+        let server = AuthServer::start().await;
+        let mut api = my_sample_api();
+        api["signing_alg"] = json!(alg);
+        let registration = server.register(api).await;
+        assert_eq!(registration.status, 201, "{}", registration.body);
+        assert!(registration.json().get("signing_secret").is_none());
+        let client = server.create_client("App").await;
+        server.grant(&client.0, MY_API, &["read:messages"]).await;
+        let token = server.token(&client, MY_API, None).await;
+        let current = kid_with(&server.signing_keys().await, "current");
+        assert_eq!(
+            header_of(&token),
+            json!({ "alg": alg, "typ": "JWT", "kid": current })
+        );
 
-    let sample = start_sample_api(&registration.body, &server.issuer).await;
-    let url = format!("{sample}/api/private-scoped");
-    let http = &server.http;
-    eventually(
-        "the sample API loads the keys and accepts the PS256 token",
-        || async {
-            http.call(Method::GET, &url, Some(&token), None)
-                .await
-                .status
-                == 200
-        },
-    )
-    .await;
+        let sample = start_sample_api(&registration.body, &server.issuer).await;
+        let url = format!("{sample}/api/private-scoped");
+        let http = &server.http;
+        eventually(
+            &format!("the sample API loads the keys and accepts the {alg} token"),
+            || async {
+                http.call(Method::GET, &url, Some(&token), None)
+                    .await
+                    .status
+                    == 200
+            },
+        )
+        .await;
+    }
 }
 
 #[tokio::test]

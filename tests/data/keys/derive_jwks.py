@@ -6,7 +6,7 @@ Checks, per key: the PEM is PKCS#8 of the expected type/size/curve; the public k
 from the JWK equals the PEM's public key, both as parsed by python and as printed by
 `openssl pkey -pubout`; a signature made by openssl with the PEM verifies under the JWK.
 JWK values are unpadded base64url of big-endian bytes: RSA n and e minimal (no leading
-zero octet), EC x/y left-padded to the field size (32 for P-256, 48 for P-384).
+zero octet), EC x/y left-padded to the field size (32 for P-256, 48 for P-384, 66 for P-521).
 """
 import base64, json, os, subprocess, tempfile
 from cryptography.hazmat.primitives import hashes, serialization
@@ -14,8 +14,8 @@ from cryptography.hazmat.primitives.asymmetric import ec, ed25519, padding, rsa
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 KEYS = {"rsa2048": ("RSA", 2048), "rsa2048_b": ("RSA", 2048), "rsa1024": ("RSA", 1024), "rsa4096": ("RSA", 4096),
-        "p256": ("EC", "P-256"), "p384": ("EC", "P-384"), "ed25519": ("OKP", "Ed25519")}
-CURVES = {"P-256": (ec.SECP256R1, 32, "sha256"), "P-384": (ec.SECP384R1, 48, "sha384")}
+        "p256": ("EC", "P-256"), "p384": ("EC", "P-384"), "p521": ("EC", "P-521"), "ed25519": ("OKP", "Ed25519")}
+CURVES = {"P-256": (ec.SECP256R1, 32, "sha256"), "P-384": (ec.SECP384R1, 48, "sha384"), "P-521": (ec.SECP521R1, 66, "sha512")}
 SPKI = dict(encoding=serialization.Encoding.DER, format=serialization.PublicFormat.SubjectPublicKeyInfo)
 
 def b64e(b): return base64.urlsafe_b64encode(b).rstrip(b"=").decode()
