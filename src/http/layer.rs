@@ -419,7 +419,11 @@ impl<R> Guard<R> {
             .validate_for(&found.token, &chosen.responder.guard)
         {
             Ok(verified) => verified,
-            Err(kind) => return chosen.refused(kind, may_wait).of_dpop_request(found.dpop),
+            Err(kind) => {
+                return chosen
+                    .refused(kind, may_wait, &found.token)
+                    .of_dpop_request(found.dpop);
+            }
         };
         let in_url = found.in_url;
         #[cfg(feature = "jwks")]
@@ -517,7 +521,7 @@ impl<R> Guard<R> {
 
     /// The answer to a token the validator refused: 401, but 503 when the keys are not
     /// available, and a wait when an unknown `kid` may be in a refetched key set.
-    fn refused(&self, kind: TokenErrorKind, may_wait: bool) -> Admission {
+    fn refused(&self, kind: TokenErrorKind, may_wait: bool, token: &str) -> Admission {
         #[cfg(feature = "jwks")]
         if let Some(cache) = self.validator.key_cache() {
             match kind {
@@ -529,7 +533,7 @@ impl<R> Guard<R> {
                     ));
                 }
                 TokenErrorKind::UnknownKeyId if may_wait => {
-                    if let Some(wait) = cache.refetch_for_unknown_kid() {
+                    if let Some(wait) = cache.refetch_for_unknown_kid(token) {
                         return Admission::WaitForKeys(wait);
                     }
                 }
@@ -537,7 +541,7 @@ impl<R> Guard<R> {
             }
         }
         #[cfg(not(feature = "jwks"))]
-        let _ = may_wait;
+        let _ = (may_wait, token);
         self.reject(RejectionKind::InvalidToken(kind))
     }
 }
