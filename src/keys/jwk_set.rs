@@ -126,6 +126,16 @@ impl JwkSet {
         }
     }
 
+    /// The `kid`s of its keys (a `kid` once per key it names).
+    pub(crate) fn kids(&self) -> impl Iterator<Item = &str> {
+        self.keys.iter().filter_map(VerifyingKey::kid)
+    }
+
+    /// Whether one of its keys has this `kid`.
+    pub(crate) fn has_kid(&self, kid: &str) -> bool {
+        self.kids().any(|own| own == kid)
+    }
+
     /// How many verifying keys the set holds.
     pub(crate) fn len(&self) -> usize {
         self.keys.len()

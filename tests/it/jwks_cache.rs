@@ -41,6 +41,9 @@ struct Issuer {
     names: Option<String>,
     discovery_hits: usize,
     jwks_hits: usize,
+    /// The `ETag` its key sets carry; a request naming it in `If-None-Match` gets a 304.
+    etag: Option<&'static str>,
+    not_modified: usize,
 }
 
 type Shared = Arc<Mutex<Issuer>>;
@@ -60,11 +63,11 @@ async fn metadata(State(issuer): State<(Shared, String)>) -> Json<Value> {
     Json(json!({"issuer": names, "jwks_uri": format!("{base}/.well-known/jwks.json")}))
 }
 
-async fn key_set(State(issuer): State<(Shared, String)>) -> Response {
-    let mode = {
+async fn key_set(State(issuer): State<(Shared, String)>, request: HeaderMap) -> Response {
+    let (mode, etag) = {
         let mut state = issuer.0.lock().unwrap();
         state.jwks_hits += 1;
-        state.mode.clone()
+        (state.mode.clone(), state.etag)
     };
     match mode {
         Mode::Keys(keys, max_age) => {
@@ -73,6 +76,16 @@ async fn key_set(State(issuer): State<(Shared, String)>) -> Response {
                 header::CACHE_CONTROL,
                 format!("public, max-age={max_age}").parse().unwrap(),
             );
+            if let Some(etag) = etag {
+                headers.insert(header::ETAG, etag.parse().unwrap());
+                if request
+                    .get(header::IF_NONE_MATCH)
+                    .is_some_and(|sent| sent == etag)
+                {
+                    issuer.0.lock().unwrap().not_modified += 1;
+                    return (StatusCode::NOT_MODIFIED, headers).into_response();
+                }
+            }
             (headers, jwks(&keys)).into_response()
         }
         Mode::Status(status) => status.into_response(),
@@ -108,6 +121,8 @@ async fn issuer(mode: Mode) -> (Shared, String) {
         names: None,
         discovery_hits: 0,
         jwks_hits: 0,
+        etag: None,
+        not_modified: 0,
     }));
     let app = Router::new()
         .route("/.well-known/openid-configuration", get(discovery))
@@ -539,4 +554,31 @@ async fn requests_naming_a_new_kid_at_once_share_one_refetch() {
         assert_eq!(request.await.unwrap(), OK);
     }
     assert_eq!(hits(&state) - before, 1, "one refetch for ten requests");
+}
+
+#[tokio::test]
+async fn the_built_in_fetcher_sends_the_conditions_and_answers_a_304_as_received() {
+    use bearer_guard::jwks::{JwksFetcher as _, ReqwestFetcher};
+    let (state, base) = issuer(Mode::Keys(vec![jwk("rsa2048", "k1", &json!({}))], 60)).await;
+    state.lock().unwrap().etag = Some("\"v1\"");
+    let fetcher = ReqwestFetcher::new(&JwksSettings::default()).unwrap();
+    let url = format!("{base}/.well-known/jwks.json");
+    let first = fetcher.get(&url, 65_536).await.unwrap();
+    assert_eq!(first.status(), StatusCode::OK);
+    assert_eq!(first.headers()[header::ETAG], "\"v1\"");
+    let mut conditions = HeaderMap::new();
+    conditions.insert(header::IF_NONE_MATCH, "\"v1\"".parse().unwrap());
+    let again = fetcher
+        .get_with_headers(&url, 65_536, &conditions)
+        .await
+        .unwrap();
+    assert_eq!(again.status(), StatusCode::NOT_MODIFIED);
+    assert!(again.body().is_empty());
+    conditions.insert(header::IF_NONE_MATCH, "\"v0\"".parse().unwrap());
+    let changed = fetcher
+        .get_with_headers(&url, 65_536, &conditions)
+        .await
+        .unwrap();
+    assert_eq!(changed.status(), StatusCode::OK);
+    assert_eq!(state.lock().unwrap().not_modified, 1);
 }

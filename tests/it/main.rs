@@ -25,6 +25,8 @@ mod dpop;
 mod dpop_guard;
 #[cfg(feature = "axum")]
 mod error_hook;
+#[cfg(all(feature = "axum", feature = "jwks"))]
+mod fleet_rules;
 #[cfg(all(feature = "axum", feature = "form"))]
 mod form;
 #[cfg(feature = "tonic")]

@@ -99,7 +99,7 @@ impl<R> Verifiers<R> {
         };
         let verified = match api.validator.validate_for(&found.token, api.id()) {
             Ok(verified) => verified,
-            Err(kind) => return api.refused(kind, attempt, found.dpop),
+            Err(kind) => return api.refused(kind, &found.token, attempt, found.dpop),
         };
         let replay = match api.check_binding(request, &found, &verified) {
             Ok(replay) => replay,
@@ -161,7 +161,7 @@ impl<R> Api<R> {
 
     /// Step 3's refusal: 401, but 503 when the keys are not available, and a wait when an
     /// unknown `kid` may be in a refetched key set (on the first attempt only).
-    fn refused(&self, kind: TokenErrorKind, attempt: Attempt, dpop: bool) -> Decision {
+    fn refused(&self, kind: TokenErrorKind, token: &str, attempt: Attempt, dpop: bool) -> Decision {
         #[cfg(feature = "jwks")]
         if let Some(cache) = self.validator.key_cache() {
             match kind {
@@ -170,7 +170,7 @@ impl<R> Api<R> {
                     return Decision::Reject(rejection.retry_after_secs(cache.retry_after()));
                 }
                 TokenErrorKind::UnknownKeyId if attempt == Attempt::First => {
-                    if let Some(wait) = cache.refetch_for_unknown_kid() {
+                    if let Some(wait) = cache.refetch_for_unknown_kid(token) {
                         return Decision::WaitForKeys(Box::pin(wait));
                     }
                 }
@@ -178,7 +178,7 @@ impl<R> Api<R> {
             }
         }
         #[cfg(not(feature = "jwks"))]
-        let _ = attempt;
+        let _ = (token, attempt);
         let rejection = self.reject(RejectionKind::InvalidToken(kind));
         Decision::Reject(if dpop {
             rejection.of_dpop_request()

@@ -18,7 +18,14 @@ pub type FetchFuture<'a> =
 /// An implementation sends `GET url` and answers with the response as received: it must not
 /// follow redirects (a redirect is a failed fetch), and should stop reading a body past
 /// `max_body` bytes (answering with what it read, or an error). The cache bounds every fetch
-/// by its fetch timeout, reads only a 200, and refuses larger bodies itself as well.
+/// by its fetch timeout, reads only a 200 (or a 304 to a conditional refresh), and refuses
+/// larger bodies itself as well.
+///
+/// Refreshes are conditional GETs: the cache passes `If-None-Match` and `If-Modified-Since`
+/// (from the last set's `ETag` and `Last-Modified`) to
+/// [`get_with_headers`](Self::get_with_headers), and a `304 Not Modified` keeps the set in
+/// use as a successful refresh. A fetcher that implements only [`get`](Self::get) still
+/// works: its refreshes are full fetches.
 ///
 /// # Example
 ///
@@ -41,6 +48,19 @@ pub type FetchFuture<'a> =
 pub trait JwksFetcher: Send + Sync + 'static {
     /// `GET url`, reading at most about `max_body` bytes of body.
     fn get<'a>(&'a self, url: &'a str, max_body: usize) -> FetchFuture<'a>;
+
+    /// `GET url` with these request `headers` as well (the cache's are `If-None-Match` and
+    /// `If-Modified-Since`, for a conditional refresh), answering a `304 Not Modified` as
+    /// received. Defaults to ignoring the headers and calling [`get`](Self::get).
+    fn get_with_headers<'a>(
+        &'a self,
+        url: &'a str,
+        max_body: usize,
+        headers: &'a http::HeaderMap,
+    ) -> FetchFuture<'a> {
+        let _ = headers;
+        self.get(url, max_body)
+    }
 }
 
 /// Why a fetch failed, as the fetcher says: logged and kept in the cache's status. It should

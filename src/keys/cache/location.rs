@@ -54,9 +54,37 @@ pub(crate) fn discovery_urls(issuer: &str) -> [String; 2] {
     [openid, rfc8414]
 }
 
+/// Whether discovery goes on to RFC 8414's document after the OpenID one answered
+/// `status` (`None`: no answer at all, as on a timeout or a refused connection). Only an
+/// answer that says the document is not there (404) or is not served to such a request
+/// (400, 405) sends it on; a 429, a 5xx or no answer says "later", not "elsewhere", and
+/// asking the other address at once would double the load on an issuer that is already
+/// struggling, and lose its `Retry-After`.
+pub(crate) fn falls_back(status: Option<http::StatusCode>) -> bool {
+    use http::StatusCode;
+    matches!(
+        status,
+        Some(StatusCode::NOT_FOUND | StatusCode::BAD_REQUEST | StatusCode::METHOD_NOT_ALLOWED)
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn discovery_falls_back_only_where_the_openid_document_is_absent() {
+        for status in [404, 400, 405] {
+            let status = http::StatusCode::from_u16(status).ok();
+            assert!(falls_back(status), "{status:?}");
+        }
+        for status in [429, 500, 502, 503, 504, 401, 403, 410, 200, 304, 302] {
+            let status = http::StatusCode::from_u16(status).ok();
+            assert!(!falls_back(status), "{status:?}");
+        }
+        // A timeout or a refused connection: no answer.
+        assert!(!falls_back(None));
+    }
 
     #[test]
     fn https_anywhere_and_http_only_to_loopback() {

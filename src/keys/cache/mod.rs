@@ -4,30 +4,40 @@
 //!
 //! - Startup does not wait: the first fetch runs in the background; until a set has loaded,
 //!   tokens are answered 503 with `Retry-After`.
-//! - A set lives for its `Cache-Control: max-age` (clamped), is refreshed before it expires
-//!   (jittered ±10 %), and stays in use for [`stale_for`](JwksSettings::stale_for) past its
-//!   expiry while refreshes fail, which back off (jittered) and honour `Retry-After`.
+//! - A set lives for its `Cache-Control: max-age` (clamped: the floor keeps a fleet's load
+//!   down), is refreshed at a point drawn over 50–90 % of its life, with a conditional GET
+//!   (a 304 keeps it), and stays in use for [`stale_for`](JwksSettings::stale_for) past its
+//!   expiry while refreshes fail, which back off with full jitter on top of any
+//!   `Retry-After` (`schedule.rs`).
 //! - A token with an unknown `kid` may cause one refetch, shared by every request waiting on
-//!   it and bounded by the fetch timeout, at most a few per window; beyond that it is refused
-//!   at once.
+//!   it and bounded by the fetch timeout, at most a few per window, fewer and fewer while
+//!   they find nothing new; beyond that it is refused at once, and so is a `kid` a recent
+//!   refresh removed (`budget.rs`).
+//! - Discovery asks RFC 8414's address only when the OpenID one answers 404, 400 or 405.
+//!
+//! Times are tokio's (`tokio::time::Instant`), so that tests drive the whole schedule with
+//! tokio's paused clock.
 
+mod budget;
 mod fetch;
 mod location;
 #[cfg(feature = "reqwest")]
 mod reqwest_fetcher;
+mod rng;
+mod schedule;
 mod settings;
 mod status;
 mod wait;
 
-use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, SystemTime};
 
 use arc_swap::ArcSwapOption;
 use bytes::Bytes;
 use serde::Deserialize;
 use tokio::sync::Notify;
+use tokio::time::Instant;
 
 use crate::error::ConfigError;
 use crate::keys::{Algorithms, JwkSet};
@@ -39,7 +49,9 @@ pub use settings::JwksSettings;
 pub use status::{KeySetStatus, KeysNotReady};
 pub(crate) use wait::KeyWait;
 
-use location::{discovery_urls, is_fetchable};
+use budget::UnknownKids;
+use location::{discovery_urls, falls_back, is_fetchable};
+use rng::Rng;
 
 /// Where the key set is found.
 #[derive(Debug, Clone)]
@@ -55,7 +67,8 @@ pub(crate) type Current = arc_swap::Guard<Option<Arc<Loaded>>>;
 
 /// A key set as loaded, with its times.
 pub(crate) struct Loaded {
-    pub(crate) set: JwkSet,
+    /// Shared with the next `Loaded` when a refresh answers 304.
+    pub(crate) set: Arc<JwkSet>,
     /// Counts the changes of the key set: the same document fetched again keeps it, any
     /// other document moves it on. Tokens verified under one generation are verified again
     /// under the next (the verified-token cache checks it).
@@ -86,12 +99,14 @@ pub(crate) struct KeyCache {
 }
 
 /// What the background task and the unknown-`kid` path share; never touched by the hot path.
-#[derive(Default)]
 struct Control {
     jwks_uri: Option<Box<str>>,
     in_flight: bool,
-    /// Refetches asked for by unknown `kid`s, within the window.
-    unknown_kid: VecDeque<Instant>,
+    /// The unknown-`kid` budget and the `kid`s recent refreshes removed.
+    unknown: UnknownKids,
+    /// `If-None-Match` / `If-Modified-Since` for the next refresh, from the last set's answer.
+    conditional: http::HeaderMap,
+    rng: Rng,
     /// No fetch before this (a `Retry-After`, or the backoff after a failure).
     not_before: Option<Instant>,
     failures_in_a_row: u32,
@@ -101,15 +116,41 @@ struct Control {
     last_error: Option<String>,
 }
 
+impl Control {
+    fn new(settings: &JwksSettings) -> Self {
+        Self {
+            jwks_uri: None,
+            in_flight: false,
+            unknown: UnknownKids::default(),
+            conditional: http::HeaderMap::new(),
+            rng: settings
+                .jitter_seed
+                .map_or_else(Rng::from_os, Rng::from_seed),
+            not_before: None,
+            failures_in_a_row: 0,
+            fetches: 0,
+            failures: 0,
+            last_success: None,
+            last_error: None,
+        }
+    }
+}
+
 /// What one fetch came to.
 struct Fetched {
-    set: JwkSet,
+    set: Arc<JwkSet>,
     max_age: Option<Duration>,
+    /// A 304: the set in use, kept.
+    not_modified: bool,
+    /// The answer's `ETag` and `Last-Modified`, as the next refresh's conditions.
+    conditional: http::HeaderMap,
 }
 
 /// Why one fetch failed, and when to try again at the earliest.
 struct Failure {
     reason: String,
+    /// The status it answered, if it answered.
+    status: Option<http::StatusCode>,
     retry_after: Option<Duration>,
 }
 
@@ -117,6 +158,7 @@ impl Failure {
     fn new(reason: impl Into<String>) -> Self {
         Self {
             reason: reason.into(),
+            status: None,
             retry_after: None,
         }
     }
@@ -142,13 +184,14 @@ impl KeyCache {
             Location::Discovery { issuer } => location::check("issuer (for discovery)", issuer)?,
             Location::JwksUri(url) => location::check("jwks_uri", url)?,
         }
+        let control = Mutex::new(Control::new(&settings));
         let cache = Arc::new_cyclic(|me| Self {
             location,
             accepted,
             fetcher,
             settings,
             current: ArcSwapOption::empty(),
-            control: Mutex::new(Control::default()),
+            control,
             fetched: Arc::new(Notify::new()),
             kick: Arc::new(Notify::new()),
             started: AtomicBool::new(false),
@@ -186,15 +229,22 @@ impl KeyCache {
         runtime.spawn(run(self.me.clone(), Arc::clone(&self.kick)));
     }
 
-    /// Asks for a refetch because a token named a `kid` the set lacks. Returns what to wait
-    /// on, or `None` when the budget of such refetches is spent or a `Retry-After` holds:
-    /// the token is then refused at once.
-    pub(crate) fn refetch_for_unknown_kid(&self) -> Option<KeyWait> {
+    /// Asks for a refetch because `token` named a `kid` the set lacks. Returns what to wait
+    /// on, or `None` when its `kid` was removed by a recent refresh, the budget of such
+    /// refetches is spent or paused, or a `Retry-After` holds: the token is then refused at
+    /// once.
+    pub(crate) fn refetch_for_unknown_kid(&self, token: &str) -> Option<KeyWait> {
         // Without the background task (no runtime yet) nothing would fetch: nothing to wait on.
         if !self.started.load(Ordering::Acquire) {
             return None;
         }
+        let kid = budget::kid_of(token);
         let mut control = self.lock();
+        // Before joining a running fetch: refetching cannot bring a removed key back.
+        if control.unknown.was_removed(kid.as_deref()) {
+            tracing::debug!("bearer-guard: a kid that a recent refresh removed; refused");
+            return None;
+        }
         let wait = KeyWait::new(Arc::clone(&self.fetched), self.settings.fetch_timeout);
         if control.in_flight {
             return Some(wait);
@@ -209,19 +259,13 @@ impl KeyCache {
             );
             return None;
         }
-        let window = self.settings.unknown_kid_window;
-        while control
-            .unknown_kid
-            .front()
-            .is_some_and(|at| now.duration_since(*at) >= window)
-        {
-            control.unknown_kid.pop_front();
-        }
-        if control.unknown_kid.len() >= self.settings.unknown_kid_refetches as usize {
-            tracing::debug!("bearer-guard: unknown kid; refetch refused by the budget");
+        if let Err(why) = control.unknown.ask(kid.as_deref(), now, &self.settings) {
+            tracing::debug!(
+                ?why,
+                "bearer-guard: unknown kid; refetch refused by the budget"
+            );
             return None;
         }
-        control.unknown_kid.push_back(now);
         // Marked now, so that every request until the fetch ends joins this one.
         control.in_flight = true;
         drop(control);
@@ -292,74 +336,135 @@ impl KeyCache {
             ))),
         };
         let next = {
-            let mut control = self.lock();
+            let mut guard = self.lock();
+            let control = &mut *guard;
             control.in_flight = false;
             control.fetches += 1;
             match outcome {
-                Ok(fetched) => {
-                    let max_age = fetched
-                        .max_age
-                        .unwrap_or(self.settings.default_max_age)
-                        .clamp(self.settings.min_max_age, self.settings.max_max_age);
-                    let now = Instant::now();
-                    let keys = fetched.set.len();
-                    let generation = match self.current.load().as_deref() {
-                        Some(before) if before.set.digest() == fetched.set.digest() => {
-                            before.generation
-                        }
-                        Some(before) => before.generation.wrapping_add(1),
-                        None => 0,
-                    };
-                    self.current.store(Some(Arc::new(Loaded {
-                        set: fetched.set,
-                        generation,
-                        at: SystemTime::now(),
-                        fresh_until: now + max_age,
-                        usable_until: now + max_age + self.settings.stale_for,
-                    })));
-                    control.failures_in_a_row = 0;
-                    control.not_before = None;
-                    control.last_success = Some(SystemTime::now());
-                    control.last_error = None;
-                    tracing::info!(
-                        keys,
-                        max_age_s = max_age.as_secs_f64(),
-                        "bearer-guard: key set fetched"
-                    );
-                    // Refreshed before it expires: at 90 % of its life, ±10 %.
-                    jitter(max_age.mul_f64(0.9))
-                }
-                Err(failure) => {
-                    control.failures += 1;
-                    control.failures_in_a_row = control.failures_in_a_row.saturating_add(1);
-                    let backoff = jitter(backoff(&self.settings, control.failures_in_a_row));
-                    let wait = failure
-                        .retry_after
-                        .map_or(backoff, |after| after.max(backoff));
-                    control.not_before = Some(Instant::now() + wait);
-                    let stale = self
-                        .current
-                        .load()
-                        .as_ref()
-                        .is_some_and(|loaded| Instant::now() >= loaded.fresh_until);
-                    tracing::warn!(reason = %failure.reason, retry_in_s = wait.as_secs_f64(), stale_keys_in_use = stale, "bearer-guard: key set fetch failed");
-                    control.last_error = Some(failure.reason);
-                    wait
-                }
+                Ok(fetched) => self.loaded(control, fetched),
+                Err(failure) => self.failed(control, failure),
             }
         };
         self.fetched.notify_waiters();
         next
     }
 
-    /// Fetches the key set: its URL first, by discovery when needed.
+    /// Stores a fetched set (or keeps the one in use, on a 304). Returns when to refresh it.
+    fn loaded(&self, control: &mut Control, fetched: Fetched) -> Duration {
+        let max_age = fetched
+            .max_age
+            .unwrap_or(self.settings.default_max_age)
+            .clamp(self.settings.min_max_age, self.settings.max_max_age);
+        let now = Instant::now();
+        let before = self.current.load_full();
+        let set = fetched.set;
+        let generation = match before.as_deref() {
+            Some(before) if before.set.digest() == set.digest() => before.generation,
+            Some(before) => before.generation.wrapping_add(1),
+            None => 0,
+        };
+        let new_key = before
+            .as_deref()
+            .is_none_or(|before| set.kids().any(|kid| !before.set.has_kid(kid)));
+        let removed = before
+            .as_deref()
+            .into_iter()
+            .flat_map(|before| before.set.kids())
+            .filter(|kid| !set.has_kid(kid));
+        control.unknown.loaded(
+            new_key,
+            removed,
+            |kid| set.has_kid(kid),
+            now,
+            &self.settings,
+            &mut control.rng,
+        );
+        if fetched.not_modified {
+            // RFC 9111 §4.3.4: a 304's validators replace the stored ones; absent ones stay.
+            for (name, value) in &fetched.conditional {
+                control.conditional.insert(name, value.clone());
+            }
+        } else {
+            control.conditional = fetched.conditional;
+        }
+        let keys = set.len();
+        self.current.store(Some(Arc::new(Loaded {
+            set,
+            generation,
+            at: SystemTime::now(),
+            fresh_until: now + max_age,
+            usable_until: now + max_age + self.settings.stale_for,
+        })));
+        control.failures_in_a_row = 0;
+        control.not_before = None;
+        control.last_success = Some(SystemTime::now());
+        control.last_error = None;
+        tracing::info!(
+            keys,
+            max_age_s = max_age.as_secs_f64(),
+            not_modified = fetched.not_modified,
+            "bearer-guard: key set fetched"
+        );
+        schedule::refresh_in(&self.settings, max_age, &mut control.rng)
+    }
+
+    /// Notes a failed fetch. Returns the wait until the next attempt.
+    fn failed(&self, control: &mut Control, failure: Failure) -> Duration {
+        control.failures += 1;
+        control.failures_in_a_row = control.failures_in_a_row.saturating_add(1);
+        control.unknown.failed();
+        let wait = schedule::failure_wait(
+            &self.settings,
+            control.failures_in_a_row,
+            failure.retry_after,
+            &mut control.rng,
+        );
+        let now = Instant::now();
+        control.not_before = Some(now + wait);
+        let stale = self
+            .current
+            .load()
+            .as_ref()
+            .is_some_and(|loaded| now >= loaded.fresh_until);
+        tracing::warn!(reason = %failure.reason, retry_in_s = wait.as_secs_f64(), stale_keys_in_use = stale, "bearer-guard: key set fetch failed");
+        control.last_error = Some(failure.reason);
+        wait
+    }
+
+    /// Fetches the key set: its URL first, by discovery when needed. With a set in use, the
+    /// request is conditional, and a 304 keeps that set.
     async fn fetch(&self) -> Result<Fetched, Failure> {
         let jwks_uri = self.jwks_uri().await?;
-        let response = self.get(&jwks_uri).await?;
+        let in_use = self.current.load_full();
+        let conditional = match &in_use {
+            Some(_) => self.lock().conditional.clone(),
+            None => http::HeaderMap::new(),
+        };
+        let response = self.get(&jwks_uri, &conditional).await?;
         let max_age = max_age(response.headers());
+        let answered = conditions(response.headers());
+        if response.status() == http::StatusCode::NOT_MODIFIED {
+            // `get` takes a 304 only to a conditional request, which needs a set in use.
+            let Some(in_use) = in_use else {
+                return Err(Failure::new(format!(
+                    "{jwks_uri}: a 304 with no set to keep"
+                )));
+            };
+            return Ok(Fetched {
+                set: Arc::clone(&in_use.set),
+                max_age,
+                not_modified: true,
+                conditional: answered,
+            });
+        }
         let set = JwkSet::parse(response.body(), self.accepted)
             .map_err(|err| Failure::new(format!("key set at {jwks_uri}: {err}")))?;
-        Ok(Fetched { set, max_age })
+        Ok(Fetched {
+            set: Arc::new(set),
+            max_age,
+            not_modified: false,
+            conditional: answered,
+        })
     }
 
     /// The key set's URL: configured, or found once by discovery.
@@ -371,65 +476,79 @@ impl KeyCache {
         if let Some(known) = self.lock().jwks_uri.clone() {
             return Ok(known);
         }
-        let mut last = Failure::new("discovery found no document");
-        for url in discovery_urls(issuer) {
-            let response = match self.get(&url).await {
-                Ok(response) => response,
-                Err(failure) => {
-                    last = failure;
-                    continue;
+        let unconditional = http::HeaderMap::new();
+        let [openid, rfc8414] = discovery_urls(issuer);
+        let (url, response) = match self.get(&openid, &unconditional).await {
+            Ok(response) => (openid, response),
+            // Only where the OpenID document is absent: a 429, a 5xx or no answer is retried
+            // at the same address, after its Retry-After.
+            Err(failure) if falls_back(failure.status) => {
+                match self.get(&rfc8414, &unconditional).await {
+                    Ok(response) => (rfc8414, response),
+                    Err(mut second) => {
+                        second.reason = format!("{} (after {})", second.reason, failure.reason);
+                        return Err(second);
+                    }
                 }
-            };
-            let document: DiscoveryDocument<'_> =
-                serde_json::from_slice(response.body()).map_err(|_| {
-                    Failure::new(format!(
-                        "{url}: not a discovery document with issuer and jwks_uri"
-                    ))
-                })?;
-            // OpenID Connect Discovery §4.3: the issuer must be exactly the one configured, or
-            // its keys are not to be trusted.
-            if *document.issuer != **issuer {
-                return Err(Failure::new(format!(
-                    "{url} names issuer {:?}, not the configured {issuer:?}",
-                    document.issuer
-                )));
             }
-            if !is_fetchable(&document.jwks_uri) {
-                return Err(Failure::new(format!(
-                    "{url}: jwks_uri {:?} is neither https nor loopback http",
-                    document.jwks_uri
-                )));
-            }
-            let jwks_uri: Box<str> = document.jwks_uri.into();
-            self.lock().jwks_uri = Some(jwks_uri.clone());
-            return Ok(jwks_uri);
+            Err(failure) => return Err(failure),
+        };
+        let document: DiscoveryDocument<'_> =
+            serde_json::from_slice(response.body()).map_err(|_| {
+                Failure::new(format!(
+                    "{url}: not a discovery document with issuer and jwks_uri"
+                ))
+            })?;
+        // OpenID Connect Discovery §4.3: the issuer must be exactly the one configured, or
+        // its keys are not to be trusted.
+        if *document.issuer != **issuer {
+            return Err(Failure::new(format!(
+                "{url} names issuer {:?}, not the configured {issuer:?}",
+                document.issuer
+            )));
         }
-        Err(last)
+        if !is_fetchable(&document.jwks_uri) {
+            return Err(Failure::new(format!(
+                "{url}: jwks_uri {:?} is neither https nor loopback http",
+                document.jwks_uri
+            )));
+        }
+        let jwks_uri: Box<str> = document.jwks_uri.into();
+        self.lock().jwks_uri = Some(jwks_uri.clone());
+        Ok(jwks_uri)
     }
 
-    /// `GET url` through the fetcher: only a 200 counts; a 429 or 503 says when to retry.
-    async fn get(&self, url: &str) -> Result<http::Response<Bytes>, Failure> {
-        let response = self
-            .fetcher
-            .get(url, crate::keys::MAX_DOCUMENT_LEN)
+    /// `GET url` through the fetcher, with `conditional` headers if any: only a 200 counts,
+    /// or a 304 to a conditional request; a 429 or 503 says when to retry.
+    async fn get(
+        &self,
+        url: &str,
+        conditional: &http::HeaderMap,
+    ) -> Result<http::Response<Bytes>, Failure> {
+        let max_body = crate::keys::MAX_DOCUMENT_LEN;
+        let answer = if conditional.is_empty() {
+            self.fetcher.get(url, max_body)
+        } else {
+            self.fetcher.get_with_headers(url, max_body, conditional)
+        };
+        let response = answer
             .await
             .map_err(|err| Failure::new(format!("{url}: {err}")))?;
         let status = response.status();
-        if status != http::StatusCode::OK {
+        let not_modified = status == http::StatusCode::NOT_MODIFIED && !conditional.is_empty();
+        if status != http::StatusCode::OK && !not_modified {
             let retry_after = (status == http::StatusCode::TOO_MANY_REQUESTS
                 || status == http::StatusCode::SERVICE_UNAVAILABLE)
                 .then(|| retry_after(response.headers()))
                 .flatten();
             return Err(Failure {
                 reason: format!("{url} answered {status}"),
+                status: Some(status),
                 retry_after,
             });
         }
-        if response.body().len() > crate::keys::MAX_DOCUMENT_LEN {
-            return Err(Failure::new(format!(
-                "{url}: a body over {} bytes",
-                crate::keys::MAX_DOCUMENT_LEN
-            )));
+        if response.body().len() > max_body {
+            return Err(Failure::new(format!("{url}: a body over {max_body} bytes")));
         }
         Ok(response)
     }
@@ -467,25 +586,17 @@ async fn run(cache: Weak<KeyCache>, kick: Arc<Notify>) {
     }
 }
 
-/// The wait after the `failures`-th failure in a row: doubling from the minimum, capped.
-fn backoff(settings: &JwksSettings, failures: u32) -> Duration {
-    let doublings = failures.saturating_sub(1).min(20);
-    settings
-        .backoff_min
-        .saturating_mul(1 << doublings)
-        .min(settings.backoff_max)
-}
-
-/// `duration` ±10 %, so that a fleet started together does not fetch in step.
-fn jitter(duration: Duration) -> Duration {
-    use std::hash::{BuildHasher as _, Hasher as _};
-    // std's RandomState is seeded from the OS: random enough for a schedule, no dependency.
-    let random = std::collections::hash_map::RandomState::new()
-        .build_hasher()
-        .finish();
-    #[allow(clippy::cast_precision_loss)] // 53 bits of the 64 are plenty.
-    let unit = (random >> 11) as f64 / (1u64 << 53) as f64;
-    duration.mul_f64(0.9 + unit * 0.2)
+/// The conditions for the next request from an answer's validators: `If-None-Match` from its
+/// `ETag`, `If-Modified-Since` from its `Last-Modified` (RFC 9110 §13.1).
+fn conditions(headers: &http::HeaderMap) -> http::HeaderMap {
+    let mut conditions = http::HeaderMap::new();
+    if let Some(etag) = headers.get(http::header::ETAG) {
+        conditions.insert(http::header::IF_NONE_MATCH, etag.clone());
+    }
+    if let Some(modified) = headers.get(http::header::LAST_MODIFIED) {
+        conditions.insert(http::header::IF_MODIFIED_SINCE, modified.clone());
+    }
+    conditions
 }
 
 /// `Cache-Control: max-age`, when the answer has one.
@@ -565,22 +676,20 @@ mod tests {
     }
 
     #[test]
-    fn backoff_doubles_from_its_minimum_up_to_its_maximum() {
-        let settings = JwksSettings::default();
-        let waits: Vec<u64> = (1..=8).map(|n| backoff(&settings, n).as_secs()).collect();
-        assert_eq!(waits, [1, 2, 4, 8, 16, 32, 60, 60]);
-        assert_eq!(backoff(&settings, u32::MAX), Duration::from_secs(60));
-    }
-
-    #[test]
-    fn jitter_stays_within_ten_percent_and_varies() {
-        let base = Duration::from_secs(100);
-        let draws: Vec<Duration> = (0..200).map(|_| jitter(base)).collect();
-        assert!(
-            draws
-                .iter()
-                .all(|d| (Duration::from_secs(90)..=Duration::from_secs(110)).contains(d))
+    fn the_next_refresh_is_conditional_on_the_answers_validators() {
+        let mut answer = http::HeaderMap::new();
+        answer.insert(http::header::ETAG, http::HeaderValue::from_static("\"v1\""));
+        answer.insert(
+            http::header::LAST_MODIFIED,
+            http::HeaderValue::from_static("Tue, 01 Dec 2026 10:00:00 GMT"),
         );
-        assert!(draws.iter().any(|d| *d != draws[0]), "all {:?}", draws[0]);
+        let sent = conditions(&answer);
+        assert_eq!(sent[http::header::IF_NONE_MATCH], "\"v1\"");
+        assert_eq!(
+            sent[http::header::IF_MODIFIED_SINCE],
+            "Tue, 01 Dec 2026 10:00:00 GMT"
+        );
+        assert_eq!(sent.len(), 2);
+        assert!(conditions(&http::HeaderMap::new()).is_empty());
     }
 }

@@ -60,14 +60,35 @@ impl ReqwestFetcher {
 
 impl JwksFetcher for ReqwestFetcher {
     fn get<'a>(&'a self, url: &'a str, max_body: usize) -> FetchFuture<'a> {
+        self.send(url, max_body, None)
+    }
+
+    fn get_with_headers<'a>(
+        &'a self,
+        url: &'a str,
+        max_body: usize,
+        headers: &'a http::HeaderMap,
+    ) -> FetchFuture<'a> {
+        self.send(url, max_body, Some(headers))
+    }
+}
+
+impl ReqwestFetcher {
+    fn send<'a>(
+        &'a self,
+        url: &'a str,
+        max_body: usize,
+        headers: Option<&'a http::HeaderMap>,
+    ) -> FetchFuture<'a> {
         Box::pin(async move {
-            let mut response = self
+            let mut request = self
                 .client
                 .get(url)
-                .header(http::header::ACCEPT, "application/json")
-                .send()
-                .await
-                .map_err(FetchError::new)?;
+                .header(http::header::ACCEPT, "application/json");
+            if let Some(headers) = headers {
+                request = request.headers(headers.clone());
+            }
+            let mut response = request.send().await.map_err(FetchError::new)?;
             let mut body = Vec::new();
             while let Some(chunk) = response.chunk().await.map_err(FetchError::new)? {
                 if body.len() + chunk.len() > max_body {

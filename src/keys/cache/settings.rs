@@ -13,10 +13,12 @@ use crate::error::ConfigError;
 /// | [`fetch_timeout`](Self::fetch_timeout) | 5 s | 10 ms to 60 s |
 /// | [`connect_timeout`](Self::connect_timeout) | 2 s | 10 ms to the fetch timeout |
 /// | [`default_max_age`](Self::default_max_age) | 10 min (no `Cache-Control: max-age`) | within the two below |
-/// | [`min_max_age`](Self::min_max_age), [`max_max_age`](Self::max_max_age) | 1 min, 1 h: what `max-age` is clamped to | 10 ms to 24 h |
+/// | [`min_max_age`](Self::min_max_age), [`max_max_age`](Self::max_max_age) | 5 min, 1 h: what `max-age` is clamped to (the first is the floor for tiny `max-age`s) | 10 ms to 24 h |
+/// | [`refresh_window`](Self::refresh_window) | 50 % to 90 % of the set's life: when a refresh is drawn, uniformly | 1 % to 99 % |
 /// | [`stale_for`](Self::stale_for) | 12 h: keys stay in use this long past their expiry while refreshes fail | 0 to 7 days |
-/// | [`backoff`](Self::backoff) | 1 s doubling to 60 s, jittered, between failed fetches | 10 ms to 1 h |
-/// | [`unknown_kid_refetches`](Self::unknown_kid_refetches) | 2 per 30 s: refetches a token with an unknown `kid` may cause | 0 to 10 per 1 s to 1 h |
+/// | [`backoff`](Self::backoff) | 1 s doubling to 60 s, full jitter, on top of any `Retry-After`, between failed fetches | 10 ms to 1 h |
+/// | [`unknown_kid_refetches`](Self::unknown_kid_refetches) | 2 per 30 s: refetches a token with an unknown `kid` may cause, pausing 1 to 32 windows while they find nothing new | 0 to 10 per 1 s to 1 h |
+/// | [`jitter_seed`](Self::jitter_seed) | a seed of its own per cache | any |
 ///
 /// # Example
 ///
@@ -42,6 +44,9 @@ pub struct JwksSettings {
     pub(crate) backoff_max: Duration,
     pub(crate) unknown_kid_refetches: u32,
     pub(crate) unknown_kid_window: Duration,
+    /// When a refresh is drawn, in percent of the set's life.
+    pub(crate) refresh_window: (u8, u8),
+    pub(crate) jitter_seed: Option<u64>,
 }
 
 impl Default for JwksSettings {
@@ -50,13 +55,15 @@ impl Default for JwksSettings {
             fetch_timeout: Duration::from_secs(5),
             connect_timeout: Duration::from_secs(2),
             default_max_age: Duration::from_secs(600),
-            min_max_age: Duration::from_secs(60),
+            min_max_age: Duration::from_secs(300),
             max_max_age: Duration::from_secs(3600),
             stale_for: Duration::from_secs(12 * 3600),
             backoff_min: Duration::from_secs(1),
             backoff_max: Duration::from_secs(60),
             unknown_kid_refetches: 2,
             unknown_kid_window: Duration::from_secs(30),
+            refresh_window: (50, 90),
+            jitter_seed: None,
         }
     }
 }
@@ -83,7 +90,14 @@ impl JwksSettings {
         self
     }
 
-    /// The shortest life a key set gets, whatever its `max-age` says. Defaults to 1 minute.
+    /// The shortest life a key set gets, whatever its `max-age` says: the floor for tiny
+    /// `max-age`s. Defaults to 5 minutes.
+    ///
+    /// The floor is what a fleet's steady load on the issuer comes to: each instance
+    /// refreshes about once per 70 % of it, so 1,000 instances on the default ask about
+    /// 1,000 / 210 s ≈ 4.8 fetches per second even if the issuer sends `max-age=15`. Lower
+    /// it for a faster pickup of removed keys, at that cost; a rotation's new key never
+    /// waits for it (an unknown `kid` refetches).
     pub fn min_max_age(mut self, max_age: Duration) -> Self {
         self.min_max_age = max_age;
         self
@@ -102,8 +116,11 @@ impl JwksSettings {
         self
     }
 
-    /// The wait after a failed fetch: `min`, doubling with each failure up to `max`, each
-    /// jittered by ±10 %. Defaults to 1 s and 60 s.
+    /// The wait after a failed fetch: a backoff of `min`, doubling with each failure in a row
+    /// up to `max`, drawn uniformly between zero and it ("full jitter"). After an answer with
+    /// `Retry-After`, the draw is added on top of it (never earlier than the issuer asked),
+    /// over the backoff or the `Retry-After` (at most `max`), whichever is longer: a fleet
+    /// turned away together comes back spread out. Defaults to 1 s and 60 s.
     pub fn backoff(mut self, min: Duration, max: Duration) -> Self {
         self.backoff_min = min;
         self.backoff_max = max;
@@ -112,9 +129,30 @@ impl JwksSettings {
 
     /// At most `count` refetches per `window` for tokens whose `kid` is unknown; beyond that,
     /// such tokens are refused at once. Defaults to 2 per 30 s.
+    ///
+    /// While such refetches find no new key, the budget pauses: one `window` after the first
+    /// fruitless one, doubling with each up to 32 windows (each ±50 %); any fetch that brings
+    /// a new key ends the pause. A token naming a `kid` that one of the last refreshes
+    /// removed is refused at once and spends nothing.
     pub fn unknown_kid_refetches(mut self, count: u32, window: Duration) -> Self {
         self.unknown_kid_refetches = count;
         self.unknown_kid_window = window;
+        self
+    }
+
+    /// When a scheduled refresh happens: at a point drawn uniformly between `from_percent`
+    /// and `to_percent` of the set's life, so that instances which loaded together refresh
+    /// apart. Defaults to 50 % to 90 %; both within 1 to 99, the first not above the second.
+    pub fn refresh_window(mut self, from_percent: u8, to_percent: u8) -> Self {
+        self.refresh_window = (from_percent, to_percent);
+        self
+    }
+
+    /// Seeds the cache's jitter (refresh points, backoffs, budget pauses), for schedules that
+    /// repeat exactly: tests and simulations. Defaults to a seed of its own for each cache,
+    /// from std's `RandomState` (which the OS seeds); a fleet should keep that default.
+    pub fn jitter_seed(mut self, seed: u64) -> Self {
+        self.jitter_seed = Some(seed);
         self
     }
 
@@ -170,6 +208,15 @@ impl JwksSettings {
             Duration::from_secs(1),
             Duration::from_secs(3600),
         )?;
+        let (from, to) = self.refresh_window;
+        if !(1..=99).contains(&from) || !(from..=99).contains(&to) {
+            return Err(ConfigError::JwksSetting {
+                setting: "refresh_window",
+                problem: format!(
+                    "{from} % to {to} % is not a window within 1 % to 99 % of the key set's life"
+                ),
+            });
+        }
         if self.unknown_kid_refetches > 10 {
             return Err(ConfigError::JwksSetting {
                 setting: "unknown_kid_refetches",
@@ -192,7 +239,11 @@ mod tests {
         assert_eq!(settings.default_max_age, Duration::from_secs(600));
         assert_eq!(
             (settings.min_max_age, settings.max_max_age),
-            (Duration::from_secs(60), Duration::from_secs(3600))
+            (Duration::from_secs(300), Duration::from_secs(3600))
+        );
+        assert_eq!(
+            (settings.refresh_window, settings.jitter_seed),
+            ((50, 90), None)
         );
         assert_eq!(settings.stale_for, Duration::from_secs(43_200));
         assert_eq!(
@@ -217,7 +268,9 @@ mod tests {
             .max_max_age(ms(5))
             .stale_for(ms(6))
             .backoff(ms(7), ms(8))
-            .unknown_kid_refetches(9, ms(10));
+            .unknown_kid_refetches(9, ms(10))
+            .refresh_window(11, 12)
+            .jitter_seed(13);
         assert_eq!(
             [
                 settings.fetch_timeout,
@@ -243,6 +296,51 @@ mod tests {
             ]
         );
         assert_eq!(settings.unknown_kid_refetches, 9);
+        assert_eq!(
+            (settings.refresh_window, settings.jitter_seed),
+            ((11, 12), Some(13))
+        );
+    }
+
+    #[test]
+    fn the_refresh_window_lies_within_the_life_and_in_order() {
+        for (from, to) in [(50, 90), (1, 99), (80, 80)] {
+            assert_eq!(
+                JwksSettings::default().refresh_window(from, to).check(),
+                Ok(()),
+                "{from} {to}"
+            );
+        }
+        for (from, to) in [(0, 90), (50, 100), (90, 50), (0, 0), (100, 100)] {
+            match JwksSettings::default().refresh_window(from, to).check() {
+                Err(ConfigError::JwksSetting { setting, problem }) => {
+                    assert_eq!(setting, "refresh_window");
+                    assert!(
+                        problem.contains(&format!("{from} % to {to} %")),
+                        "{problem}"
+                    );
+                }
+                other => panic!("{from} {to}: {other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn the_floor_for_tiny_max_ages_is_checked() {
+        match JwksSettings::default()
+            .min_max_age(Duration::from_millis(1))
+            .check()
+        {
+            Err(ConfigError::JwksSetting { setting, .. }) => assert_eq!(setting, "min_max_age"),
+            other => panic!("{other:?}"),
+        }
+        // A floor above the default max-age needs the default raised too.
+        assert!(
+            JwksSettings::default()
+                .min_max_age(Duration::from_secs(900))
+                .check()
+                .is_err()
+        );
     }
 
     #[test]
