@@ -12,8 +12,8 @@ use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde_json::{Map, Value};
 
+use crate::config::ConfigError;
 use crate::config::ResourceServer;
-use crate::error::ConfigError;
 use crate::keys::{Algorithm, HmacKey};
 use crate::token::{REGISTERED, is_scope_token};
 

@@ -91,7 +91,6 @@
 
 mod config;
 pub mod dpop;
-mod error;
 mod http;
 #[cfg(feature = "issuer")]
 pub mod issuer;
@@ -100,8 +99,7 @@ mod keys;
 mod test_support;
 mod token;
 
-pub use config::{BearerGuardBuilder, ResourceServer};
-pub use error::ConfigError;
+pub use config::{BearerGuardBuilder, ConfigError, ResourceServer};
 #[cfg(feature = "axum")]
 pub use http::Claims;
 pub use http::{BearerGuardLayer, MultiApiLayer, OnRejection, Rejection, RejectionKind};

@@ -6,10 +6,10 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::config::ConfigError;
 use crate::config::ResourceServer;
 #[cfg(feature = "jwks")]
 use crate::dpop::{DpopMode, DpopSettings, ReplayStore};
-use crate::error::ConfigError;
 use crate::http::BearerGuardLayer;
 use crate::http::answer::body::DefaultRejection;
 use crate::http::credentials::sources::SourceSetting;

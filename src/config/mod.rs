@@ -1,8 +1,10 @@
-//! Configuration: the resource server registration, and the builder that checks every
-//! setting at startup.
+//! Configuration: the resource server registration, the builder that collects every setting,
+//! and the errors of the settings each subsystem checks at startup.
 
 mod builder;
+mod error;
 mod resource_server;
 
 pub use builder::BearerGuardBuilder;
+pub use error::ConfigError;
 pub use resource_server::{ResourceServer, ScopeDefinition};

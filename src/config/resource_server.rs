@@ -4,8 +4,8 @@ use std::path::Path;
 
 use serde::Deserialize;
 
+use crate::config::ConfigError;
 use crate::dpop::DpopMode;
-use crate::error::ConfigError;
 use crate::keys::{Algorithm, SigningSecret};
 
 /// An API registered with the authorization server: its identifier (the tokens' audience),

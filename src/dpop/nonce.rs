@@ -38,8 +38,8 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use hmac::{Hmac, KeyInit, Mac};
 use sha2::Sha256;
 
+use crate::config::ConfigError;
 use crate::dpop::DpopError;
-use crate::error::ConfigError;
 use crate::keys::SigningSecret;
 
 /// Whether the API issues and checks server nonces (RFC 9449 §8). Defaults to

@@ -12,13 +12,13 @@ use serde::de::IgnoredAny;
 use serde_json::value::RawValue;
 use sha2::{Digest as _, Sha256};
 
+use crate::config::ConfigError;
 use crate::dpop::htu;
 use crate::dpop::thumbprint::thumbprint_digest;
 use crate::dpop::{
     DpopError, DpopNonces, DpopSettings, NonceCheck, NonceMode, Replay, ReplayError, ReplayKey,
     ReplayStore,
 };
-use crate::error::ConfigError;
 use crate::keys::{Algorithm, Algorithms, Unusable, verifying_key};
 
 /// The longest proof read, in bytes; longer ones are refused before anything is decoded.

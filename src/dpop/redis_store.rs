@@ -7,8 +7,8 @@ use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use redis::aio::ConnectionManager;
 
+use crate::config::ConfigError;
 use crate::dpop::{Replay, ReplayError, ReplayFuture, ReplayKey, ReplayStore};
-use crate::error::ConfigError;
 
 /// The prefix of the keys a [`RedisReplayStore`] sets, unless another is given.
 const DEFAULT_PREFIX: &str = "bearer-guard:dpop:";

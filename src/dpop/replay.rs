@@ -16,7 +16,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use sha2::{Digest as _, Sha256};
 
-use crate::error::ConfigError;
+use crate::config::ConfigError;
 
 /// A proof as a replay store keys it: SHA-256 over the thumbprint of the proof's key and its
 /// `jti`, so a `jti` is scoped by the key that signed it (two clients may pick the same one),

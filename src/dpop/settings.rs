@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use crate::error::ConfigError;
+use crate::config::ConfigError;
 use crate::keys::{Algorithm, Algorithms};
 
 /// What a DPoP proof is checked against: the signing algorithms accepted and how far its

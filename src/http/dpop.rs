@@ -8,11 +8,11 @@ use std::time::SystemTime;
 
 use http::request::Parts;
 
+use crate::config::ConfigError;
 use crate::config::ResourceServer;
 use crate::dpop::{
     DpopError, DpopMode, DpopRequest, DpopSettings, DpopVerifier, MemoryReplayStore, ReplayStore,
 };
-use crate::error::ConfigError;
 use crate::token::VerifiedToken;
 
 /// What a builder collects about DPoP.

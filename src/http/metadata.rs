@@ -11,7 +11,7 @@ use http_body_util::Full;
 use serde_json::{Map, Value, json};
 use tower_service::Service;
 
-use crate::error::ConfigError;
+use crate::config::ConfigError;
 
 /// The well-known path segment of RFC 9728 §3.
 const WELL_KNOWN: &str = "/.well-known/oauth-protected-resource";

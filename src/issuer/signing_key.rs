@@ -19,7 +19,7 @@ use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use serde_json::{Map, Value};
 use zeroize::Zeroizing;
 
-use crate::error::ConfigError;
+use crate::config::ConfigError;
 use crate::keys::Algorithm;
 
 /// A private key that signs access tokens with one asymmetric algorithm, under a key id

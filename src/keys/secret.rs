@@ -7,7 +7,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::{Deserialize, Deserializer};
 use zeroize::Zeroizing;
 
-use crate::error::ConfigError;
+use crate::config::ConfigError;
 
 /// The secret that signs and verifies HS256, HS384 and HS512 tokens.
 ///

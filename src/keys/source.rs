@@ -7,8 +7,8 @@ use std::fmt;
 #[cfg(feature = "jwks")]
 use std::sync::Arc;
 
+use crate::config::ConfigError;
 use crate::config::ResourceServer;
-use crate::error::ConfigError;
 use crate::keys::algorithm::{Algorithm, Algorithms};
 use crate::keys::hmac::{HmacKey, HmacKeys, MAX_KEYS};
 use crate::keys::secret::SigningSecret;

@@ -5,7 +5,7 @@
 
 use std::fmt;
 
-use crate::error::ConfigError;
+use crate::config::ConfigError;
 use crate::token::claims::{ScopeList, Text};
 
 /// The scopes a route needs: all of a list, or any one of it, matched exactly and

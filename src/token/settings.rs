@@ -4,8 +4,8 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::config::ConfigError;
 use crate::config::ResourceServer;
-use crate::error::ConfigError;
 use crate::keys::{Algorithms, KeySource};
 use crate::token::cache::{TokenCache, TokenCacheSettings};
 use crate::token::claims::REGISTERED;

@@ -10,7 +10,7 @@ use http::header::{AUTHORIZATION, COOKIE};
 use http::request::Parts;
 use http::{HeaderMap, HeaderName};
 
-use crate::error::ConfigError;
+use crate::config::ConfigError;
 use crate::http::credentials::authorization::{RequestErrorKind, b64token, is_tchar, trim_ows};
 
 /// A user function that finds the token in a request's parts.

@@ -6,8 +6,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use http::Request;
 
+use crate::config::ConfigError;
 use crate::config::ResourceServer;
-use crate::error::ConfigError;
 use crate::http::answer::challenge::Challenge;
 use crate::http::answer::rejection::quotable;
 use crate::http::credentials::sources::SourceSetting;

@@ -9,7 +9,7 @@ use http::{Request, Response};
 use tower_layer::Layer;
 use tower_service::Service;
 
-use crate::error::ConfigError;
+use crate::config::ConfigError;
 use crate::http::answer::body::DefaultRejection;
 use crate::http::answer::hook::OnRejection;
 use crate::http::guard::api::Api;

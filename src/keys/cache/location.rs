@@ -1,6 +1,6 @@
 //! Where keys are fetched from: the URL rules, and the well-known discovery addresses.
 
-use crate::error::ConfigError;
+use crate::config::ConfigError;
 
 /// Whether `url` may be fetched: `https`, or `http` to a loopback host (127.0.0.1, `[::1]`,
 /// `localhost`) for local development.

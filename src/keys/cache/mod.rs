@@ -39,7 +39,7 @@ use serde::Deserialize;
 use tokio::sync::Notify;
 use tokio::time::Instant;
 
-use crate::error::ConfigError;
+use crate::config::ConfigError;
 use crate::keys::{Algorithms, JwkSet};
 
 pub use fetch::{FetchError, FetchFuture, JwksFetcher};

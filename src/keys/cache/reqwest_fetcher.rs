@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 
-use crate::error::ConfigError;
+use crate::config::ConfigError;
 use crate::keys::cache::{FetchError, FetchFuture, JwksFetcher, JwksSettings};
 
 /// Fetches discovery documents and JWK sets with reqwest (feature `reqwest`): rustls with

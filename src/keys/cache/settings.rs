@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use crate::error::ConfigError;
+use crate::config::ConfigError;
 
 /// How the JWK set cache fetches and refreshes keys (feature `jwks`). Every number has a
 /// safe default; each setter documents it, and [`build`](crate::BearerGuardBuilder::build)

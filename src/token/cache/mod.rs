@@ -19,7 +19,7 @@ use quick_cache::{DefaultHashBuilder, Lifecycle, OptionsBuilder, Weighter};
 pub use settings::TokenCacheSettings;
 pub use status::TokenCacheStatus;
 
-use crate::error::ConfigError;
+use crate::config::ConfigError;
 use crate::token::verified::{GuardId, VerifiedToken};
 use counter::Counter;
 

@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use crate::error::ConfigError;
+use crate::config::ConfigError;
 
 /// The default bound on the cache's memory: 8 MiB.
 pub(crate) const DEFAULT_MAX_BYTES: u64 = 8 * 1024 * 1024;

@@ -1,0 +1,379 @@
+//! Configurations bearer-guard refuses: [`ConfigError`].
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+/// A configuration that bearer-guard refuses, found at startup: when the resource server is
+/// read, or the layer built.
+///
+/// Messages name the problem and what to do; they never include the signing secret. `Debug`
+/// prints the message too, so `main() -> Result<(), Box<dyn Error>>` shows it as it is.
+///
+/// # Example
+///
+/// ```
+/// use bearer_guard::{BearerGuardLayer, ConfigError, ResourceServer};
+///
+/// let api = ResourceServer::new("https://my-api-urn", "too short");
+/// let err = BearerGuardLayer::builder(api).build().unwrap_err();
+/// assert!(matches!(err, ConfigError::SecretTooShort { len: 9, min: 32 }));
+/// assert!(format!("{err:?}").starts_with("the signing secret has 9 bytes"));
+/// ```
+#[derive(Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ConfigError {
+    // The registration: reading and parsing the resource server (`ResourceServer`).
+    /// The resource-server file could not be read.
+    #[error("cannot read the resource server file {}: {problem}", path.display())]
+    ReadFile {
+        /// The file as given.
+        path: PathBuf,
+        /// What the operating system said.
+        problem: String,
+    },
+    /// The resource-server JSON could not be read.
+    #[error("resource server JSON{}, line {line} column {column}: {problem}", in_file(path.as_deref()))]
+    Json {
+        /// The file it came from, when read with
+        /// [`ResourceServer::from_file`](crate::ResourceServer::from_file).
+        path: Option<PathBuf>,
+        /// Line of the problem, from 1.
+        line: usize,
+        /// Column of the problem, from 1.
+        column: usize,
+        /// What is wrong: serde's message when it names only fields, a general one when it
+        /// would quote a value (which could be the secret).
+        problem: String,
+    },
+    /// The identifier (the tokens' audience) is empty.
+    #[error(
+        "the resource server's identifier is empty; it must be the API's audience, an absolute URI such as https://my-api"
+    )]
+    EmptyIdentifier,
+    /// The identifier is not an absolute URI.
+    #[error(
+        "the resource server's identifier {identifier:?} is not an absolute URI (scheme:rest, no spaces, no fragment)"
+    )]
+    IdentifierNotAbsoluteUri {
+        /// The identifier as configured.
+        identifier: String,
+    },
+    /// The signing algorithm is not one bearer-guard verifies, or not one the operation can
+    /// use (an asymmetric one where a secret signs).
+    #[error(
+        "signing_alg {alg:?} is not one bearer-guard verifies: HS256, HS384, HS512, and with the jwks feature RS256, RS384, RS512, PS256, PS384, PS512, ES256, ES384, ES512, EdDSA and Ed25519 (exact, case-sensitive names)"
+    )]
+    UnsupportedAlgorithm {
+        /// The algorithm as configured.
+        alg: String,
+    },
+    /// There is no signing secret (an RS256 resource server has none).
+    #[error(
+        "the resource server has no signing_secret; HS256 (HS384, HS512) APIs get one from the authorization server"
+    )]
+    MissingSecret,
+    /// A base64url secret did not decode.
+    #[error("the signing secret is not unpadded base64url")]
+    SecretNotBase64Url,
+    /// The resource server's `token_lifetime` is zero.
+    #[error("token_lifetime is 0: no token could be valid")]
+    ZeroTokenLifetime,
+
+    // HMAC secrets (HS256, HS384, HS512): the registration's and those added to it.
+    /// The signing secret is empty.
+    #[error("the signing secret is empty")]
+    EmptySecret,
+    /// The signing secret is shorter than RFC 7518 §3.2 asks: the size of the algorithm's
+    /// hash (32 bytes for HS256, 48 for HS384, 64 for HS512).
+    #[error(
+        "the signing secret has {len} bytes; its algorithm needs at least {min} (RFC 7518 §3.2: HS256 32, HS384 48, HS512 64). Rotate it, or call allow_short_secret() for a legacy secret"
+    )]
+    SecretTooShort {
+        /// The secret's length in bytes.
+        len: usize,
+        /// The shortest the algorithm takes: the size of its hash.
+        min: usize,
+    },
+    /// More signing secrets than a validator tries (current plus previous ones).
+    #[error(
+        "{count} signing secrets configured; at most {max} are accepted at once. Drop secrets whose tokens have all expired"
+    )]
+    TooManySecrets {
+        /// The number configured, the resource server's own included.
+        count: usize,
+        /// The most allowed.
+        max: usize,
+    },
+    /// Two signing secrets are labelled with the same key id.
+    #[error("key id {kid:?} labels more than one signing secret; give each secret its own key id")]
+    DuplicateKeyId {
+        /// The key id as configured.
+        kid: String,
+    },
+    /// A signing secret is labelled with an empty key id.
+    #[error(
+        "a key id must not be empty; label the secret with a non-empty kid, or add it with previous_secret"
+    )]
+    EmptyKeyId,
+    /// A secret setting was given for an API whose tokens are signed with public keys.
+    #[error(
+        "{setting} is a setting of HMAC signing secrets (HS256, HS384, HS512), but the API's signing_alg is {alg:?}: its keys come from its JWK set"
+    )]
+    SecretSettingWithoutHs256 {
+        /// The builder method.
+        setting: &'static str,
+        /// The algorithm as configured.
+        alg: String,
+    },
+    /// A key-set setting was given for an HMAC (HS256, HS384, HS512) API, whose key is its
+    /// `signing_secret`.
+    #[error(
+        "{setting} is for APIs signed with public keys; this API's signing_alg is an HMAC one (HS256, HS384, HS512), whose key is its signing_secret"
+    )]
+    KeySetSettingForHs256 {
+        /// The builder method.
+        setting: &'static str,
+    },
+
+    // Public keys and the key cache (feature `jwks`).
+    /// The signing algorithm verifies with public keys, which need the `jwks` feature.
+    #[error(
+        "signing_alg {alg:?} verifies with public keys from a JWK set: enable bearer-guard's jwks feature"
+    )]
+    AlgorithmNeedsJwksFeature {
+        /// The algorithm as configured.
+        alg: String,
+    },
+    /// The signing algorithm verifies with public keys, and no key set was given.
+    #[error(
+        "signing_alg {alg:?} verifies with public keys, and none were given: set the issuer (keys by discovery), a jwks_uri(…), or static_jwks(…)"
+    )]
+    NoKeySource {
+        /// The algorithm as configured.
+        alg: String,
+    },
+    /// A JWK set given to the builder gives no usable key.
+    #[error("the JWK set cannot be used: {problem}")]
+    InvalidJwks {
+        /// What is wrong with it; never key material.
+        problem: String,
+    },
+    /// A URL keys would be fetched from is neither `https` nor `http` to a loopback host.
+    #[error(
+        "{setting} {url:?} cannot be fetched: keys come over https (or http to 127.0.0.1, [::1] or localhost, for local development)"
+    )]
+    NotFetchable {
+        /// Where the URL came from.
+        setting: &'static str,
+        /// The URL as configured.
+        url: String,
+    },
+    /// Keys are to be fetched, and there is no HTTP client to fetch them with.
+    #[error(
+        "keys for signing_alg {alg:?} are to be fetched, and no fetcher is set: enable bearer-guard's reqwest feature, or pass your own to jwks_fetcher(…)"
+    )]
+    NoFetcher {
+        /// The algorithm as configured.
+        alg: String,
+    },
+    /// The built-in HTTP client could not be set up.
+    #[error("the HTTP client for fetching keys could not be set up: {problem}")]
+    HttpClient {
+        /// What the TLS or HTTP library said.
+        problem: String,
+    },
+    /// A key cache setting is out of its bounds.
+    #[error("the key cache's {setting}: {problem}")]
+    JwksSetting {
+        /// The setting.
+        setting: &'static str,
+        /// What is wrong with it.
+        problem: String,
+    },
+
+    // The token checks the validator runs.
+    /// The expected issuer is empty.
+    #[error("the expected issuer is empty; leave it unset to skip the issuer check")]
+    EmptyIssuer,
+    /// The expected issuer names an Auth0 domain in another form than its tokens' `iss`,
+    /// which is exactly `https://{domain}/`: every token would fail.
+    #[error(
+        "issuer {issuer:?} names an Auth0 domain, whose tokens carry iss {expected:?} exactly (https:// and a trailing slash): configure {expected:?}"
+    )]
+    Auth0IssuerForm {
+        /// The issuer as configured.
+        issuer: String,
+        /// The issuer its tokens carry.
+        expected: String,
+    },
+    /// The scope claim name is empty or names a registered claim.
+    #[error(
+        "scope claim {claim:?} must be a non-empty name other than a registered claim (exp, nbf, iat, aud, iss, sub, azp, client_id, jti)"
+    )]
+    InvalidScopeClaim {
+        /// The claim name as configured.
+        claim: String,
+    },
+    /// The leeway is larger than bearer-guard allows.
+    #[error(
+        "leeway of {seconds} s is over the {max} s maximum; clocks that far apart need fixing, not tolerating"
+    )]
+    LeewayTooLarge {
+        /// The leeway as configured, in seconds.
+        seconds: u64,
+        /// The largest leeway allowed, in seconds.
+        max: u64,
+    },
+    /// The maximum token age is zero.
+    #[error("max_token_age must be more than zero")]
+    ZeroMaxTokenAge,
+    /// The maximum token size is outside the allowed range.
+    #[error("max_token_len {len} is outside {min}..={max} bytes")]
+    MaxTokenLenOutOfRange {
+        /// The size as configured.
+        len: usize,
+        /// The smallest size allowed.
+        min: usize,
+        /// The largest size allowed.
+        max: usize,
+    },
+    /// A verified-token cache setting is out of its bounds.
+    #[error("the token cache's {setting}: {problem}")]
+    TokenCacheSetting {
+        /// The setting.
+        setting: &'static str,
+        /// What is wrong with it.
+        problem: String,
+    },
+
+    // Scope requirements, checked against the scopes the resource server declares.
+    /// A required scope is not among the scopes the resource server declares.
+    #[error(
+        "scope {scope:?} is required but the resource server does not declare it: fix the name, or add the scope to the API's registration"
+    )]
+    UndeclaredScope {
+        /// The scope as required.
+        scope: String,
+    },
+    /// A required scope breaks the scope-token grammar of RFC 6749 §3.3.
+    #[error("scope {scope:?} is not a valid scope token (printable ASCII, no space, '\"' or '\\')")]
+    InvalidScope {
+        /// The scope as required.
+        scope: String,
+    },
+    /// A scope requirement lists no scope.
+    #[error("a scope requirement must name at least one scope")]
+    EmptyScopeRequirement,
+
+    // HTTP: where tokens are found, how refusals are answered, several APIs, RFC 9728 metadata.
+    /// A token source (a cookie or header to read the token from) cannot be used.
+    #[error("token source {source_name:?}: {problem}")]
+    InvalidTokenSource {
+        /// The cookie or header name as configured.
+        source_name: String,
+        /// What is wrong with it, and what to do.
+        problem: &'static str,
+    },
+    /// The realm cannot be sent in a `WWW-Authenticate` header.
+    #[error("realm {realm:?} must be printable ASCII without '\"' or '\\'")]
+    InvalidRealm {
+        /// The realm as configured.
+        realm: String,
+    },
+    /// The APIs given to [`MultiApiLayer`](crate::MultiApiLayer) cannot share one layer.
+    #[error("several APIs in one layer: {problem}")]
+    InvalidApiSet {
+        /// What is wrong, and what to do.
+        problem: String,
+    },
+    /// The protected resource's metadata (RFC 9728) cannot be published as configured.
+    #[error("resource_metadata: {problem}")]
+    ResourceMetadata {
+        /// What is missing or wrong.
+        problem: String,
+    },
+
+    // DPoP (RFC 9449).
+    /// The resource server requires DPoP (`proof_of_possession.required`), which needs the
+    /// `jwks` feature to verify proofs.
+    #[error(
+        "the resource server requires DPoP-bound tokens (proof_of_possession); verifying DPoP proofs needs bearer-guard's `jwks` feature"
+    )]
+    DpopNeedsJwksFeature,
+    /// A DPoP setting is out of its bounds.
+    #[error("the DPoP setting {setting}: {problem}")]
+    DpopSetting {
+        /// The setting.
+        setting: &'static str,
+        /// What is wrong with it.
+        problem: String,
+    },
+    /// The external URL DPoP proofs are checked against is not an http(s) URL.
+    #[error(
+        "external_url {url:?}: DPoP proofs name the API by its http(s) URL; set external_url(\"https://api.example.com\") to where clients reach it"
+    )]
+    ExternalUrl {
+        /// The URL as configured or derived from the identifier.
+        url: String,
+    },
+    /// `external_url` is set, but DPoP, the one thing it is for, is not taken.
+    #[error(
+        "external_url names the URL DPoP proofs are checked against, but this API takes no DPoP: call dpop(DpopMode::Allowed) (or Required), or register proof_of_possession {{\"mechanism\": \"dpop\"}}, or drop external_url"
+    )]
+    ExternalUrlWithoutDpop,
+}
+
+/// `, file F`, naming the file a JSON error came from.
+fn in_file(path: Option<&Path>) -> String {
+    path.map(|path| format!(" in {}", path.display()))
+        .unwrap_or_default()
+}
+
+/// The message, as [`Display`](fmt::Display) gives it: what `main` prints for an error.
+impl fmt::Debug for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(self, f)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_is_the_message() {
+        let err = ConfigError::SecretTooShort { len: 10, min: 48 };
+        assert_eq!(format!("{err:?}"), err.to_string());
+        assert!(err.to_string().contains("allow_short_secret()"));
+        assert!(err.to_string().contains("needs at least 48"), "{err}");
+    }
+
+    #[test]
+    fn an_unsupported_algorithm_lists_every_supported_name() {
+        let message = ConfigError::UnsupportedAlgorithm {
+            alg: "RS1024".into(),
+        }
+        .to_string();
+        for alg in crate::Algorithm::ALL {
+            assert!(message.contains(&format!(" {alg}")), "{alg}: {message}");
+        }
+    }
+
+    #[test]
+    fn json_error_names_its_file_when_it_has_one() {
+        let err = |path: Option<&str>| ConfigError::Json {
+            path: path.map(PathBuf::from),
+            line: 3,
+            column: 7,
+            problem: "not valid JSON".into(),
+        };
+        assert_eq!(
+            err(None).to_string(),
+            "resource server JSON, line 3 column 7: not valid JSON"
+        );
+        assert_eq!(
+            err(Some("api.json")).to_string(),
+            "resource server JSON in api.json, line 3 column 7: not valid JSON"
+        );
+    }
+}
