@@ -151,7 +151,7 @@ pub mod jwks {
     #[cfg(feature = "reqwest")]
     pub use crate::keys::ReqwestFetcher;
     pub use crate::keys::{
-        FetchError, FetchFuture, JwksFetcher, JwksSettings, KeySetStatus, KeysNotReady,
+        FetchError, FetchFuture, JwksFetcher, KeyCacheSettings, KeyCacheStatus, KeysNotReady,
     };
 }
 

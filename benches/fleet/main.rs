@@ -26,7 +26,7 @@ use std::time::{Duration, Instant};
 use axum::body::Body;
 use axum::{Router, routing::get};
 use base64::Engine as _;
-use bearer_guard::jwks::{JwksSettings, ReqwestFetcher};
+use bearer_guard::jwks::{KeyCacheSettings, ReqwestFetcher};
 use bearer_guard::{BearerGuardLayer, ResourceServer};
 use http::Request;
 use provider::{Mode, Provider};
@@ -52,8 +52,8 @@ impl Bench {
     }
 
     /// The defaults, compressed.
-    fn settings(&self) -> JwksSettings {
-        JwksSettings::default()
+    fn settings(&self) -> KeyCacheSettings {
+        KeyCacheSettings::default()
             .fetch_timeout(self.played(5.0))
             .connect_timeout(self.played(2.0))
             .min_max_age(self.played(300.0))
@@ -86,7 +86,7 @@ impl Bench {
                 let layer = BearerGuardLayer::builder(api.clone())
                     .issuer(format!("{}/", provider.base))
                     .jwks_fetcher(fetcher.clone())
-                    .jwks_settings(settings.clone())
+                    .key_cache(settings.clone())
                     .build()
                     .unwrap();
                 let app = Router::new()
@@ -110,7 +110,7 @@ impl Bench {
         loop {
             let now = self.in_played(start.elapsed());
             for (at, (layer, _)) in keyed_at.iter_mut().zip(fleet) {
-                if at.is_none() && layer.key_set_status().is_some_and(|s| s.loaded) {
+                if at.is_none() && layer.key_cache_status().is_some_and(|s| s.loaded) {
                     *at = Some(now);
                 }
             }
@@ -355,7 +355,7 @@ async fn outage(bench: &Bench) {
     let after = provider.requests(base + 400, base + 600);
     let usable = fleet
         .iter()
-        .filter(|(layer, _)| layer.key_set_status().is_some_and(|s| s.loaded))
+        .filter(|(layer, _)| layer.key_cache_status().is_some_and(|s| s.loaded))
         .count();
     println!(
         "issuer down 5 min: during it peak {}/s, mean {:.1}/s; the minute after, peak {}/s; keys usable at its end at {usable} of {}",

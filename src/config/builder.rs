@@ -18,7 +18,7 @@ use crate::http::dpop::{DpopGuard, DpopGuardSettings};
 use crate::http::guard::api::{Api, HttpSettings};
 use crate::http::metadata::ResourceMetadata;
 #[cfg(feature = "jwks")]
-use crate::keys::{Algorithm, Fetcher, JwksFetcher, JwksSettings};
+use crate::keys::{Algorithm, Fetcher, JwksFetcher, KeyCacheSettings};
 use crate::keys::{KeySettings, KeySource, SigningSecret};
 use crate::token::{ScopeRequirement, TokenCacheSettings, TokenValidator, ValidatorSettings};
 
@@ -45,7 +45,7 @@ use crate::token::{ScopeRequirement, TokenCacheSettings, TokenValidator, Validat
 /// | [`token_cookie`](BearerGuardBuilder::token_cookie), [`token_header`](BearerGuardBuilder::token_header), [`token_from`](BearerGuardBuilder::token_from) | none: only `Authorization: Bearer` (and the query or form if enabled) |
 /// | [`on_rejection`](BearerGuardBuilder::on_rejection) | the RFC 6750 answer (`DefaultRejection`) |
 /// | `static_jwks`, `jwks_uri`, `jwks_fetcher` (feature `jwks`) | none: the JWK set is found by discovery from the issuer, with the `reqwest` feature's client |
-/// | `jwks_settings` (feature `jwks`) | `JwksSettings::default()`, whose docs list each default |
+/// | `key_cache` (feature `jwks`) | `KeyCacheSettings::default()`, whose docs list each default |
 /// | `also_accept_algorithm` (feature `jwks`) | none: the algorithm is pinned to the registration's `signing_alg` |
 /// | [`resource_metadata`](BearerGuardBuilder::resource_metadata) | off: no RFC 9728 metadata, no `resource_metadata` in challenges |
 /// | `dpop` (feature `jwks`) | the registration's `proof_of_possession`, else `Allowed` once the guard knows its external URL; Bearer alone until then |
@@ -374,14 +374,14 @@ impl<R> BearerGuardBuilder<R> {
     /// ```
     /// use std::time::Duration;
     /// use bearer_guard::{Algorithm, BearerGuardLayer, ResourceServer};
-    /// use bearer_guard::jwks::JwksSettings;
+    /// use bearer_guard::jwks::KeyCacheSettings;
     ///
     /// let api = ResourceServer::from_json(r#"{"identifier": "https://my-api-urn", "signing_alg": "RS256"}"#)?;
     /// let layer = BearerGuardLayer::builder(api)
     ///     .issuer("https://login.example.com/")
     ///     .jwks_uri("https://login.example.com/keys")
     ///     .also_accept_algorithm(Algorithm::Es256) // the issuer signs with both
-    ///     .jwks_settings(JwksSettings::default().stale_for(Duration::from_secs(3600)))
+    ///     .key_cache(KeyCacheSettings::default().stale_for(Duration::from_secs(3600)))
     ///     .build()?;
     /// # Ok::<(), bearer_guard::ConfigError>(())
     /// ```
@@ -529,9 +529,9 @@ impl<R> BearerGuardBuilder<R> {
     }
 
     /// The key cache's timeouts, lifetimes, backoff and refetch budget; see
-    /// [`JwksSettings`] for the defaults. Feature `jwks`.
+    /// [`KeyCacheSettings`] for the defaults. Feature `jwks`.
     #[cfg(feature = "jwks")]
-    pub fn jwks_settings(mut self, settings: JwksSettings) -> Self {
+    pub fn key_cache(mut self, settings: KeyCacheSettings) -> Self {
         self.settings.keys.public.cache = settings;
         self
     }

@@ -184,7 +184,7 @@ pub enum ConfigError {
     },
     /// A key cache setting is out of its bounds.
     #[error("the key cache's {setting}: {problem}")]
-    JwksSetting {
+    KeyCacheSetting {
         /// The setting.
         setting: &'static str,
         /// What is wrong with it.

@@ -17,7 +17,9 @@ pub(crate) use algorithm::Algorithms;
 #[cfg(feature = "reqwest")]
 pub use cache::ReqwestFetcher;
 #[cfg(feature = "jwks")]
-pub use cache::{FetchError, FetchFuture, JwksFetcher, JwksSettings, KeySetStatus, KeysNotReady};
+pub use cache::{
+    FetchError, FetchFuture, JwksFetcher, KeyCacheSettings, KeyCacheStatus, KeysNotReady,
+};
 #[cfg(feature = "jwks")]
 pub(crate) use cache::{KeyCache, Location};
 #[cfg(any(test, feature = "issuer"))]

@@ -13,7 +13,7 @@ use crate::keys::algorithm::{Algorithm, Algorithms};
 use crate::keys::hmac::{HmacKey, HmacKeys, MAX_KEYS};
 use crate::keys::secret::SigningSecret;
 #[cfg(feature = "jwks")]
-use crate::keys::{JwkSet, JwksFetcher, JwksSettings, KeyCache, Location};
+use crate::keys::{JwkSet, JwksFetcher, KeyCache, KeyCacheSettings, Location};
 
 /// The keys a validator verifies with.
 #[derive(Debug, Clone)]
@@ -51,7 +51,7 @@ pub(crate) struct PublicKeySettings {
     /// Where to fetch the JWK set, instead of discovering it from the issuer.
     pub(crate) jwks_uri: Option<String>,
     pub(crate) fetcher: Option<Fetcher>,
-    pub(crate) cache: JwksSettings,
+    pub(crate) cache: KeyCacheSettings,
     /// Algorithms accepted besides the resource server's `signing_alg`.
     pub(crate) also_accepted: Vec<Algorithm>,
 }
@@ -212,7 +212,7 @@ impl PublicKeySettings {
 #[cfg(feature = "jwks")]
 fn default_fetcher(
     alg: Algorithm,
-    settings: &JwksSettings,
+    settings: &KeyCacheSettings,
 ) -> Result<Arc<dyn JwksFetcher>, ConfigError> {
     #[cfg(feature = "reqwest")]
     {

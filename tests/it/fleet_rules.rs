@@ -13,7 +13,7 @@ use std::time::Duration;
 use crate::common::keys::{jwk, jwks, signed_claims};
 use crate::common::{AUDIENCE, claims, status_and_reason};
 use axum::{Router, routing::get};
-use bearer_guard::jwks::{FetchFuture, JwksFetcher, JwksSettings};
+use bearer_guard::jwks::{FetchFuture, JwksFetcher, KeyCacheSettings};
 use bearer_guard::{BearerGuardLayer, RejectionKind, ResourceServer, TokenErrorKind};
 use bytes::Bytes;
 use http::{HeaderMap, StatusCode, header};
@@ -172,11 +172,11 @@ fn api() -> ResourceServer {
     .unwrap()
 }
 
-fn layer(fake: &Fake, settings: JwksSettings) -> BearerGuardLayer {
+fn layer(fake: &Fake, settings: KeyCacheSettings) -> BearerGuardLayer {
     BearerGuardLayer::builder(api())
         .issuer(ISSUER)
         .jwks_fetcher(fake.clone())
-        .jwks_settings(settings.jitter_seed(42))
+        .key_cache(settings.jitter_seed(42))
         .build()
         .unwrap()
 }
@@ -229,7 +229,7 @@ async fn a_refresh_falls_within_fifty_to_ninety_percent_of_the_floored_life() {
         let layer = BearerGuardLayer::builder(api())
             .issuer(ISSUER)
             .jwks_fetcher(fake.clone())
-            .jwks_settings(JwksSettings::default().jitter_seed(seed))
+            .key_cache(KeyCacheSettings::default().jitter_seed(seed))
             .build()
             .unwrap();
         layer.wait_for_keys(secs(5)).await.unwrap();
@@ -237,7 +237,7 @@ async fn a_refresh_falls_within_fifty_to_ninety_percent_of_the_floored_life() {
         let seen = fake.seen(JWKS);
         let gap = seen[1].at.duration_since(seen[0].at);
         assert!((secs(150)..=secs(270)).contains(&gap), "{seed}: {gap:?}");
-        assert!(layer.key_set_status().unwrap().loaded);
+        assert!(layer.key_cache_status().unwrap().loaded);
         gaps.push(gap);
     }
     // Spread over the window, not at one point of it.
@@ -260,7 +260,7 @@ async fn a_429_is_retried_after_its_retry_after_never_before_and_discovery_stays
         let layer = BearerGuardLayer::builder(api())
             .issuer(ISSUER)
             .jwks_fetcher(fake.clone())
-            .jwks_settings(JwksSettings::default().jitter_seed(seed))
+            .key_cache(KeyCacheSettings::default().jitter_seed(seed))
             .build()
             .unwrap();
         assert!(layer.wait_for_keys(secs(29)).await.is_err());
@@ -307,7 +307,7 @@ async fn discovery_falls_back_to_rfc_8414_only_after_404_400_or_405() {
             (RFC8414, Answer::Discovery),
             (JWKS, Answer::Keys(vec!["k1"], 600, None)),
         ]);
-        let layer = layer(&fake, JwksSettings::default());
+        let layer = layer(&fake, KeyCacheSettings::default());
         let loaded = layer.wait_for_keys(secs(6)).await.is_ok();
         assert_eq!(loaded, falls_back, "{:?}", fake.seen(OPENID));
         assert_eq!(fake.seen(RFC8414).len(), usize::from(falls_back));
@@ -320,7 +320,7 @@ async fn a_forged_kid_flood_costs_fewer_and_fewer_fetches_and_a_new_key_resets_i
         (OPENID, Answer::Discovery),
         (JWKS, Answer::Keys(vec!["k1"], 3600, None)),
     ]);
-    let layer = layer(&fake, JwksSettings::default());
+    let layer = layer(&fake, KeyCacheSettings::default());
     layer.wait_for_keys(secs(5)).await.unwrap();
     let app = app(layer);
     // A forged kid every second for 30 minutes (the set lives an hour: no scheduled refresh).
@@ -361,7 +361,7 @@ async fn tokens_of_removed_kids_are_refused_without_a_fetch_and_a_new_key_still_
         (OPENID, Answer::Discovery),
         (JWKS, Answer::Keys(vec!["old", "current"], 600, None)),
     ]);
-    let layer = layer(&fake, JwksSettings::default());
+    let layer = layer(&fake, KeyCacheSettings::default());
     layer.wait_for_keys(secs(5)).await.unwrap();
     let app = app(layer);
     assert_eq!(status_and_reason("/private", &app, &token("old")).await, OK);
@@ -391,7 +391,7 @@ async fn a_conditional_refresh_answered_304_keeps_the_set_fresh() {
         (OPENID, Answer::Discovery),
         (JWKS, Answer::Keys(vec!["k1"], 300, Some("\"v1\""))),
     ]);
-    let layer = layer(&fake, JwksSettings::default());
+    let layer = layer(&fake, KeyCacheSettings::default());
     layer.wait_for_keys(secs(5)).await.unwrap();
     let app = app(layer.clone());
     // Three refresh periods: every refresh after the first fetch is conditional and a 304.
@@ -403,7 +403,7 @@ async fn a_conditional_refresh_answered_304_keeps_the_set_fresh() {
         assert_eq!(refresh.if_none_match.as_deref(), Some("\"v1\""));
         assert_eq!(refresh.status, 304);
     }
-    let status = layer.key_set_status().unwrap();
+    let status = layer.key_cache_status().unwrap();
     assert!(status.loaded && !status.stale, "{status:?}");
     assert_eq!((status.failures, status.keys), (0, 1));
     assert_eq!(status_and_reason("/private", &app, &token("k1")).await, OK);
@@ -447,5 +447,5 @@ async fn a_fetcher_without_conditional_gets_still_refreshes() {
         seen.iter()
             .all(|s| s.status == 200 && s.if_none_match.is_none())
     );
-    assert_eq!(layer.key_set_status().unwrap().failures, 0);
+    assert_eq!(layer.key_cache_status().unwrap().failures, 0);
 }

@@ -11,7 +11,7 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::{Json, Router, routing::get};
-use bearer_guard::jwks::JwksSettings;
+use bearer_guard::jwks::KeyCacheSettings;
 use bearer_guard::{
     BearerGuardBuilder, BearerGuardLayer, Rejection, RejectionKind, ResourceServer, TokenErrorKind,
 };
@@ -151,8 +151,8 @@ fn hits(state: &Shared) -> usize {
 }
 
 /// Settings scaled down so that the tests run in well under a second each.
-fn quick() -> JwksSettings {
-    JwksSettings::default()
+fn quick() -> KeyCacheSettings {
+    KeyCacheSettings::default()
         .fetch_timeout(Duration::from_millis(400))
         .connect_timeout(Duration::from_millis(200))
         .min_max_age(Duration::from_millis(50))
@@ -180,10 +180,10 @@ fn api() -> ResourceServer {
     .unwrap()
 }
 
-fn builder(base: &str, settings: JwksSettings) -> BearerGuardBuilder {
+fn builder(base: &str, settings: KeyCacheSettings) -> BearerGuardBuilder {
     BearerGuardLayer::builder(api())
         .issuer(format!("{base}/"))
-        .jwks_settings(settings)
+        .key_cache(settings)
 }
 
 fn app(layer: BearerGuardLayer) -> Router {
@@ -209,7 +209,7 @@ async fn keys_found_by_discovery_verify_tokens() {
     let (state, base) = issuer(Mode::Keys(vec![jwk("rsa2048", "k1", &json!({}))], 60)).await;
     let layer = builder(&base, quick()).build().unwrap();
     layer.wait_for_keys(Duration::from_secs(5)).await.unwrap();
-    let status = layer.key_set_status().unwrap();
+    let status = layer.key_cache_status().unwrap();
     assert!(status.loaded && !status.stale, "{status:?}");
     assert_eq!((status.keys, status.last_error), (1, None));
     assert_eq!(state.lock().unwrap().discovery_hits, 1);
@@ -250,7 +250,7 @@ async fn an_issuer_down_at_startup_means_503_then_200_without_a_restart() {
             .await
             .is_err()
     );
-    let status = layer.key_set_status().unwrap();
+    let status = layer.key_cache_status().unwrap();
     assert!(!status.loaded && status.failures >= 1, "{status:?}");
     assert!(status.last_error.unwrap().contains("500"));
 
@@ -370,14 +370,14 @@ async fn every_fault_is_a_failed_fetch_that_keeps_the_last_good_keys() {
         let layer = builder(&base, quick()).build().unwrap();
         layer.wait_for_keys(Duration::from_secs(5)).await.unwrap();
         set_mode(&state, fault);
-        let failures = |layer: &BearerGuardLayer| layer.key_set_status().unwrap().failures;
+        let failures = |layer: &BearerGuardLayer| layer.key_cache_status().unwrap().failures;
         for _ in 0..200 {
             if failures(&layer) >= 1 {
                 break;
             }
             tokio::time::sleep(Duration::from_millis(10)).await;
         }
-        let status = layer.key_set_status().unwrap();
+        let status = layer.key_cache_status().unwrap();
         assert!(
             status.failures >= 1 && status.last_error.is_some(),
             "{status:?}"
@@ -470,7 +470,7 @@ async fn an_explicit_jwks_uri_needs_no_discovery_and_keys_without_alg_work() {
     let (state, base) = issuer(Mode::Keys(vec![jwk("rsa2048", "k1", &json!({}))], 60)).await;
     let layer = BearerGuardLayer::builder(api())
         .jwks_uri(format!("{base}/.well-known/jwks.json"))
-        .jwks_settings(quick())
+        .key_cache(quick())
         .build()
         .unwrap();
     layer.wait_for_keys(Duration::from_secs(5)).await.unwrap();
@@ -488,7 +488,7 @@ fn building_needs_no_runtime_and_refuses_what_cannot_be_fetched() {
         .issuer("https://tenant.example.com/")
         .build()
         .unwrap();
-    assert_eq!(layer.key_set_status().unwrap().fetches, 0);
+    assert_eq!(layer.key_cache_status().unwrap().fetches, 0);
     for (builder, setting) in [
         (
             BearerGuardLayer::builder(api()).issuer("http://tenant.example.com/"),
@@ -508,14 +508,14 @@ fn building_needs_no_runtime_and_refuses_what_cannot_be_fetched() {
     }
     let err = BearerGuardLayer::builder(api())
         .issuer("https://tenant.example.com/")
-        .jwks_settings(JwksSettings::default().fetch_timeout(Duration::from_secs(120)))
+        .key_cache(KeyCacheSettings::default().fetch_timeout(Duration::from_secs(120)))
         .build()
         .map(|_| ())
         .unwrap_err();
     assert!(
         matches!(
             err,
-            bearer_guard::ConfigError::JwksSetting {
+            bearer_guard::ConfigError::KeyCacheSetting {
                 setting: "fetch_timeout",
                 ..
             }
@@ -561,7 +561,7 @@ async fn the_built_in_fetcher_sends_the_conditions_and_answers_a_304_as_received
     use bearer_guard::jwks::{JwksFetcher as _, ReqwestFetcher};
     let (state, base) = issuer(Mode::Keys(vec![jwk("rsa2048", "k1", &json!({}))], 60)).await;
     state.lock().unwrap().etag = Some("\"v1\"");
-    let fetcher = ReqwestFetcher::new(&JwksSettings::default()).unwrap();
+    let fetcher = ReqwestFetcher::new(&KeyCacheSettings::default()).unwrap();
     let url = format!("{base}/.well-known/jwks.json");
     let first = fetcher.get(&url, 65_536).await.unwrap();
     assert_eq!(first.status(), StatusCode::OK);

@@ -253,8 +253,8 @@ async fn the_key_cache_logs_fetches_refetches_and_refusals_without_key_material(
             (500, String::new()),
             (200, jwks(&[key])),
         ])))
-        .jwks_settings(
-            bearer_guard::jwks::JwksSettings::default()
+        .key_cache(
+            bearer_guard::jwks::KeyCacheSettings::default()
                 .backoff(Duration::from_millis(10), Duration::from_millis(20))
                 .fetch_timeout(Duration::from_millis(500))
                 .connect_timeout(Duration::from_millis(100)),

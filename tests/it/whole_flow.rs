@@ -1154,8 +1154,8 @@ async fn rs256_tokens_follow_rotation_and_revocation_without_a_restart() {
     let api = ResourceServer::from_json(&registration.body).unwrap();
     let refreshing = bearer_guard::BearerGuardLayer::builder(api)
         .issuer(server.issuer.as_str())
-        .jwks_settings(
-            bearer_guard::jwks::JwksSettings::default()
+        .key_cache(
+            bearer_guard::jwks::KeyCacheSettings::default()
                 .min_max_age(std::time::Duration::from_millis(10))
                 .default_max_age(std::time::Duration::from_millis(100))
                 .max_max_age(std::time::Duration::from_millis(100)),

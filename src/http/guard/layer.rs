@@ -154,13 +154,13 @@ impl<R> BearerGuardLayer<R> {
     /// let guard = BearerGuardLayer::builder(api).issuer("http://127.0.0.1:1/").build()?;
     /// let err = guard.wait_for_keys(Duration::from_millis(200)).await.unwrap_err();
     /// assert!(!err.0.loaded);
-    /// assert_eq!(guard.key_set_status().map(|status| status.keys), Some(0));
+    /// assert_eq!(guard.key_cache_status().map(|status| status.keys), Some(0));
     /// # Ok(())
     /// # }
     /// ```
     #[cfg(feature = "jwks")]
     #[must_use]
-    pub fn key_set_status(&self) -> Option<crate::jwks::KeySetStatus> {
+    pub fn key_cache_status(&self) -> Option<crate::jwks::KeyCacheStatus> {
         self.api.validator.key_cache().map(|cache| cache.status())
     }
 

@@ -17,7 +17,7 @@ use tokio::time::Instant;
 
 use super::rng::Rng;
 use super::schedule::unknown_kid_pause;
-use super::settings::JwksSettings;
+use super::settings::KeyCacheSettings;
 
 /// How many removed `kid`s are remembered.
 pub(crate) const REMEMBERED: usize = 32;
@@ -54,7 +54,7 @@ impl UnknownKids {
         &mut self,
         kid: Option<&str>,
         now: Instant,
-        settings: &JwksSettings,
+        settings: &KeyCacheSettings,
     ) -> Result<(), NoRefetch> {
         if self.was_removed(kid) {
             return Err(NoRefetch::Removed);
@@ -91,7 +91,7 @@ impl UnknownKids {
         removed: impl IntoIterator<Item = &'k str>,
         present: impl Fn(&str) -> bool,
         now: Instant,
-        settings: &JwksSettings,
+        settings: &KeyCacheSettings,
         rng: &mut Rng,
     ) {
         // A key that came back is no longer removed.
@@ -150,13 +150,13 @@ mod tests {
 
     /// A refetch that found nothing new, at `now`.
     fn fruitless(budget: &mut UnknownKids, now: Instant, rng: &mut Rng) {
-        let settings = JwksSettings::default();
+        let settings = KeyCacheSettings::default();
         budget.loaded(false, [], |_| true, now, &settings, rng);
     }
 
     #[test]
     fn the_window_allows_its_count_then_refuses() {
-        let settings = JwksSettings::default();
+        let settings = KeyCacheSettings::default();
         let mut budget = UnknownKids::default();
         let t0 = Instant::now();
         assert_eq!(budget.ask(Some("a"), t0, &settings), Ok(()));
@@ -172,7 +172,7 @@ mod tests {
 
     #[test]
     fn fruitless_refetches_pause_the_budget_longer_and_longer() {
-        let settings = JwksSettings::default();
+        let settings = KeyCacheSettings::default();
         let mut rng = Rng::from_seed(1);
         let mut budget = UnknownKids::default();
         let mut now = Instant::now();
@@ -197,7 +197,7 @@ mod tests {
 
     #[test]
     fn a_new_key_resets_the_budget() {
-        let settings = JwksSettings::default();
+        let settings = KeyCacheSettings::default();
         let mut rng = Rng::from_seed(2);
         let mut budget = UnknownKids::default();
         let now = Instant::now();
@@ -219,7 +219,7 @@ mod tests {
 
     #[test]
     fn scheduled_refreshes_without_news_do_not_pause_the_budget() {
-        let settings = JwksSettings::default();
+        let settings = KeyCacheSettings::default();
         let mut rng = Rng::from_seed(3);
         let mut budget = UnknownKids::default();
         let now = Instant::now();
@@ -230,7 +230,7 @@ mod tests {
 
     #[test]
     fn removed_kids_are_refused_at_once_without_spending_the_budget() {
-        let settings = JwksSettings::default();
+        let settings = KeyCacheSettings::default();
         let mut rng = Rng::from_seed(4);
         let mut budget = UnknownKids::default();
         let now = Instant::now();
@@ -251,7 +251,7 @@ mod tests {
 
     #[test]
     fn removed_kids_are_remembered_up_to_a_bound() {
-        let settings = JwksSettings::default();
+        let settings = KeyCacheSettings::default();
         let mut rng = Rng::from_seed(5);
         let mut budget = UnknownKids::default();
         let now = Instant::now();

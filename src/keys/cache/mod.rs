@@ -6,7 +6,7 @@
 //!   tokens are answered 503 with `Retry-After`.
 //! - A set lives for its `Cache-Control: max-age` (clamped: the floor keeps a fleet's load
 //!   down), is refreshed at a point drawn over 50–90 % of its life, with a conditional GET
-//!   (a 304 keeps it), and stays in use for [`stale_for`](JwksSettings::stale_for) past its
+//!   (a 304 keeps it), and stays in use for [`stale_for`](KeyCacheSettings::stale_for) past its
 //!   expiry while refreshes fail, which back off with full jitter on top of any
 //!   `Retry-After` (`schedule.rs`).
 //! - A token with an unknown `kid` may cause one refetch, shared by every request waiting on
@@ -45,8 +45,8 @@ use crate::keys::{Algorithms, JwkSet};
 pub use fetch::{FetchError, FetchFuture, JwksFetcher};
 #[cfg(feature = "reqwest")]
 pub use reqwest_fetcher::ReqwestFetcher;
-pub use settings::JwksSettings;
-pub use status::{KeySetStatus, KeysNotReady};
+pub use settings::KeyCacheSettings;
+pub use status::{KeyCacheStatus, KeysNotReady};
 pub(crate) use wait::KeyWait;
 
 use budget::UnknownKids;
@@ -86,7 +86,7 @@ pub(crate) struct KeyCache {
     location: Location,
     accepted: Algorithms,
     fetcher: Arc<dyn JwksFetcher>,
-    settings: JwksSettings,
+    settings: KeyCacheSettings,
     current: ArcSwapOption<Loaded>,
     control: Mutex<Control>,
     /// Notified when a fetch ends, for requests waiting on an unknown-`kid` refetch.
@@ -117,7 +117,7 @@ struct Control {
 }
 
 impl Control {
-    fn new(settings: &JwksSettings) -> Self {
+    fn new(settings: &KeyCacheSettings) -> Self {
         Self {
             jwks_uri: None,
             in_flight: false,
@@ -177,7 +177,7 @@ impl KeyCache {
         location: Location,
         accepted: Algorithms,
         fetcher: Arc<dyn JwksFetcher>,
-        settings: JwksSettings,
+        settings: KeyCacheSettings,
     ) -> Result<Arc<Self>, ConfigError> {
         settings.check()?;
         match &location {
@@ -284,11 +284,11 @@ impl KeyCache {
     }
 
     /// A snapshot of the cache, for a health endpoint.
-    pub(crate) fn status(&self) -> KeySetStatus {
+    pub(crate) fn status(&self) -> KeyCacheStatus {
         let control = self.lock();
         let loaded = self.current.load_full();
         let now = Instant::now();
-        KeySetStatus {
+        KeyCacheStatus {
             loaded: loaded.as_ref().is_some_and(|l| now < l.usable_until),
             stale: loaded.as_ref().is_some_and(|l| now >= l.fresh_until),
             keys: loaded.as_ref().map_or(0, |l| l.set.len()),

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use bytes::Bytes;
 
 use crate::config::ConfigError;
-use crate::keys::cache::{FetchError, FetchFuture, JwksFetcher, JwksSettings};
+use crate::keys::cache::{FetchError, FetchFuture, JwksFetcher, KeyCacheSettings};
 
 /// Fetches discovery documents and JWK sets with reqwest (feature `reqwest`): rustls with
 /// aws-lc-rs and the webpki roots, no redirects, the settings' connect and fetch timeouts, a
@@ -17,9 +17,9 @@ use crate::keys::cache::{FetchError, FetchFuture, JwksFetcher, JwksSettings};
 /// # Example
 ///
 /// ```
-/// use bearer_guard::jwks::{JwksSettings, ReqwestFetcher};
+/// use bearer_guard::jwks::{KeyCacheSettings, ReqwestFetcher};
 ///
-/// let fetcher = ReqwestFetcher::new(&JwksSettings::default())?;
+/// let fetcher = ReqwestFetcher::new(&KeyCacheSettings::default())?;
 /// # Ok::<(), bearer_guard::ConfigError>(())
 /// ```
 #[derive(Debug, Clone)]
@@ -33,7 +33,7 @@ impl ReqwestFetcher {
     /// # Errors
     ///
     /// [`ConfigError::HttpClient`] when the TLS or HTTP client cannot be set up.
-    pub fn new(settings: &JwksSettings) -> Result<Self, ConfigError> {
+    pub fn new(settings: &KeyCacheSettings) -> Result<Self, ConfigError> {
         let problem = |err: &dyn std::fmt::Display| ConfigError::HttpClient {
             problem: err.to_string(),
         };

@@ -16,20 +16,24 @@
 use std::time::Duration;
 
 use super::rng::Rng;
-use super::settings::JwksSettings;
+use super::settings::KeyCacheSettings;
 
 /// The shortest wait between two fetches of one cache, whatever the draws say.
 const SHORTEST_WAIT: Duration = Duration::from_millis(10);
 
 /// When to refresh a set that lives `max_age`: uniform over the settings' refresh window.
-pub(crate) fn refresh_in(settings: &JwksSettings, max_age: Duration, rng: &mut Rng) -> Duration {
+pub(crate) fn refresh_in(
+    settings: &KeyCacheSettings,
+    max_age: Duration,
+    rng: &mut Rng,
+) -> Duration {
     let (from, to) = settings.refresh_window;
     let fraction = |percent: u8| max_age.mul_f64(f64::from(percent) / 100.0);
     rng.between(fraction(from), fraction(to)).max(SHORTEST_WAIT)
 }
 
 /// The backoff after the `failures`-th failure in a row: doubling from the minimum, capped.
-pub(crate) fn backoff(settings: &JwksSettings, failures: u32) -> Duration {
+pub(crate) fn backoff(settings: &KeyCacheSettings, failures: u32) -> Duration {
     let doublings = failures.saturating_sub(1).min(20);
     settings
         .backoff_min
@@ -41,7 +45,7 @@ pub(crate) fn backoff(settings: &JwksSettings, failures: u32) -> Duration {
 /// the `Retry-After` (or nothing), plus a draw uniform over `[0, spread]`, where `spread` is
 /// the backoff, or the `Retry-After` (capped at the longest backoff) when that is longer.
 pub(crate) fn failure_wait(
-    settings: &JwksSettings,
+    settings: &KeyCacheSettings,
     failures: u32,
     retry_after: Option<Duration>,
     rng: &mut Rng,
@@ -55,7 +59,7 @@ pub(crate) fn failure_wait(
 /// found no new key: the budget's window, doubled for each (up to 32 times), jittered
 /// ±50 %.
 pub(crate) fn unknown_kid_pause(
-    settings: &JwksSettings,
+    settings: &KeyCacheSettings,
     fruitless: u32,
     rng: &mut Rng,
 ) -> Duration {
@@ -78,7 +82,7 @@ mod tests {
 
     #[test]
     fn refreshes_fall_within_the_window_and_spread_over_it() {
-        let settings = JwksSettings::default();
+        let settings = KeyCacheSettings::default();
         let mut rng = Rng::from_seed(3);
         let draws: Vec<Duration> = (0..2000)
             .map(|_| refresh_in(&settings, secs(300), &mut rng))
@@ -88,7 +92,7 @@ mod tests {
         assert!(draws.iter().any(|d| *d < secs(162)));
         assert!(draws.iter().any(|d| *d > secs(258)));
         // A window of its own.
-        let narrow = JwksSettings::default().refresh_window(80, 80);
+        let narrow = KeyCacheSettings::default().refresh_window(80, 80);
         assert_eq!(refresh_in(&narrow, secs(100), &mut rng), secs(80));
     }
 
@@ -96,7 +100,7 @@ mod tests {
     fn a_fleet_loaded_together_spreads_its_first_refresh_over_the_window() {
         // 1,000 instances with the default floor (5 min): no second of the window gets more
         // than a small multiple of the 1,000 / 120 s ≈ 8.3 average.
-        let settings = JwksSettings::default();
+        let settings = KeyCacheSettings::default();
         let mut per_second = [0u32; 300];
         for seed in 0..1000 {
             let at = refresh_in(&settings, settings.min_max_age, &mut Rng::from_seed(seed));
@@ -109,7 +113,7 @@ mod tests {
 
     #[test]
     fn backoff_doubles_from_its_minimum_up_to_its_maximum() {
-        let settings = JwksSettings::default();
+        let settings = KeyCacheSettings::default();
         let waits: Vec<u64> = (1..=8).map(|n| backoff(&settings, n).as_secs()).collect();
         assert_eq!(waits, [1, 2, 4, 8, 16, 32, 60, 60]);
         assert_eq!(backoff(&settings, u32::MAX), secs(60));
@@ -117,7 +121,7 @@ mod tests {
 
     #[test]
     fn a_failure_waits_full_jitter_over_the_backoff() {
-        let settings = JwksSettings::default();
+        let settings = KeyCacheSettings::default();
         let mut rng = Rng::from_seed(5);
         for failures in 1..=8 {
             let cap = backoff(&settings, failures);
@@ -135,7 +139,7 @@ mod tests {
 
     #[test]
     fn jitter_never_comes_before_retry_after_and_spreads_past_it() {
-        let settings = JwksSettings::default();
+        let settings = KeyCacheSettings::default();
         let mut rng = Rng::from_seed(9);
         for (failures, after) in [(1, 30), (1, 1), (7, 30), (3, 3600), (1, 10)] {
             let draws: Vec<Duration> = (0..500)
@@ -156,7 +160,7 @@ mod tests {
 
     #[test]
     fn the_unknown_kid_pause_doubles_up_to_thirty_two_windows() {
-        let settings = JwksSettings::default();
+        let settings = KeyCacheSettings::default();
         let mut rng = Rng::from_seed(11);
         for (fruitless, windows) in [(1, 1), (2, 2), (3, 4), (6, 32), (7, 32), (u32::MAX, 32)] {
             let nominal = secs(30) * windows;

@@ -24,16 +24,16 @@ use crate::config::ConfigError;
 ///
 /// ```
 /// use std::time::Duration;
-/// use bearer_guard::jwks::JwksSettings;
+/// use bearer_guard::jwks::KeyCacheSettings;
 ///
-/// let settings = JwksSettings::default()
+/// let settings = KeyCacheSettings::default()
 ///     .fetch_timeout(Duration::from_secs(3))
 ///     .stale_for(Duration::from_secs(6 * 3600));
-/// assert_eq!(settings, JwksSettings::default().fetch_timeout(Duration::from_secs(3)).stale_for(Duration::from_secs(21_600)));
+/// assert_eq!(settings, KeyCacheSettings::default().fetch_timeout(Duration::from_secs(3)).stale_for(Duration::from_secs(21_600)));
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[must_use]
-pub struct JwksSettings {
+pub struct KeyCacheSettings {
     pub(crate) fetch_timeout: Duration,
     pub(crate) connect_timeout: Duration,
     pub(crate) default_max_age: Duration,
@@ -49,7 +49,7 @@ pub struct JwksSettings {
     pub(crate) jitter_seed: Option<u64>,
 }
 
-impl Default for JwksSettings {
+impl Default for KeyCacheSettings {
     fn default() -> Self {
         Self {
             fetch_timeout: Duration::from_secs(5),
@@ -70,7 +70,7 @@ impl Default for JwksSettings {
 
 const SHORTEST: Duration = Duration::from_millis(10);
 
-impl JwksSettings {
+impl KeyCacheSettings {
     /// The longest a whole fetch (discovery and key set each) may take. Defaults to 5 s.
     pub fn fetch_timeout(mut self, timeout: Duration) -> Self {
         self.fetch_timeout = timeout;
@@ -162,7 +162,7 @@ impl JwksSettings {
             if (min..=max).contains(&value) {
                 Ok(())
             } else {
-                Err(ConfigError::JwksSetting {
+                Err(ConfigError::KeyCacheSetting {
                     setting: name,
                     problem: format!("{value:?} is outside {min:?} to {max:?}"),
                 })
@@ -210,7 +210,7 @@ impl JwksSettings {
         )?;
         let (from, to) = self.refresh_window;
         if !(1..=99).contains(&from) || !(from..=99).contains(&to) {
-            return Err(ConfigError::JwksSetting {
+            return Err(ConfigError::KeyCacheSetting {
                 setting: "refresh_window",
                 problem: format!(
                     "{from} % to {to} % is not a window within 1 % to 99 % of the key set's life"
@@ -218,7 +218,7 @@ impl JwksSettings {
             });
         }
         if self.unknown_kid_refetches > 10 {
-            return Err(ConfigError::JwksSetting {
+            return Err(ConfigError::KeyCacheSetting {
                 setting: "unknown_kid_refetches",
                 problem: format!("{} is more than 10", self.unknown_kid_refetches),
             });
@@ -233,7 +233,7 @@ mod tests {
 
     #[test]
     fn defaults_are_the_documented_ones_and_pass_their_bounds() {
-        let settings = JwksSettings::default();
+        let settings = KeyCacheSettings::default();
         assert_eq!(settings.fetch_timeout, Duration::from_secs(5));
         assert_eq!(settings.connect_timeout, Duration::from_secs(2));
         assert_eq!(settings.default_max_age, Duration::from_secs(600));
@@ -260,7 +260,7 @@ mod tests {
     #[test]
     fn each_setter_sets_its_value() {
         let ms = Duration::from_millis;
-        let settings = JwksSettings::default()
+        let settings = KeyCacheSettings::default()
             .fetch_timeout(ms(1))
             .connect_timeout(ms(2))
             .default_max_age(ms(3))
@@ -306,14 +306,14 @@ mod tests {
     fn the_refresh_window_lies_within_the_life_and_in_order() {
         for (from, to) in [(50, 90), (1, 99), (80, 80)] {
             assert_eq!(
-                JwksSettings::default().refresh_window(from, to).check(),
+                KeyCacheSettings::default().refresh_window(from, to).check(),
                 Ok(()),
                 "{from} {to}"
             );
         }
         for (from, to) in [(0, 90), (50, 100), (90, 50), (0, 0), (100, 100)] {
-            match JwksSettings::default().refresh_window(from, to).check() {
-                Err(ConfigError::JwksSetting { setting, problem }) => {
+            match KeyCacheSettings::default().refresh_window(from, to).check() {
+                Err(ConfigError::KeyCacheSetting { setting, problem }) => {
                     assert_eq!(setting, "refresh_window");
                     assert!(
                         problem.contains(&format!("{from} % to {to} %")),
@@ -327,16 +327,16 @@ mod tests {
 
     #[test]
     fn the_floor_for_tiny_max_ages_is_checked() {
-        match JwksSettings::default()
+        match KeyCacheSettings::default()
             .min_max_age(Duration::from_millis(1))
             .check()
         {
-            Err(ConfigError::JwksSetting { setting, .. }) => assert_eq!(setting, "min_max_age"),
+            Err(ConfigError::KeyCacheSetting { setting, .. }) => assert_eq!(setting, "min_max_age"),
             other => panic!("{other:?}"),
         }
         // A floor above the default max-age needs the default raised too.
         assert!(
-            JwksSettings::default()
+            KeyCacheSettings::default()
                 .min_max_age(Duration::from_secs(900))
                 .check()
                 .is_err()
@@ -347,13 +347,13 @@ mod tests {
     fn ten_unknown_kid_refetches_is_the_most_allowed() {
         let window = Duration::from_secs(30);
         assert_eq!(
-            JwksSettings::default()
+            KeyCacheSettings::default()
                 .unknown_kid_refetches(10, window)
                 .check(),
             Ok(())
         );
         assert!(
-            JwksSettings::default()
+            KeyCacheSettings::default()
                 .unknown_kid_refetches(11, window)
                 .check()
                 .is_err()
@@ -362,37 +362,37 @@ mod tests {
 
     #[test]
     fn values_out_of_bounds_are_refused_naming_the_setting() {
-        let refused = |settings: JwksSettings| match settings.check() {
-            Err(ConfigError::JwksSetting { setting, .. }) => setting,
+        let refused = |settings: KeyCacheSettings| match settings.check() {
+            Err(ConfigError::KeyCacheSetting { setting, .. }) => setting,
             other => panic!("{other:?}"),
         };
         let ms = Duration::from_millis;
         assert_eq!(
-            refused(JwksSettings::default().fetch_timeout(ms(1))),
+            refused(KeyCacheSettings::default().fetch_timeout(ms(1))),
             "fetch_timeout"
         );
         assert_eq!(
-            refused(JwksSettings::default().connect_timeout(Duration::from_secs(6))),
+            refused(KeyCacheSettings::default().connect_timeout(Duration::from_secs(6))),
             "connect_timeout"
         );
         assert_eq!(
-            refused(JwksSettings::default().max_max_age(ms(20))),
+            refused(KeyCacheSettings::default().max_max_age(ms(20))),
             "max_max_age"
         );
         assert_eq!(
-            refused(JwksSettings::default().default_max_age(ms(20))),
+            refused(KeyCacheSettings::default().default_max_age(ms(20))),
             "default_max_age"
         );
         assert_eq!(
-            refused(JwksSettings::default().backoff(ms(100), ms(50))),
+            refused(KeyCacheSettings::default().backoff(ms(100), ms(50))),
             "backoff max"
         );
         assert_eq!(
-            refused(JwksSettings::default().unknown_kid_refetches(11, Duration::from_secs(30))),
+            refused(KeyCacheSettings::default().unknown_kid_refetches(11, Duration::from_secs(30))),
             "unknown_kid_refetches"
         );
         // Short values, as tests use, are within bounds.
-        let quick = JwksSettings::default()
+        let quick = KeyCacheSettings::default()
             .fetch_timeout(ms(200))
             .connect_timeout(ms(100))
             .min_max_age(ms(50))

@@ -4,19 +4,19 @@ use std::fmt;
 use std::time::SystemTime;
 
 /// A snapshot of the JWK set cache (feature `jwks`), from
-/// [`BearerGuardLayer::key_set_status`](crate::BearerGuardLayer::key_set_status): what a
+/// [`BearerGuardLayer::key_cache_status`](crate::BearerGuardLayer::key_cache_status): what a
 /// health endpoint can show. It holds no key material.
 ///
 /// # Example
 ///
 /// ```
-/// let status = bearer_guard::jwks::KeySetStatus::default();
+/// let status = bearer_guard::jwks::KeyCacheStatus::default();
 /// assert!(!status.loaded);
 /// assert_eq!(status.keys, 0);
 /// ```
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 #[non_exhaustive]
-pub struct KeySetStatus {
+pub struct KeyCacheStatus {
     /// Whether tokens can be verified now (a set has loaded and is fresh, or stale within
     /// its allowance).
     pub loaded: bool,
@@ -40,7 +40,7 @@ pub struct KeySetStatus {
 /// [`BearerGuardLayer::wait_for_keys`](crate::BearerGuardLayer::wait_for_keys), with the
 /// cache's status (its last error says why).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct KeysNotReady(pub KeySetStatus);
+pub struct KeysNotReady(pub KeyCacheStatus);
 
 impl fmt::Display for KeysNotReady {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
