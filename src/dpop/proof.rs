@@ -20,6 +20,7 @@ use crate::dpop::{
     ReplayStore,
 };
 use crate::keys::{Algorithm, Algorithms, Unusable, verifying_key};
+use crate::token::jws::{self, Segments};
 
 /// The longest proof read, in bytes; longer ones are refused before anything is decoded.
 /// Room for an RSA-8192 `jwk` (about 1,950 characters of header) and signature (1,366), and
@@ -375,11 +376,13 @@ impl DpopVerifier {
         if proof.len() > MAX_PROOF_LEN {
             return Err(DpopError::TooLarge);
         }
-        let (signing_input, signature) = proof.rsplit_once('.').ok_or(DpopError::Malformed)?;
-        let (header, payload) = signing_input.split_once('.').ok_or(DpopError::Malformed)?;
-        if header.is_empty() || payload.is_empty() || payload.contains('.') {
-            return Err(DpopError::Malformed);
-        }
+        // The token's splitter: a proof is a compact JWS of three segments, as a token is.
+        let Segments {
+            signing_input,
+            header,
+            payload,
+            signature,
+        } = jws::split(proof).map_err(|_| DpopError::Malformed)?;
         if header.len() > MAX_HEADER_LEN {
             return Err(DpopError::TooLarge);
         }

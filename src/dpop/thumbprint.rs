@@ -4,8 +4,9 @@ use std::borrow::Cow;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use serde::Deserialize;
 use sha2::{Digest as _, Sha256};
+
+use crate::keys::jwk_members::JwkMembers;
 
 /// Why a JWK has no thumbprint here.
 ///
@@ -28,24 +29,6 @@ pub enum ThumbprintError {
     /// A member RFC 7638 §3.2 requires of its key type is missing.
     #[error("the JWK has no {0:?} member")]
     MissingMember(&'static str),
-}
-
-/// The members a thumbprint covers; serde refuses a repeated one, as the JWK parser does, so
-/// both read the same key.
-#[derive(Deserialize)]
-struct Members<'a> {
-    #[serde(borrow)]
-    kty: Cow<'a, str>,
-    #[serde(borrow, default)]
-    crv: Option<Cow<'a, str>>,
-    #[serde(borrow, default)]
-    e: Option<Cow<'a, str>>,
-    #[serde(borrow, default)]
-    n: Option<Cow<'a, str>>,
-    #[serde(borrow, default)]
-    x: Option<Cow<'a, str>>,
-    #[serde(borrow, default)]
-    y: Option<Cow<'a, str>>,
 }
 
 /// The RFC 7638 thumbprint of a public JWK (JSON text), with SHA-256, base64url without
@@ -88,7 +71,9 @@ pub(crate) fn thumbprint_digest(jwk: &str) -> Result<[u8; 32], ThumbprintError> 
     {
         return Err(ThumbprintError::Malformed);
     }
-    let members: Members<'_> = serde_json::from_str(jwk).map_err(|_| ThumbprintError::Malformed)?;
+    // The JWK parser's reading of the members, so that both see the same key.
+    let members: JwkMembers<'_> =
+        serde_json::from_str(jwk).map_err(|_| ThumbprintError::Malformed)?;
     let required = |name: &'static str, value: &Option<Cow<'_, str>>| {
         value
             .as_deref()

@@ -1,6 +1,8 @@
 //! One JSON Web Key (RFC 7517 §4), read strictly, and the verifying keys it yields.
 
 use std::borrow::Cow;
+
+use crate::keys::jwk_members::JwkMembers;
 use std::fmt;
 
 use aws_lc_rs::signature::{
@@ -11,8 +13,6 @@ use aws_lc_rs::signature::{
 };
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use serde::Deserialize;
-use serde::de::IgnoredAny;
 
 use crate::keys::{Algorithm, Algorithms};
 
@@ -104,49 +104,6 @@ impl fmt::Display for Unusable {
     }
 }
 
-/// The members bearer-guard reads, each of its RFC type; serde refuses a repeated one.
-#[derive(Deserialize)]
-struct Jwk<'a> {
-    #[serde(borrow)]
-    kty: Cow<'a, str>,
-    #[serde(borrow, default, rename = "use")]
-    use_: Option<Cow<'a, str>>,
-    #[serde(borrow, default)]
-    key_ops: Option<Vec<Cow<'a, str>>>,
-    #[serde(borrow, default)]
-    alg: Option<Cow<'a, str>>,
-    #[serde(borrow, default)]
-    kid: Option<Cow<'a, str>>,
-    #[serde(borrow, default)]
-    crv: Option<Cow<'a, str>>,
-    #[serde(borrow, default)]
-    n: Option<Cow<'a, str>>,
-    #[serde(borrow, default)]
-    e: Option<Cow<'a, str>>,
-    #[serde(borrow, default)]
-    x: Option<Cow<'a, str>>,
-    #[serde(borrow, default)]
-    y: Option<Cow<'a, str>>,
-    // Private members (RFC 7518 §6.2.2, §6.3.2, §6.4.1; RFC 8037 §2): their presence alone
-    // disqualifies the key.
-    #[serde(default)]
-    d: Option<IgnoredAny>,
-    #[serde(default)]
-    p: Option<IgnoredAny>,
-    #[serde(default)]
-    q: Option<IgnoredAny>,
-    #[serde(default)]
-    dp: Option<IgnoredAny>,
-    #[serde(default)]
-    dq: Option<IgnoredAny>,
-    #[serde(default)]
-    qi: Option<IgnoredAny>,
-    #[serde(default)]
-    oth: Option<IgnoredAny>,
-    #[serde(default)]
-    k: Option<IgnoredAny>,
-}
-
 /// What one JWK (JSON text) yields for the `accepted` algorithms: its `kid`, and one
 /// verifying key per algorithm it fits (an RSA key without `alg` may serve RS256 and PS512),
 /// or why it is not used.
@@ -156,7 +113,7 @@ pub(crate) struct ParsedJwk {
 }
 
 pub(crate) fn parse(json: &str, accepted: Algorithms) -> ParsedJwk {
-    let jwk: Jwk<'_> = match serde_json::from_str(json) {
+    let jwk: JwkMembers<'_> = match serde_json::from_str(json) {
         Ok(jwk) => jwk,
         Err(_) => {
             return ParsedJwk {
@@ -188,7 +145,7 @@ pub(crate) fn verifying_key(json: &str, alg: Algorithm) -> Result<VerifyingKey, 
 }
 
 fn keys_of(
-    jwk: &Jwk<'_>,
+    jwk: &JwkMembers<'_>,
     accepted: Algorithms,
 ) -> Result<Vec<(Algorithm, ParsedPublicKey)>, Unusable> {
     let private = [&jwk.d, &jwk.p, &jwk.q, &jwk.dp, &jwk.dq, &jwk.qi, &jwk.oth];
@@ -277,7 +234,7 @@ fn ecdsa_parameters(alg: Algorithm) -> Option<(&'static EcdsaVerificationAlgorit
 }
 
 /// The key material of `jwk` for `alg`, whose key type it fits.
-fn parsed_key(jwk: &Jwk<'_>, alg: Algorithm) -> Result<ParsedPublicKey, Unusable> {
+fn parsed_key(jwk: &JwkMembers<'_>, alg: Algorithm) -> Result<ParsedPublicKey, Unusable> {
     let bytes = |member: &Option<Cow<'_, str>>| {
         member
             .as_deref()

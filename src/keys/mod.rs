@@ -7,6 +7,7 @@ mod cache;
 mod hmac;
 #[cfg(feature = "jwks")]
 mod jwk;
+pub(crate) mod jwk_members;
 #[cfg(feature = "jwks")]
 mod jwk_set;
 mod secret;

@@ -5,7 +5,7 @@ mod cache;
 mod claims;
 mod error;
 mod header;
-mod jws;
+pub(crate) mod jws;
 pub(crate) mod peek;
 mod scopes;
 mod settings;
