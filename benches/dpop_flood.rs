@@ -242,10 +242,15 @@ fn main() {
     );
 }
 
+/// The tests' `redis-server` of its own, on a free loopback port.
+#[cfg(feature = "redis")]
+#[allow(clippy::unwrap_used)]
+#[path = "../tests/it/common/redis.rs"]
+mod redis_server;
+
 #[cfg(feature = "redis")]
 mod redis_flood {
-    use std::net::{TcpListener, TcpStream};
-    use std::process::{Command, Stdio};
+    use std::process::Command;
 
     use base64::Engine as _;
     use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -272,27 +277,11 @@ mod redis_flood {
         flooder: (&Key, &[HeaderValue]),
         honest: (&Key, &[HeaderValue]),
     ) {
-        let port = TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .map(|a| a.port())
-            .unwrap_or_else(|err| panic!("{err}"));
-        let child = Command::new("redis-server")
-            .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
-            .args(["--save", "", "--appendonly", "no"])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn();
-        let Ok(mut child) = child else {
+        let Some(server) = super::redis_server::RedisServer::start() else {
             println!("RedisReplayStore: no redis-server to run; skipped");
             return;
         };
-        for _ in 0..200 {
-            if TcpStream::connect(("127.0.0.1", port)).is_ok() {
-                break;
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        let url = format!("redis://127.0.0.1:{port}/");
+        let url = server.url();
         let version = Command::new("redis-server")
             .arg("--version")
             .output()
@@ -367,7 +356,6 @@ mod redis_flood {
                 after - before
             );
         });
-        let _ = child.kill();
-        let _ = child.wait();
+        drop(server);
     }
 }

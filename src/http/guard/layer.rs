@@ -278,21 +278,26 @@ impl<S, R> Layer<S> for BearerGuardLayer<R> {
     type Service = BearerGuard<S, R>;
 
     fn layer(&self, inner: S) -> BearerGuard<S, R> {
-        BearerGuard {
-            inner,
-            verifiers: Verifiers::One(Arc::clone(&self.api)),
-        }
+        BearerGuard::with_verifiers(inner, Verifiers::One(Arc::clone(&self.api)))
     }
 }
 
-/// Middleware that lets a request through only with a valid bearer token. See
-/// [`BearerGuardLayer`].
+/// Middleware that lets a request through only with a valid bearer token: for the one API of
+/// a [`BearerGuardLayer`], or for several ([`MultiApiLayer`](crate::MultiApiLayer), whose
+/// service is this type, named [`MultiApi`](crate::service::MultiApi)).
 pub struct BearerGuard<S, R = DefaultRejection> {
     inner: S,
     verifiers: Verifiers<R>,
 }
 
 define_inner_service_accessors!(BearerGuard);
+
+impl<S, R> BearerGuard<S, R> {
+    /// `inner`, guarded for the APIs of `verifiers`: one, or several (`MultiApi`).
+    pub(crate) fn with_verifiers(inner: S, verifiers: Verifiers<R>) -> Self {
+        Self { inner, verifiers }
+    }
+}
 
 impl<S, R, ReqBody, ResBody> Service<Request<ReqBody>> for BearerGuard<S, R>
 where

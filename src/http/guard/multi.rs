@@ -3,18 +3,13 @@
 
 use std::fmt;
 use std::sync::Arc;
-use std::task::{Context, Poll};
 
-use http::{Request, Response};
 use tower_layer::Layer;
-use tower_service::Service;
 
 use crate::config::ConfigError;
 use crate::http::answer::body::DefaultRejection;
-use crate::http::answer::hook::OnRejection;
 use crate::http::guard::api::Api;
-use crate::http::guard::future::GuardFuture;
-use crate::http::guard::layer::BearerGuardLayer;
+use crate::http::guard::layer::{BearerGuard, BearerGuardLayer};
 use crate::http::guard::verifiers::{Apis, Verifiers, identity};
 use crate::token::GuardId;
 
@@ -141,54 +136,10 @@ impl<S, R> Layer<S> for MultiApiLayer<R> {
     type Service = MultiApi<S, R>;
 
     fn layer(&self, inner: S) -> MultiApi<S, R> {
-        MultiApi {
-            inner,
-            verifiers: Verifiers::Several(Arc::clone(&self.apis)),
-        }
+        BearerGuard::with_verifiers(inner, Verifiers::Several(Arc::clone(&self.apis)))
     }
 }
 
-/// Middleware that lets a request through only with a valid token for one of several APIs.
-/// See [`MultiApiLayer`].
-pub struct MultiApi<S, R = DefaultRejection> {
-    inner: S,
-    verifiers: Verifiers<R>,
-}
-
-define_inner_service_accessors!(MultiApi);
-
-impl<S, R, ReqBody, ResBody> Service<Request<ReqBody>> for MultiApi<S, R>
-where
-    S: Service<Request<ReqBody>, Response = Response<ResBody>> + Clone,
-    R: OnRejection<ResBody> + Send + Sync + 'static,
-    ResBody: 'static,
-{
-    type Response = Response<ResBody>;
-    type Error = S::Error;
-    type Future = GuardFuture<S, ReqBody, ResBody, R>;
-
-    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), S::Error>> {
-        self.inner.poll_ready(cx)
-    }
-
-    fn call(&mut self, request: Request<ReqBody>) -> Self::Future {
-        GuardFuture::start(&self.verifiers, request, &mut self.inner)
-    }
-}
-
-impl<S: Clone, R> Clone for MultiApi<S, R> {
-    fn clone(&self) -> Self {
-        Self {
-            inner: self.inner.clone(),
-            verifiers: self.verifiers.clone(),
-        }
-    }
-}
-
-impl<S: fmt::Debug, R> fmt::Debug for MultiApi<S, R> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("MultiApi")
-            .field("inner", &self.inner)
-            .finish_non_exhaustive()
-    }
-}
+/// Middleware that lets a request through only with a valid token for one of several APIs:
+/// a [`BearerGuard`] whose token chooses the API that verifies it. See [`MultiApiLayer`].
+pub type MultiApi<S, R = DefaultRejection> = BearerGuard<S, R>;
