@@ -138,7 +138,7 @@ pub enum ConfigError {
     // Public keys and the key cache (feature `jwks`).
     /// The signing algorithm verifies with public keys, which need the `jwks` feature.
     #[error(
-        "signing_alg {alg:?} verifies with public keys from a JWK set: enable bearer-guard's jwks feature"
+        "signing_alg {alg:?} verifies with public keys from a JWK set: enable bearer-guard's reqwest feature, which brings jwks and the HTTP client that fetches the keys (bearer-guard = {{ version = \"0.1\", features = [\"reqwest\"] }}); jwks alone is enough with static_jwks(…) or your own jwks_fetcher(…)"
     )]
     AlgorithmNeedsJwksFeature {
         /// The algorithm as configured.
@@ -170,7 +170,7 @@ pub enum ConfigError {
     },
     /// Keys are to be fetched, and there is no HTTP client to fetch them with.
     #[error(
-        "keys for signing_alg {alg:?} are to be fetched, and no fetcher is set: enable bearer-guard's reqwest feature, or pass your own to jwks_fetcher(…)"
+        "keys for signing_alg {alg:?} are to be fetched, and no fetcher is set: enable bearer-guard's reqwest feature (bearer-guard = {{ version = \"0.1\", features = [\"reqwest\"] }}), or pass your own to jwks_fetcher(…)"
     )]
     NoFetcher {
         /// The algorithm as configured.

@@ -103,7 +103,17 @@ impl DpopGuard {
             .access_token(token, verified.confirmation_thumbprint());
         let proof = self
             .verifier
-            .verify(request.headers.get_all("dpop"), &checked)?;
+            .verify(request.headers.get_all("dpop"), &checked)
+            .inspect_err(|error| {
+                if matches!(error, DpopError::UriMismatch) {
+                    // The cause is usually the server's own configuration: say what it expected.
+                    tracing::debug!(
+                        expected_htu = %htu,
+                        external_url = &*self.external_url,
+                        "bearer-guard: the DPoP proof's htu is not this request's URL as configured (external_url followed by the path); check external_url, and any proxy that rewrites the path"
+                    );
+                }
+            })?;
         let store = Arc::clone(&self.store);
         Ok(async move { proof.check_replay(&*store).await })
     }

@@ -273,9 +273,15 @@ async fn a_bound_token_sent_as_bearer_is_refused_and_plain_bearer_still_works() 
 async fn where_dpop_is_required_bearer_is_no_credentials() {
     let app = app(builder(DpopMode::Required).build().unwrap());
     let answer = send(&app, request("GET", "Bearer", &token(None), &[])).await;
+    // No credentials of a scheme it takes, so no `error`; the reason and the text say why.
     assert_eq!(
         (answer.status, kind(&answer)),
-        (401, Some(RejectionKind::MissingCredentials))
+        (401, Some(RejectionKind::DpopRequired))
+    );
+    assert!(
+        answer.body.contains("This API requires DPoP-bound tokens"),
+        "{}",
+        answer.body
     );
     assert_eq!(
         answer.challenge.as_deref(),
@@ -306,7 +312,7 @@ async fn the_registrations_proof_of_possession_sets_the_mode_and_without_it_bear
     .unwrap();
     let layer = BearerGuardLayer::builder(required).build().unwrap();
     let answer = send(&app(layer), request("GET", "Bearer", &token(None), &[])).await;
-    assert_eq!(kind(&answer), Some(RejectionKind::MissingCredentials));
+    assert_eq!(kind(&answer), Some(RejectionKind::DpopRequired));
     assert!(answer.challenge.unwrap().starts_with("DPoP "));
 
     // Nothing said, nothing configured: the guard does not know the URL clients call, so it

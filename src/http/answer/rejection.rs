@@ -85,6 +85,10 @@ pub struct Rejection {
 pub enum RejectionKind {
     /// No bearer credentials (no `Authorization` header, or another scheme): 401, no `error`.
     MissingCredentials,
+    /// A bearer token came to an API that requires DPoP-bound tokens (RFC 9449 §7.1): 401 with
+    /// the DPoP challenge alone and no `error`, as for no credentials, but a reason that says
+    /// so.
+    DpopRequired,
     /// The credentials could not be read: 400 `invalid_request`.
     InvalidRequest(RequestErrorKind),
     /// The token failed a check: 401 `invalid_token`.
@@ -138,6 +142,13 @@ impl Answer {
                 16,
                 "missing_credentials",
                 "A bearer token is required",
+            ),
+            K::DpopRequired => row(
+                StatusCode::UNAUTHORIZED,
+                None,
+                16,
+                "dpop_required",
+                "This API requires DPoP-bound tokens, sent as Authorization: DPoP with a DPoP proof",
             ),
             K::InvalidRequest(kind) => row(
                 StatusCode::BAD_REQUEST,
@@ -602,6 +613,7 @@ mod tests {
         use TokenErrorKind as T;
         let kinds = [
             RejectionKind::MissingCredentials,
+            RejectionKind::DpopRequired,
             RejectionKind::InsufficientScope,
             RejectionKind::MissingLayer,
             RejectionKind::InvalidRequest(RequestErrorKind::EmptyToken),

@@ -111,6 +111,15 @@ pub(crate) fn parse_credentials(
     Ok(None)
 }
 
+/// Whether `headers` carry `Authorization: Bearer …`: for the reason given when an API that
+/// requires DPoP refuses it.
+pub(crate) fn offers_bearer(headers: &HeaderMap) -> bool {
+    headers.get(AUTHORIZATION).is_some_and(|value| {
+        strip_scheme(trim_ows(value.as_bytes()), b"bearer")
+            .is_some_and(|rest| rest.first() == Some(&b' '))
+    })
+}
+
 /// What follows `scheme` (any case) in `value`, if it starts with it.
 fn strip_scheme<'a>(value: &'a [u8], scheme: &[u8]) -> Option<&'a [u8]> {
     let (name, rest) = value.split_at_checked(scheme.len())?;

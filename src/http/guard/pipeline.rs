@@ -143,11 +143,15 @@ impl<R> Api<R> {
         match found {
             // Where DPoP is required, a token by any other means is no credentials at all.
             Some(found) if !found.dpop && !self.schemes.bearer => {
-                Err(self.reject(RejectionKind::MissingCredentials))
+                Err(self.reject(RejectionKind::DpopRequired))
             }
             Some(found) => Ok(Credentials::Token(found)),
             // A scope requirement for every request cannot be met without a token.
             None if self.allow_anonymous && self.required.is_none() => Ok(Credentials::Anonymous),
+            // A Bearer token where DPoP is required: no credentials, with a reason that says why.
+            None if !self.schemes.bearer && authorization::offers_bearer(&request.headers) => {
+                Err(self.reject(RejectionKind::DpopRequired))
+            }
             None => Err(self.reject(RejectionKind::MissingCredentials)),
         }
     }
