@@ -326,7 +326,7 @@ impl Rejection {
 
     /// The fresh server nonce the answer sends in `DPoP-Nonce` (RFC 9449 §9): set for a DPoP
     /// proof refused as `use_dpop_nonce` (its nonce missing, stale or not ours) by a guard
-    /// with [`dpop_nonces`](crate::BearerGuardBuilder::dpop_nonces). [`to_response`](Self::to_response)
+    /// with `dpop_nonces` (feature `jwks`). [`to_response`](Self::to_response)
     /// and [`to_grpc_response`](Self::to_grpc_response) send it; the guard adds it to a
     /// response of your own [`OnRejection`](crate::OnRejection) hook that has none.
     ///
