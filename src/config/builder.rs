@@ -479,7 +479,8 @@ impl<R> BearerGuardBuilder<R> {
     /// [`NonceSettings`]' own defaults: a 30 s slot (a nonce lives 30 s to 60 s), no secret
     /// (one of at least 32 bytes is required unless off). Checked at [`build`](Self::build)
     /// by [`DpopNonces::new`](crate::dpop::DpopNonces::new); nonces on for an API that takes
-    /// no DPoP are [`ConfigError::DpopNoncesWithoutDpop`]. Feature `jwks`.
+    /// no DPoP are [`ConfigError::DpopNoncesWithoutDpop`] (but `dpop(DpopMode::Disabled)`
+    /// switches DPoP off with its nonces). Feature `jwks`.
     ///
     /// With [`NonceMode::Required`](crate::dpop::NonceMode::Required), a proof without a
     /// fresh nonce (none, a stale one, or one not made with the secret) is answered 401 with
