@@ -22,12 +22,28 @@
 //! registration's `proof_of_possession` asks for DPoP (RFC 9449), it takes DPoP-bound tokens
 //! as it says, their proofs naming `EXTERNAL_URL` (default `http://127.0.0.1:$PORT`) and the
 //! path; without it, the API is Bearer-only.
+//!
+//! Several instances behind a load balancer, for an API that takes DPoP:
+//!
+//! - `REDIS_URL` (`redis://host:6379/`): the DPoP replay store is that Redis, shared by every
+//!   instance, so a proof replayed to another instance is refused there too (by default, each
+//!   instance remembers proofs in its own memory);
+//! - `DPOP_NONCE=required`: every proof must carry a fresh server nonce (RFC 9449 §9); a proof
+//!   without one is answered 401 `error="use_dpop_nonce"` with one in `DPoP-Nonce`. Nonces are
+//!   made with `DPOP_NONCE_SECRET` (at least 32 bytes, e.g. `openssl rand -base64 32`):
+//!   instances that share it take each other's nonces, with no store. `required` is the one
+//!   value taken; unset, there are no nonces.
+//!
+//! The sample fails at startup, saying what to set, for either variable on an API that takes
+//! no DPoP, for `DPOP_NONCE=required` without a `DPOP_NONCE_SECRET` of 32 bytes, for any other
+//! `DPOP_NONCE` value, and for a Redis it cannot reach.
 
 use std::time::Duration;
 
 use axum::{Json, Router, routing::get};
-use bearer_guard::dpop::DpopMode;
+use bearer_guard::dpop::{DpopMode, NonceMode, NonceSettings, RedisReplayStore};
 use bearer_guard::issuer::TokenIssuer;
+use bearer_guard::registration::SigningSecret;
 use bearer_guard::{Algorithm, BearerGuardLayer, ConfigError, ResourceServer, VerifiedToken};
 use serde_json::{Value, json};
 
@@ -73,10 +89,36 @@ pub(crate) fn app_at(
     jwks_uri: Option<String>,
     external_url: Option<String>,
 ) -> Result<Router, ConfigError> {
+    app_in_fleet(api, issuer, jwks_uri, external_url, Fleet::default())
+}
+
+/// What instances of one API share, for DPoP: the replay store (`REDIS_URL`) and the server
+/// nonces (`DPOP_NONCE`, `DPOP_NONCE_SECRET`). By default, neither: each instance remembers
+/// proofs in its own memory, and there are no nonces.
+#[derive(Debug, Default)]
+pub(crate) struct Fleet {
+    pub(crate) replay_store: Option<RedisReplayStore>,
+    pub(crate) nonces: Option<NonceSettings>,
+}
+
+/// [`app_at`], as one instance of a `fleet`.
+pub(crate) fn app_in_fleet(
+    api: ResourceServer,
+    issuer: Option<String>,
+    jwks_uri: Option<String>,
+    external_url: Option<String>,
+    fleet: Fleet,
+) -> Result<Router, ConfigError> {
     let publish_metadata = issuer.is_some()
         && (api.identifier().starts_with("https://") || api.identifier().starts_with("http://"));
     let takes_dpop = api.dpop_mode() != DpopMode::Disabled;
     let mut builder = BearerGuardLayer::builder(api);
+    if let Some(store) = fleet.replay_store {
+        builder = builder.dpop_replay_store(store);
+    }
+    if let Some(nonces) = fleet.nonces {
+        builder = builder.dpop_nonces(nonces);
+    }
     if let Some(issuer) = issuer {
         builder = builder.issuer(issuer);
     }
@@ -138,6 +180,63 @@ pub(crate) fn demo_token(issuer: &str, scope: &str) -> Result<String, Box<dyn st
         .sign()?)
 }
 
+/// The shortest `DPOP_NONCE_SECRET` taken, in bytes (bearer-guard's minimum).
+const MIN_NONCE_SECRET: usize = 32;
+
+/// What the fleet variables ask for, read with `var` for an API that does or does not take
+/// DPoP (`takes_dpop`): the `REDIS_URL` to connect to, and the nonce settings. The error says
+/// what to set, and never quotes the secret.
+pub(crate) fn fleet_settings(
+    takes_dpop: bool,
+    var: impl Fn(&str) -> Option<String>,
+) -> Result<(Option<String>, Option<NonceSettings>), String> {
+    let redis_url = var("REDIS_URL");
+    let nonces = match (var("DPOP_NONCE").as_deref(), var("DPOP_NONCE_SECRET")) {
+        (None, None) => None,
+        (None, Some(_)) => {
+            return Err(
+                "DPOP_NONCE_SECRET is set, and DPOP_NONCE is not: set DPOP_NONCE=required to use it"
+                    .to_owned(),
+            );
+        }
+        (Some("required"), Some(secret)) if secret.len() >= MIN_NONCE_SECRET => Some(
+            NonceSettings::default()
+                .mode(NonceMode::Required)
+                .secret(SigningSecret::from(secret)),
+        ),
+        (Some("required"), Some(secret)) => {
+            return Err(format!(
+                "DPOP_NONCE_SECRET has {} bytes; at least {MIN_NONCE_SECRET} are needed (e.g. `openssl rand -base64 32`), the same on every instance",
+                secret.len()
+            ));
+        }
+        (Some("required"), None) => {
+            return Err(format!(
+                "DPOP_NONCE=required needs DPOP_NONCE_SECRET: at least {MIN_NONCE_SECRET} bytes (e.g. `openssl rand -base64 32`), the same on every instance"
+            ));
+        }
+        (Some(other), _) => {
+            return Err(format!(
+                "DPOP_NONCE={other:?} is not taken: the accepted values are `required` (server nonces on every proof), or unset (none)"
+            ));
+        }
+    };
+    if !takes_dpop {
+        let set = match (&redis_url, &nonces) {
+            (Some(_), Some(_)) => Some(("REDIS_URL and DPOP_NONCE are", "them")),
+            (Some(_), None) => Some(("REDIS_URL is", "it")),
+            (None, Some(_)) => Some(("DPOP_NONCE is", "it")),
+            (None, None) => None,
+        };
+        if let Some((set, them)) = set {
+            return Err(format!(
+                "{set} for DPoP, and this API takes no DPoP: register it with \"proof_of_possession\": {{\"mechanism\": \"dpop\"}} in RESOURCE_SERVER_JSON, or unset {them}"
+            ));
+        }
+    }
+    Ok((redis_url, nonces))
+}
+
 const PROGRAM: &str = "sample_api";
 
 fn fail(message: impl std::fmt::Display) -> ! {
@@ -167,11 +266,37 @@ async fn main() {
     let external_url = std::env::var("EXTERNAL_URL")
         .ok()
         .or_else(|| issuer.is_some().then(|| format!("http://127.0.0.1:{port}")));
-    let router =
-        app_at(api, issuer.clone(), jwks_uri, external_url).unwrap_or_else(|err| fail(err));
+    let takes_dpop = api.dpop_mode() != DpopMode::Disabled;
+    let (redis_url, nonces) =
+        fleet_settings(takes_dpop, |name| std::env::var(name).ok()).unwrap_or_else(|err| fail(err));
+    let replay_store = match redis_url {
+        Some(url) => Some(
+            RedisReplayStore::connect(&url)
+                .await
+                .unwrap_or_else(|err| fail(format!("REDIS_URL: {err}"))),
+        ),
+        None => None,
+    };
+    let fleet_notes = [
+        replay_store
+            .as_ref()
+            .map(|_| "DPoP replays kept in Redis (REDIS_URL)"),
+        nonces
+            .as_ref()
+            .map(|_| "server nonces required (DPOP_NONCE)"),
+    ];
+    let fleet = Fleet {
+        replay_store,
+        nonces,
+    };
+    let router = app_in_fleet(api, issuer.clone(), jwks_uri, external_url, fleet)
+        .unwrap_or_else(|err| fail(err));
 
     let (listener, base) = serve::listen(PROGRAM, 3000).await;
     println!("sample_api: protecting {identifier} on {base}");
+    for note in fleet_notes.into_iter().flatten() {
+        println!("sample_api: {note}");
+    }
     if json_path.is_none() {
         let issuer = issuer.as_deref().unwrap_or(DEMO_ISSUER);
         let (Ok(reader), Ok(plain)) = (

@@ -9,7 +9,7 @@ use std::time::Duration;
 use crate::config::ConfigError;
 use crate::config::ResourceServer;
 #[cfg(feature = "jwks")]
-use crate::dpop::{DpopMode, DpopSettings, ReplayStore};
+use crate::dpop::{DpopMode, DpopSettings, NonceSettings, ReplayStore};
 use crate::http::BearerGuardLayer;
 use crate::http::answer::body::DefaultRejection;
 use crate::http::credentials::sources::SourceSetting;
@@ -51,6 +51,7 @@ use crate::token::{ScopeRequirement, TokenCacheSettings, TokenValidator, Validat
 /// | `dpop` (feature `jwks`) | the registration's `proof_of_possession`, else `Allowed` once the guard knows its external URL; Bearer alone until then |
 /// | `dpop_settings` (feature `jwks`) | `DpopSettings::default()`, whose docs list each default |
 /// | `dpop_replay_store` (feature `jwks`) | a `MemoryReplayStore` of this process |
+/// | `dpop_nonces` (feature `jwks`) | none: no server nonces (`NonceMode::Off`) |
 /// | `external_url` (feature `jwks`) | the origin of the resource server's identifier |
 ///
 /// # Example
@@ -470,6 +471,53 @@ impl<R> BearerGuardBuilder<R> {
     #[cfg(feature = "jwks")]
     pub fn dpop_replay_store(mut self, store: impl ReplayStore + 'static) -> Self {
         self.settings.dpop.store = Some(Arc::new(store));
+        self
+    }
+
+    /// Server nonces (RFC 9449 §8, §9): the API issues nonces in `DPoP-Nonce` and checks the
+    /// `nonce` of every proof, as [`NonceSettings`] say. Defaults to none (`NonceMode::Off`);
+    /// [`NonceSettings`]' own defaults: a 30 s slot (a nonce lives 30 s to 60 s), no secret
+    /// (one of at least 32 bytes is required unless off). Checked at [`build`](Self::build)
+    /// by [`DpopNonces::new`](crate::dpop::DpopNonces::new); nonces on for an API that takes
+    /// no DPoP are [`ConfigError::DpopNoncesWithoutDpop`] (but `dpop(DpopMode::Disabled)`
+    /// switches DPoP off with its nonces). Feature `jwks`.
+    ///
+    /// With [`NonceMode::Required`](crate::dpop::NonceMode::Required), a proof without a
+    /// fresh nonce (none, a stale one, or one not made with the secret) is answered 401 with
+    /// `error="use_dpop_nonce"` on the DPoP challenge and a fresh nonce in `DPoP-Nonce`; the
+    /// client signs a new proof with it and retries. With `NonceMode::On`, a proof without a
+    /// nonce passes and its answer carries one. Whenever the proof's nonce is from a slot that
+    /// has turned, the inner service's answer gets a new one in `DPoP-Nonce` (§8.2). Nonces
+    /// are stateless: every instance given the same secret takes every other's, so a fleet
+    /// needs no store for them (see [`DpopNonces`](crate::dpop::DpopNonces), and for
+    /// browsers, expose `DPoP-Nonce` in CORS: `docs/recipes.md`).
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use bearer_guard::{BearerGuardLayer, ResourceServer};
+    /// use bearer_guard::dpop::{DpopMode, NonceMode, NonceSettings};
+    /// use bearer_guard::registration::SigningSecret;
+    ///
+    /// let api = ResourceServer::new("https://api.example.com", "FF1prn9UxZotnFEfPVwEJhqqyRmwdSu5");
+    /// let fleet_secret = SigningSecret::from_bytes([7; 32]); // the same for every instance, from your secret store
+    /// let guard = BearerGuardLayer::builder(api.clone())
+    ///     .dpop(DpopMode::Required)
+    ///     .dpop_nonces(NonceSettings::default().mode(NonceMode::Required).secret(fleet_secret))
+    ///     .build()?;
+    ///
+    /// // Required nonces with no secret fail here, at startup.
+    /// let err = BearerGuardLayer::builder(api)
+    ///     .dpop(DpopMode::Required)
+    ///     .dpop_nonces(NonceSettings::default().mode(NonceMode::Required))
+    ///     .build()
+    ///     .unwrap_err();
+    /// assert!(err.to_string().contains("nonce secret"), "{err}");
+    /// # Ok::<(), bearer_guard::ConfigError>(())
+    /// ```
+    #[cfg(feature = "jwks")]
+    pub fn dpop_nonces(mut self, settings: NonceSettings) -> Self {
+        self.settings.dpop.nonces = Some(settings);
         self
     }
 
@@ -1058,6 +1106,70 @@ mod tests {
             .build()
             .unwrap();
         assert!(asked.api().dpop.is_some());
+    }
+
+    #[cfg(feature = "jwks")]
+    #[test]
+    fn nonces_without_dpop_are_refused_and_their_settings_checked_at_build() {
+        use crate::dpop::NonceMode;
+        let api = || ResourceServer::new("https://api.example.com", SECRET);
+        let nonces = |mode| {
+            NonceSettings::default()
+                .mode(mode)
+                .secret(SigningSecret::from_bytes([4; 32]))
+        };
+        let err = BearerGuardLayer::builder(api())
+            .dpop_nonces(nonces(NonceMode::Required))
+            .build()
+            .unwrap_err();
+        assert_eq!(err, ConfigError::DpopNoncesWithoutDpop);
+        assert!(err.to_string().contains("dpop(DpopMode::Allowed)"), "{err}");
+        // Nonces off ask nothing of DPoP; a switched-off DPoP keeps its settings quiet.
+        assert!(
+            BearerGuardLayer::builder(api())
+                .dpop_nonces(nonces(NonceMode::Off))
+                .build()
+                .is_ok()
+        );
+        let switched_off = BearerGuardLayer::builder(api())
+            .dpop(DpopMode::Disabled)
+            .dpop_nonces(nonces(NonceMode::Required))
+            .build()
+            .unwrap();
+        assert!(switched_off.api().dpop.is_none());
+        // With DPoP, the nonce settings are checked: a short secret names the setting.
+        let err = BearerGuardLayer::builder(api())
+            .dpop(DpopMode::Allowed)
+            .dpop_nonces(
+                NonceSettings::default()
+                    .mode(NonceMode::On)
+                    .secret(SigningSecret::from("too short")),
+            )
+            .build()
+            .unwrap_err();
+        assert!(
+            matches!(
+                &err,
+                ConfigError::DpopSetting {
+                    setting: "nonce secret",
+                    ..
+                }
+            ),
+            "{err}"
+        );
+        let on = BearerGuardLayer::builder(api())
+            .dpop(DpopMode::Allowed)
+            .dpop_nonces(nonces(NonceMode::Required))
+            .build()
+            .unwrap();
+        let dpop = on.api().dpop.as_ref().unwrap();
+        assert_eq!(dpop.fresh_nonce().map(|nonce| nonce.len()), Some(32));
+        let off = BearerGuardLayer::builder(api())
+            .dpop(DpopMode::Allowed)
+            .dpop_nonces(nonces(NonceMode::Off))
+            .build()
+            .unwrap();
+        assert_eq!(off.api().dpop.as_ref().unwrap().fresh_nonce(), None);
     }
 
     #[cfg(feature = "jwks")]

@@ -321,6 +321,11 @@ pub enum ConfigError {
         "external_url names the URL DPoP proofs are checked against, but this API takes no DPoP: call dpop(DpopMode::Allowed) (or Required), or register proof_of_possession {{\"mechanism\": \"dpop\"}}, or drop external_url"
     )]
     ExternalUrlWithoutDpop,
+    /// Server nonces are on (`dpop_nonces`), but DPoP, whose proofs carry them, is not taken.
+    #[error(
+        "dpop_nonces turns on DPoP server nonces, but this API takes no DPoP: call dpop(DpopMode::Allowed) (or Required), or register proof_of_possession {{\"mechanism\": \"dpop\"}}, or drop dpop_nonces"
+    )]
+    DpopNoncesWithoutDpop,
 }
 
 /// `, file F`, naming the file a JSON error came from.

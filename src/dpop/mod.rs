@@ -11,7 +11,7 @@
 //!   process, `RedisReplayStore` across instances with the `redis` feature), each with a
 //!   quota per key (`ReplayLimits`) so that no client can fill it for the others;
 //! - `DpopNonces`: stateless server nonces (RFC 9449 §8, §9), `NonceMode` and
-//!   `NonceSettings`;
+//!   `NonceSettings`, which the guard issues and checks with its `dpop_nonces` setting;
 //! - [`jwk_thumbprint`]: RFC 7638 thumbprints, which DPoP-bound tokens carry as `cnf.jkt`.
 //!
 //! Everything but the mode and the thumbprint needs the `jwks` feature, whose

@@ -1,5 +1,6 @@
 //! The guard's DPoP step (RFC 9449, feature `jwks`): the proof of a request sent with
-//! `Authorization: DPoP` checked against its verified token, then its `jti` recorded once.
+//! `Authorization: DPoP` checked against its verified token (and the server's nonces, where
+//! it issues them), then its `jti` recorded once.
 
 use std::fmt;
 use std::future::Future;
@@ -11,7 +12,8 @@ use http::request::Parts;
 use crate::config::ConfigError;
 use crate::config::ResourceServer;
 use crate::dpop::{
-    DpopError, DpopMode, DpopRequest, DpopSettings, DpopVerifier, MemoryReplayStore, ReplayStore,
+    DpopError, DpopMode, DpopNonces, DpopRequest, DpopSettings, DpopVerifier, MemoryReplayStore,
+    NonceMode, NonceSettings, ReplayStore,
 };
 use crate::token::VerifiedToken;
 
@@ -24,6 +26,8 @@ pub(crate) struct DpopGuardSettings {
     pub(crate) store: Option<Arc<dyn ReplayStore>>,
     /// Where clients reach the API, up to the request's path: a proof's `htu` base.
     pub(crate) external_url: Option<String>,
+    /// Server nonces (RFC 9449 §8, §9); none by default.
+    pub(crate) nonces: Option<NonceSettings>,
 }
 
 /// What a guard that takes DPoP needs per request.
@@ -34,6 +38,17 @@ pub(crate) struct DpopGuard {
     /// The URL clients reach the API at, up to where the request's path begins, with no
     /// trailing slash: a proof's `htu` is this and the path.
     external_url: Box<str>,
+    /// The server nonces proofs must carry, when they are on or required.
+    nonces: Option<DpopNonces>,
+}
+
+/// A proof that passed every check but the replay one.
+pub(crate) struct VerifiedProof<F> {
+    /// Its replay check: `Ok` the first time its `jti` is seen.
+    pub(crate) replay: F,
+    /// A new server nonce for the answer (RFC 9449 §8.2): its own is from a slot that has
+    /// turned, or it has none while nonces are on.
+    pub(crate) new_nonce: Option<Box<str>>,
 }
 
 impl DpopGuard {
@@ -48,10 +63,21 @@ impl DpopGuard {
         settings: &DpopGuardSettings,
     ) -> Result<Option<Self>, ConfigError> {
         let mode = settings.mode.unwrap_or_else(|| api.dpop_mode());
+        let nonces = match &settings.nonces {
+            Some(nonces) => Some(DpopNonces::new(nonces.clone())?),
+            None => None,
+        }
+        .filter(|nonces| nonces.mode() != NonceMode::Off);
         if mode == DpopMode::Disabled {
-            // Nobody mentioned DPoP, yet its URL is set: a DPoP setup that would do nothing.
-            if settings.external_url.is_some() && settings.mode.is_none() {
-                return Err(ConfigError::ExternalUrlWithoutDpop);
+            // Nobody mentioned DPoP, yet its URL is set or its nonces are on: a DPoP setup
+            // that would do nothing. (`dpop(DpopMode::Disabled)` switches it all off.)
+            if settings.mode.is_none() {
+                if settings.external_url.is_some() {
+                    return Err(ConfigError::ExternalUrlWithoutDpop);
+                }
+                if nonces.is_some() {
+                    return Err(ConfigError::DpopNoncesWithoutDpop);
+                }
             }
             return Ok(None);
         }
@@ -72,6 +98,7 @@ impl DpopGuard {
             verifier,
             store,
             external_url: external_url.trim_end_matches('/').into(),
+            nonces,
         }))
     }
 
@@ -90,17 +117,25 @@ impl DpopGuard {
     }
 
     /// Checks the proof of `request`, which came with `Authorization: DPoP` and the access
-    /// token `token`, verified as `verified`. Returns its replay check: `Ok` the first time
-    /// its `jti` is seen.
+    /// token `token`, verified as `verified`, now. Returns its replay check and the new
+    /// server nonce to answer with, if any; a refusal that
+    /// [wants a nonce](DpopError::wants_nonce) is answered with [`fresh_nonce`](Self::fresh_nonce).
     pub(crate) fn check(
         &self,
         request: &Parts,
         token: &str,
         verified: &VerifiedToken,
-    ) -> Result<impl Future<Output = Result<(), DpopError>> + Send + 'static, DpopError> {
+    ) -> Result<
+        VerifiedProof<impl Future<Output = Result<(), DpopError>> + Send + 'static>,
+        DpopError,
+    > {
+        let now = SystemTime::now();
         let htu = format!("{}{}", self.external_url, request.uri.path());
-        let checked = DpopRequest::new(request.method.as_str(), &htu, SystemTime::now())
+        let mut checked = DpopRequest::new(request.method.as_str(), &htu, now)
             .access_token(token, verified.confirmation_thumbprint());
+        if let Some(nonces) = &self.nonces {
+            checked = checked.nonces(nonces);
+        }
         let proof = self
             .verifier
             .verify(request.headers.get_all("dpop"), &checked)
@@ -114,8 +149,21 @@ impl DpopGuard {
                     );
                 }
             })?;
+        let new_nonce = match &self.nonces {
+            Some(nonces) if proof.send_new_nonce() => nonces.issue(now).map(String::into),
+            _ => None,
+        };
         let store = Arc::clone(&self.store);
-        Ok(async move { proof.check_replay(&*store).await })
+        Ok(VerifiedProof {
+            replay: async move { proof.check_replay(&*store).await },
+            new_nonce,
+        })
+    }
+
+    /// A nonce fresh from now, for a `use_dpop_nonce` answer; `None` without server nonces.
+    pub(crate) fn fresh_nonce(&self) -> Option<Box<str>> {
+        let nonces = self.nonces.as_ref()?;
+        nonces.issue(SystemTime::now()).map(String::into)
     }
 }
 
@@ -126,6 +174,7 @@ impl fmt::Debug for DpopGuard {
             .field("algs", &self.algs())
             .field("external_url", &self.external_url)
             .field("store", &self.store)
+            .field("nonces", &self.nonces)
             .finish()
     }
 }

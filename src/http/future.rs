@@ -1,5 +1,7 @@
 //! The response future shared by [`BearerGuard`](crate::service::BearerGuard) and
 //! [`RequireScopes`](crate::service::RequireScopes): the inner service's future, or a ready rejection.
+//! An admitted request's answer may be kept out of shared caches, and may carry a new DPoP
+//! server nonce.
 
 use std::fmt;
 use std::future::Future;
@@ -10,6 +12,8 @@ use http::HeaderMap;
 use http::Response;
 use http::header::{CACHE_CONTROL, HeaderValue};
 use pin_project_lite::pin_project;
+
+use crate::http::answer::rejection::insert_dpop_nonce;
 
 pin_project! {
     /// Response future of [`BearerGuard`](crate::service::BearerGuard) and
@@ -23,7 +27,7 @@ pin_project! {
 pin_project! {
     #[project = KindProj]
     enum Kind<F, B> {
-        Inner { #[pin] future: F, private: bool },
+        Inner { #[pin] future: F, private: bool, dpop_nonce: Option<Box<str>> },
         Rejected { response: Option<Response<B>> },
     }
 }
@@ -32,8 +36,18 @@ impl<F, B> ResponseFuture<F, B> {
     /// The inner service's answer; `private` keeps it out of shared caches, as RFC 6750 §2.3
     /// asks for tokens sent in the URL.
     pub(crate) fn inner(future: F, private: bool) -> Self {
+        Self::admitted(future, private, None)
+    }
+
+    /// [`inner`](Self::inner), with a new DPoP server nonce for the answer's `DPoP-Nonce`
+    /// (RFC 9449 §8.2), when the proof's nonce is from a slot that has turned.
+    pub(crate) fn admitted(future: F, private: bool, dpop_nonce: Option<Box<str>>) -> Self {
         Self {
-            kind: Kind::Inner { future, private },
+            kind: Kind::Inner {
+                future,
+                private,
+                dpop_nonce,
+            },
         }
     }
 
@@ -54,10 +68,19 @@ where
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         match self.project().kind.project() {
-            KindProj::Inner { future, private } => {
+            KindProj::Inner {
+                future,
+                private,
+                dpop_nonce,
+            } => {
                 let mut result = std::task::ready!(future.poll(cx));
-                if let (true, Ok(response)) = (*private, &mut result) {
-                    keep_private(response.headers_mut());
+                if let Ok(response) = &mut result {
+                    if *private {
+                        keep_private(response.headers_mut());
+                    }
+                    if let Some(nonce) = dpop_nonce.take() {
+                        insert_dpop_nonce(response.headers_mut(), &nonce);
+                    }
                 }
                 Poll::Ready(result)
             }

@@ -38,20 +38,26 @@ impl Required {
         })
     }
 
-    /// Passes when `token` holds the required scopes; else a 403 with `challenge`.
+    /// Passes when `token` holds the required scopes; else a 403 with `challenge`, whose
+    /// error and scope go on the challenge of the scheme the token came with (RFC 9449 §7.1,
+    /// §7.2).
     pub(crate) fn check(
         &self,
         token: &VerifiedToken,
         challenge: &Arc<Challenge>,
     ) -> Result<(), Rejection> {
         if self.requirement.is_satisfied_by(token.scopes()) {
-            Ok(())
-        } else {
-            Err(Rejection::insufficient_scope_for(
-                challenge,
-                Arc::clone(&self.rendered),
-            ))
+            return Ok(());
         }
+        let rejection = Rejection::insufficient_scope_for(challenge, Arc::clone(&self.rendered));
+        // A guard that takes DPoP lets a DPoP-bound token (`cnf.jkt`) in only with
+        // `Authorization: DPoP` and its proof, and an unbound one only as Bearer: the binding
+        // says which scheme the request used, at no cost to the request.
+        Err(if token.confirmation_thumbprint().is_some() {
+            rejection.of_dpop_request()
+        } else {
+            rejection
+        })
     }
 }
 

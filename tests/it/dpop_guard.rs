@@ -1,6 +1,7 @@
-//! Black-box tests: DPoP (RFC 9449) through the guard, and RFC 9728's metadata: proofs made by
-//! jsonwebtoken, DPoP-bound tokens minted by `TokenIssuer`, an axum `Router`, and (when
-//! `redis-server` is installed, as `.ci/run` does) two instances sharing one Redis.
+//! Black-box tests: DPoP (RFC 9449) through the guard, its server nonces (§8, §9), and RFC
+//! 9728's metadata: proofs made by jsonwebtoken, DPoP-bound tokens minted by `TokenIssuer`, an
+//! axum `Router`, and (when `redis-server` is installed, as `.ci/run` does) two instances
+//! sharing one Redis.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -10,10 +11,11 @@ use crate::common::*;
 use axum::body::Body;
 use axum::{Router, routing::get};
 use bearer_guard::dpop::{
-    DpopError, DpopMode, DpopProof, MemoryReplayStore, ReplayError, ReplayFuture, ReplayKey,
-    ReplayLimits, ReplayStore, jwk_thumbprint,
+    DpopError, DpopMode, DpopNonces, DpopProof, MemoryReplayStore, NonceMode, NonceSettings,
+    ReplayError, ReplayFuture, ReplayKey, ReplayLimits, ReplayStore, jwk_thumbprint,
 };
 use bearer_guard::issuer::TokenIssuer;
+use bearer_guard::registration::SigningSecret;
 use bearer_guard::{BearerGuardLayer, Rejection, RejectionKind, ResourceServer};
 use http::Request;
 use jsonwebtoken::Algorithm;
@@ -588,4 +590,272 @@ async fn the_error_goes_on_the_challenge_of_the_scheme_used() {
         challenge(&bearer_only, "Bearer", &stale).await,
         format!("Bearer {realm}, {expired}")
     );
+}
+
+/// The nonce slot of these tests: the longest taken, so that a test runs within one slot
+/// (and [`same_slot`] says when it did not).
+const SLOT: u64 = 300;
+
+fn nonce_settings(mode: NonceMode, secret: u8) -> NonceSettings {
+    NonceSettings::default()
+        .mode(mode)
+        .slot(std::time::Duration::from_secs(SLOT))
+        .secret(SigningSecret::from_bytes([secret; 32]))
+}
+
+/// The nonces of an instance with `secret`, to make nonces as it would, `ago` seconds ago.
+fn nonce_made(secret: u8, ago: u64) -> String {
+    DpopNonces::new(nonce_settings(NonceMode::Required, secret))
+        .unwrap()
+        .issue(UNIX_EPOCH + std::time::Duration::from_secs(now() - ago))
+        .unwrap()
+}
+
+/// Whether the clock is still in the nonce slot it was in at `since` (seconds since the
+/// epoch): a test that crossed a slot boundary saw its nonces age by a slot, and runs again.
+fn same_slot(since: u64) -> bool {
+    now() / SLOT == since / SLOT
+}
+
+fn dpop_nonce(answer: &Answer) -> Option<&str> {
+    answer
+        .response
+        .headers()
+        .get("dpop-nonce")
+        .map(|value| value.to_str().unwrap())
+}
+
+fn nonced(mode: DpopMode, nonces: NonceMode) -> Router {
+    app(builder(mode)
+        .dpop_nonces(nonce_settings(nonces, 1))
+        .build()
+        .unwrap())
+}
+
+/// A fresh proof by `p256` for `GET /orders` with `access_token` and server nonce `nonce`.
+fn get_with_nonce(access_token: &str, nonce: &str) -> String {
+    proof(
+        "p256",
+        "GET",
+        &format!("{API_URL}/orders"),
+        access_token,
+        json!({ "nonce": nonce }),
+    )
+}
+
+/// RFC 9449 §9: a proof without a nonce, where one is required, is answered 401
+/// `use_dpop_nonce` on the DPoP challenge with a fresh nonce in `DPoP-Nonce`; the client signs
+/// a new proof with it, and passes.
+#[tokio::test]
+async fn a_required_nonce_is_sent_with_use_dpop_nonce_and_taken_on_the_retry() {
+    let app = nonced(DpopMode::Allowed, NonceMode::Required);
+    let token = token(Some("p256"));
+    loop {
+        let started = now();
+        let first = send(&app, request("GET", "DPoP", &token, &[&fresh_get(&token)])).await;
+        assert_eq!(
+            (first.status, kind(&first)),
+            (401, Some(RejectionKind::Dpop(DpopError::NonceRequired)))
+        );
+        assert_eq!(
+            first.challenge.as_deref(),
+            Some(
+                format!(
+                    r#"Bearer realm="https://my-api-urn", DPoP realm="https://my-api-urn", error="use_dpop_nonce", error_description="The DPoP proof has no nonce", {ALGS}"#
+                )
+                .as_str()
+            )
+        );
+        assert!(first.body.contains("use_dpop_nonce"), "{}", first.body);
+        let nonce = dpop_nonce(&first).expect("a DPoP-Nonce header").to_owned();
+        // The nonce the rejection carries is the one sent.
+        let rejection = first.response.extensions().get::<Rejection>().unwrap();
+        assert_eq!(rejection.dpop_nonce(), Some(nonce.as_str()));
+
+        let retry = send(
+            &app,
+            request("GET", "DPoP", &token, &[&get_with_nonce(&token, &nonce)]),
+        )
+        .await;
+        if !same_slot(started) {
+            continue;
+        }
+        assert_eq!((retry.status, retry.body.as_str()), (200, "orders"));
+        // Its nonce is of the current slot: no new one yet.
+        assert_eq!(dpop_nonce(&retry), None);
+        // Bearer requests never see a nonce.
+        let bearer = send(&app, request("GET", "Bearer", &self::token(None), &[])).await;
+        assert_eq!((bearer.status, dpop_nonce(&bearer)), (200, None));
+        break;
+    }
+}
+
+/// A nonce older than two slots, or one made with another secret (another fleet's, or one
+/// rotated out, or made up), is refused `use_dpop_nonce` with a fresh nonce of our own, in
+/// both modes that issue nonces.
+#[tokio::test]
+async fn stale_and_foreign_nonces_are_refused_with_a_fresh_nonce() {
+    let token = token(Some("p256"));
+    let ours = DpopNonces::new(nonce_settings(NonceMode::Required, 1)).unwrap();
+    for mode in [NonceMode::Required, NonceMode::On] {
+        let app = nonced(DpopMode::Required, mode);
+        for (name, nonce, error) in [
+            ("stale", nonce_made(1, 3 * SLOT), DpopError::StaleNonce),
+            ("another secret", nonce_made(2, 0), DpopError::ForeignNonce),
+            ("made up", "not-a-nonce".to_owned(), DpopError::ForeignNonce),
+        ] {
+            let answer = send(
+                &app,
+                request("GET", "DPoP", &token, &[&get_with_nonce(&token, &nonce)]),
+            )
+            .await;
+            assert_eq!(
+                (answer.status, kind(&answer)),
+                (401, Some(RejectionKind::Dpop(error))),
+                "{mode:?} {name}"
+            );
+            let challenge = answer.challenge.as_deref().unwrap();
+            assert!(
+                challenge.starts_with(r#"DPoP realm="https://my-api-urn", error="use_dpop_nonce""#),
+                "{mode:?} {name}: {challenge}"
+            );
+            let fresh = dpop_nonce(&answer).expect("a DPoP-Nonce header");
+            assert_ne!(fresh, nonce, "{mode:?} {name}");
+            assert!(
+                matches!(
+                    ours.check(Some(fresh), SystemTime::now()),
+                    bearer_guard::dpop::NonceCheck::Fresh { .. }
+                ),
+                "{mode:?} {name}: the new nonce is one of ours"
+            );
+        }
+    }
+}
+
+/// RFC 9449 §8.2: a proof whose nonce is from the slot before passes, and the answer carries
+/// a new nonce; with nonces on (not required), a proof without one passes and is sent one;
+/// other refusals carry none.
+#[tokio::test]
+async fn an_aged_nonce_passes_and_the_answer_carries_a_new_one() {
+    let token = token(Some("p256"));
+    let app = nonced(DpopMode::Allowed, NonceMode::Required);
+    loop {
+        let started = now();
+        let aged = nonce_made(1, SLOT);
+        let answer = send(
+            &app,
+            request("GET", "DPoP", &token, &[&get_with_nonce(&token, &aged)]),
+        )
+        .await;
+        let current = nonce_made(1, 0);
+        if !same_slot(started) {
+            continue;
+        }
+        assert_eq!((answer.status, answer.body.as_str()), (200, "orders"));
+        assert_eq!(dpop_nonce(&answer), Some(current.as_str()));
+        break;
+    }
+
+    let on = nonced(DpopMode::Allowed, NonceMode::On);
+    let answer = send(&on, request("GET", "DPoP", &token, &[&fresh_get(&token)])).await;
+    assert_eq!(answer.status, 200);
+    let sent = dpop_nonce(&answer).expect("a DPoP-Nonce header").to_owned();
+    let with_it = send(
+        &on,
+        request("GET", "DPoP", &token, &[&get_with_nonce(&token, &sent)]),
+    )
+    .await;
+    assert_eq!(with_it.status, 200);
+
+    // A refusal for anything but the nonce carries none.
+    let wrong_key = proof(
+        "ed25519",
+        "GET",
+        &format!("{API_URL}/orders"),
+        &token,
+        json!({ "nonce": sent }),
+    );
+    let answer = send(&on, request("GET", "DPoP", &token, &[&wrong_key])).await;
+    assert_eq!(
+        (answer.status, kind(&answer), dpop_nonce(&answer)),
+        (401, Some(RejectionKind::Dpop(DpopError::KeyMismatch)), None)
+    );
+}
+
+/// A rejection hook of your own that leaves `DPoP-Nonce` out still answers with it: without
+/// it, a client told `use_dpop_nonce` could never get in.
+#[tokio::test]
+async fn a_custom_rejection_still_carries_the_nonce() {
+    let layer = builder(DpopMode::Required)
+        .dpop_nonces(nonce_settings(NonceMode::Required, 1))
+        .on_rejection(|rejection: &Rejection| {
+            let mut response = http::Response::new(Body::from(rejection.reason()));
+            *response.status_mut() = rejection.status();
+            response
+        })
+        .build()
+        .unwrap();
+    let app = Router::new()
+        .route("/orders", get(|| async { "orders" }))
+        .route_layer(layer);
+    let token = token(Some("p256"));
+    let answer = send(&app, request("GET", "DPoP", &token, &[&fresh_get(&token)])).await;
+    assert_eq!(
+        (answer.status, answer.body.as_str()),
+        (401, "dpop_nonce_required")
+    );
+    let nonce = dpop_nonce(&answer).expect("a DPoP-Nonce header");
+    let retry = send(
+        &app,
+        request("GET", "DPoP", &token, &[&get_with_nonce(&token, nonce)]),
+    )
+    .await;
+    assert_eq!(retry.status, 200);
+}
+
+/// RFC 9449 §7.1, §7.2: where Bearer and DPoP are both taken, a DPoP request refused for its
+/// scopes gets `insufficient_scope` and the scope on its DPoP challenge, the Bearer request on
+/// its Bearer challenge; per route and for every request alike.
+#[tokio::test]
+async fn a_dpop_request_refused_for_scope_gets_the_error_on_its_dpop_challenge() {
+    let realm = r#"realm="https://my-api-urn""#;
+    let scoped = r#"error="insufficient_scope", error_description="The access token lacks a required scope", scope="write:orders""#;
+    let orders_api = || api().with_scope("write:orders", "Write orders");
+    let per_route = {
+        let guard = BearerGuardLayer::builder(orders_api())
+            .issuer(ISSUER)
+            .dpop(DpopMode::Allowed)
+            .external_url(API_URL)
+            .build()
+            .unwrap();
+        let write = guard.require_all(["write:orders"]).unwrap();
+        Router::new()
+            .route("/orders", get(|| async { "orders" }).route_layer(write))
+            .route_layer(guard)
+    };
+    let every_request = app(BearerGuardLayer::builder(orders_api())
+        .issuer(ISSUER)
+        .dpop(DpopMode::Allowed)
+        .external_url(API_URL)
+        .require_scopes_for_every_request(bearer_guard::ScopeRequirement::all(["write:orders"]))
+        .build()
+        .unwrap());
+    let bound = token(Some("p256"));
+    let plain = token(None);
+    for (name, app) in [("per route", per_route), ("every request", every_request)] {
+        let dpop = send(&app, request("GET", "DPoP", &bound, &[&fresh_get(&bound)])).await;
+        assert_eq!(dpop.status, 403, "{name}");
+        assert_eq!(
+            dpop.challenge.as_deref(),
+            Some(format!("Bearer {realm}, DPoP {realm}, {scoped}, {ALGS}").as_str()),
+            "{name}"
+        );
+        let bearer = send(&app, request("GET", "Bearer", &plain, &[])).await;
+        assert_eq!(bearer.status, 403, "{name}");
+        assert_eq!(
+            bearer.challenge.as_deref(),
+            Some(format!("Bearer {realm}, {scoped}, DPoP {realm}, {ALGS}").as_str()),
+            "{name}"
+        );
+    }
 }

@@ -221,3 +221,226 @@ async fn an_rs256_api_listens_while_its_issuer_is_unreachable() {
     assert_eq!(answer.status, 503);
     assert!(answer.response.headers().contains_key("retry-after"));
 }
+
+/// The fleet variables (`REDIS_URL`, `DPOP_NONCE`, `DPOP_NONCE_SECRET`): what each setting
+/// gives, and the startup failures that say what to set, never quoting the secret.
+#[test]
+fn fleet_variables_are_checked_at_startup() {
+    let secret = "a-fleet-secret-of-at-least-32-bytes!";
+    let read = |takes_dpop, vars: &[(&str, &str)]| {
+        let vars: Vec<(String, String)> = vars
+            .iter()
+            .map(|(name, value)| ((*name).to_owned(), (*value).to_owned()))
+            .collect();
+        sample_api::fleet_settings(takes_dpop, |name| {
+            vars.iter()
+                .find(|(var, _)| var == name)
+                .map(|(_, value)| value.clone())
+        })
+    };
+    let (redis, nonces) = read(true, &[]).unwrap();
+    assert!(redis.is_none() && nonces.is_none());
+    let (redis, nonces) = read(
+        true,
+        &[
+            ("REDIS_URL", "redis://127.0.0.1:6379/"),
+            ("DPOP_NONCE", "required"),
+            ("DPOP_NONCE_SECRET", secret),
+        ],
+    )
+    .unwrap();
+    assert_eq!(redis.as_deref(), Some("redis://127.0.0.1:6379/"));
+    let nonces = bearer_guard::dpop::DpopNonces::new(nonces.unwrap()).unwrap();
+    assert_eq!(nonces.mode(), bearer_guard::dpop::NonceMode::Required);
+
+    for (name, takes_dpop, vars, says) in [
+        (
+            "no secret",
+            true,
+            &[("DPOP_NONCE", "required")][..],
+            "DPOP_NONCE=required needs DPOP_NONCE_SECRET",
+        ),
+        (
+            "a short secret",
+            true,
+            &[
+                ("DPOP_NONCE", "required"),
+                ("DPOP_NONCE_SECRET", "short-but-secret"),
+            ],
+            "DPOP_NONCE_SECRET has 16 bytes; at least 32",
+        ),
+        (
+            "another value",
+            true,
+            &[("DPOP_NONCE", "on"), ("DPOP_NONCE_SECRET", secret)],
+            "DPOP_NONCE=\"on\" is not taken: the accepted values are `required`",
+        ),
+        (
+            "a secret alone",
+            true,
+            &[("DPOP_NONCE_SECRET", secret)],
+            "set DPOP_NONCE=required",
+        ),
+        (
+            "Redis without DPoP",
+            false,
+            &[("REDIS_URL", "redis://127.0.0.1:6379/")],
+            "REDIS_URL is for DPoP, and this API takes no DPoP",
+        ),
+        (
+            "nonces without DPoP",
+            false,
+            &[("DPOP_NONCE", "required"), ("DPOP_NONCE_SECRET", secret)],
+            "DPOP_NONCE is for DPoP, and this API takes no DPoP",
+        ),
+    ] {
+        let err = read(takes_dpop, vars).unwrap_err();
+        assert!(err.contains(says), "{name}: {err}");
+        assert!(
+            !err.contains("short-but-secret") && !err.contains(secret),
+            "{name}: {err}"
+        );
+    }
+}
+
+/// Two instances of the sample API behind one load balancer, as `REDIS_URL` and
+/// `DPOP_NONCE=required` with a shared `DPOP_NONCE_SECRET` set them up, and a third with
+/// another secret: a proof replayed to the second is refused, a nonce from the first is taken
+/// by the second, and one from the third is refused with a fresh nonce.
+#[cfg(feature = "redis")]
+#[tokio::test]
+async fn two_instances_share_their_replay_store_and_their_nonces() {
+    use crate::common::keys::{dpop_proof, public_jwk};
+    use crate::common::redis::RedisServer;
+    use bearer_guard::dpop::{DpopError, DpopProof, RedisReplayStore, jwk_thumbprint};
+    use bearer_guard::issuer::TokenIssuer;
+    use bearer_guard::{Rejection, RejectionKind};
+
+    let Some(server) = RedisServer::start() else {
+        return;
+    };
+    const EXTERNAL_URL: &str = "http://127.0.0.1:3000";
+    let registration = || {
+        ResourceServer::from_json(&format!(
+            r#"{{"identifier": "https://my-api-urn", "signing_alg": "HS256", "signing_secret": "{SECRET}",
+                "scopes": [{{"value": "read:messages", "description": "Read messages"}}],
+                "proof_of_possession": {{"mechanism": "dpop", "required": true}}}}"#
+        ))
+        .unwrap()
+    };
+    let instance = |secret: &'static str| {
+        let url = server.url();
+        async move {
+            let (redis_url, nonces) = sample_api::fleet_settings(true, |name| match name {
+                "REDIS_URL" => Some(url.clone()),
+                "DPOP_NONCE" => Some("required".to_owned()),
+                "DPOP_NONCE_SECRET" => Some(secret.to_owned()),
+                _ => None,
+            })
+            .unwrap();
+            let fleet = sample_api::Fleet {
+                replay_store: Some(
+                    RedisReplayStore::connect(&redis_url.unwrap())
+                        .await
+                        .unwrap(),
+                ),
+                nonces,
+            };
+            sample_api::app_in_fleet(
+                registration(),
+                Some(ISSUER.to_owned()),
+                None,
+                Some(EXTERNAL_URL.to_owned()),
+                fleet,
+            )
+            .unwrap()
+        }
+    };
+    let fleet_secret = "the-fleet-secret-of-32-bytes-or-more";
+    let one = instance(fleet_secret).await;
+    let two = instance(fleet_secret).await;
+    let elsewhere = instance("another-fleets-secret-of-32-bytes-or-more").await;
+
+    let jkt = jwk_thumbprint(&public_jwk("p256").to_string()).unwrap();
+    let token = TokenIssuer::new(&registration(), ISSUER)
+        .unwrap()
+        .client_token("client-1")
+        .scope("read:messages")
+        .claim("cnf", json!({ "jkt": jkt }))
+        .sign()
+        .unwrap();
+    let jti = std::sync::atomic::AtomicU64::new(0);
+    let proof = |nonce: Option<&str>| {
+        let mut claims = json!({
+            "jti": format!("fleet-{}", jti.fetch_add(1, std::sync::atomic::Ordering::Relaxed)),
+            "htm": "GET",
+            "htu": format!("{EXTERNAL_URL}/api/private"),
+            "iat": now(),
+            "ath": DpopProof::access_token_hash(&token),
+        });
+        if let Some(nonce) = nonce {
+            claims["nonce"] = json!(nonce);
+        }
+        dpop_proof(jsonwebtoken::Algorithm::ES256, "p256", &claims)
+    };
+    let call = |proof: &str| {
+        http::Request::get("/api/private")
+            .header("authorization", format!("DPoP {token}"))
+            .header("dpop", proof)
+            .body(axum::body::Body::empty())
+            .unwrap()
+    };
+    let kind = |answer: &Answer| {
+        answer
+            .response
+            .extensions()
+            .get::<Rejection>()
+            .map(Rejection::kind)
+    };
+    let nonce_of = |answer: &Answer| {
+        answer
+            .response
+            .headers()
+            .get("dpop-nonce")
+            .map(|value| value.to_str().unwrap().to_owned())
+    };
+
+    // The first instance asks for a nonce, and takes its own.
+    let asked = send(&one, call(&proof(None))).await;
+    assert_eq!(
+        (asked.status, kind(&asked)),
+        (401, Some(RejectionKind::Dpop(DpopError::NonceRequired)))
+    );
+    assert!(
+        asked
+            .challenge
+            .as_deref()
+            .unwrap()
+            .contains(r#"error="use_dpop_nonce""#)
+    );
+    let nonce = nonce_of(&asked).expect("a DPoP-Nonce header");
+    let with_nonce = proof(Some(&nonce));
+    let answer = send(&one, call(&with_nonce)).await;
+    assert_eq!(answer.status, 200);
+    assert_eq!(answer.json()["sub"], "client-1@clients");
+
+    // Replayed to the second instance: refused there, by the shared store.
+    let replayed = send(&two, call(&with_nonce)).await;
+    assert_eq!(
+        (replayed.status, kind(&replayed)),
+        (401, Some(RejectionKind::Dpop(DpopError::Replayed)))
+    );
+    // A new proof with the first instance's nonce: taken by the second.
+    assert_eq!(send(&two, call(&proof(Some(&nonce)))).await.status, 200);
+
+    // A nonce of an instance with another secret: refused, with one of this fleet's.
+    let theirs = nonce_of(&send(&elsewhere, call(&proof(None))).await).unwrap();
+    let refused = send(&one, call(&proof(Some(&theirs)))).await;
+    assert_eq!(
+        (refused.status, kind(&refused)),
+        (401, Some(RejectionKind::Dpop(DpopError::ForeignNonce)))
+    );
+    let fresh = nonce_of(&refused).expect("a DPoP-Nonce header");
+    assert_ne!(fresh, theirs);
+    assert_eq!(send(&two, call(&proof(Some(&fresh)))).await.status, 200);
+}

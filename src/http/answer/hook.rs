@@ -6,7 +6,7 @@ use std::sync::{Arc, OnceLock};
 use http::{Method, Response, Uri};
 
 use crate::http::answer::challenge::Challenge;
-use crate::http::answer::rejection::{Rejection, RejectionKind};
+use crate::http::answer::rejection::{DPOP_NONCE, Rejection, RejectionKind, insert_dpop_nonce};
 use crate::token::GuardId;
 
 /// Builds the response for a rejected request; see
@@ -97,13 +97,19 @@ impl<R> Responder<R> {
     }
 
     /// Logs the rejection of a `method` request to `uri` and builds its response, with the
-    /// rejection in its extensions.
+    /// rejection in its extensions, and its server nonce in `DPoP-Nonce` when the hook left
+    /// none: a client told `use_dpop_nonce` without one could never get in.
     pub(crate) fn respond<B>(&self, rejection: Rejection, method: &Method, uri: &Uri) -> Response<B>
     where
         R: OnRejection<B>,
     {
         log_rejection(&rejection, method, uri);
         let mut response = self.on_rejection.on_rejection(&rejection);
+        if let Some(nonce) = rejection.dpop_nonce()
+            && !response.headers().contains_key(DPOP_NONCE)
+        {
+            insert_dpop_nonce(response.headers_mut(), nonce);
+        }
         response.extensions_mut().insert(rejection);
         response
     }

@@ -5,7 +5,7 @@ use std::fmt::{self, Write as _};
 use std::sync::Arc;
 
 use bytes::Bytes;
-use http::{HeaderValue, Response, StatusCode, header};
+use http::{HeaderMap, HeaderName, HeaderValue, Response, StatusCode, header};
 
 use crate::dpop::DpopError;
 use crate::http::answer::challenge::Challenge;
@@ -22,6 +22,8 @@ use crate::token::TokenErrorKind;
 /// | valid token, missing scope | 403 | `Bearer realm="…", error="insufficient_scope", error_description="…", scope="…"` |
 ///
 /// The rejected response always carries the [`Rejection`] in its extensions, for logging layers.
+/// A DPoP proof refused for its server nonce (`use_dpop_nonce`, RFC 9449 §9) is answered with a
+/// fresh one in `DPoP-Nonce` ([`dpop_nonce`](Self::dpop_nonce)).
 ///
 /// Each rejection is logged by `tracing` at **debug** level, one event with `reason`,
 /// `status`, `method` and `path` (never the query string, the token or a claim); a scope layer
@@ -77,6 +79,18 @@ pub struct Rejection {
     required_scope: Option<Arc<str>>,
     /// Seconds to send in `Retry-After`, for a 503.
     retry_after: Option<u64>,
+    /// The server nonce to send in `DPoP-Nonce` (RFC 9449 §9), for `use_dpop_nonce`.
+    dpop_nonce: Option<Box<str>>,
+}
+
+/// RFC 9449 §8.1's response header: the server nonce a client puts in its next proofs.
+pub(crate) const DPOP_NONCE: HeaderName = HeaderName::from_static("dpop-nonce");
+
+/// Sets `DPoP-Nonce: nonce` (a server nonce is base64url, so always a valid value).
+pub(crate) fn insert_dpop_nonce(headers: &mut HeaderMap, nonce: &str) {
+    if let Ok(value) = HeaderValue::from_str(nonce) {
+        headers.insert(DPOP_NONCE, value);
+    }
 }
 
 /// What kind of rejection, and so which answer.
@@ -232,6 +246,7 @@ impl Rejection {
             challenge: Arc::clone(challenge),
             dpop_scheme: false,
             required_scope: None,
+            dpop_nonce: None,
             // A DPoP replay store that cannot answer says when to come back.
             retry_after: match kind {
                 RejectionKind::Dpop(error) => error.retry_after().map(|wait| wait.as_secs().max(1)),
@@ -254,6 +269,13 @@ impl Rejection {
     /// The same rejection, of a request that came with `Authorization: DPoP`.
     pub(crate) fn of_dpop_request(mut self) -> Self {
         self.dpop_scheme = true;
+        self
+    }
+
+    /// The same rejection, with the server nonce `nonce` to send in `DPoP-Nonce`.
+    #[cfg_attr(not(feature = "jwks"), allow(dead_code))]
+    pub(crate) fn with_dpop_nonce(mut self, nonce: Box<str>) -> Self {
+        self.dpop_nonce = Some(nonce);
         self
     }
 
@@ -311,6 +333,25 @@ impl Rejection {
     #[must_use]
     pub fn retry_after(&self) -> Option<u64> {
         self.retry_after
+    }
+
+    /// The fresh server nonce the answer sends in `DPoP-Nonce` (RFC 9449 §9): set for a DPoP
+    /// proof refused as `use_dpop_nonce` (its nonce missing, stale or not ours) by a guard
+    /// with `dpop_nonces` (feature `jwks`). [`to_response`](Self::to_response)
+    /// and [`to_grpc_response`](Self::to_grpc_response) send it; the guard adds it to a
+    /// response of your own [`OnRejection`](crate::OnRejection) hook that has none.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use bearer_guard::{Rejection, RejectionKind};
+    ///
+    /// let rejection = Rejection::new(RejectionKind::MissingCredentials, "https://my-api-urn");
+    /// assert_eq!(rejection.dpop_nonce(), None);
+    /// ```
+    #[must_use]
+    pub fn dpop_nonce(&self) -> Option<&str> {
+        self.dpop_nonce.as_deref()
     }
 
     /// The scopes the route needs (space-delimited), for `insufficient_scope`.
@@ -373,8 +414,9 @@ impl Rejection {
         HeaderValue::from_str(&challenge).ok()
     }
 
-    /// The default answer: status, `WWW-Authenticate` and a small JSON body. The layers add
-    /// the rejection itself to the response extensions, whichever hook built the response.
+    /// The default answer: status, `WWW-Authenticate` (and `Retry-After`, `DPoP-Nonce` when they
+    /// apply) and a small JSON body. The layers add the rejection itself to the response
+    /// extensions, whichever hook built the response.
     ///
     /// # Example
     ///
@@ -422,6 +464,9 @@ impl Rejection {
         if let Some(seconds) = self.retry_after {
             headers.insert(header::RETRY_AFTER, HeaderValue::from(seconds));
         }
+        if let Some(nonce) = &self.dpop_nonce {
+            insert_dpop_nonce(headers, nonce);
+        }
         response
     }
 }
@@ -447,8 +492,8 @@ impl Rejection {
     /// The gRPC answer ("Trailers-Only", as gRPC servers send errors): HTTP 200,
     /// `content-type: application/grpc`, [`grpc-status`](Self::grpc_code), a percent-encoded
     /// `grpc-message` with the [description](Self::description), and the RFC 6750
-    /// `WWW-Authenticate` challenge (and `Retry-After`) kept as response metadata; the body
-    /// is empty. [`DefaultRejection`](crate::answer::DefaultRejection) answers so for
+    /// `WWW-Authenticate` challenge (and `Retry-After`, `DPoP-Nonce`) kept as response
+    /// metadata; the body is empty. [`DefaultRejection`](crate::answer::DefaultRejection) answers so for
     /// `tonic::body::Body` (feature `tonic`); a hook may call it for any body type, such as a
     /// gRPC service routed through axum.
     ///
@@ -484,6 +529,9 @@ impl Rejection {
         }
         if let Some(seconds) = self.retry_after {
             headers.insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+        }
+        if let Some(nonce) = &self.dpop_nonce {
+            insert_dpop_nonce(headers, nonce);
         }
         response
     }
@@ -759,6 +807,51 @@ mod tests {
     #[test]
     fn grpc_message_is_percent_encoded() {
         assert_eq!(grpc_percent_encode("50% off\n é"), "50%25 off%0A %C3%A9");
+    }
+
+    #[test]
+    fn a_nonce_to_send_rides_on_both_answers() {
+        let rejection = Rejection::new(RejectionKind::Dpop(DpopError::NonceRequired), realm())
+            .with_dpop_nonce("AAAAAAO1bNBc2kGKyQ0SLfjfXP1sWnyE".into());
+        assert_eq!(
+            rejection.dpop_nonce(),
+            Some("AAAAAAO1bNBc2kGKyQ0SLfjfXP1sWnyE")
+        );
+        let http: Response<TestBody> = rejection.to_response();
+        let grpc: Response<String> = rejection.to_grpc_response();
+        for headers in [http.headers(), grpc.headers()] {
+            assert_eq!(headers[DPOP_NONCE], "AAAAAAO1bNBc2kGKyQ0SLfjfXP1sWnyE");
+        }
+        // Without one, neither answer has the header.
+        let plain = Rejection::new(RejectionKind::Dpop(DpopError::Replayed), realm());
+        let http: Response<TestBody> = plain.to_response();
+        let grpc: Response<String> = plain.to_grpc_response();
+        assert!(!http.headers().contains_key(DPOP_NONCE));
+        assert!(!grpc.headers().contains_key(DPOP_NONCE));
+    }
+
+    #[test]
+    fn a_dpop_requests_scope_error_goes_on_its_dpop_challenge() {
+        let challenge = Arc::new(Challenge {
+            realm: realm(),
+            bearer: true,
+            dpop_algs: Some("ES256".into()),
+            resource_metadata: None,
+        });
+        let scope = || Rejection::insufficient_scope_for(&challenge, "read:messages".into());
+        let error = r#"error="insufficient_scope", error_description="The access token lacks a required scope", scope="read:messages""#;
+        assert_eq!(
+            self::challenge(&scope().of_dpop_request()),
+            format!(
+                r#"Bearer realm="https://my-api-urn", DPoP realm="https://my-api-urn", {error}, algs="ES256""#
+            )
+        );
+        assert_eq!(
+            self::challenge(&scope()),
+            format!(
+                r#"Bearer realm="https://my-api-urn", {error}, DPoP realm="https://my-api-urn", algs="ES256""#
+            )
+        );
     }
 
     #[test]

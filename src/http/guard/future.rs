@@ -65,7 +65,12 @@ pin_project! {
     {
         Ready { #[pin] future: ResponseFuture<S::Future, ResBody> },
         WaitingForKeys { wait: KeyWait, parked: Option<Box<Parked<S, ReqBody, R>>> },
-        CheckingReplay { check: ReplayCheck, in_url: bool, parked: Option<Box<Parked<S, ReqBody, R>>> },
+        CheckingReplay {
+            check: ReplayCheck,
+            in_url: bool,
+            dpop_nonce: Option<Box<str>>,
+            parked: Option<Box<Parked<S, ReqBody, R>>>,
+        },
     }
 }
 
@@ -109,10 +114,10 @@ where
             std::mem::replace(inner, ready)
         };
         match decision {
-            Decision::Admit { in_url } => {
+            Decision::Admit { in_url, dpop_nonce } => {
                 verifiers.front().leave_hook::<ResBody, _>(&mut request);
                 Self::Ready {
-                    future: ResponseFuture::inner(inner.call(request), in_url),
+                    future: ResponseFuture::admitted(inner.call(request), in_url, dpop_nonce),
                 }
             }
             Decision::Reject(rejection) => {
@@ -126,9 +131,14 @@ where
                 wait,
                 parked: Parked::boxed(request, park(inner), verifiers.clone()),
             },
-            Decision::CheckReplay { check, in_url } => Self::CheckingReplay {
+            Decision::CheckReplay {
                 check,
                 in_url,
+                dpop_nonce,
+            } => Self::CheckingReplay {
+                check,
+                in_url,
+                dpop_nonce,
                 parked: Parked::boxed(request, park(inner), verifiers.clone()),
             },
         }
@@ -161,17 +171,19 @@ where
                 StateProj::CheckingReplay {
                     check,
                     in_url,
+                    dpop_nonce,
                     parked,
                 } => {
                     let checked = ready!(check.as_mut().poll(cx));
                     let in_url = *in_url;
+                    let dpop_nonce = dpop_nonce.take();
                     let Parked {
                         request,
                         mut inner,
                         verifiers,
                     } = Parked::take(parked);
                     let decision = match checked {
-                        Ok(()) => Decision::Admit { in_url },
+                        Ok(()) => Decision::Admit { in_url, dpop_nonce },
                         Err(error) => Decision::Reject(
                             verifiers
                                 .front()

@@ -7,10 +7,12 @@
 //! 2. **Choose the verifier**: the one API, or of several the one the token's unverified
 //!    `aud` and `iss` name.
 //! 3. **Verify the token**: the verified-token cache, or the signature and every claim.
-//! 4. **Check the binding** of the token to the request: a DPoP proof.
+//! 4. **Check the binding** of the token to the request: a DPoP proof (and its server nonce,
+//!    where the API issues them: a refusal for the nonce carries a fresh one).
 //! 5. **Check the scopes** every request of the API needs.
-//! 6. **Decide**: admit (the verified token in the request extensions), reject, or wait (for
-//!    a key set refetched for an unknown `kid`, for the replay store) and decide again.
+//! 6. **Decide**: admit (the verified token in the request extensions, and a new server nonce
+//!    for the answer when the proof's has aged), reject, or wait (for a key set refetched for
+//!    an unknown `kid`, for the replay store) and decide again.
 //!
 //! A request that waited for keys runs the same function again as [`Attempt::AfterKeyRefetch`],
 //! which never waits twice.
@@ -48,9 +50,11 @@ pub(crate) type ReplayCheck = Pin<Box<dyn Future<Output = Result<(), DpopError>>
 
 /// What the pipeline decided about a request.
 pub(crate) enum Decision {
-    /// Let it through; `in_url` when the token came in the query string.
+    /// Let it through; `in_url` when the token came in the query string; `dpop_nonce`, a new
+    /// server nonce for the answer's `DPoP-Nonce` (RFC 9449 §8.2), never one without DPoP.
     Admit {
         in_url: bool,
+        dpop_nonce: Option<Box<str>>,
     },
     Reject(Rejection),
     /// Its token names a `kid` the key set lacks, and a refetch runs: decide again after.
@@ -61,7 +65,16 @@ pub(crate) enum Decision {
     CheckReplay {
         check: ReplayCheck,
         in_url: bool,
+        dpop_nonce: Option<Box<str>>,
     },
+}
+
+/// What a good DPoP proof leaves to do: its replay check, and the new server nonce to send
+/// with the answer, if its own has aged.
+#[cfg_attr(not(feature = "jwks"), allow(dead_code))]
+struct Bound {
+    check: ReplayCheck,
+    dpop_nonce: Option<Box<str>>,
 }
 
 /// The credentials a request came with.
@@ -101,8 +114,8 @@ impl<R> Verifiers<R> {
             Ok(verified) => verified,
             Err(kind) => return api.refused(kind, &found.token, attempt, found.dpop),
         };
-        let replay = match api.check_binding(request, &found, &verified) {
-            Ok(replay) => replay,
+        let bound = match api.check_binding(request, &found, &verified) {
+            Ok(bound) => bound,
             Err(rejection) => return Decision::Reject(rejection),
         };
         if let Err(rejection) = api.check_scopes(&verified) {
@@ -110,9 +123,16 @@ impl<R> Verifiers<R> {
         }
         let in_url = found.in_url;
         api.admit(request, verified);
-        match replay {
-            Some(check) => Decision::CheckReplay { check, in_url },
-            None => Decision::Admit { in_url },
+        match bound {
+            Some(Bound { check, dpop_nonce }) => Decision::CheckReplay {
+                check,
+                in_url,
+                dpop_nonce,
+            },
+            None => Decision::Admit {
+                in_url,
+                dpop_nonce: None,
+            },
         }
     }
 }
@@ -160,7 +180,10 @@ impl<R> Api<R> {
     fn admit_anonymous(&self, request: &mut Parts) -> Decision {
         let anonymous = Anonymous(Arc::clone(&self.responder.challenge));
         request.extensions.insert(anonymous);
-        Decision::Admit { in_url: false }
+        Decision::Admit {
+            in_url: false,
+            dpop_nonce: None,
+        }
     }
 
     /// Step 3's refusal: 401, but 503 when the keys are not available, and a wait when an
@@ -192,8 +215,9 @@ impl<R> Api<R> {
     }
 
     /// Step 4: the token's binding to the request. A request with `Authorization: DPoP` must
-    /// carry a good proof for it (whose replay check is returned), and a DPoP-bound token
-    /// must not come as a bearer token (RFC 9449 §7.1).
+    /// carry a good proof for it (whose replay check is returned, with a new server nonce
+    /// when its own has aged), and a DPoP-bound token must not come as a bearer token (RFC
+    /// 9449 §7.1). A proof refused for its server nonce is answered with a fresh one (§9).
     #[cfg_attr(
         not(feature = "jwks"),
         allow(clippy::unused_self, clippy::unnecessary_wraps)
@@ -203,15 +227,24 @@ impl<R> Api<R> {
         request: &Parts,
         found: &Found<'_>,
         verified: &VerifiedToken,
-    ) -> Result<Option<ReplayCheck>, Rejection> {
+    ) -> Result<Option<Bound>, Rejection> {
         #[cfg(feature = "jwks")]
         if let Some(dpop) = &self.dpop {
             let refuse = |error| self.reject(RejectionKind::Dpop(error));
             if found.dpop {
-                return dpop
-                    .check(request, &found.token, verified)
-                    .map(|check| Some(Box::pin(check) as ReplayCheck))
-                    .map_err(|error| refuse(error).of_dpop_request());
+                return match dpop.check(request, &found.token, verified) {
+                    Ok(proof) => Ok(Some(Bound {
+                        check: Box::pin(proof.replay),
+                        dpop_nonce: proof.new_nonce,
+                    })),
+                    Err(error) => {
+                        let rejection = refuse(error).of_dpop_request();
+                        Err(match error.wants_nonce().then(|| dpop.fresh_nonce()) {
+                            Some(Some(nonce)) => rejection.with_dpop_nonce(nonce),
+                            _ => rejection,
+                        })
+                    }
+                };
             }
             if verified.confirmation_thumbprint().is_some() {
                 return Err(refuse(DpopError::BoundTokenAsBearer));
