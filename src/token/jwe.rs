@@ -355,7 +355,7 @@ impl JweDecryptionKeys {
     fn candidates<'k>(
         &'k self,
         kid: Option<&str>,
-    ) -> Result<impl Iterator<Item = &'k DecryptionKey> + Clone, JweFailure> {
+    ) -> Result<impl Iterator<Item = &'k DecryptionKey>, JweFailure> {
         let wanted: Option<Option<&str>> = match kid {
             Some(kid) if self.labelled => {
                 if !self.keys.iter().any(|key| key.kid.as_deref() == Some(kid)) {
@@ -620,7 +620,7 @@ pub(crate) fn decrypt(
         return Err(JweFailure::Algorithm.into());
     }
 
-    let wrapped = decode(segments.encrypted_key, 1 + MAX_MODULUS_LEN)?;
+    let wrapped = decode_key(segments.encrypted_key)?;
     let mut candidates = candidates
         .filter(|key| key.modulus_len == wrapped.len())
         .peekable();
@@ -711,9 +711,10 @@ fn open(
     .map(|plaintext| plaintext.len())
 }
 
-/// `segment` decoded, if it is strict base64url of at most `max` bytes.
-fn decode(segment: &str, max: usize) -> Result<Vec<u8>, JweFailure> {
-    if segment.len() > max.div_ceil(3) * 4 {
+/// The encrypted key `segment` decoded, if it is strict base64url and no longer than the
+/// largest modulus.
+fn decode_key(segment: &str) -> Result<Vec<u8>, JweFailure> {
+    if segment.len() > (MAX_MODULUS_LEN * 4).div_ceil(3) {
         return Err(JweFailure::EncryptedKeyLength);
     }
     URL_SAFE_NO_PAD

@@ -12,6 +12,9 @@ Needs: pip install jwcrypto  (which brings cryptography)
   written out, so the content decryption can be checked against the published vector.
 
 Every run makes a new key and new tokens: commit all the outputs together.
+
+With `--decrypt TOKEN`, it makes nothing and prints what jwcrypto decrypts TOKEN to with the
+committed key instead (to check bearer-guard's TokenEncryptionKey the other way round).
 """
 
 import base64
@@ -243,5 +246,18 @@ def main():
     (HERE / "fixtures.json").write_text(json.dumps(out, indent=2) + "\n")
 
 
+def decrypt(token: str):
+    key = jwk.JWK.from_pem((HERE / "rsa2048_enc.pem").read_bytes())
+    jwe_token = jwe.JWE()
+    jwe_token.deserialize(token, key=key)
+    print(json.dumps({"header": json.loads(jwe_token.objects["protected"]),
+                      "plaintext": jwe_token.payload.decode()}))
+
+
 if __name__ == "__main__":
-    main()
+    import sys
+
+    if len(sys.argv) == 3 and sys.argv[1] == "--decrypt":
+        decrypt(sys.argv[2])
+    else:
+        main()
