@@ -18,6 +18,8 @@ use crate::keys::{Algorithm, HmacKey};
 use crate::token::{REGISTERED, is_scope_token};
 
 #[cfg(feature = "jwks")]
+pub use crate::token::TokenEncryptionKey;
+#[cfg(feature = "jwks")]
 pub use signing_key::{SigningKey, SigningKeyError};
 
 /// Auth0's default `token_lifetime`, used when the resource server has none.

@@ -145,7 +145,8 @@ pub mod cache {
 }
 
 /// The key cache of an API whose tokens are signed with public keys (feature `jwks`): its
-/// settings, its status, and the fetchers that bring its JWK set.
+/// settings, its status, and the fetchers that bring its JWK set; and why a key for
+/// encrypted tokens (JWE) could not be made.
 #[cfg(feature = "jwks")]
 pub mod jwks {
     #[cfg(feature = "reqwest")]
@@ -153,6 +154,9 @@ pub mod jwks {
     pub use crate::keys::{
         FetchError, FetchFuture, JwksFetcher, KeyCacheSettings, KeyCacheStatus, KeysNotReady,
     };
+    #[doc(hidden)]
+    pub use crate::token::JweBench;
+    pub use crate::token::JweKeyError;
 }
 
 /// Recipes: strict and optional routes, `.layer` or `.route_layer`, cookies, tonic, several

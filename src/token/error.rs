@@ -129,6 +129,15 @@ pub enum TokenErrorKind {
     /// Not the token's fault: no key set has loaded yet, or the one loaded has been stale
     /// for too long (feature `jwks`). The layer answers 503 with `Retry-After`.
     KeysUnavailable,
+    /// An encrypted token (JWE) whose protected header names a key management algorithm,
+    /// a content encryption or a content type this API does not accept (`RSA1_5`, `dir`,
+    /// `A128CBC-HS256`, …), or asks for compression (`zip`) (feature `jwks`).
+    UnsupportedEncryption,
+    /// An encrypted token (JWE) that passed the header checks and cannot be decrypted: its
+    /// key does not unwrap, its tag does not verify, or what it holds is not a signed token.
+    /// One kind and one description for all of them, so that no answer says which step
+    /// failed (feature `jwks`).
+    Undecryptable,
 }
 
 impl TokenErrorKind {
@@ -164,6 +173,8 @@ impl TokenErrorKind {
             Self::NestedToken => "nested_jwt",
             Self::MissingKeyId => "missing_kid",
             Self::KeysUnavailable => "keys_unavailable",
+            Self::UnsupportedEncryption => "unsupported_enc",
+            Self::Undecryptable => "undecryptable",
         }
     }
 
@@ -202,6 +213,10 @@ impl TokenErrorKind {
             Self::NestedToken => "The access token is a nested JWT",
             Self::MissingKeyId => "The access token names no key, and several could verify it",
             Self::KeysUnavailable => "The keys to verify access tokens are not available yet",
+            Self::UnsupportedEncryption => {
+                "The access token is not encrypted the way this API accepts"
+            }
+            Self::Undecryptable => "The access token cannot be decrypted",
         }
     }
 }

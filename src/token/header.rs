@@ -88,7 +88,7 @@ pub(crate) fn check<'b>(
 
 /// Whether a media type (`typ`, `cty`) is `subtype` or `application/subtype`, compared
 /// case-insensitively (RFC 7515 §4.1.9).
-fn is_media_type(value: &str, subtype: &str) -> bool {
+pub(crate) fn is_media_type(value: &str, subtype: &str) -> bool {
     let value = value
         .get(..12)
         .filter(|prefix| prefix.eq_ignore_ascii_case("application/"))

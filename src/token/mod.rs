@@ -5,6 +5,8 @@ mod cache;
 mod claims;
 mod error;
 mod header;
+#[cfg(feature = "jwks")]
+mod jwe;
 pub(crate) mod jws;
 pub(crate) mod peek;
 mod scopes;
@@ -17,6 +19,10 @@ pub use cache::{TokenCacheSettings, TokenCacheStatus};
 #[cfg(feature = "issuer")]
 pub(crate) use claims::REGISTERED;
 pub use error::{TokenError, TokenErrorKind};
+#[cfg(all(feature = "jwks", feature = "issuer"))]
+pub use jwe::TokenEncryptionKey;
+#[cfg(feature = "jwks")]
+pub use jwe::{JweBench, JweKeyError};
 #[cfg(feature = "issuer")]
 pub(crate) use scopes::is_scope_token;
 pub use scopes::{ScopeRequirement, Scopes, ScopesIter};
