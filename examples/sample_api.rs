@@ -9,7 +9,8 @@
 //! Configuration: `RESOURCE_SERVER_JSON`, the path of a resource server as the Management API
 //! returns it; `TOKEN_ISSUER`, the expected `iss` (optional for HS256). With no
 //! `RESOURCE_SERVER_JSON` it runs on an embedded demo resource server and prints `curl` lines
-//! with fresh demo tokens.
+//! with fresh demo tokens. `RUST_LOG` sets what it logs (default `info`; `bearer_guard=debug`
+//! shows each rejection with its reason).
 //!
 //! An API signed with public keys (`signing_alg` RS256, RS512, PS256, ES256, EdDSA, …; no
 //! `signing_secret`) needs `TOKEN_ISSUER`: its keys come from discovery at
@@ -245,6 +246,11 @@ fn fail(message: impl std::fmt::Display) -> ! {
 
 #[tokio::main]
 async fn main() {
+    // The library's warnings (a discovery document naming another issuer, a replay store
+    // that fails) reach the console; `RUST_LOG=bearer_guard=debug` shows every rejection.
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    tracing_subscriber::fmt().with_env_filter(filter).init();
     let issuer = std::env::var("TOKEN_ISSUER").ok();
     let json_path = std::env::var("RESOURCE_SERVER_JSON").ok();
     let api = match &json_path {

@@ -205,7 +205,9 @@ impl<R> BearerGuardBuilder<R> {
     /// allowing it). `Authorization` headers carry no such risk: prefer them for APIs called
     /// by scripts.
     ///
-    /// `build` refuses a name that is not a cookie-name token, or a cookie named twice.
+    /// `build` refuses a name that is not a cookie-name token, or a cookie named twice. To
+    /// take the cookie alone and ignore `Authorization`, add
+    /// [`token_sources_only`](Self::token_sources_only).
     ///
     /// # Example
     ///
@@ -282,6 +284,35 @@ impl<R> BearerGuardBuilder<R> {
         self
     }
 
+    /// Reads the token only from the sources set with [`token_cookie`](Self::token_cookie),
+    /// [`token_header`](Self::token_header) or [`token_from`](Self::token_from): an
+    /// `Authorization` header is then not read at all (a request with only that header has no
+    /// credentials, 401). For a browser-facing API whose token is in a cookie, and nothing
+    /// else. The cookie's CSRF advice holds all the more: every request that carries the
+    /// cookie is authenticated. Defaults to off: `Authorization` is always read.
+    ///
+    /// `build` refuses it without a source, and with DPoP (whose requests come as
+    /// `Authorization: DPoP`).
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use bearer_guard::{BearerGuardLayer, ResourceServer};
+    ///
+    /// let api = ResourceServer::new("https://my-api-urn", "FF1prn9UxZotnFEfPVwEJhqqyRmwdSu5");
+    /// let cookie_only = BearerGuardLayer::builder(api.clone())
+    ///     .token_cookie("access_token")
+    ///     .token_sources_only()
+    ///     .build()?;
+    /// // Nothing to read from: refused at startup.
+    /// assert!(BearerGuardLayer::builder(api).token_sources_only().build().is_err());
+    /// # Ok::<(), bearer_guard::ConfigError>(())
+    /// ```
+    pub fn token_sources_only(mut self) -> Self {
+        self.settings.http.sources_only = true;
+        self
+    }
+
     /// Applies the JWT access token profile of RFC 9068: the header's `typ` must be `at+jwt`
     /// (or `application/at+jwt`), `sub`, `client_id`, `iat` and `jti` are required (and `iss`,
     /// even with no [`issuer`](Self::issuer) to match), and an `iat` after now plus leeway is
@@ -334,6 +365,57 @@ impl<R> BearerGuardBuilder<R> {
         self
     }
 
+    /// Publishes the protected resource's metadata (RFC 9728) and names its URL in every
+    /// challenge (`resource_metadata="…"`, §5.1), so that a client (an MCP client, say) finds
+    /// the authorization server from a 401 alone; serve it with
+    /// [`BearerGuardLayer::resource_metadata`]. The resource server's identifier must be the
+    /// API's https URL (clients fetch the metadata from its origin) and an
+    /// [`issuer`](Self::issuer) must be set. Defaults to off.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use bearer_guard::{BearerGuardLayer, Rejection, RejectionKind, ResourceServer};
+    ///
+    /// let api = ResourceServer::new("https://api.example.com/mcp", "FF1prn9UxZotnFEfPVwEJhqqyRmwdSu5");
+    /// let guard = BearerGuardLayer::builder(api)
+    ///     .issuer("https://my-tenant.example.com/")
+    ///     .resource_metadata()
+    ///     .build()?;
+    /// assert!(guard.resource_metadata().is_some());
+    /// # Ok::<(), bearer_guard::ConfigError>(())
+    /// ```
+    pub fn resource_metadata(mut self) -> Self {
+        self.settings.http.resource_metadata = true;
+        self
+    }
+
+    /// Sizes or disables the cache of verified tokens, which lets a repeated token skip its
+    /// signature and claims parsing; see [`TokenCacheSettings`] for what a hit still checks
+    /// and the revocation trade-off. Defaults to on, at 8 MiB and 5 minutes.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use bearer_guard::{BearerGuardLayer, ResourceServer};
+    /// use bearer_guard::cache::TokenCacheSettings;
+    ///
+    /// let api = ResourceServer::new("https://my-api-urn", "FF1prn9UxZotnFEfPVwEJhqqyRmwdSu5");
+    /// let guard = BearerGuardLayer::builder(api)
+    ///     .token_cache(TokenCacheSettings::disabled())
+    ///     .build()?;
+    /// assert!(guard.token_cache_status().is_none());
+    /// # Ok::<(), bearer_guard::ConfigError>(())
+    /// ```
+    pub fn token_cache(mut self, settings: TokenCacheSettings) -> Self {
+        self.settings.token.token_cache = settings;
+        self
+    }
+}
+
+/// Public keys (feature `jwks`): where the JWK set comes from, and how it is cached.
+#[cfg(feature = "jwks")]
+impl<R> BearerGuardBuilder<R> {
     /// The public keys of an API signed with RS*, PS*, ES*, EdDSA or Ed25519: the issuer's JWK
     /// set document (RFC 7517 §5), as `https://{tenant}/.well-known/jwks.json` serves it.
     /// For tests and air-gapped setups; parsed once, at [`build`](Self::build). Feature
@@ -361,7 +443,6 @@ impl<R> BearerGuardBuilder<R> {
     ///     .build()?;
     /// # Ok::<(), bearer_guard::ConfigError>(())
     /// ```
-    #[cfg(feature = "jwks")]
     pub fn static_jwks(mut self, document: impl Into<String>) -> Self {
         self.settings.keys.public.static_jwks = Some(document.into());
         self
@@ -386,7 +467,6 @@ impl<R> BearerGuardBuilder<R> {
     ///     .build()?;
     /// # Ok::<(), bearer_guard::ConfigError>(())
     /// ```
-    #[cfg(feature = "jwks")]
     pub fn jwks_uri(mut self, url: impl Into<String>) -> Self {
         self.settings.keys.public.jwks_uri = Some(url.into());
         self
@@ -395,37 +475,31 @@ impl<R> BearerGuardBuilder<R> {
     /// Fetches discovery documents and JWK sets with `fetcher` (your HTTP client, a proxy,
     /// mTLS, a custom CA, a test double). Defaults to the `reqwest` feature's client.
     /// Feature `jwks`.
-    #[cfg(feature = "jwks")]
     pub fn jwks_fetcher(mut self, fetcher: impl JwksFetcher) -> Self {
         self.settings.keys.public.fetcher = Some(Fetcher(Arc::new(fetcher)));
         self
     }
 
-    /// Publishes the protected resource's metadata (RFC 9728) and names its URL in every
-    /// challenge (`resource_metadata="…"`, §5.1), so that a client (an MCP client, say) finds
-    /// the authorization server from a 401 alone; serve it with
-    /// [`BearerGuardLayer::resource_metadata`]. The resource server's identifier must be the
-    /// API's https URL (clients fetch the metadata from its origin) and an
-    /// [`issuer`](Self::issuer) must be set. Defaults to off.
-    ///
-    /// # Example
-    ///
-    /// ```
-    /// use bearer_guard::{BearerGuardLayer, Rejection, RejectionKind, ResourceServer};
-    ///
-    /// let api = ResourceServer::new("https://api.example.com/mcp", "FF1prn9UxZotnFEfPVwEJhqqyRmwdSu5");
-    /// let guard = BearerGuardLayer::builder(api)
-    ///     .issuer("https://my-tenant.example.com/")
-    ///     .resource_metadata()
-    ///     .build()?;
-    /// assert!(guard.resource_metadata().is_some());
-    /// # Ok::<(), bearer_guard::ConfigError>(())
-    /// ```
-    pub fn resource_metadata(mut self) -> Self {
-        self.settings.http.resource_metadata = true;
+    /// The key cache's timeouts, lifetimes, backoff and refetch budget; see
+    /// [`KeyCacheSettings`] for the defaults. Feature `jwks`.
+    pub fn key_cache(mut self, settings: KeyCacheSettings) -> Self {
+        self.settings.keys.public.cache = settings;
         self
     }
 
+    /// Also accepts tokens signed with `alg`, besides the resource server's `signing_alg`:
+    /// an explicit widening, for an issuer that signs with more than one algorithm. Only
+    /// algorithms that verify with public keys can be added. Feature `jwks`. Defaults to
+    /// none: the algorithm is pinned to the resource server's.
+    pub fn also_accept_algorithm(mut self, alg: Algorithm) -> Self {
+        self.settings.keys.public.also_accepted.push(alg);
+        self
+    }
+}
+
+/// DPoP (RFC 9449, feature `jwks`): proofs, their replay store and server nonces.
+#[cfg(feature = "jwks")]
+impl<R> BearerGuardBuilder<R> {
     /// DPoP (RFC 9449): `Disabled`, `Allowed` (Bearer and DPoP tokens both taken) or
     /// `Required`. Defaults to what the registration's `proof_of_possession` says, `Disabled`
     /// when it says nothing ([`ResourceServer::dpop_mode`]): DPoP is taken only when asked
@@ -450,7 +524,6 @@ impl<R> BearerGuardBuilder<R> {
     /// let guard = BearerGuardLayer::builder(api).dpop(DpopMode::Required).build()?;
     /// # Ok::<(), bearer_guard::ConfigError>(())
     /// ```
-    #[cfg(feature = "jwks")]
     pub fn dpop(mut self, mode: DpopMode) -> Self {
         self.settings.dpop.mode = Some(mode);
         self
@@ -458,7 +531,6 @@ impl<R> BearerGuardBuilder<R> {
 
     /// The algorithms, `iat` window and leeway DPoP proofs are checked with; see
     /// [`DpopSettings`]. Feature `jwks`.
-    #[cfg(feature = "jwks")]
     pub fn dpop_settings(mut self, settings: DpopSettings) -> Self {
         self.settings.dpop.proofs = settings;
         self
@@ -468,7 +540,6 @@ impl<R> BearerGuardBuilder<R> {
     /// process; an API with several instances behind a load balancer needs a shared one, such
     /// as the `redis` feature's `RedisReplayStore`, or a proof replayed to another instance
     /// is accepted there. Feature `jwks`.
-    #[cfg(feature = "jwks")]
     pub fn dpop_replay_store(mut self, store: impl ReplayStore + 'static) -> Self {
         self.settings.dpop.store = Some(Arc::new(store));
         self
@@ -515,7 +586,6 @@ impl<R> BearerGuardBuilder<R> {
     /// assert!(err.to_string().contains("nonce secret"), "{err}");
     /// # Ok::<(), bearer_guard::ConfigError>(())
     /// ```
-    #[cfg(feature = "jwks")]
     pub fn dpop_nonces(mut self, settings: NonceSettings) -> Self {
         self.settings.dpop.nonces = Some(settings);
         self
@@ -548,52 +618,13 @@ impl<R> BearerGuardBuilder<R> {
     ///     .build()?;
     /// # Ok::<(), bearer_guard::ConfigError>(())
     /// ```
-    #[cfg(feature = "jwks")]
     pub fn external_url(mut self, url: impl Into<String>) -> Self {
         self.settings.dpop.external_url = Some(url.into());
         self
     }
+}
 
-    /// Sizes or disables the cache of verified tokens, which lets a repeated token skip its
-    /// signature and claims parsing; see [`TokenCacheSettings`] for what a hit still checks
-    /// and the revocation trade-off. Defaults to on, at 8 MiB and 5 minutes.
-    ///
-    /// # Example
-    ///
-    /// ```
-    /// use bearer_guard::{BearerGuardLayer, ResourceServer};
-    /// use bearer_guard::cache::TokenCacheSettings;
-    ///
-    /// let api = ResourceServer::new("https://my-api-urn", "FF1prn9UxZotnFEfPVwEJhqqyRmwdSu5");
-    /// let guard = BearerGuardLayer::builder(api)
-    ///     .token_cache(TokenCacheSettings::disabled())
-    ///     .build()?;
-    /// assert!(guard.token_cache_status().is_none());
-    /// # Ok::<(), bearer_guard::ConfigError>(())
-    /// ```
-    pub fn token_cache(mut self, settings: TokenCacheSettings) -> Self {
-        self.settings.token.token_cache = settings;
-        self
-    }
-
-    /// The key cache's timeouts, lifetimes, backoff and refetch budget; see
-    /// [`KeyCacheSettings`] for the defaults. Feature `jwks`.
-    #[cfg(feature = "jwks")]
-    pub fn key_cache(mut self, settings: KeyCacheSettings) -> Self {
-        self.settings.keys.public.cache = settings;
-        self
-    }
-
-    /// Also accepts tokens signed with `alg`, besides the resource server's `signing_alg`:
-    /// an explicit widening, for an issuer that signs with more than one algorithm. Only
-    /// algorithms that verify with public keys can be added. Feature `jwks`. Defaults to
-    /// none: the algorithm is pinned to the resource server's.
-    #[cfg(feature = "jwks")]
-    pub fn also_accept_algorithm(mut self, alg: Algorithm) -> Self {
-        self.settings.keys.public.also_accepted.push(alg);
-        self
-    }
-
+impl<R> BearerGuardBuilder<R> {
     /// Replaces the response sent for rejected requests; see [`OnRejection`]. Defaults to
     /// [`DefaultRejection`]'s RFC 6750 answer.
     ///

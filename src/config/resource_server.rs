@@ -115,6 +115,40 @@ impl ResourceServer {
         }
     }
 
+    /// A resource server with this identifier (the tokens' audience) whose tokens are signed
+    /// with `alg` and a private key of its issuer: Auth0's RS256 default, or any other
+    /// algorithm that verifies with public keys. The keys come from the issuer's JWK set
+    /// (feature `jwks`), found by discovery from the builder's `issuer`. Use
+    /// [`new`](Self::new) for HS256 with a secret (an HMAC `alg` here has none, which `build`
+    /// refuses).
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use bearer_guard::{Algorithm, BearerGuardLayer, ConfigError, ResourceServer};
+    ///
+    /// let api = ResourceServer::asymmetric("https://my-api-urn", Algorithm::Rs256)
+    ///     .with_scope("read:messages", "Read messages");
+    /// assert_eq!(api.signing_alg(), "RS256");
+    ///
+    /// let hmac = ResourceServer::asymmetric("https://my-api-urn", Algorithm::Hs256);
+    /// let err = BearerGuardLayer::builder(hmac).build().unwrap_err();
+    /// assert_eq!(err, ConfigError::MissingSecret);
+    /// ```
+    #[must_use]
+    pub fn asymmetric(identifier: impl Into<String>, alg: Algorithm) -> Self {
+        Self {
+            id: None,
+            name: None,
+            identifier: identifier.into(),
+            scopes: Vec::new(),
+            signing_alg: alg.name().to_owned(),
+            signing_secret: None,
+            token_lifetime: None,
+            proof_of_possession: None,
+        }
+    }
+
     /// Parses the Management API's JSON for a resource server.
     ///
     /// # Errors

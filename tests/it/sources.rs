@@ -177,3 +177,27 @@ async fn without_sources_a_cookie_or_custom_header_is_not_read() {
         assert_eq!(send(&app, me_with(&headers)).await.status, 401);
     }
 }
+
+#[tokio::test]
+async fn with_sources_only_the_cookie_is_read_and_authorization_is_not() {
+    let api = ResourceServer::new(AUDIENCE, SECRET);
+    let guard = BearerGuardLayer::builder(api)
+        .token_cookie("__Host-access_token")
+        .token_sources_only()
+        .build()
+        .unwrap();
+    let app = Router::new().route("/me", get(whoami)).layer(guard);
+    let token = token(&claims("", json!({})));
+    let cookie = ("cookie", format!("__Host-access_token={token}"));
+    let bearer = ("authorization", format!("Bearer {token}"));
+    let answer = send(&app, me_with(std::slice::from_ref(&cookie))).await;
+    assert_eq!(answer.status, 200);
+    // `Authorization` alone is no credentials at all here.
+    let answer = send(&app, me_with(std::slice::from_ref(&bearer))).await;
+    assert_eq!(
+        (answer.status, answer.challenge.as_deref()),
+        (401, Some(format!(r#"Bearer realm="{REALM}""#).as_str()))
+    );
+    // Both: `Authorization` is not read, so there is one method, not two.
+    assert_eq!(send(&app, me_with(&[cookie, bearer])).await.status, 200);
+}

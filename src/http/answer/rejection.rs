@@ -37,16 +37,15 @@ use crate::token::TokenErrorKind;
 ///
 /// ```
 /// use bearer_guard::{BearerGuardLayer, Rejection, ResourceServer};
-/// use http::{Response, header};
+/// use http::Response;
 ///
 /// let api = ResourceServer::new("https://my-api-urn", "FF1prn9UxZotnFEfPVwEJhqqyRmwdSu5");
 /// let layer = BearerGuardLayer::builder(api)
 ///     .on_rejection(|rejection: &Rejection| {
 ///         let mut response = Response::new(format!(r#"{{"code":"{}"}}"#, rejection.reason()));
 ///         *response.status_mut() = rejection.status();
-///         if let Some(challenge) = rejection.www_authenticate() {
-///             response.headers_mut().insert(header::WWW_AUTHENTICATE, challenge);
-///         }
+///         // The challenge, and `Retry-After` or `DPoP-Nonce` when the answer has them.
+///         rejection.apply_headers(response.headers_mut());
 ///         response
 ///     })
 ///     .build()?;
@@ -439,6 +438,55 @@ impl Rejection {
     /// ```
     #[must_use]
     pub fn to_response<B: From<Bytes>>(&self) -> Response<B> {
+        let mut response = self.json_response();
+        self.apply_headers(response.headers_mut());
+        response
+    }
+
+    /// Adds the answer's standard headers to `headers`: the `WWW-Authenticate` challenge,
+    /// `Retry-After` for a 503 and `DPoP-Nonce` when the client must use a new nonce. A hook
+    /// that answers with a body of its own calls this, so that no client loses what it needs
+    /// to retry.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use bearer_guard::{BearerGuardLayer, Rejection, ResourceServer};
+    /// use http::Response;
+    ///
+    /// let api = ResourceServer::new("https://my-api-urn", "FF1prn9UxZotnFEfPVwEJhqqyRmwdSu5");
+    /// let layer = BearerGuardLayer::builder(api)
+    ///     .on_rejection(|rejection: &Rejection| {
+    ///         let mut response = Response::new(format!(r#"{{"code":"{}"}}"#, rejection.reason()));
+    ///         *response.status_mut() = rejection.status();
+    ///         rejection.apply_headers(response.headers_mut());
+    ///         response
+    ///     })
+    ///     .build()?;
+    ///
+    /// let expired = Rejection::new(
+    ///     bearer_guard::RejectionKind::InvalidToken(bearer_guard::TokenErrorKind::Expired),
+    ///     "https://my-api-urn",
+    /// );
+    /// let mut headers = http::HeaderMap::new();
+    /// expired.apply_headers(&mut headers);
+    /// assert!(headers.contains_key("www-authenticate"));
+    /// # Ok::<(), bearer_guard::ConfigError>(())
+    /// ```
+    pub fn apply_headers(&self, headers: &mut http::HeaderMap) {
+        if let Some(challenge) = self.www_authenticate() {
+            headers.insert(header::WWW_AUTHENTICATE, challenge);
+        }
+        if let Some(seconds) = self.retry_after {
+            headers.insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+        }
+        if let Some(nonce) = &self.dpop_nonce {
+            insert_dpop_nonce(headers, nonce);
+        }
+    }
+
+    /// The default answer without its standard headers: status, content type and JSON body.
+    fn json_response<B: From<Bytes>>(&self) -> Response<B> {
         let mut body = String::with_capacity(160);
         body.push('{');
         if let Some(code) = self.error_code() {
@@ -458,15 +506,6 @@ impl Rejection {
             header::CONTENT_TYPE,
             HeaderValue::from_static("application/json"),
         );
-        if let Some(challenge) = self.www_authenticate() {
-            headers.insert(header::WWW_AUTHENTICATE, challenge);
-        }
-        if let Some(seconds) = self.retry_after {
-            headers.insert(header::RETRY_AFTER, HeaderValue::from(seconds));
-        }
-        if let Some(nonce) = &self.dpop_nonce {
-            insert_dpop_nonce(headers, nonce);
-        }
         response
     }
 }
@@ -524,15 +563,7 @@ impl Rejection {
         if let Ok(message) = HeaderValue::from_str(&grpc_percent_encode(self.description())) {
             headers.insert("grpc-message", message);
         }
-        if let Some(challenge) = self.www_authenticate() {
-            headers.insert(header::WWW_AUTHENTICATE, challenge);
-        }
-        if let Some(seconds) = self.retry_after {
-            headers.insert(header::RETRY_AFTER, HeaderValue::from(seconds));
-        }
-        if let Some(nonce) = &self.dpop_nonce {
-            insert_dpop_nonce(headers, nonce);
-        }
+        self.apply_headers(headers);
         response
     }
 }

@@ -33,6 +33,12 @@ impl Schemes {
         bearer: true,
         dpop: false,
     };
+
+    /// None: `Authorization` is not read at all.
+    pub(crate) const NONE: Self = Self {
+        bearer: false,
+        dpop: false,
+    };
 }
 
 /// The request's bearer token: `Ok(None)` when it has no bearer credentials at all (no

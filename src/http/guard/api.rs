@@ -38,6 +38,8 @@ pub(crate) struct Api<R> {
     pub(crate) allow_query_token: bool,
     /// Cookies, headers and functions the token may come from besides `Authorization`.
     pub(crate) sources: TokenSources,
+    /// Whether the token comes from those sources only, `Authorization` unread.
+    pub(crate) sources_only: bool,
     /// The `Authorization` schemes taken: `Bearer`, `DPoP` or both.
     pub(crate) schemes: Schemes,
     /// DPoP (RFC 9449): the proofs' checks, when the API takes DPoP.
@@ -88,6 +90,8 @@ pub(crate) struct HttpSettings {
     pub(crate) allow_query_token: bool,
     /// Cookies, headers and functions to read the token from besides `Authorization`.
     pub(crate) sources: Vec<SourceSetting>,
+    /// Read the token from those sources only, never from `Authorization`.
+    pub(crate) sources_only: bool,
     /// RFC 9728: publish the protected resource's metadata and name it in challenges.
     pub(crate) resource_metadata: bool,
     /// Whether `on_rejection` set a hook of the user's.
@@ -127,6 +131,15 @@ impl<R> Api<R> {
             .map(|requirement| Required::new(requirement, &declared))
             .transpose()?;
         let sources = TokenSources::new(&settings.sources)?;
+        let only = |problem| ConfigError::InvalidTokenSource {
+            source_name: String::new(),
+            problem,
+        };
+        if settings.sources_only && settings.sources.is_empty() {
+            return Err(only(
+                "token_sources_only() needs a token_cookie, token_header or token_from to read the token from",
+            ));
+        }
         #[cfg(feature = "jwks")]
         let (schemes, dpop_algs) = match &dpop {
             Some(dpop) => (
@@ -140,6 +153,11 @@ impl<R> Api<R> {
         };
         #[cfg(not(feature = "jwks"))]
         let (schemes, dpop_algs) = (Schemes::BEARER, None::<String>);
+        if settings.sources_only && schemes.dpop {
+            return Err(only(
+                "token_sources_only() leaves Authorization unread, and DPoP requests come as Authorization: DPoP: drop one of the two",
+            ));
+        }
         let metadata = if settings.resource_metadata {
             Some(ResourceMetadata::new(&MetadataFields {
                 resource: api.identifier(),
@@ -167,6 +185,7 @@ impl<R> Api<R> {
             allow_anonymous: settings.allow_anonymous,
             allow_query_token: settings.allow_query_token,
             sources,
+            sources_only: settings.sources_only,
             schemes,
             #[cfg(feature = "jwks")]
             dpop,

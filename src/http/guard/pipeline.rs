@@ -27,7 +27,7 @@ use http::request::Parts;
 use crate::dpop::DpopError;
 use crate::http::anonymous::Anonymous;
 use crate::http::answer::rejection::{Rejection, RejectionKind};
-use crate::http::credentials::authorization::{self, Found};
+use crate::http::credentials::authorization::{self, Found, Schemes};
 #[cfg(feature = "form")]
 use crate::http::credentials::form::FormBodyToken;
 use crate::http::guard::api::Api;
@@ -158,7 +158,12 @@ impl<R> Api<R> {
             .sources
             .find(&request.headers, Some(request))
             .map_err(invalid)?;
-        let found = authorization::find_token(&request.headers, self.schemes, query, body, other)
+        let read = if self.sources_only {
+            Schemes::NONE
+        } else {
+            self.schemes
+        };
+        let found = authorization::find_token(&request.headers, read, query, body, other)
             .map_err(invalid)?;
         match found {
             // Where DPoP is required, a token by any other means is no credentials at all.
