@@ -466,6 +466,25 @@ async fn discovery_naming_another_issuer_is_not_trusted() {
 }
 
 #[tokio::test]
+async fn an_issuer_that_differs_by_a_trailing_slash_is_named_with_the_fix() {
+    let (state, base) = issuer(Mode::Keys(vec![jwk("rsa2048", "k1", &json!({}))], 60)).await;
+    // Configured as `{base}/`; the document names `{base}`.
+    state.lock().unwrap().names = Some(base.clone());
+    let layer = builder(&base, quick()).build().unwrap();
+    let err = layer
+        .wait_for_keys(Duration::from_millis(300))
+        .await
+        .unwrap_err();
+    let message = err.to_string();
+    assert!(message.contains("trailing slash"), "{message}");
+    assert!(
+        message.contains(&format!("configure issuer({base:?})")),
+        "{message}"
+    );
+    assert_eq!(hits(&state), 0, "still not trusted: no key set is fetched");
+}
+
+#[tokio::test]
 async fn an_explicit_jwks_uri_needs_no_discovery_and_keys_without_alg_work() {
     let (state, base) = issuer(Mode::Keys(vec![jwk("rsa2048", "k1", &json!({}))], 60)).await;
     let layer = BearerGuardLayer::builder(api())

@@ -502,6 +502,20 @@ impl KeyCache {
         // OpenID Connect Discovery §4.3: the issuer must be exactly the one configured, or
         // its keys are not to be trusted.
         if *document.issuer != **issuer {
+            // The commonest cause: the same issuer with or without its trailing slash (the
+            // Auth0 habit applied to another provider). Still not trusted, but said plainly.
+            if document.issuer.trim_end_matches('/') == issuer.trim_end_matches('/') {
+                tracing::warn!(
+                    configured = &**issuer,
+                    discovered = &*document.issuer,
+                    "bearer-guard: the discovery document names the issuer with a different trailing slash; tokens carry the document's spelling, so configure issuer({:?})",
+                    &*document.issuer
+                );
+                return Err(Failure::new(format!(
+                    "{url} names issuer {:?}, not the configured {issuer:?} (they differ only by a trailing slash: configure issuer({:?}))",
+                    document.issuer, document.issuer
+                )));
+            }
             return Err(Failure::new(format!(
                 "{url} names issuer {:?}, not the configured {issuer:?}",
                 document.issuer
