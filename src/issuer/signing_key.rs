@@ -21,6 +21,7 @@ use zeroize::Zeroizing;
 
 use crate::config::ConfigError;
 use crate::keys::Algorithm;
+use crate::keys::der::der_element;
 
 /// A private key that signs access tokens with one asymmetric algorithm, under a key id
 /// (`kid`): for [`TokenIssuer::with_signing_key`](crate::issuer::TokenIssuer::with_signing_key)
@@ -435,15 +436,17 @@ fn pem_block(pem: &str, label: &str) -> Option<Zeroizing<Vec<u8>>> {
 /// their sign bytes.
 fn rsa_public_components(der: &[u8]) -> Option<(&[u8], &[u8])> {
     let (sequence, rest) = der_element(der, 0x30)?;
+    let sequence = sequence.contents;
     if !rest.is_empty() {
         return None;
     }
     let (n, rest) = der_element(sequence, 0x02)?;
+    let n = n.contents;
     let (e, rest) = der_element(rest, 0x02)?;
     if !rest.is_empty() {
         return None;
     }
-    Some((unsigned(n), unsigned(e)))
+    Some((unsigned(n), unsigned(e.contents)))
 }
 
 /// A DER INTEGER's bytes without the zero byte that keeps a positive number's sign.
@@ -452,28 +455,6 @@ fn unsigned(int: &[u8]) -> &[u8] {
         [0, rest @ ..] if !rest.is_empty() => rest,
         _ => int,
     }
-}
-
-/// The contents of the DER element of type `tag` at the start of `der`, and what follows it.
-fn der_element(der: &[u8], tag: u8) -> Option<(&[u8], &[u8])> {
-    let (&found, rest) = der.split_first()?;
-    if found != tag {
-        return None;
-    }
-    let (&first, rest) = rest.split_first()?;
-    let (len, rest) = match first {
-        0..=0x7f => (usize::from(first), rest),
-        0x81..=0x84 => {
-            let count = usize::from(first & 0x7f);
-            let (bytes, rest) = (rest.get(..count)?, rest.get(count..)?);
-            let len = bytes
-                .iter()
-                .fold(0usize, |len, byte| (len << 8) | usize::from(*byte));
-            (len, rest)
-        }
-        _ => return None,
-    };
-    Some((rest.get(..len)?, rest.get(len..)?))
 }
 
 /// Why a [`SigningKey`] or an issuer with one could not be made. Its message says what to
@@ -902,11 +883,9 @@ mod tests {
         let mut trailing = der.to_vec();
         trailing.push(0);
         assert_eq!(rsa_public_components(&trailing), None);
-        assert_eq!(der_element(&[0x02, 0x85, 0, 0, 0, 0, 1], 0x02), None);
-        assert_eq!(
-            der_element(&[0x02, 0x01, 7], 0x02),
-            Some((&[7u8][..], &[][..]))
-        );
+        assert!(der_element(&[0x02, 0x85, 0, 0, 0, 0, 1], 0x02).is_none());
+        let (element, rest) = der_element(&[0x02, 0x01, 7], 0x02).unwrap();
+        assert_eq!((element.contents, rest), (&[7u8][..], &[][..]));
         assert_eq!(unsigned(&[0]), &[0]);
         assert_eq!(unsigned(&[0, 0x80]), &[0x80]);
     }

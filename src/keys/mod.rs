@@ -4,6 +4,8 @@
 mod algorithm;
 #[cfg(feature = "jwks")]
 mod cache;
+#[cfg(feature = "jwks")]
+pub(crate) mod der;
 mod hmac;
 #[cfg(feature = "jwks")]
 mod jwk;

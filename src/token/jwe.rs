@@ -39,6 +39,7 @@ use serde::de::{self, IgnoredAny, MapAccess, Visitor};
 use serde::{Deserialize, Deserializer as _};
 use zeroize::Zeroizing;
 
+use crate::keys::der::der_element;
 use crate::token::TokenErrorKind;
 use crate::token::claims::JsonStr;
 use crate::token::header::is_media_type;
@@ -921,42 +922,6 @@ fn certificate_spki(der: &[u8]) -> Option<&[u8]> {
         rest = der_element(rest, tag)?.1;
     }
     Some(der_element(rest, 0x30)?.0.whole)
-}
-
-/// One DER element: all its bytes, and its contents.
-struct Element<'a> {
-    whole: &'a [u8],
-    contents: &'a [u8],
-}
-
-/// The DER element of type `tag` at the start of `der`, and what follows it.
-fn der_element(der: &[u8], tag: u8) -> Option<(Element<'_>, &[u8])> {
-    let (&found, rest) = der.split_first()?;
-    if found != tag {
-        return None;
-    }
-    let (&first, rest) = rest.split_first()?;
-    let (len, rest) = match first {
-        0..=0x7f => (usize::from(first), rest),
-        0x81..=0x83 => {
-            let count = usize::from(first & 0x7f);
-            let (bytes, rest) = (rest.get(..count)?, rest.get(count..)?);
-            let len = bytes
-                .iter()
-                .fold(0usize, |len, byte| (len << 8) | usize::from(*byte));
-            (len, rest)
-        }
-        _ => return None,
-    };
-    let contents = rest.get(..len)?;
-    let header_len = der.len() - rest.len();
-    Some((
-        Element {
-            whole: der.get(..header_len + len)?,
-            contents,
-        },
-        rest.get(len..)?,
-    ))
 }
 
 // ---------------------------------------------------------------------------------------------
