@@ -88,9 +88,9 @@ impl ReqwestFetcher {
             if let Some(headers) = headers {
                 request = request.headers(headers.clone());
             }
-            let mut response = request.send().await.map_err(FetchError::new)?;
+            let mut response = request.send().await.map_err(|err| with_causes(&err))?;
             let mut body = Vec::new();
-            while let Some(chunk) = response.chunk().await.map_err(FetchError::new)? {
+            while let Some(chunk) = response.chunk().await.map_err(|err| with_causes(&err))? {
                 if body.len() + chunk.len() > max_body {
                     return Err(FetchError::new(format!("a body over {max_body} bytes")));
                 }
@@ -101,5 +101,63 @@ impl ReqwestFetcher {
             *answer.headers_mut() = std::mem::take(response.headers_mut());
             Ok(answer)
         })
+    }
+}
+
+/// `err` and each of its sources, `: `-separated, so that the root cause (connection refused,
+/// a TLS or DNS failure) reaches `KeysNotReady` and the key cache's status, not only reqwest's
+/// "error sending request".
+fn with_causes(err: &(dyn std::error::Error + 'static)) -> FetchError {
+    let mut text = err.to_string();
+    let mut source = err.source();
+    while let Some(cause) = source {
+        let cause_text = cause.to_string();
+        // hyper and reqwest sometimes repeat the message of the error they wrap.
+        if !text.ends_with(&cause_text) {
+            text.push_str(": ");
+            text.push_str(&cause_text);
+        }
+        source = cause.source();
+    }
+    FetchError::new(text)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug)]
+    struct Wrapping(&'static str, std::io::Error);
+
+    impl std::fmt::Display for Wrapping {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str(self.0)
+        }
+    }
+
+    impl std::error::Error for Wrapping {
+        fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+            Some(&self.1)
+        }
+    }
+
+    #[test]
+    fn a_fetch_error_names_its_root_cause() {
+        let refused =
+            std::io::Error::new(std::io::ErrorKind::ConnectionRefused, "connection refused");
+        let err = Wrapping(
+            "error sending request for url (http://127.0.0.1:1/)",
+            refused,
+        );
+        assert_eq!(
+            with_causes(&err).to_string(),
+            "error sending request for url (http://127.0.0.1:1/): connection refused"
+        );
+        // A source that repeats the message it is wrapped in is not said twice.
+        let same = Wrapping(
+            "connection refused",
+            std::io::Error::other("connection refused"),
+        );
+        assert_eq!(with_causes(&same).to_string(), "connection refused");
     }
 }
