@@ -14,8 +14,8 @@
 //!
 //! An API signed with public keys (`signing_alg` RS256, RS512, PS256, ES256, EdDSA, …; no
 //! `signing_secret`) needs `TOKEN_ISSUER`: its keys come from discovery at
-//! `/.well-known/openid-configuration` after `TOKEN_ISSUER` (with or without its trailing slash), or from `JWKS_URI` when that is set
-//! (`https`, or `http` to a loopback host). The API listens at once, even while the issuer is
+//! `/.well-known/openid-configuration` after `TOKEN_ISSUER` (with or without its trailing
+//! slash), or from `JWKS_URI` when that is set (`https`, or `http` to a loopback host). The API listens at once, even while the issuer is
 //! unreachable: tokens are answered 503 until its keys load.
 //!
 //! With `TOKEN_ISSUER` set, it serves its RFC 9728 metadata at
