@@ -60,7 +60,7 @@ const SET_BY_BUILDER: [&str; 9] = [
 /// identifier), `iat`, `exp` (`iat` + the resource server's `token_lifetime`, 24 hours when it
 /// has none), and as you ask `azp`, `scope`, `client_id`, `jti`, `nbf`, `typ: at+jwt` and
 /// claims of your own. The registration's `token_dialect`
-/// ([`TokenDialect`](crate::registration::TokenDialect)) shapes them as Auth0 does: under
+/// ([`TokenDialect`]) shapes them as Auth0 does: under
 /// `access_token_authz` and `rfc9068_profile_authz` the declared scopes are also in
 /// `permissions` (an array, there even when empty), beside `scope`; under `rfc9068_profile*`
 /// the header's `typ` is `at+jwt`, every token has a `jti` (unique, made here unless you set

@@ -160,9 +160,9 @@ pub mod jwks {
     pub use crate::token::JweKeyError;
 }
 
-/// Recipes: strict and optional routes, `.layer` or `.route_layer`, cookies, tonic, several
-/// APIs, your own error shape, and a plain `tower::ServiceBuilder`; each compiled and run as
-/// a doc test. The same text is `docs/recipes.md`.
+/// Recipes: strict and optional routes, `.layer` or `.route_layer`, cookies, tonic, Auth0
+/// RBAC permissions, several APIs, your own error shape, and a plain `tower::ServiceBuilder`;
+/// each compiled and run as a doc test. The same text is `docs/recipes.md`.
 #[doc = include_str!("../docs/recipes.md")]
 pub mod recipes {}
 
