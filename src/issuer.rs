@@ -6,14 +6,15 @@
 mod signing_key;
 
 use std::fmt;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde_json::{Map, Value};
+use sha2::{Digest as _, Sha256};
 
-use crate::config::ConfigError;
-use crate::config::ResourceServer;
+use crate::config::{ConfigError, ResourceServer, TokenDialect};
 use crate::keys::{Algorithm, HmacKey};
 use crate::token::{REGISTERED, is_scope_token};
 
@@ -38,7 +39,8 @@ pub use signing_key::{SigningKey, SigningKeyError};
 pub const DEFAULT_TOKEN_LIFETIME: Duration = Duration::from_secs(86_400);
 
 /// Claims that [`AccessTokenBuilder`] sets itself; [`AccessTokenBuilder::claim`] refuses them,
-/// and the scope claim (`scope` unless [`TokenIssuer::scope_claim`] says otherwise).
+/// and the scope claims (`scope`, and `permissions` under the `_authz` dialects, unless
+/// [`TokenIssuer::scope_claim`] names another).
 const SET_BY_BUILDER: [&str; 9] = [
     "iss",
     "sub",
@@ -57,7 +59,13 @@ const SET_BY_BUILDER: [&str; 9] = [
 /// The tokens are shaped like an Auth0 access token: `iss`, `sub`, `aud` (the resource server's
 /// identifier), `iat`, `exp` (`iat` + the resource server's `token_lifetime`, 24 hours when it
 /// has none), and as you ask `azp`, `scope`, `client_id`, `jti`, `nbf`, `typ: at+jwt` and
-/// claims of your own. [`new`](Self::new) signs HS256, HS384 or HS512 with the resource
+/// claims of your own. The registration's `token_dialect`
+/// ([`TokenDialect`]) shapes them as Auth0 does: under
+/// `access_token_authz` and `rfc9068_profile_authz` the declared scopes are also in
+/// `permissions` (an array, there even when empty), beside `scope`; under `rfc9068_profile*`
+/// the header's `typ` is `at+jwt`, every token has a `jti` (unique, made here unless you set
+/// one) and needs a `client_id`, which [`client_token`](Self::client_token) sets instead of
+/// `azp` and `gty`. [`new`](Self::new) signs HS256, HS384 or HS512 with the resource
 /// server's `signing_secret`; `with_signing_key` (features `issuer` and `jwks`) signs any
 /// asymmetric algorithm with a private key and names its `kid`. Either
 /// way a [`BearerGuardLayer`](crate::BearerGuardLayer) built from the same registration (and,
@@ -104,7 +112,9 @@ pub struct TokenIssuer {
     audience: Box<str>,
     lifetime: Duration,
     declared: Box<[Box<str>]>,
-    scope_claim: Box<str>,
+    dialect: TokenDialect,
+    /// Set by [`scope_claim`](Self::scope_claim): the one claim the scopes go to.
+    scope_claim: Option<Box<str>>,
 }
 
 /// What signs the tokens.
@@ -235,11 +245,13 @@ impl TokenIssuer {
                 .iter()
                 .map(|scope| scope.value.clone().into_boxed_str())
                 .collect(),
-            scope_claim: "scope".into(),
+            dialect: resource_server.token_dialect(),
+            scope_claim: None,
         })
     }
 
-    /// Writes the scopes to the claim `claim` instead of `scope`: the claim your guard reads
+    /// Writes the scopes to the claim `claim` only, instead of the dialect's (`scope`, and
+    /// `permissions` too under the `_authz` dialects): the claim your guard reads
     /// ([`BearerGuardBuilder::scope_claim`](crate::BearerGuardBuilder::scope_claim)), such as
     /// Auth0's `permissions`. `scope` gets them as one space-delimited string, as Auth0 and
     /// RFC 9068 write it; any other claim as a JSON array of strings, as Auth0 writes
@@ -274,7 +286,7 @@ impl TokenIssuer {
         if claim.is_empty() || REGISTERED.contains(&claim.as_str()) {
             return Err(ConfigError::InvalidScopeClaim { claim });
         }
-        self.scope_claim = claim.into();
+        self.scope_claim = Some(claim.into());
         Ok(self)
     }
 
@@ -345,9 +357,33 @@ impl TokenIssuer {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn client_token(&self, client_id: &str) -> AccessTokenBuilder<'_> {
-        self.token(format!("{client_id}@clients"))
-            .azp(client_id)
-            .claim("gty", "client-credentials")
+        let token = self.token(format!("{client_id}@clients"));
+        // Auth0's RFC 9068 profile names the client in `client_id`, and has no `gty`.
+        if self.dialect.is_rfc9068() {
+            token.client_id(client_id)
+        } else {
+            token.azp(client_id).claim("gty", "client-credentials")
+        }
+    }
+
+    /// The registration's token dialect, which shapes the tokens.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// # use bearer_guard::ResourceServer;
+    /// # use bearer_guard::issuer::TokenIssuer;
+    /// use bearer_guard::registration::TokenDialect;
+    ///
+    /// let api = ResourceServer::new("https://my-api-urn", "FF1prn9UxZotnFEfPVwEJhqqyRmwdSu5")
+    ///     .with_token_dialect(TokenDialect::AccessTokenAuthz);
+    /// let tokens = TokenIssuer::new(&api, "https://my-tenant.example.com/")?;
+    /// assert_eq!(tokens.token_dialect(), TokenDialect::AccessTokenAuthz);
+    /// # Ok::<(), bearer_guard::ConfigError>(())
+    /// ```
+    #[must_use]
+    pub fn token_dialect(&self) -> TokenDialect {
+        self.dialect
     }
 
     /// The lifetime of the tokens unless [`AccessTokenBuilder::expires_in`] says otherwise:
@@ -387,6 +423,7 @@ impl fmt::Debug for TokenIssuer {
             .field("issuer", &self.issuer)
             .field("audience", &self.audience)
             .field("lifetime", &self.lifetime)
+            .field("dialect", &self.dialect)
             .field("scope_claim", &self.scope_claim)
             .field("key", &self.key)
             .finish_non_exhaustive()
@@ -723,6 +760,7 @@ impl AccessTokenBuilder<'_> {
     /// 6749 §3.3); [`IssueError::UndeclaredScope`] for a scope the resource server does not
     /// declare, given to [`scope`](Self::scope) or [`scopes`](Self::scopes);
     /// [`IssueError::InvalidTime`] when `iat` or `nbf` is before 1970 or `exp` overflows;
+    /// [`IssueError::MissingClientId`] under an RFC 9068 dialect without a `client_id`;
     /// [`IssueError::SigningFailed`] if the crypto library failed to sign.
     ///
     /// # Example
@@ -737,15 +775,22 @@ impl AccessTokenBuilder<'_> {
     /// # Ok::<(), bearer_guard::ConfigError>(())
     /// ```
     pub fn sign(self) -> Result<String, IssueError> {
-        let scope_claim: &str = &self.issuer.scope_claim;
+        let dialect = self.issuer.dialect;
+        let scope_claims = match (
+            self.issuer.scope_claim.as_deref(),
+            dialect.has_permissions(),
+        ) {
+            (Some(claim), _) => [Some(claim), None],
+            (None, false) => [Some("scope"), None],
+            (None, true) => [Some("scope"), Some("permissions")],
+        };
         if let Some(name) = SET_BY_BUILDER
             .iter()
-            .copied()
-            .chain([scope_claim])
-            .find(|name| self.extra.contains_key(*name))
+            .chain(scope_claims.iter().flatten())
+            .find(|name| self.extra.contains_key(**name))
         {
             return Err(IssueError::ReservedClaim {
-                name: name.to_owned(),
+                name: (*name).to_owned(),
             });
         }
         for scope in self.scopes.iter().chain(&self.undeclared) {
@@ -764,6 +809,9 @@ impl AccessTokenBuilder<'_> {
                 scope: scope.clone(),
             });
         }
+        if dialect.is_rfc9068() && self.client_id.is_none() {
+            return Err(IssueError::MissingClientId { dialect });
+        }
         let seconds = |at: SystemTime| {
             at.duration_since(UNIX_EPOCH)
                 .map(|since| since.as_secs())
@@ -774,6 +822,10 @@ impl AccessTokenBuilder<'_> {
             .checked_add(self.lifetime.unwrap_or(self.issuer.lifetime).as_secs())
             .ok_or(IssueError::InvalidTime)?;
         let not_before = self.not_before.map(seconds).transpose()?;
+        let jti = match self.jti {
+            None if dialect.is_rfc9068() => Some(unique_jti(&self.issuer.issuer, &self.subject)),
+            jti => jti,
+        };
         let mut claims = Map::new();
         let mut set = |name: &str, value: Value| claims.insert(name.to_owned(), value);
         set("iss", self.issuer.issuer.as_ref().into());
@@ -791,23 +843,39 @@ impl AccessTokenBuilder<'_> {
         for (name, value) in [
             ("azp", self.azp),
             ("client_id", self.client_id),
-            ("jti", self.jti),
+            ("jti", jti),
         ] {
             if let Some(value) = value {
                 set(name, value.into());
             }
         }
-        let mut scopes = self.scopes;
-        scopes.extend(self.undeclared);
-        if !scopes.is_empty() {
-            // `scope` is one space-delimited string (RFC 9068 §2.2.3, Auth0); other claims,
-            // such as Auth0's `permissions`, an array.
-            let value = if scope_claim == "scope" {
-                scopes.join(" ").into()
-            } else {
-                scopes.into()
-            };
-            set(scope_claim, value);
+        match &self.issuer.scope_claim {
+            Some(claim) => {
+                let mut scopes = self.scopes;
+                scopes.extend(self.undeclared);
+                if !scopes.is_empty() {
+                    // `scope` is one space-delimited string (RFC 9068 §2.2.3, Auth0); other
+                    // claims, such as Auth0's `permissions`, an array.
+                    let value = if &**claim == "scope" {
+                        scopes.join(" ").into()
+                    } else {
+                        scopes.into()
+                    };
+                    set(claim, value);
+                }
+            }
+            None => {
+                // Auth0's `_authz` dialects: the API's permissions as an array, and `scope`
+                // as always, which also holds the scopes the API does not declare (`openid`).
+                if dialect.has_permissions() {
+                    set("permissions", self.scopes.clone().into());
+                }
+                let mut scopes = self.scopes;
+                scopes.extend(self.undeclared);
+                if !scopes.is_empty() {
+                    set("scope", scopes.join(" ").into());
+                }
+            }
         }
         // None of these names is set above: the check at the top refuses them.
         claims.extend(self.extra);
@@ -816,7 +884,12 @@ impl AccessTokenBuilder<'_> {
         header.insert("alg".to_owned(), self.issuer.algorithm().name().into());
         header.insert(
             "typ".to_owned(),
-            if self.at_jwt { "at+jwt" } else { "JWT" }.into(),
+            if self.at_jwt || dialect.is_rfc9068() {
+                "at+jwt"
+            } else {
+                "JWT"
+            }
+            .into(),
         );
         #[cfg(feature = "jwks")]
         if let IssuerKey::Private(key) = &self.issuer.key {
@@ -836,6 +909,27 @@ impl AccessTokenBuilder<'_> {
         URL_SAFE_NO_PAD.encode_string(signature, &mut token);
         Ok(token)
     }
+}
+
+/// A `jti` no other token of this process has, and one of another process only by a
+/// collision of SHA-256: the time, the process, a counter, the issuer and the subject,
+/// hashed. Unique, not secret.
+fn unique_jti(issuer: &str, subject: &str) -> String {
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let count = COUNTER.fetch_add(1, Ordering::Relaxed);
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_nanos();
+    let digest = Sha256::new()
+        .chain_update(nanos.to_be_bytes())
+        .chain_update(std::process::id().to_be_bytes())
+        .chain_update(count.to_be_bytes())
+        .chain_update(issuer.as_bytes())
+        .chain_update([0])
+        .chain_update(subject.as_bytes())
+        .finalize();
+    URL_SAFE_NO_PAD.encode(&digest[..16])
 }
 
 /// The scope tokens of a space-separated list.
@@ -889,6 +983,15 @@ pub enum IssueError {
         "the token's times are out of range (iat or nbf before 1970, or exp overflowing): use a later issued_at or not_before, or a shorter expires_in"
     )]
     InvalidTime,
+    /// The resource server's dialect is RFC 9068's, whose tokens need a `client_id`, and
+    /// none was set.
+    #[error(
+        "the token_dialect {dialect} makes RFC 9068 tokens, which name their client in client_id: call client_id(…), or mint with client_token(…)"
+    )]
+    MissingClientId {
+        /// The resource server's dialect.
+        dialect: TokenDialect,
+    },
     /// The crypto library failed to sign with the private key (it does not, for a key it
     /// accepted).
     #[error("the private key failed to sign the token")]
@@ -1194,6 +1297,105 @@ mod tests {
                     claim: claim.into()
                 }
             );
+        }
+    }
+
+    fn issuer_for(dialect: TokenDialect) -> TokenIssuer {
+        TokenIssuer::new(&resource_server().with_token_dialect(dialect), ISSUER).unwrap()
+    }
+
+    #[test]
+    fn authz_dialects_put_the_declared_scopes_in_permissions_beside_scope() {
+        for dialect in [
+            TokenDialect::AccessTokenAuthz,
+            TokenDialect::Rfc9068ProfileAuthz,
+        ] {
+            let tokens = issuer_for(dialect);
+            let token = tokens
+                .client_token("abc123")
+                .undeclared_scope("openid")
+                .scope("read:messages")
+                .sign()
+                .unwrap();
+            let claims = claims_of(&token);
+            assert_eq!(claims["permissions"], serde_json::json!(["read:messages"]));
+            assert_eq!(claims["scope"], "read:messages openid");
+            // No scope at all: `permissions` is there, empty; `scope` is not.
+            let bare = claims_of(&tokens.client_token("abc123").sign().unwrap());
+            assert_eq!(bare["permissions"], serde_json::json!([]));
+            assert!(bare.get("scope").is_none());
+            for name in ["scope", "permissions"] {
+                assert_eq!(
+                    tokens.token("a").client_id("c").claim(name, "x").sign(),
+                    Err(IssueError::ReservedClaim { name: name.into() }),
+                    "{dialect} {name}"
+                );
+            }
+        }
+        let plain = claims_of(&issuer().token("a").scope("read:messages").sign().unwrap());
+        assert!(plain.get("permissions").is_none());
+    }
+
+    #[test]
+    fn rfc9068_dialects_mint_at_jwt_tokens_with_client_id_and_jti() {
+        for dialect in [
+            TokenDialect::Rfc9068Profile,
+            TokenDialect::Rfc9068ProfileAuthz,
+        ] {
+            let tokens = issuer_for(dialect);
+            let first = tokens
+                .client_token("abc123")
+                .issued_at(at(NOW))
+                .sign()
+                .unwrap();
+            let second = tokens
+                .client_token("abc123")
+                .issued_at(at(NOW))
+                .sign()
+                .unwrap();
+            assert_eq!(header_of(&first)["typ"], "at+jwt");
+            let claims = claims_of(&first);
+            assert_eq!(claims["client_id"], "abc123");
+            assert_eq!(claims["sub"], "abc123@clients");
+            assert!(claims.get("azp").is_none() && claims.get("gty").is_none());
+            let jti = claims["jti"].as_str().unwrap();
+            assert_eq!(jti.len(), 22);
+            assert_ne!(claims_of(&second)["jti"], jti);
+            // A jti of one's own is kept; a user's token needs its client named.
+            let own = tokens
+                .token("alice")
+                .client_id("spa")
+                .jti("t-1")
+                .sign()
+                .unwrap();
+            assert_eq!(claims_of(&own)["jti"], "t-1");
+            assert_eq!(
+                tokens.token("alice").sign(),
+                Err(IssueError::MissingClientId { dialect })
+            );
+            let mut strict = validator();
+            strict.rfc9068 = true;
+            assert!(strict.validate_at(&first, at(NOW)).is_ok(), "{dialect}");
+        }
+    }
+
+    #[test]
+    fn a_guard_built_from_the_same_registration_accepts_each_dialects_tokens() {
+        for dialect in TokenDialect::ALL {
+            let api = resource_server().with_token_dialect(dialect);
+            let tokens = TokenIssuer::new(&api, ISSUER).unwrap();
+            let token = tokens
+                .client_token("abc123")
+                .scope("read:messages")
+                .sign()
+                .unwrap();
+            let verified = crate::BearerGuardLayer::builder(api)
+                .issuer(ISSUER)
+                .build_validator()
+                .unwrap()
+                .validate(&token)
+                .unwrap();
+            assert!(verified.scopes().contains("read:messages"), "{dialect}");
         }
     }
 

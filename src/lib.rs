@@ -56,7 +56,7 @@
 //! - [`service`]: the tower services and futures the layers make, and the RFC 9728 metadata
 //!   service;
 //! - [`answer`]: the default answers by body type, request errors, the extractors' rejection;
-//! - [`registration`]: the parts of a resource server (scopes, secrets);
+//! - [`registration`]: the parts of a resource server (scopes, secrets, token dialect);
 //! - [`scopes`]: a verified token's scopes;
 //! - [`cache`]: the verified-token cache's settings and status;
 //! - `jwks` (feature `jwks`): the key cache, its settings, status and fetchers;
@@ -126,9 +126,10 @@ pub mod answer {
     pub use crate::http::{DefaultRejection, RejectionBody, RequestErrorKind};
 }
 
-/// The parts of a resource server's registration: its scopes and its signing secrets.
+/// The parts of a resource server's registration: its scopes, its signing secrets and its
+/// token dialect.
 pub mod registration {
-    pub use crate::config::ScopeDefinition;
+    pub use crate::config::{ScopeDefinition, TokenDialect};
     pub use crate::keys::SigningSecret;
 }
 
@@ -159,9 +160,9 @@ pub mod jwks {
     pub use crate::token::JweKeyError;
 }
 
-/// Recipes: strict and optional routes, `.layer` or `.route_layer`, cookies, tonic, several
-/// APIs, your own error shape, and a plain `tower::ServiceBuilder`; each compiled and run as
-/// a doc test. The same text is `docs/recipes.md`.
+/// Recipes: strict and optional routes, `.layer` or `.route_layer`, cookies, tonic, Auth0
+/// RBAC permissions, several APIs, your own error shape, and a plain `tower::ServiceBuilder`;
+/// each compiled and run as a doc test. The same text is `docs/recipes.md`.
 #[doc = include_str!("../docs/recipes.md")]
 pub mod recipes {}
 

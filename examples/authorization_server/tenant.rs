@@ -3,6 +3,7 @@
 
 use bearer_guard::dpop::DpopError;
 use bearer_guard::issuer::{SigningKeyError, TokenIssuer};
+use bearer_guard::registration::TokenDialect;
 use bearer_guard::{Algorithm, ConfigError, ResourceServer};
 use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::{Value, json};
@@ -93,6 +94,7 @@ pub(crate) struct ResourceServerChanges {
     name: Option<String>,
     scopes: Option<Vec<Scope>>,
     token_lifetime: Option<u64>,
+    token_dialect: Option<String>,
     identifier: Option<serde_json::Value>,
     /// `Some(Value::Null)` for an explicit `null`, which removes it.
     #[serde(default, deserialize_with = "present")]
@@ -287,14 +289,7 @@ impl Tenant {
             }
             (_, None) => None,
         };
-        let token_dialect = new
-            .token_dialect
-            .unwrap_or_else(|| "access_token".to_owned());
-        if !matches!(token_dialect.as_str(), "access_token" | "rfc9068_profile") {
-            return Err(ApiError::bad_request(format!(
-                "token_dialect must be access_token or rfc9068_profile, not {token_dialect:?}"
-            )));
-        }
+        let token_dialect = check_token_dialect(new.token_dialect.as_deref())?;
         let record = ResourceServerRecord {
             id: random::resource_server_id()?,
             name: check_name(new.name.unwrap_or_else(|| new.identifier.clone()))?,
@@ -357,6 +352,9 @@ impl Tenant {
         }
         if let Some(lifetime) = changes.token_lifetime {
             record.token_lifetime = check_token_lifetime(Some(lifetime))?;
+        }
+        if let Some(dialect) = changes.token_dialect {
+            record.token_dialect = check_token_dialect(Some(&dialect))?;
         }
         if let Some(pop) = changes.proof_of_possession {
             record.proof_of_possession = check_proof_of_possession(Some(pop))?;
@@ -511,12 +509,14 @@ impl Tenant {
         let tokens = self
             .issuer_for(&api.record)
             .map_err(|_| TokenRefusal::ServerError)?;
+        // The issuer shapes the token as the API's dialect says: the scopes in `permissions`
+        // too under the `_authz` ones, RFC 9068's `typ`, `client_id` and `jti` under theirs.
         let mut token = tokens
             .client_token(&client.client_id)
             .scopes(scopes.iter().copied());
-        if api.record.token_dialect == "rfc9068_profile" {
+        if tokens.token_dialect().is_rfc9068() {
             let jti = random::jti().map_err(|_| TokenRefusal::ServerError)?;
-            token = token.client_id(&client.client_id).jti(jti).at_jwt();
+            token = token.jti(jti);
         }
         if let Some(jkt) = jkt {
             token = token.claim("cnf", json!({ "jkt": jkt }));
@@ -676,6 +676,22 @@ fn check_proof_of_possession(value: Option<Value>) -> Result<Option<ProofOfPosse
         mechanism: "dpop",
         required,
     }))
+}
+
+/// `token_dialect`: one of Auth0's four, `access_token` when absent.
+fn check_token_dialect(dialect: Option<&str>) -> Result<String, ApiError> {
+    let Some(name) = dialect else {
+        return Ok(TokenDialect::default().name().to_owned());
+    };
+    TokenDialect::from_name(name)
+        .map(|dialect| dialect.name().to_owned())
+        .ok_or_else(|| {
+            let names: Vec<&str> = TokenDialect::ALL.iter().map(|d| d.name()).collect();
+            ApiError::bad_request(format!(
+                "token_dialect must be one of {}, not {name:?}",
+                names.join(", ")
+            ))
+        })
 }
 
 fn check_token_lifetime(lifetime: Option<u64>) -> Result<u64, ApiError> {

@@ -31,13 +31,13 @@ use crate::token::{ScopeRequirement, TokenCacheSettings, TokenValidator, Validat
 /// | [`issuer`](BearerGuardBuilder::issuer) | none: `iss` is not checked |
 /// | [`leeway`](BearerGuardBuilder::leeway) | 60 s (at most 300 s) |
 /// | [`max_token_len`](BearerGuardBuilder::max_token_len) | 8192 bytes |
-/// | [`scope_claim`](BearerGuardBuilder::scope_claim) | `scope` |
+/// | [`scope_claim`](BearerGuardBuilder::scope_claim) | the registration's `token_dialect`: `permissions` under the `_authz` dialects, else `scope` |
 /// | [`require_scopes_for_every_request`](BearerGuardBuilder::require_scopes_for_every_request) | no scope needed |
 /// | [`realm`](BearerGuardBuilder::realm) | the resource server's identifier |
 /// | [`allow_anonymous`](BearerGuardBuilder::allow_anonymous) | off: a token is required |
 /// | [`allow_query_token`](BearerGuardBuilder::allow_query_token) | off |
 /// | [`allow_short_secret`](BearerGuardBuilder::allow_short_secret) | off: secrets shorter than the hash (32, 48, 64 bytes for HS256, HS384, HS512) are refused |
-/// | [`rfc9068_profile`](BearerGuardBuilder::rfc9068_profile) | off |
+/// | [`rfc9068_profile`](BearerGuardBuilder::rfc9068_profile) | the registration's `token_dialect`: on under `rfc9068_profile*`, else off |
 /// | [`max_token_age`](BearerGuardBuilder::max_token_age) | none |
 /// | [`previous_secret`](BearerGuardBuilder::previous_secret), [`secret_with_kid`](BearerGuardBuilder::secret_with_kid) | none: only the resource server's secret (at most 4 in all) |
 /// | [`signing_secret_kid`](BearerGuardBuilder::signing_secret_kid) | none: the resource server's secret has no key id |
@@ -149,10 +149,13 @@ impl<R> BearerGuardBuilder<R> {
         self
     }
 
-    /// The claim that holds the token's scopes: `scope` (the default, RFC 9068), `scp`, or
-    /// Auth0's `permissions`. It may be a space-delimited string or an array of strings.
+    /// The claim that holds the token's scopes: `scope` (RFC 9068), `scp`, or Auth0's
+    /// `permissions`. It may be a space-delimited string or an array of strings. Defaults to
+    /// the registration's `token_dialect`: `permissions` under `access_token_authz` and
+    /// `rfc9068_profile_authz`, `scope` otherwise ([`TokenDialect`](crate::registration::TokenDialect));
+    /// a claim its dialect contradicts is a [`ConfigError::TokenDialectConflict`].
     pub fn scope_claim(mut self, claim: impl Into<String>) -> Self {
-        self.settings.token.scope_claim = claim.into();
+        self.settings.token.scope_claim = Some(claim.into());
         self
     }
 
@@ -316,10 +319,12 @@ impl<R> BearerGuardBuilder<R> {
     /// Applies the JWT access token profile of RFC 9068: the header's `typ` must be `at+jwt`
     /// (or `application/at+jwt`), `sub`, `client_id`, `iat` and `jti` are required (and `iss`,
     /// even with no [`issuer`](Self::issuer) to match), and an `iat` after now plus leeway is
-    /// refused. Defaults to off, since Auth0-style tokens are
-    /// typed `JWT` and carry `azp` rather than `client_id`.
+    /// refused. Defaults to the registration's `token_dialect`: on under `rfc9068_profile`
+    /// and `rfc9068_profile_authz`, off otherwise, since Auth0-profile tokens are typed `JWT`
+    /// and carry `azp` rather than `client_id` (so with an `access_token*` dialect this is a
+    /// [`ConfigError::TokenDialectConflict`]).
     pub fn rfc9068_profile(mut self) -> Self {
-        self.settings.token.rfc9068 = true;
+        self.settings.token.rfc9068 = Some(true);
         self
     }
 
@@ -752,6 +757,7 @@ impl<R> fmt::Debug for BearerGuardBuilder<R> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::TokenDialect;
     use crate::keys::MAX_KEYS;
     use crate::test_support::{SECRET, resource_server};
     use crate::token::MAX_LEEWAY;
@@ -960,6 +966,104 @@ mod tests {
                 .scope_claim("permissions")
                 .build()
                 .is_ok()
+        );
+    }
+
+    fn with_dialect(dialect: TokenDialect) -> ResourceServer {
+        resource_server().with_token_dialect(dialect)
+    }
+
+    #[test]
+    fn the_dialect_sets_the_scope_claim_and_the_rfc9068_profile() {
+        let built = |api| {
+            let validator = builder_for(api).build_validator().unwrap();
+            (validator.scope_claim.to_string(), validator.rfc9068)
+        };
+        let claim = |claim: &str| claim.to_owned();
+        assert_eq!(built(resource_server()), (claim("scope"), false));
+        for (dialect, expected) in [
+            (TokenDialect::AccessToken, (claim("scope"), false)),
+            (
+                TokenDialect::AccessTokenAuthz,
+                (claim("permissions"), false),
+            ),
+            (TokenDialect::Rfc9068Profile, (claim("scope"), true)),
+            (
+                TokenDialect::Rfc9068ProfileAuthz,
+                (claim("permissions"), true),
+            ),
+        ] {
+            assert_eq!(built(with_dialect(dialect)), expected, "{dialect}");
+        }
+    }
+
+    #[test]
+    fn settings_that_agree_with_the_dialect_build() {
+        for dialect in TokenDialect::ALL {
+            let mut builder = builder_for(with_dialect(dialect)).scope_claim(dialect.scope_claim());
+            if dialect.is_rfc9068() {
+                builder = builder.rfc9068_profile();
+            }
+            assert!(builder.build().is_ok(), "{dialect}");
+        }
+        // Without a dialect in the registration, the builder decides alone, as before.
+        let free = builder_for(resource_server())
+            .scope_claim("permissions")
+            .rfc9068_profile()
+            .build_validator()
+            .unwrap();
+        assert_eq!((&*free.scope_claim, free.rfc9068), ("permissions", true));
+    }
+
+    #[test]
+    fn a_setting_the_dialect_contradicts_fails_naming_both() {
+        let conflicts = [
+            (TokenDialect::AccessTokenAuthz, "scope"),
+            (TokenDialect::Rfc9068ProfileAuthz, "scope"),
+            (TokenDialect::AccessTokenAuthz, "scp"),
+            (TokenDialect::AccessToken, "permissions"),
+            (TokenDialect::Rfc9068Profile, "permissions"),
+        ];
+        for (dialect, claim) in conflicts {
+            let err = build_err(builder_for(with_dialect(dialect)).scope_claim(claim));
+            assert!(
+                matches!(&err, ConfigError::TokenDialectConflict { setting, dialect: d, .. }
+                    if *setting == format!("scope_claim({claim:?})") && *d == dialect),
+                "{err}"
+            );
+            let message = err.to_string();
+            assert!(
+                message.contains(&format!("scope_claim({claim:?})")),
+                "{message}"
+            );
+            assert!(message.contains(dialect.name()), "{message}");
+        }
+        for dialect in [TokenDialect::AccessToken, TokenDialect::AccessTokenAuthz] {
+            let err = build_err(builder_for(with_dialect(dialect)).rfc9068_profile());
+            assert!(
+                matches!(&err, ConfigError::TokenDialectConflict { setting, .. } if setting == "rfc9068_profile()"),
+                "{err}"
+            );
+            assert!(err.to_string().contains(dialect.name()), "{err}");
+            // build_validator checks it too.
+            let validator = builder_for(with_dialect(dialect))
+                .rfc9068_profile()
+                .build_validator();
+            assert!(validator.is_err(), "{dialect}");
+        }
+    }
+
+    #[test]
+    fn an_unknown_dialect_deserialized_past_from_json_fails_at_build() {
+        let api: ResourceServer = serde_json::from_str(&format!(
+            r#"{{"identifier": "https://my-api-urn", "signing_alg": "HS256", "signing_secret": "{SECRET}", "token_dialect": "rbac"}}"#
+        ))
+        .unwrap();
+        assert_eq!(
+            build_err(builder_for(api)),
+            ConfigError::UnknownTokenDialect {
+                dialect: "rbac".into()
+            }
         );
     }
 

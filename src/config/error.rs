@@ -78,6 +78,15 @@ pub enum ConfigError {
     /// The resource server's `token_lifetime` is zero.
     #[error("token_lifetime is 0: no token could be valid")]
     ZeroTokenLifetime,
+    /// The resource server's `token_dialect` is none of Auth0's four.
+    #[error(
+        "the resource server's token_dialect is not one of access_token, access_token_authz, rfc9068_profile, rfc9068_profile_authz (exact, lowercase names)"
+    )]
+    UnknownTokenDialect {
+        /// The dialect as registered; the message does not quote it, as it never quotes the
+        /// registration's values.
+        dialect: String,
+    },
 
     // HMAC secrets (HS256, HS384, HS512): the registration's and those added to it.
     /// The signing secret is empty.
@@ -213,6 +222,19 @@ pub enum ConfigError {
     InvalidScopeClaim {
         /// The claim name as configured.
         claim: String,
+    },
+    /// A builder setting contradicts the registration's `token_dialect`: every token would
+    /// be refused, or checked against a claim its authorization server does not fill.
+    #[error(
+        "{setting} contradicts the resource server's token_dialect {dialect}, whose tokens {expected}: drop {setting} (the dialect sets it), or fix the registration's token_dialect"
+    )]
+    TokenDialectConflict {
+        /// The builder setting, as called.
+        setting: String,
+        /// The registration's dialect.
+        dialect: crate::registration::TokenDialect,
+        /// What the dialect's tokens are.
+        expected: &'static str,
     },
     /// The leeway is larger than bearer-guard allows.
     #[error(

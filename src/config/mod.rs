@@ -4,7 +4,9 @@
 mod builder;
 mod error;
 mod resource_server;
+mod token_dialect;
 
 pub use builder::BearerGuardBuilder;
 pub use error::ConfigError;
 pub use resource_server::{ResourceServer, ScopeDefinition};
+pub use token_dialect::TokenDialect;

@@ -4,7 +4,7 @@ use std::path::Path;
 
 use serde::Deserialize;
 
-use crate::config::ConfigError;
+use crate::config::{ConfigError, TokenDialect};
 use crate::dpop::DpopMode;
 use crate::keys::{Algorithm, SigningSecret};
 
@@ -59,6 +59,10 @@ pub struct ResourceServer {
     token_lifetime: Option<u64>,
     #[serde(default)]
     proof_of_possession: Option<ProofOfPossession>,
+    /// As registered; one of [`TokenDialect`]'s names once [`parse`](Self::parse) or a
+    /// constructor has made it.
+    #[serde(default)]
+    token_dialect: Option<String>,
 }
 
 /// The registration's `proof_of_possession`: which sender-constraining mechanism its tokens
@@ -112,6 +116,7 @@ impl ResourceServer {
             signing_secret: Some(signing_secret.into()),
             token_lifetime: None,
             proof_of_possession: None,
+            token_dialect: None,
         }
     }
 
@@ -146,6 +151,7 @@ impl ResourceServer {
             signing_secret: None,
             token_lifetime: None,
             proof_of_possession: None,
+            token_dialect: None,
         }
     }
 
@@ -189,7 +195,7 @@ impl ResourceServer {
     }
 
     fn parse(json: &str, path: Option<&Path>) -> Result<Self, ConfigError> {
-        serde_json::from_str(json).map_err(|err| {
+        let api: Self = serde_json::from_str(json).map_err(|err| {
             let problem = match err.classify() {
                 serde_json::error::Category::Syntax => "not valid JSON".to_owned(),
                 serde_json::error::Category::Eof => "the JSON ends too early".to_owned(),
@@ -198,7 +204,7 @@ impl ResourceServer {
                 serde_json::error::Category::Data if is_field_message(&err) => {
                     field_message(&err)
                 }
-                serde_json::error::Category::Data => "a field has the wrong type (identifier, signing_alg and signing_secret are strings, scopes a list of {value, description}, token_lifetime a number)".to_owned(),
+                serde_json::error::Category::Data => "a field has the wrong type (identifier, signing_alg, signing_secret and token_dialect are strings, scopes a list of {value, description}, token_lifetime a number)".to_owned(),
             };
             ConfigError::Json {
                 path: path.map(Path::to_owned),
@@ -206,7 +212,9 @@ impl ResourceServer {
                 column: err.column(),
                 problem,
             }
-        })
+        })?;
+        api.explicit_token_dialect()?;
+        Ok(api)
     }
 
     /// Sets the name people know the API by.
@@ -228,6 +236,25 @@ impl ResourceServer {
     #[must_use]
     pub fn with_token_lifetime(mut self, seconds: u64) -> Self {
         self.token_lifetime = Some(seconds);
+        self
+    }
+
+    /// Sets the registration's `token_dialect`: the shape of its tokens, which the guard then
+    /// checks them by (see [`TokenDialect`]).
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use bearer_guard::ResourceServer;
+    /// use bearer_guard::registration::TokenDialect;
+    ///
+    /// let api = ResourceServer::new("https://my-api-urn", "FF1prn9UxZotnFEfPVwEJhqqyRmwdSu5")
+    ///     .with_token_dialect(TokenDialect::Rfc9068ProfileAuthz);
+    /// assert_eq!(api.token_dialect(), TokenDialect::Rfc9068ProfileAuthz);
+    /// ```
+    #[must_use]
+    pub fn with_token_dialect(mut self, dialect: TokenDialect) -> Self {
+        self.token_dialect = Some(dialect.name().to_owned());
         self
     }
 
@@ -323,6 +350,51 @@ impl ResourceServer {
             Some(pop) if pop.required => DpopMode::Required,
             Some(_) => DpopMode::Allowed,
         }
+    }
+
+    /// The shape of the API's tokens, from the registration's `token_dialect`:
+    /// [`TokenDialect::AccessToken`] when it has none. A name other than Auth0's four is
+    /// refused when the registration is read ([`ConfigError::UnknownTokenDialect`]).
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use bearer_guard::{ConfigError, ResourceServer};
+    /// use bearer_guard::registration::TokenDialect;
+    ///
+    /// let api = ResourceServer::from_json(r#"{"identifier": "https://my-api-urn", "signing_alg": "RS256",
+    ///     "token_dialect": "rfc9068_profile"}"#)?;
+    /// assert_eq!(api.token_dialect(), TokenDialect::Rfc9068Profile);
+    ///
+    /// let silent = ResourceServer::new("https://my-api-urn", "FF1prn9UxZotnFEfPVwEJhqqyRmwdSu5");
+    /// assert_eq!(silent.token_dialect(), TokenDialect::AccessToken);
+    ///
+    /// let typo = ResourceServer::from_json(r#"{"identifier": "https://my-api-urn", "signing_alg": "RS256",
+    ///     "token_dialect": "access_token_rbac"}"#).unwrap_err();
+    /// assert!(matches!(typo, ConfigError::UnknownTokenDialect { .. }));
+    /// assert!(typo.to_string().contains("rfc9068_profile_authz"), "{typo}");
+    /// # Ok::<(), ConfigError>(())
+    /// ```
+    #[must_use]
+    pub fn token_dialect(&self) -> TokenDialect {
+        self.explicit_token_dialect()
+            .ok()
+            .flatten()
+            .unwrap_or_default()
+    }
+
+    /// The dialect the registration names, if it names one: the builder's settings must then
+    /// agree with it. A name that is none of the four (possible only for a registration
+    /// deserialized by the caller's own serde call) is an error.
+    pub(crate) fn explicit_token_dialect(&self) -> Result<Option<TokenDialect>, ConfigError> {
+        self.token_dialect
+            .as_deref()
+            .map(|name| {
+                TokenDialect::from_name(name).ok_or_else(|| ConfigError::UnknownTokenDialect {
+                    dialect: name.to_owned(),
+                })
+            })
+            .transpose()
     }
 
     pub(crate) fn signing_secret(&self) -> Option<&SigningSecret> {
@@ -444,6 +516,44 @@ mod tests {
                 .dpop_mode(),
             DpopMode::Disabled
         );
+    }
+
+    #[test]
+    fn token_dialect_reads_the_four_names_and_refuses_others() {
+        let with = |dialect: &str| {
+            ResourceServer::from_json(&format!(
+                r#"{{"identifier": "https://my-api-urn", "signing_alg": "RS256"{dialect}}}"#
+            ))
+        };
+        assert_eq!(with("").unwrap().token_dialect(), TokenDialect::AccessToken);
+        assert_eq!(with("").unwrap().explicit_token_dialect(), Ok(None));
+        for dialect in TokenDialect::ALL {
+            let api = with(&format!(r#", "token_dialect": "{dialect}""#)).unwrap();
+            assert_eq!(api.token_dialect(), dialect);
+            assert_eq!(api.explicit_token_dialect(), Ok(Some(dialect)));
+        }
+        for unknown in ["access-token", "ACCESS_TOKEN", "rfc9068", ""] {
+            let err = with(&format!(r#", "token_dialect": "{unknown}""#)).unwrap_err();
+            assert_eq!(
+                err,
+                ConfigError::UnknownTokenDialect {
+                    dialect: unknown.into()
+                }
+            );
+            for name in TokenDialect::ALL.map(TokenDialect::name) {
+                assert!(err.to_string().contains(name), "{err}");
+            }
+        }
+        assert!(with(r#", "token_dialect": 1"#).is_err());
+    }
+
+    #[test]
+    fn unknown_dialect_message_never_quotes_it() {
+        // It may be anything, the secret included: the message names the field only.
+        let json = r#"{"identifier": "https://x", "signing_alg": "HS256", "signing_secret": "FF1prn9UxZotnFEfPVwEJhqqyRmwdSu5", "token_dialect": "FF1prn9UxZotnFEfPVwEJhqqyRmwdSu5"}"#;
+        let message = ResourceServer::from_json(json).unwrap_err().to_string();
+        assert!(!message.contains("FF1prn"), "{message}");
+        assert!(message.contains("token_dialect"), "{message}");
     }
 
     #[test]

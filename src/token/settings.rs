@@ -4,8 +4,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::config::ConfigError;
-use crate::config::ResourceServer;
+use crate::config::{ConfigError, ResourceServer, TokenDialect};
 use crate::keys::{Algorithms, KeySource};
 use crate::token::cache::{TokenCache, TokenCacheSettings};
 use crate::token::claims::REGISTERED;
@@ -25,22 +24,25 @@ pub(crate) struct ValidatorSettings {
     pub(crate) issuer: Option<String>,
     pub(crate) leeway: Duration,
     pub(crate) max_token_len: usize,
-    pub(crate) scope_claim: String,
-    pub(crate) rfc9068: bool,
+    /// Set by the builder; none: the registration's `token_dialect` decides.
+    pub(crate) scope_claim: Option<String>,
+    /// `Some(true)` once the builder asked for RFC 9068; none: the dialect decides.
+    pub(crate) rfc9068: Option<bool>,
     pub(crate) max_token_age: Option<Duration>,
     pub(crate) token_cache: TokenCacheSettings,
 }
 
 impl Default for ValidatorSettings {
-    /// No issuer check, 60 s of leeway, 8 KiB tokens, scopes in `scope`, no RFC 9068 profile,
-    /// no maximum age, the token cache on.
+    /// No issuer check, 60 s of leeway, 8 KiB tokens, the scope claim and RFC 9068 profile
+    /// of the registration's `token_dialect` (`scope`, no profile, without one), no maximum
+    /// age, the token cache on.
     fn default() -> Self {
         Self {
             issuer: None,
             leeway: DEFAULT_LEEWAY,
             max_token_len: DEFAULT_MAX_TOKEN_LEN,
-            scope_claim: "scope".to_owned(),
-            rfc9068: false,
+            scope_claim: None,
+            rfc9068: None,
             max_token_age: None,
             token_cache: TokenCacheSettings::default(),
         }
@@ -73,9 +75,10 @@ impl TokenValidator {
                 max,
             });
         }
-        if settings.scope_claim.is_empty() || REGISTERED.contains(&settings.scope_claim.as_str()) {
+        let (scope_claim, rfc9068) = with_dialect(api, settings)?;
+        if scope_claim.is_empty() || REGISTERED.contains(&scope_claim) {
             return Err(ConfigError::InvalidScopeClaim {
-                claim: settings.scope_claim.clone(),
+                claim: scope_claim.to_owned(),
             });
         }
         if settings.max_token_age == Some(Duration::ZERO) {
@@ -91,14 +94,55 @@ impl TokenValidator {
             issuer: settings.issuer.as_deref().map(Box::from),
             leeway: settings.leeway.as_secs_f64(),
             max_token_len: settings.max_token_len,
-            scope_claim: settings.scope_claim.as_str().into(),
-            rfc9068: settings.rfc9068,
+            scope_claim: scope_claim.into(),
+            rfc9068,
             max_age: settings.max_token_age.map(|age| age.as_secs_f64()),
             #[allow(clippy::cast_precision_loss)] // Lifetimes are far below 2^53 seconds.
             max_lifetime: api.token_lifetime().map(|seconds| seconds as f64),
             cache: TokenCache::new(&settings.token_cache)?.map(Arc::new),
         })
     }
+}
+
+/// The scope claim and whether RFC 9068 applies: the builder's settings where it has them, else
+/// the registration's `token_dialect`. A setting the dialect contradicts (when the
+/// registration names one) is refused, naming both.
+fn with_dialect<'a>(
+    api: &ResourceServer,
+    settings: &'a ValidatorSettings,
+) -> Result<(&'a str, bool), ConfigError> {
+    let dialect = api.explicit_token_dialect()?;
+    let conflict = |setting: String, dialect: TokenDialect, expected| {
+        Err(ConfigError::TokenDialectConflict {
+            setting,
+            dialect,
+            expected,
+        })
+    };
+    let scope_claim = match (settings.scope_claim.as_deref(), dialect) {
+        (Some(claim), Some(dialect)) if claim != dialect.scope_claim() => {
+            let expected = if dialect.has_permissions() {
+                "carry their permissions in `permissions`, which scope requirements are checked against"
+            } else {
+                "carry their scopes in `scope` and no `permissions`"
+            };
+            return conflict(format!("scope_claim({claim:?})"), dialect, expected);
+        }
+        (Some(claim), _) => claim,
+        (None, dialect) => dialect.unwrap_or_default().scope_claim(),
+    };
+    let rfc9068 = match (settings.rfc9068, dialect) {
+        (Some(true), Some(dialect)) if !dialect.is_rfc9068() => {
+            return conflict(
+                "rfc9068_profile()".to_owned(),
+                dialect,
+                "follow Auth0's profile (typ JWT, azp rather than client_id, no jti), which RFC 9068's refuses",
+            );
+        }
+        (Some(profile), _) => profile,
+        (None, dialect) => dialect.is_some_and(TokenDialect::is_rfc9068),
+    };
+    Ok((scope_claim, rfc9068))
 }
 
 /// Checks the expected issuer: not empty, and an Auth0 domain in the form its tokens carry.

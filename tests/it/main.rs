@@ -19,6 +19,8 @@ mod asymmetric;
 #[cfg(feature = "axum")]
 mod attacks;
 mod compliance;
+#[cfg(feature = "axum")]
+mod dialects;
 #[cfg(feature = "jwks")]
 mod dpop;
 #[cfg(all(feature = "axum", feature = "jwks", feature = "issuer"))]

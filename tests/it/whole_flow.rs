@@ -1674,3 +1674,126 @@ async fn a_dpop_bound_token_opens_the_sample_api_only_with_a_fresh_proof_from_it
     let again = call("DPoP", vec![fresh("p256", jsonwebtoken::Algorithm::ES256)]).await;
     assert_eq!(again.status, 200, "{}", again.body);
 }
+
+/// `GET {sample}{path}` with `token`: the status.
+async fn status_at(sample: &str, path: &str, token: &str) -> u16 {
+    Http::new()
+        .call(Method::GET, &format!("{sample}{path}"), Some(token), None)
+        .await
+        .status
+}
+
+#[tokio::test]
+async fn an_access_token_authz_api_gets_permissions_and_the_sample_api_checks_them() {
+    let server = AuthServer::start().await;
+    let mut api = my_sample_api();
+    api["token_dialect"] = json!("access_token_authz");
+    let registration = server.register(api).await;
+    assert_eq!(registration.status, 201, "{}", registration.body);
+    assert_eq!(registration.json()["token_dialect"], "access_token_authz");
+    let id = registration.json()["id"].as_str().unwrap().to_owned();
+    let read = server
+        .management(Method::GET, &format!("api/v2/resource-servers/{id}"), None)
+        .await;
+    assert_eq!(read.json()["token_dialect"], "access_token_authz");
+
+    // As Auth0 does: the granted scopes in `permissions`, and in `scope` as always.
+    let client = server.create_client("RBAC App").await;
+    let grant = server.grant(&client.0, MY_API, &["sample-scope"]).await;
+    assert_eq!(grant.status, 201, "{}", grant.body);
+    let token = server.token(&client, MY_API, None).await;
+    let claims = payload_of(&token);
+    assert_eq!(claims["permissions"], json!(["sample-scope"]));
+    assert_eq!(claims["scope"], "sample-scope");
+    assert_eq!(header_of(&token)["typ"], "JWT");
+
+    // The sample API, on the saved registration and no setting of its own, reads
+    // `permissions`: read:messages is not among them, then it is.
+    let sample = start_sample_api(&registration.body, &server.issuer).await;
+    assert_eq!(status_at(&sample, "/api/private", &token).await, 200);
+    assert_eq!(status_at(&sample, "/api/private-scoped", &token).await, 403);
+    let grant_id = grant.json()["id"].as_str().unwrap().to_owned();
+    let path = format!("api/v2/client-grants/{grant_id}");
+    assert_eq!(
+        server.management(Method::DELETE, &path, None).await.status,
+        204
+    );
+    let regrant = server.grant(&client.0, MY_API, &["read:messages"]).await;
+    assert_eq!(regrant.status, 201, "{}", regrant.body);
+    let reader = server.token(&client, MY_API, None).await;
+    assert_eq!(payload_of(&reader)["permissions"], json!(["read:messages"]));
+    assert_eq!(
+        status_at(&sample, "/api/private-scoped", &reader).await,
+        200
+    );
+
+    // A token carrying read:messages in `scope` alone does not open the route.
+    assert_eq!(
+        ResourceServer::from_json(&registration.body)
+            .unwrap()
+            .token_dialect(),
+        bearer_guard::registration::TokenDialect::AccessTokenAuthz
+    );
+    let secret = registration.json()["signing_secret"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let claims = crate::common::claims(
+        "read:messages",
+        json!({ "iss": server.issuer, "aud": MY_API }),
+    );
+    let scope_only = crate::common::token_with(secret.as_bytes(), &claims);
+    assert_eq!(status_at(&sample, "/api/private", &scope_only).await, 200);
+    assert_eq!(
+        status_at(&sample, "/api/private-scoped", &scope_only).await,
+        403
+    );
+}
+
+#[tokio::test]
+async fn token_dialect_is_validated_and_changed_with_patch() {
+    let server = AuthServer::start().await;
+    let mut bad = my_sample_api();
+    bad["token_dialect"] = json!("access_token_rbac");
+    let refused = server.register(bad).await;
+    refused.assert_api_error(400, "rfc9068_profile_authz");
+
+    let created = server.register(my_sample_api()).await.json();
+    assert_eq!(created["token_dialect"], "access_token");
+    let path = format!(
+        "api/v2/resource-servers/{}",
+        created["id"].as_str().unwrap()
+    );
+    let wrong = server
+        .management(
+            Method::PATCH,
+            &path,
+            Some(json!({ "token_dialect": "jwt" })),
+        )
+        .await;
+    wrong.assert_api_error(400, "access_token_authz");
+    let changed = server
+        .management(
+            Method::PATCH,
+            &path,
+            Some(json!({ "token_dialect": "rfc9068_profile_authz" })),
+        )
+        .await;
+    assert_eq!(changed.status, 200, "{}", changed.body);
+    assert_eq!(changed.json()["token_dialect"], "rfc9068_profile_authz");
+    let read = server.management(Method::GET, &path, None).await;
+    assert_eq!(read.json()["token_dialect"], "rfc9068_profile_authz");
+
+    // Tokens from then on have both shapes: RFC 9068's and the permissions.
+    let client = server.create_client("Profile App").await;
+    server.grant(&client.0, MY_API, &["read:messages"]).await;
+    let token = server.token(&client, MY_API, None).await;
+    assert_eq!(header_of(&token)["typ"], "at+jwt");
+    let claims = payload_of(&token);
+    assert_eq!(claims["client_id"], client.0);
+    assert_eq!(claims["permissions"], json!(["read:messages"]));
+    assert!(claims["jti"].as_str().is_some_and(|jti| !jti.is_empty()));
+    assert!(claims.get("azp").is_none() && claims.get("gty").is_none());
+    let sample = start_sample_api(&read.body, &server.issuer).await;
+    assert_eq!(status_at(&sample, "/api/private-scoped", &token).await, 200);
+}
