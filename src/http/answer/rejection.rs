@@ -374,6 +374,12 @@ impl Rejection {
         let bearer = params.bearer;
         let dpop_algs = params.dpop_algs.as_deref();
         let metadata = params.resource_metadata.as_deref();
+        // A 403 names the scope the route needs; a 401 the scopes the guard advertises.
+        let scope = self.required_scope.as_deref().or_else(|| {
+            (answer.status == StatusCode::UNAUTHORIZED)
+                .then_some(params.scope.as_deref())
+                .flatten()
+        });
         // The error goes with the scheme the request used (RFC 9449 §7.1): DPoP for a DPoP
         // request or a DPoP error, and where Bearer is not taken.
         let dpop_error = matches!(self.kind, RejectionKind::Dpop(_));
@@ -390,7 +396,7 @@ impl Rejection {
                         answer.description
                     );
                 }
-                if let Some(scope) = &self.required_scope {
+                if let Some(scope) = scope {
                     let _ = write!(challenge, ", scope=\"{scope}\"");
                 }
             }
@@ -868,6 +874,7 @@ mod tests {
             bearer: true,
             dpop_algs: Some("ES256".into()),
             resource_metadata: None,
+            scope: None,
         });
         let scope = || Rejection::insufficient_scope_for(&challenge, "read:messages".into());
         let error = r#"error="insufficient_scope", error_description="The access token lacks a required scope", scope="read:messages""#;
