@@ -21,6 +21,11 @@ use crate::token::TokenErrorKind;
 /// | invalid token | 401 | `Bearer realm="…", error="invalid_token", error_description="…"` |
 /// | valid token, missing scope | 403 | `Bearer realm="…", error="insufficient_scope", error_description="…", scope="…"` |
 ///
+/// With [`advertise_scopes`](crate::BearerGuardBuilder::advertise_scopes), every 401 challenge
+/// names those scopes in `scope` too; with
+/// [`resource_metadata`](crate::BearerGuardBuilder::resource_metadata), every challenge ends
+/// with `resource_metadata="…"`.
+///
 /// The rejected response always carries the [`Rejection`] in its extensions, for logging layers.
 /// A DPoP proof refused for its server nonce (`use_dpop_nonce`, RFC 9449 §9) is answered with a
 /// fresh one in `DPoP-Nonce` ([`dpop_nonce`](Self::dpop_nonce)).
