@@ -161,8 +161,9 @@ pub mod jwks {
 }
 
 /// Recipes: strict and optional routes, `.layer` or `.route_layer`, cookies, tonic, Auth0
-/// RBAC permissions, several APIs, your own error shape, and a plain `tower::ServiceBuilder`;
-/// each compiled and run as a doc test. The same text is `docs/recipes.md`.
+/// RBAC permissions, several APIs, your own error shape, a plain `tower::ServiceBuilder`, MCP
+/// servers (rmcp's among them) and DPoP; each compiled and run as a doc test. The same text is
+/// `docs/recipes.md`.
 #[doc = include_str!("../docs/recipes.md")]
 pub mod recipes {}
 

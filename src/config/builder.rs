@@ -48,6 +48,7 @@ use crate::token::{ScopeRequirement, TokenCacheSettings, TokenValidator, Validat
 /// | `key_cache` (feature `jwks`) | `KeyCacheSettings::default()`, whose docs list each default |
 /// | `also_accept_algorithm` (feature `jwks`) | none: the algorithm is pinned to the registration's `signing_alg` |
 /// | [`resource_metadata`](BearerGuardBuilder::resource_metadata) | off: no RFC 9728 metadata, no `resource_metadata` in challenges |
+/// | [`advertise_scopes`](BearerGuardBuilder::advertise_scopes) | none: no `scope` in 401 challenges |
 /// | `dpop` (feature `jwks`) | the registration's `proof_of_possession`, else `Allowed` once the guard knows its external URL; Bearer alone until then |
 /// | `dpop_settings` (feature `jwks`) | `DpopSettings::default()`, whose docs list each default |
 /// | `dpop_replay_store` (feature `jwks`) | a `MemoryReplayStore` of this process |
@@ -392,6 +393,35 @@ impl<R> BearerGuardBuilder<R> {
     /// ```
     pub fn resource_metadata(mut self) -> Self {
         self.settings.http.resource_metadata = true;
+        self
+    }
+
+    /// Names `scopes` in the `scope` parameter of every 401 challenge (RFC 6750 §3): the
+    /// scopes a client should ask for to use the API. The MCP authorization spec (2025-11-25)
+    /// asks a server to name them so, and its clients request what the 401 names. A 403
+    /// `insufficient_scope` still names the scopes its route needs. Checked at
+    /// [`build`](Self::build) against the resource server's scopes
+    /// ([`ConfigError::UndeclaredScope`], [`ConfigError::InvalidScope`],
+    /// [`ConfigError::EmptyScopeRequirement`]). Defaults to none: no `scope` on a 401.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use bearer_guard::{BearerGuardLayer, ResourceServer};
+    ///
+    /// let api = ResourceServer::new("https://api.example.com/mcp", "FF1prn9UxZotnFEfPVwEJhqqyRmwdSu5")
+    ///     .with_scope("tools:read", "List and call read-only tools");
+    /// let guard = BearerGuardLayer::builder(api.clone()).advertise_scopes(["tools:read"]).build()?;
+    /// // A typo fails at startup:
+    /// assert!(BearerGuardLayer::builder(api).advertise_scopes(["tools:raed"]).build().is_err());
+    /// # Ok::<(), bearer_guard::ConfigError>(())
+    /// ```
+    pub fn advertise_scopes<I>(mut self, scopes: I) -> Self
+    where
+        I: IntoIterator,
+        I::Item: Into<String>,
+    {
+        self.settings.http.advertised = Some(ScopeRequirement::all(scopes));
         self
     }
 
@@ -912,6 +942,70 @@ mod tests {
             ConfigError::UndeclaredScope {
                 scope: "read:mesages".into()
             }
+        );
+    }
+
+    #[test]
+    fn advertised_scopes_are_checked_at_startup() {
+        let advertising = |scopes: &[&str]| {
+            build_err(builder_for(resource_server()).advertise_scopes(scopes.iter().copied()))
+        };
+        assert_eq!(
+            advertising(&["read:mesages"]),
+            ConfigError::UndeclaredScope {
+                scope: "read:mesages".into()
+            }
+        );
+        assert_eq!(advertising(&[]), ConfigError::EmptyScopeRequirement);
+    }
+
+    #[test]
+    fn advertised_scopes_go_on_every_401_challenge_and_nowhere_else() {
+        use crate::RejectionKind as K;
+        use crate::http::RequestErrorKind;
+        let guard = builder_for(resource_server())
+            .issuer("https://issuer.example/")
+            .resource_metadata()
+            .advertise_scopes(["openid", "read:messages"])
+            .build()
+            .unwrap();
+        let metadata =
+            r#"resource_metadata="https://my-api-urn/.well-known/oauth-protected-resource""#;
+        let challenge = |kind| {
+            let value = guard.api().reject(kind).www_authenticate().unwrap();
+            value.to_str().unwrap().to_owned()
+        };
+        assert_eq!(
+            challenge(K::MissingCredentials),
+            format!(
+                r#"Bearer realm="https://my-api-urn", scope="openid read:messages", {metadata}"#
+            )
+        );
+        assert_eq!(
+            challenge(K::InvalidToken(crate::TokenErrorKind::Expired)),
+            format!(
+                r#"Bearer realm="https://my-api-urn", error="invalid_token", error_description="The access token expired", scope="openid read:messages", {metadata}"#
+            )
+        );
+        // A 400 is about the request's form, not about what the token may do.
+        assert_eq!(
+            challenge(K::InvalidRequest(RequestErrorKind::EmptyToken)),
+            format!(
+                r#"Bearer realm="https://my-api-urn", error="invalid_request", error_description="The bearer token is missing", {metadata}"#
+            )
+        );
+        // A 403 names what its route needs, not what the guard advertises.
+        let forbidden = crate::http::answer::rejection::Rejection::insufficient_scope_for(
+            &guard.api().responder.challenge,
+            "read:messages".into(),
+        );
+        assert!(
+            forbidden
+                .www_authenticate()
+                .unwrap()
+                .to_str()
+                .unwrap()
+                .contains(r#"scope="read:messages", resource_metadata"#)
         );
     }
 

@@ -38,6 +38,11 @@ impl Required {
         })
     }
 
+    /// The requirement, space-delimited, as challenges name it.
+    pub(crate) fn rendered(&self) -> Arc<str> {
+        Arc::clone(&self.rendered)
+    }
+
     /// Passes when `token` holds the required scopes; else a 403 with `challenge`, whose
     /// error and scope go on the challenge of the scheme the token came with (RFC 9449 §7.1,
     /// §7.2).
@@ -94,6 +99,74 @@ impl<R> RequireScopesLayer<R> {
         Self {
             responder,
             required: Arc::new(required),
+        }
+    }
+
+    /// The layer's check, from inside a handler: `Ok` when `token` holds the scopes, else the
+    /// rejection the layer would answer with. For a server that learns what a request needs
+    /// only from its body, such as a JSON-RPC method or an MCP tool call
+    /// (`examples/mcp_server.rs`).
+    ///
+    /// A token short of the scopes gets the 403 `insufficient_scope` whose challenge names
+    /// the `scope` needed and, with
+    /// [`resource_metadata`](crate::BearerGuardBuilder::resource_metadata), the guard's
+    /// `resource_metadata` URL, as the MCP authorization spec (2025-11-25, "Scope Challenge
+    /// Handling") asks of a tool call that needs more scope. A token that this layer's guard
+    /// did not verify gets the answer the layer gives it (a 500 for a token of another guard,
+    /// 401 for a token of another API of the same `MultiApiLayer`). The rejection is not
+    /// logged: answer it with [`Rejection::to_response`] (or, with axum, return it: it is
+    /// `IntoResponse`), or with your own hook.
+    ///
+    /// # Errors
+    ///
+    /// The [`Rejection`] to answer with.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use axum::{Json, Router, routing::post};
+    /// use axum::response::{IntoResponse, Response};
+    /// use bearer_guard::{BearerGuardLayer, ResourceServer, VerifiedToken};
+    /// use serde_json::Value;
+    ///
+    /// let api = ResourceServer::new("https://api.example.com/rpc", "FF1prn9UxZotnFEfPVwEJhqqyRmwdSu5")
+    ///     .with_scope("notes:write", "Write notes");
+    /// let guard = BearerGuardLayer::builder(api)
+    ///     .issuer("https://my-tenant.example.com/")
+    ///     .resource_metadata()
+    ///     .build()?;
+    /// // Checked against the registration here, at startup.
+    /// let writers = guard.require_all(["notes:write"])?;
+    ///
+    /// let rpc = move |token: VerifiedToken, Json(call): Json<Value>| async move {
+    ///     if call["method"] == "notes/write" {
+    ///         if let Err(rejection) = writers.check(&token) {
+    ///             return rejection.into_response();
+    ///         }
+    ///     }
+    ///     Json(serde_json::json!({"jsonrpc": "2.0", "id": call["id"], "result": {}})).into_response()
+    /// };
+    /// let app: Router = Router::new().route("/rpc", post(rpc)).layer(guard);
+    /// # Ok::<(), bearer_guard::ConfigError>(())
+    /// ```
+    pub fn check(&self, token: &VerifiedToken) -> Result<(), Rejection> {
+        let responder = &self.responder;
+        match token.guard() {
+            Some(id) if id == responder.id => self.required.check(token, &responder.challenge),
+            // Another API's token, from the same MultiApiLayer: not for this route.
+            Some(other) if responder.is_sibling(other) => {
+                Err(responder.reject(RejectionKind::InvalidToken(TokenErrorKind::InvalidAudience)))
+            }
+            // Verified by another guard (another audience or secret): not ours to vouch for.
+            Some(other) => {
+                let theirs = Challenge::of_guard(other);
+                log_other_guard(
+                    &responder.challenge.realm,
+                    theirs.as_ref().map(|theirs| &*theirs.realm),
+                );
+                Err(Rejection::new(RejectionKind::OtherGuard, ""))
+            }
+            None => Err(missing_layer()),
         }
     }
 }
@@ -153,35 +226,13 @@ where
     fn call(&mut self, request: Request<ReqBody>) -> Self::Future {
         let responder = &self.layer.responder;
         let extensions = request.extensions();
-        let missing_layer = || {
-            log_missing_layer();
-            Rejection::new(RejectionKind::MissingLayer, "")
+        let checked = match extensions.get::<VerifiedToken>() {
+            Some(token) => self.layer.check(token),
+            None if extensions.get::<Anonymous>().is_some() => {
+                Err(responder.reject(RejectionKind::MissingCredentials))
+            }
+            None => Err(missing_layer()),
         };
-        let checked =
-            match extensions.get::<VerifiedToken>() {
-                Some(token) => match token.guard() {
-                    Some(id) if id == responder.id => {
-                        self.layer.required.check(token, &responder.challenge)
-                    }
-                    // Another API's token, from the same MultiApiLayer: not for this route.
-                    Some(other) if responder.is_sibling(other) => Err(responder
-                        .reject(RejectionKind::InvalidToken(TokenErrorKind::InvalidAudience))),
-                    // Verified by another guard (another audience or secret): not ours to vouch for.
-                    Some(other) => {
-                        let theirs = Challenge::of_guard(other);
-                        log_other_guard(
-                            &responder.challenge.realm,
-                            theirs.as_ref().map(|theirs| &*theirs.realm),
-                        );
-                        Err(Rejection::new(RejectionKind::OtherGuard, ""))
-                    }
-                    None => Err(missing_layer()),
-                },
-                None if extensions.get::<Anonymous>().is_some() => {
-                    Err(responder.reject(RejectionKind::MissingCredentials))
-                }
-                None => Err(missing_layer()),
-            };
         match checked {
             Ok(()) => ResponseFuture::inner(self.inner.call(request), false),
             Err(rejection) => ResponseFuture::rejected(responder.respond(
@@ -191,6 +242,12 @@ where
             )),
         }
     }
+}
+
+/// A scope layer or check with no guard before it: a server bug, logged as one.
+fn missing_layer() -> Rejection {
+    log_missing_layer();
+    Rejection::new(RejectionKind::MissingLayer, "")
 }
 
 impl<S: Clone, R> Clone for RequireScopes<S, R> {
@@ -208,5 +265,81 @@ impl<S: fmt::Debug, R> fmt::Debug for RequireScopes<S, R> {
             .field("inner", &self.inner)
             .field("required", &self.layer.required)
             .finish_non_exhaustive()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::BearerGuardLayer;
+    use crate::test_support::{AUDIENCE, ISSUER, NOW, claims_json, mint, resource_server};
+
+    fn guard() -> BearerGuardLayer {
+        BearerGuardLayer::builder(resource_server())
+            .issuer(ISSUER)
+            .resource_metadata()
+            .build()
+            .unwrap()
+    }
+
+    /// A token with `scope`, verified by `guard` as its service would.
+    fn verified(guard: &BearerGuardLayer, scope: &str) -> VerifiedToken {
+        let api = guard.api();
+        let claims = claims_json(&[("scope", &format!("\"{scope}\""))]);
+        api.validator
+            .verify(&mint(&claims), NOW, Some(api.id()))
+            .unwrap()
+    }
+
+    #[test]
+    fn check_passes_a_token_holding_the_scopes() {
+        let guard = guard();
+        let readers = guard.require_all(["read:messages"]).unwrap();
+        assert!(
+            readers
+                .check(&verified(&guard, "openid read:messages"))
+                .is_ok()
+        );
+    }
+
+    #[test]
+    fn check_answers_403_with_the_scope_and_the_metadata_url() {
+        let guard = guard();
+        let readers = guard.require_all(["read:messages"]).unwrap();
+        let rejection = readers.check(&verified(&guard, "openid")).unwrap_err();
+        assert_eq!(rejection.kind(), RejectionKind::InsufficientScope);
+        assert_eq!(rejection.status(), 403);
+        assert_eq!(rejection.required_scope(), Some("read:messages"));
+        assert_eq!(
+            rejection.www_authenticate().unwrap(),
+            &*format!(
+                r#"Bearer realm="{AUDIENCE}", error="insufficient_scope", error_description="The access token lacks a required scope", scope="read:messages", resource_metadata="{AUDIENCE}/.well-known/oauth-protected-resource""#
+            )
+        );
+    }
+
+    #[test]
+    fn check_refuses_a_token_another_guard_verified() {
+        let (ours, theirs) = (guard(), guard());
+        let readers = ours.require_all(["read:messages"]).unwrap();
+        let rejection = readers
+            .check(&verified(&theirs, "read:messages"))
+            .unwrap_err();
+        assert_eq!(rejection.kind(), RejectionKind::OtherGuard);
+        assert_eq!(rejection.status(), 500);
+    }
+
+    #[test]
+    fn check_refuses_a_token_no_guard_verified() {
+        let guard = guard();
+        let readers = guard.require_all(["read:messages"]).unwrap();
+        let claims = claims_json(&[]);
+        let unmarked = guard
+            .api()
+            .validator
+            .verify(&mint(&claims), NOW, None)
+            .unwrap();
+        let rejection = readers.check(&unmarked).unwrap_err();
+        assert_eq!(rejection.kind(), RejectionKind::MissingLayer);
     }
 }

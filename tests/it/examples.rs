@@ -13,3 +13,8 @@ pub(crate) mod sample_api;
 #[cfg(feature = "tonic")]
 #[path = "../../examples/support/grpc.rs"]
 pub(crate) mod grpc;
+
+#[cfg(feature = "axum")]
+#[allow(dead_code)] // `main` is the example's, not the tests'.
+#[path = "../../examples/mcp_server.rs"]
+pub(crate) mod mcp_server;

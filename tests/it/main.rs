@@ -4,7 +4,7 @@
 //! runs them all.
 
 #![allow(clippy::unwrap_used)]
-// Both examples that `examples` includes load `examples/support/serve.rs`.
+// The examples that `examples` includes load `examples/support/serve.rs`.
 #![allow(clippy::duplicate_mod)]
 
 mod common;
@@ -37,6 +37,8 @@ mod grpc;
 mod jwks_cache;
 #[cfg(feature = "axum")]
 mod logging;
+#[cfg(feature = "axum")]
+mod mcp;
 #[cfg(feature = "axum")]
 mod modes;
 #[cfg(feature = "axum")]

@@ -17,6 +17,9 @@ pub(crate) struct Challenge {
     pub(crate) dpop_algs: Option<Box<str>>,
     /// RFC 9728 §5.1's `resource_metadata`: where the protected resource's metadata is.
     pub(crate) resource_metadata: Option<Box<str>>,
+    /// The `scope` its 401 challenges name: the scopes a client should ask for
+    /// (`advertise_scopes`).
+    pub(crate) scope: Option<Arc<str>>,
 }
 
 /// The challenges of the guards built in this process, by id, for the few answers that start
@@ -33,6 +36,7 @@ impl Challenge {
             bearer: true,
             dpop_algs: None,
             resource_metadata: None,
+            scope: None,
         }
     }
 

@@ -21,6 +21,11 @@ use crate::token::TokenErrorKind;
 /// | invalid token | 401 | `Bearer realm="…", error="invalid_token", error_description="…"` |
 /// | valid token, missing scope | 403 | `Bearer realm="…", error="insufficient_scope", error_description="…", scope="…"` |
 ///
+/// With [`advertise_scopes`](crate::BearerGuardBuilder::advertise_scopes), every 401 challenge
+/// names those scopes in `scope` too; with
+/// [`resource_metadata`](crate::BearerGuardBuilder::resource_metadata), every challenge ends
+/// with `resource_metadata="…"`.
+///
 /// The rejected response always carries the [`Rejection`] in its extensions, for logging layers.
 /// A DPoP proof refused for its server nonce (`use_dpop_nonce`, RFC 9449 §9) is answered with a
 /// fresh one in `DPoP-Nonce` ([`dpop_nonce`](Self::dpop_nonce)).
@@ -374,6 +379,12 @@ impl Rejection {
         let bearer = params.bearer;
         let dpop_algs = params.dpop_algs.as_deref();
         let metadata = params.resource_metadata.as_deref();
+        // A 403 names the scope the route needs; a 401 the scopes the guard advertises.
+        let scope = self.required_scope.as_deref().or_else(|| {
+            (answer.status == StatusCode::UNAUTHORIZED)
+                .then_some(params.scope.as_deref())
+                .flatten()
+        });
         // The error goes with the scheme the request used (RFC 9449 §7.1): DPoP for a DPoP
         // request or a DPoP error, and where Bearer is not taken.
         let dpop_error = matches!(self.kind, RejectionKind::Dpop(_));
@@ -390,7 +401,7 @@ impl Rejection {
                         answer.description
                     );
                 }
-                if let Some(scope) = &self.required_scope {
+                if let Some(scope) = scope {
                     let _ = write!(challenge, ", scope=\"{scope}\"");
                 }
             }
@@ -868,6 +879,7 @@ mod tests {
             bearer: true,
             dpop_algs: Some("ES256".into()),
             resource_metadata: None,
+            scope: None,
         });
         let scope = || Rejection::insufficient_scope_for(&challenge, "read:messages".into());
         let error = r#"error="insufficient_scope", error_description="The access token lacks a required scope", scope="read:messages""#;

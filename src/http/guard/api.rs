@@ -92,6 +92,8 @@ pub(crate) struct HttpSettings {
     pub(crate) sources: Vec<SourceSetting>,
     /// Read the token from those sources only, never from `Authorization`.
     pub(crate) sources_only: bool,
+    /// The scopes 401 challenges name in `scope`.
+    pub(crate) advertised: Option<ScopeRequirement>,
     /// RFC 9728: publish the protected resource's metadata and name it in challenges.
     pub(crate) resource_metadata: bool,
     /// Whether `on_rejection` set a hook of the user's.
@@ -129,6 +131,11 @@ impl<R> Api<R> {
             .required
             .clone()
             .map(|requirement| Required::new(requirement, &declared))
+            .transpose()?;
+        let advertised = settings
+            .advertised
+            .clone()
+            .map(|scopes| Required::new(scopes, &declared))
             .transpose()?;
         let sources = TokenSources::new(&settings.sources)?;
         let only = |problem| ConfigError::InvalidTokenSource {
@@ -177,6 +184,7 @@ impl<R> Api<R> {
             bearer: schemes.bearer,
             dpop_algs: dpop_algs.map(String::into_boxed_str),
             resource_metadata: metadata.as_ref().map(|metadata| metadata.url().into()),
+            scope: advertised.as_ref().map(Required::rendered),
         };
         Ok(Self {
             validator,
