@@ -12,7 +12,7 @@ use serde::de::DeserializeOwned;
 
 use crate::http::anonymous::Anonymous;
 use crate::http::answer::challenge::Challenge;
-use crate::http::answer::hook::{Hook, log_missing_layer, log_rejection};
+use crate::http::answer::hook::{Hook, log_rejection, missing_layer};
 use crate::http::answer::rejection::{Rejection, RejectionKind};
 use crate::token::{TokenErrorKind, VerifiedToken};
 
@@ -99,13 +99,7 @@ fn optional_token(parts: &Parts) -> Result<Option<VerifiedToken>, ExtractorRejec
     match parts.extensions.get::<VerifiedToken>() {
         Some(token) => Ok(Some(token.clone())),
         None if parts.extensions.get::<Anonymous>().is_some() => Ok(None),
-        None => {
-            log_missing_layer();
-            Err(rejected(
-                parts,
-                Rejection::new(RejectionKind::MissingLayer, ""),
-            ))
-        }
+        None => Err(rejected(parts, missing_layer())),
     }
 }
 

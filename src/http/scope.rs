@@ -13,7 +13,7 @@ use crate::config::ConfigError;
 use crate::http::anonymous::Anonymous;
 use crate::http::answer::body::DefaultRejection;
 use crate::http::answer::challenge::Challenge;
-use crate::http::answer::hook::{OnRejection, Responder, log_missing_layer, log_other_guard};
+use crate::http::answer::hook::{OnRejection, Responder, log_other_guard, missing_layer};
 use crate::http::answer::rejection::{Rejection, RejectionKind};
 use crate::http::future::ResponseFuture;
 use crate::token::{ScopeRequirement, TokenErrorKind, VerifiedToken};
@@ -113,9 +113,10 @@ impl<R> RequireScopesLayer<R> {
     /// `resource_metadata` URL, as the MCP authorization spec (2025-11-25, "Scope Challenge
     /// Handling") asks of a tool call that needs more scope. A token that this layer's guard
     /// did not verify gets the answer the layer gives it (a 500 for a token of another guard,
-    /// 401 for a token of another API of the same `MultiApiLayer`). The rejection is not
-    /// logged: answer it with [`Rejection::to_response`] (or, with axum, return it: it is
-    /// `IntoResponse`), or with your own hook.
+    /// 401 for a token of another API of the same `MultiApiLayer`). A refusal is not logged
+    /// (only those server bugs are, at error level): answer it with
+    /// [`Rejection::to_response`] (or, with axum, return it: it is `IntoResponse`), or with
+    /// your own hook.
     ///
     /// # Errors
     ///
@@ -242,12 +243,6 @@ where
             )),
         }
     }
-}
-
-/// A scope layer or check with no guard before it: a server bug, logged as one.
-fn missing_layer() -> Rejection {
-    log_missing_layer();
-    Rejection::new(RejectionKind::MissingLayer, "")
 }
 
 impl<S: Clone, R> Clone for RequireScopes<S, R> {

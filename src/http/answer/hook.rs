@@ -127,12 +127,13 @@ pub(crate) fn log_rejection(rejection: &Rejection, method: &Method, uri: &Uri) {
     );
 }
 
-/// Logs, at error level, a scope layer or extractor that found no token verified by its
-/// guard: a server bug, answered 500.
-pub(crate) fn log_missing_layer() {
+/// The answer of a scope layer or extractor that found no token verified by its guard: a
+/// server bug, answered 500 and logged at error level.
+pub(crate) fn missing_layer() -> Rejection {
     tracing::error!(
         "bearer-guard found no token verified by this route's BearerGuardLayer: add that layer around the route"
     );
+    Rejection::new(RejectionKind::MissingLayer, "")
 }
 
 /// Logs, at error level, a scope layer made from the guard of realm `ours` that found a token
