@@ -517,6 +517,21 @@ impl<R> BearerGuardBuilder<R> {
 
     /// The key cache's timeouts, lifetimes, backoff and refetch budget; see
     /// [`KeyCacheSettings`] for the defaults. Feature `jwks`.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use bearer_guard::{BearerGuardLayer, ResourceServer};
+    /// use bearer_guard::jwks::KeyCacheSettings;
+    ///
+    /// let api = ResourceServer::from_json(r#"{"identifier": "https://my-api-urn", "signing_alg": "RS256"}"#)?;
+    /// let guard = BearerGuardLayer::builder(api)
+    ///     .issuer("https://my-tenant.eu.auth0.com/")
+    ///     .key_cache(KeyCacheSettings::default().fetch_timeout(Duration::from_secs(2)))
+    ///     .build()?;
+    /// # Ok::<(), bearer_guard::ConfigError>(())
+    /// ```
     pub fn key_cache(mut self, settings: KeyCacheSettings) -> Self {
         self.settings.keys.public.cache = settings;
         self

@@ -445,6 +445,18 @@ impl MemoryReplayStore {
     ///
     /// [`ConfigError::DpopSetting`] naming the limit out of its bounds: a capacity outside 2
     /// to 10,000,000, a quota of 0 or over half the capacity.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use bearer_guard::dpop::{MemoryReplayStore, ReplayLimits};
+    ///
+    /// // Busier clients: 10,000 live proofs a key, a million in all.
+    /// let store = MemoryReplayStore::with_limits(ReplayLimits::default().capacity(1_000_000).per_key(10_000))?;
+    /// // A quota over half the capacity would let two keys fill it: refused.
+    /// assert!(MemoryReplayStore::with_limits(ReplayLimits::default().capacity(10).per_key(6)).is_err());
+    /// # Ok::<(), bearer_guard::ConfigError>(())
+    /// ```
     pub fn with_limits(limits: ReplayLimits) -> Result<Self, ConfigError> {
         limits.check().map(Self::from_checked)
     }

@@ -143,6 +143,22 @@ impl KeyCacheSettings {
     /// When a scheduled refresh happens: at a point drawn uniformly between `from_percent`
     /// and `to_percent` of the set's life, so that instances which loaded together refresh
     /// apart. Defaults to 50 % to 90 %; both within 1 to 99, the first not above the second.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use bearer_guard::{BearerGuardLayer, ConfigError, ResourceServer};
+    /// use bearer_guard::jwks::KeyCacheSettings;
+    ///
+    /// let api = || ResourceServer::from_json(r#"{"identifier": "https://my-api-urn", "signing_alg": "RS256"}"#);
+    /// let build = |settings| BearerGuardLayer::builder(api()?).issuer("https://idp.example/").key_cache(settings).build();
+    /// // A wider spread for a large fleet, with a seed that repeats the schedule (a simulation).
+    /// assert!(build(KeyCacheSettings::default().refresh_window(40, 90).jitter_seed(7)).is_ok());
+    /// // Checked at build: the window's start after its end.
+    /// let err = build(KeyCacheSettings::default().refresh_window(90, 40)).unwrap_err();
+    /// assert!(matches!(err, ConfigError::KeyCacheSetting { setting: "refresh_window", .. }));
+    /// # Ok::<(), ConfigError>(())
+    /// ```
     pub fn refresh_window(mut self, from_percent: u8, to_percent: u8) -> Self {
         self.refresh_window = (from_percent, to_percent);
         self
