@@ -51,13 +51,7 @@ fn app_with(cache: TokenCacheSettings) -> (Router, BearerGuardLayer) {
 /// status, challenge, body and typed reason, and the cache must have answered the second
 /// time exactly when it kept the token. Returns the answer.
 async fn ask(make: impl Fn() -> Request<Body>) -> Answer {
-    let kind = |answer: &Answer| {
-        answer
-            .response
-            .extensions()
-            .get::<Rejection>()
-            .map(Rejection::kind)
-    };
+    let kind = |answer: &Answer| answer.kind();
     let uncached = send(&app_with(TokenCacheSettings::disabled()).0, make()).await;
     let (cached, guard) = app_with(TokenCacheSettings::default());
     for round in ["miss", "hit"] {

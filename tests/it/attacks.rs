@@ -11,8 +11,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use bearer_guard::answer::RequestErrorKind;
 use bearer_guard::cache::TokenCacheSettings;
 use bearer_guard::{
-    BearerGuardLayer, Claims, Rejection, RejectionKind, ResourceServer, TokenErrorKind,
-    VerifiedToken,
+    BearerGuardLayer, Claims, RejectionKind, ResourceServer, TokenErrorKind, VerifiedToken,
 };
 use http::{HeaderValue, Request, header};
 use jsonwebtoken::Algorithm;
@@ -55,11 +54,7 @@ async fn check(app: &Router, name: &str, authorization: &[u8], expect: Expect) {
         .body(Body::empty())
         .unwrap();
     let answer = send(app, request).await;
-    let rejection = answer
-        .response
-        .extensions()
-        .get::<Rejection>()
-        .map(Rejection::kind);
+    let rejection = answer.kind();
     let (status, error, kind) = match expect {
         Pass => (200, None, None),
         NoCredentials => (401, None, Some(RejectionKind::MissingCredentials)),

@@ -109,11 +109,7 @@ fn request(method: &str, scheme: &str, token: &str, proofs: &[&str]) -> Request<
 }
 
 fn kind(answer: &Answer) -> Option<RejectionKind> {
-    answer
-        .response
-        .extensions()
-        .get::<Rejection>()
-        .map(Rejection::kind)
+    answer.kind()
 }
 
 const ALGS: &str = r#"algs="RS256 PS256 ES256 EdDSA""#;

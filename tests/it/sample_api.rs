@@ -312,9 +312,9 @@ fn fleet_variables_are_checked_at_startup() {
 async fn two_instances_share_their_replay_store_and_their_nonces() {
     use crate::common::keys::{dpop_proof, public_jwk};
     use crate::common::redis::RedisServer;
+    use bearer_guard::RejectionKind;
     use bearer_guard::dpop::{DpopError, DpopProof, RedisReplayStore, jwk_thumbprint};
     use bearer_guard::issuer::TokenIssuer;
-    use bearer_guard::{Rejection, RejectionKind};
 
     let Some(server) = RedisServer::start() else {
         return;
@@ -390,13 +390,7 @@ async fn two_instances_share_their_replay_store_and_their_nonces() {
             .body(axum::body::Body::empty())
             .unwrap()
     };
-    let kind = |answer: &Answer| {
-        answer
-            .response
-            .extensions()
-            .get::<Rejection>()
-            .map(Rejection::kind)
-    };
+    let kind = |answer: &Answer| answer.kind();
     let nonce_of = |answer: &Answer| {
         answer
             .response

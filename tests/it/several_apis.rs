@@ -124,13 +124,7 @@ async fn each_token_is_verified_by_the_api_its_aud_and_iss_name() {
 #[tokio::test]
 async fn only_the_chosen_apis_keys_are_tried() {
     let app = app();
-    let rejected = |answer: &Answer| {
-        answer
-            .response
-            .extensions()
-            .get::<Rejection>()
-            .map(Rejection::kind)
-    };
+    let rejected = |answer: &Answer| answer.kind();
     let invalid = |kind| Some(RejectionKind::InvalidToken(kind));
     for (case, token, kind) in [
         // Billing's secret would verify this signature, but the token says it is for orders.

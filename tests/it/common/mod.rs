@@ -96,6 +96,14 @@ impl Answer {
     pub(crate) fn json(&self) -> Value {
         serde_json::from_str(&self.body).unwrap()
     }
+
+    /// The typed reason of a rejection, which the layers leave in the response extensions.
+    pub(crate) fn kind(&self) -> Option<bearer_guard::RejectionKind> {
+        self.response
+            .extensions()
+            .get::<bearer_guard::Rejection>()
+            .map(bearer_guard::Rejection::kind)
+    }
 }
 
 /// The status of a `GET uri` with `token`, and the typed reason of its rejection, if any.
@@ -109,11 +117,7 @@ where
         + Clone,
 {
     let answer = send(app, get_with_token(uri, token)).await;
-    let kind = answer
-        .response
-        .extensions()
-        .get::<bearer_guard::Rejection>()
-        .map(bearer_guard::Rejection::kind);
+    let kind = answer.kind();
     (answer.status, kind)
 }
 
