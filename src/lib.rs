@@ -3,8 +3,8 @@
 //!
 //! An authorization server registers your API as a *resource server*: an identifier (the
 //! tokens' audience), a signing algorithm (HS256, HS384 or HS512 with a signing secret;
-//! RS256/384/512, PS256/384/512, ES256/384/512, EdDSA or Ed25519 with the `jwks` feature, keys
-//! from the issuer's JWK set) and the scopes it supports.
+//! RS256/384/512, PS256/384/512, ES256/384/512, EdDSA or Ed25519 with keys from the
+//! issuer's JWK set, feature `jwks`, on by default) and the scopes it supports.
 //! [`BearerGuardLayer`] reads that registration, checks it at startup, and then, for every
 //! request:
 //!
@@ -76,7 +76,10 @@
 //! - `jwks`: RS256/384/512, PS256/384/512, ES256/384/512, EdDSA and Ed25519, verified with the
 //!   public keys of a JWK set (static, or fetched and cached), with aws-lc-rs. An HS-only build
 //!   compiles no asymmetric crypto.
-//! - `reqwest`: the built-in fetcher of the key cache (reqwest over rustls on aws-lc-rs).
+//! - `reqwest` (default; brings `jwks`): the built-in fetcher of the key cache (reqwest over
+//!   rustls on aws-lc-rs), so that an API signed RS256 (Auth0's default) works with only
+//!   `.issuer(…)`. An HS256-only API leaves the HTTP client, TLS and aws-lc-rs out with
+//!   `default-features = false, features = ["axum"]` (README, "Features and build cost").
 //! - `tonic`: [`DefaultRejection`](answer::DefaultRejection) answers `tonic::body::Body`
 //!   responses the gRPC way ([`Rejection::to_grpc_response`]), for the guard in a tonic
 //!   server (`examples/grpc.rs`). Off by default; it adds only tonic's body type.

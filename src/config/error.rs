@@ -145,9 +145,10 @@ pub enum ConfigError {
     },
 
     // Public keys and the key cache (feature `jwks`).
-    /// The signing algorithm verifies with public keys, which need the `jwks` feature.
+    /// The signing algorithm verifies with public keys, which need the `jwks` feature (on
+    /// by default, through `reqwest`).
     #[error(
-        "signing_alg {alg:?} verifies with public keys from a JWK set: enable bearer-guard's reqwest feature, which brings jwks and the HTTP client that fetches the keys (bearer-guard = {{ version = \"0.1\", features = [\"reqwest\"] }}); jwks alone is enough with static_jwks(…) or your own jwks_fetcher(…)"
+        "signing_alg {alg:?} verifies with public keys from a JWK set, and this build has turned off the default features that do it: add the reqwest feature, which brings jwks and the HTTP client that fetches the keys (bearer-guard = {{ version = \"0.1\", default-features = false, features = [\"axum\", \"reqwest\"] }}, or the default features); jwks alone is enough with static_jwks(…) or your own jwks_fetcher(…)"
     )]
     AlgorithmNeedsJwksFeature {
         /// The algorithm as configured.
@@ -179,7 +180,7 @@ pub enum ConfigError {
     },
     /// Keys are to be fetched, and there is no HTTP client to fetch them with.
     #[error(
-        "keys for signing_alg {alg:?} are to be fetched, and no fetcher is set: enable bearer-guard's reqwest feature (bearer-guard = {{ version = \"0.1\", features = [\"reqwest\"] }}), or pass your own to jwks_fetcher(…)"
+        "keys for signing_alg {alg:?} are to be fetched, and no fetcher is set: add bearer-guard's reqwest feature, on by default (bearer-guard = {{ version = \"0.1\", default-features = false, features = [\"axum\", \"reqwest\"] }}), or pass your own to jwks_fetcher(…)"
     )]
     NoFetcher {
         /// The algorithm as configured.

@@ -9,6 +9,7 @@ use crate::keys::{JwkSet, KeyCache, Lookup};
 use crate::token::claims::{self, Audience, RegisteredClaims};
 use crate::token::header::{self, Rules};
 use crate::token::jws;
+use crate::token::peek::Peek;
 use crate::token::verified::{DecodedToken, GuardId, VerifiedToken};
 use crate::token::{TokenCache, TokenCacheStatus, TokenError, TokenErrorKind};
 
@@ -126,7 +127,8 @@ impl TokenValidator {
         let Some(cache) = &self.cache else {
             return self
                 .verify_in_full(token, now, guard)
-                .map(|(verified, _)| verified);
+                .map(|(verified, _)| verified)
+                .map_err(|kind| self.cause(token, kind));
         };
         if let Some(verified) = cache.get(token, now, guard, || self.key_generation()) {
             let checked =
@@ -136,9 +138,33 @@ impl TokenValidator {
             }
             return checked.map(|()| verified);
         }
-        let (verified, generation) = self.verify_in_full(token, now, guard)?;
+        let (verified, generation) = self
+            .verify_in_full(token, now, guard)
+            .map_err(|kind| self.cause(token, kind))?;
         cache.insert(token, verified.clone(), generation, now);
         Ok(verified)
+    }
+
+    /// The cause to report for a token refused by its header, before its claims were read:
+    /// a token whose `alg` or `kid` this API does not have is most often another API's
+    /// token, so when its unverified `aud` names other audiences only, the audience is the
+    /// answer (and an unknown `kid` of a foreign token never asks for a key refetch). A
+    /// token without `aud` keeps its header's reason (`alg: none` stays that). Only the
+    /// refusal's reason changes: the token is refused either way.
+    #[cold]
+    fn cause(&self, token: &str, kind: TokenErrorKind) -> TokenErrorKind {
+        if !matches!(
+            kind,
+            TokenErrorKind::UnsupportedAlgorithm | TokenErrorKind::UnknownKeyId
+        ) {
+            return kind;
+        }
+        match Peek::of(token) {
+            Some(peek) if peek.has_audience() && !peek.names_audience(&self.audience) => {
+                TokenErrorKind::InvalidAudience
+            }
+            _ => kind,
+        }
     }
 
     /// Every step, for a token the cache does not hold. Returns the verified token and the
@@ -353,6 +379,8 @@ fn check_issued_at(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use base64::Engine as _;
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
     use std::time::Duration;
 
     use crate::keys::{Algorithm, HmacKey, HmacKeys, SigningSecret};
@@ -503,6 +531,48 @@ mod tests {
                 "{header}"
             );
         }
+    }
+
+    #[test]
+    fn another_apis_token_refused_by_its_header_is_reported_for_its_audience() {
+        let other = claims_json(&[("aud", r#""https://other.example.com/api""#)]);
+        let none = claims_json(&[("aud", "null")]);
+        let listed = claims_json(&[("aud", r#"["https://other.example.com/api"]"#)]);
+        for (header, claims, kind) in [
+            (
+                r#"{"alg":"RS256"}"#,
+                &other,
+                TokenErrorKind::InvalidAudience,
+            ),
+            (
+                r#"{"alg":"RS256"}"#,
+                &listed,
+                TokenErrorKind::InvalidAudience,
+            ),
+            // No audience at all: the header's reason.
+            (
+                r#"{"alg":"none"}"#,
+                &none,
+                TokenErrorKind::UnsupportedAlgorithm,
+            ),
+            (
+                r#"{"alg":"HS256","kid":"k9"}"#,
+                &other,
+                TokenErrorKind::InvalidAudience,
+            ),
+            // This API's own audience: the header's fault is the answer.
+            (
+                r#"{"alg":"RS256"}"#,
+                &claims_json(&[]),
+                TokenErrorKind::UnsupportedAlgorithm,
+            ),
+        ] {
+            let token = mint_raw(header.as_bytes(), claims.as_bytes());
+            assert_eq!(kind_of(&token), kind, "{header} {claims}");
+        }
+        // An unreadable payload keeps the header's reason.
+        let token = format!("{}.!!.c2ln", URL_SAFE_NO_PAD.encode(r#"{"alg":"RS256"}"#));
+        assert_eq!(kind_of(&token), TokenErrorKind::UnsupportedAlgorithm);
     }
 
     #[test]

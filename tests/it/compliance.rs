@@ -25,6 +25,25 @@ fn security_md_cites_only_tests_that_exist() {
     check("SECURITY.md", Require::Nothing);
 }
 
+/// Auth0's default, RS256 with keys by discovery, works with `bearer-guard = "0.1"` (issue
+/// 21): the default features must keep the fetcher, which brings `jwks`. The test suite runs
+/// with every feature, so this reads the manifest rather than `cfg!`.
+#[test]
+fn the_default_features_verify_rs256_with_keys_by_discovery() {
+    let manifest =
+        fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("Cargo.toml")).unwrap();
+    let default = manifest
+        .lines()
+        .find_map(|line| line.strip_prefix("default = "))
+        .expect("Cargo.toml names its default features");
+    assert!(default.contains("\"reqwest\""), "default = {default}");
+    let reqwest = manifest
+        .lines()
+        .find_map(|line| line.strip_prefix("reqwest = ["))
+        .expect("Cargo.toml has the reqwest feature");
+    assert!(reqwest.contains("\"jwks\""), "reqwest = [{reqwest}");
+}
+
 #[test]
 fn citations_resolve_to_the_files_rust_loads_the_module_from() {
     let Citation::Tests { files, tests } = citation("token::validator::tests::{a, b_2}") else {

@@ -340,6 +340,34 @@ async fn a_storm_of_forged_kids_costs_at_most_the_budget_and_never_slows_known_o
     assert!(refetches >= 1);
 }
 
+/// Another API's token naming a `kid` this API lacks is refused for its audience, and spends
+/// none of the unknown-`kid` budget: no refetch at all.
+#[tokio::test]
+async fn an_unknown_kid_on_another_apis_token_is_refused_for_its_audience_without_a_refetch() {
+    let (state, base) = issuer(Mode::Keys(vec![jwk("rsa2048", "k1", &json!({}))], 3600)).await;
+    let layer = loaded_layer(&base).await;
+    let app = app(layer);
+    let before = hits(&state);
+    let claims = claims(
+        "read:messages",
+        json!({"iss": format!("{base}/"), "aud": "https://another-api.example"}),
+    );
+    for i in 0..5 {
+        let token = signed_claims(RS256, "rsa2048", Some(&format!("other-{i}")), &claims);
+        assert_eq!(
+            status_and_reason("/private", &app, &token).await,
+            refused(TokenErrorKind::InvalidAudience)
+        );
+    }
+    assert_eq!(hits(&state) - before, 0);
+    // This API's own token with an unknown kid still asks for one.
+    assert_eq!(
+        status_and_reason("/private", &app, &token_from(&base, "new-kid")).await,
+        refused(TokenErrorKind::UnknownKeyId)
+    );
+    assert_eq!(hits(&state) - before, 1);
+}
+
 #[tokio::test]
 async fn every_fault_is_a_failed_fetch_that_keeps_the_last_good_keys() {
     let good = Mode::Keys(vec![jwk("rsa2048", "k1", &json!({}))], 0);

@@ -308,3 +308,47 @@ async fn the_first_apis_hook_answers_for_the_layer_and_the_extractors_behind_it(
         assert_eq!((answer.status, answer.body.as_str()), (401, body), "{case}");
     }
 }
+
+/// Two guards on two routes, as a user protecting two APIs in one app writes it: an RS256
+/// token of one API sent to the HS256 one is refused for its audience, the cause, not for
+/// its algorithm.
+#[cfg(feature = "jwks")]
+#[tokio::test]
+async fn another_apis_token_on_a_route_is_refused_for_its_audience_not_its_algorithm() {
+    use crate::common::keys::{jwks, public_jwk, signed_claims};
+    use jsonwebtoken::Algorithm;
+
+    const CATALOG: &str = "https://catalog.example";
+    let catalog = BearerGuardLayer::builder(ResourceServer::asymmetric(
+        CATALOG,
+        bearer_guard::Algorithm::Rs256,
+    ))
+    .issuer(TENANT_A)
+    .static_jwks(jwks(&[public_jwk("rsa2048")]))
+    .build()
+    .unwrap();
+    let app = Router::new()
+        .route("/orders", get(|| async { "orders" }).layer(apis().orders))
+        .route("/catalog", get(|| async { "catalog" }).layer(catalog));
+    let token = signed_claims(
+        Algorithm::RS256,
+        "rsa2048",
+        None,
+        &claims("", json!({ "aud": CATALOG, "iss": TENANT_A })),
+    );
+
+    let answer = send(&app, get_with_token("/catalog", &token)).await;
+    assert_eq!((answer.status, answer.body.as_str()), (200, "catalog"));
+    let answer = send(&app, get_with_token("/orders", &token)).await;
+    assert_eq!(answer.status, 401);
+    assert_eq!(
+        answer.kind(),
+        Some(RejectionKind::InvalidToken(TokenErrorKind::InvalidAudience))
+    );
+    assert_eq!(
+        answer.challenge.as_deref(),
+        Some(
+            r#"Bearer realm="https://orders.example", error="invalid_token", error_description="The access token is not meant for this API""#
+        )
+    );
+}
