@@ -124,8 +124,8 @@ impl ResourceServer {
     /// with `alg` and a private key of its issuer: Auth0's RS256 default, or any other
     /// algorithm that verifies with public keys. The keys come from the issuer's JWK set
     /// (feature `jwks`), found by discovery from the builder's `issuer`. Use
-    /// [`new`](Self::new) for HS256 with a secret (an HMAC `alg` here has none, which `build`
-    /// refuses).
+    /// [`new`](Self::new) or [`hmac`](Self::hmac) for a secret (an HMAC `alg` here has none,
+    /// which `build` refuses).
     ///
     /// # Example
     ///
@@ -152,6 +152,36 @@ impl ResourceServer {
             token_lifetime: None,
             proof_of_possession: None,
             token_dialect: None,
+        }
+    }
+
+    /// A resource server with this identifier whose tokens are signed with an HMAC `alg`
+    /// (HS256, HS384 or HS512) and this secret, which must be at least as long as the hash
+    /// (32, 48 or 64 bytes; `build` checks). [`new`](Self::new) is the HS256 form.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use bearer_guard::{Algorithm, BearerGuardLayer, ConfigError, ResourceServer};
+    ///
+    /// let secret = "a-64-byte-secret-a-64-byte-secret-a-64-byte-secret-a-64-byte-sec";
+    /// let api = ResourceServer::hmac("https://my-api-urn", Algorithm::Hs512, secret);
+    /// assert_eq!(api.signing_alg(), "HS512");
+    /// assert!(BearerGuardLayer::builder(api).build().is_ok());
+    ///
+    /// let short = ResourceServer::hmac("https://my-api-urn", Algorithm::Hs512, &secret[..32]);
+    /// let err = BearerGuardLayer::builder(short).build().unwrap_err();
+    /// assert!(matches!(err, ConfigError::SecretTooShort { len: 32, min: 64 }));
+    /// ```
+    #[must_use]
+    pub fn hmac(
+        identifier: impl Into<String>,
+        alg: Algorithm,
+        signing_secret: impl Into<SigningSecret>,
+    ) -> Self {
+        Self {
+            signing_secret: Some(signing_secret.into()),
+            ..Self::asymmetric(identifier, alg)
         }
     }
 
