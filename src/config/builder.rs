@@ -785,6 +785,7 @@ impl Settings {
     /// The keys, then the validator that verifies with them.
     fn validator(&self) -> Result<TokenValidator, ConfigError> {
         let api = &self.resource_server;
+        api.check_not_system()?;
         let (keys, accepted) =
             KeySource::from_settings(api, &self.keys, self.token.issuer.as_deref())?;
         TokenValidator::from_settings(api, &self.token, keys, accepted)

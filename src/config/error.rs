@@ -87,6 +87,15 @@ pub enum ConfigError {
         /// registration's values.
         dialect: String,
     },
+    /// The registration is one of Auth0's own APIs (`is_system`), such as the Management API:
+    /// its tokens are meant for Auth0, and a guard built from it would take them.
+    #[error(
+        "the resource server {identifier:?} is one of Auth0's own APIs (is_system: true), whose tokens are for Auth0: export your API's registration instead"
+    )]
+    SystemApi {
+        /// The identifier of the system API.
+        identifier: String,
+    },
 
     // HMAC secrets (HS256, HS384, HS512): the registration's and those added to it.
     /// The signing secret is empty.
