@@ -41,7 +41,7 @@ pub const DEFAULT_TOKEN_LIFETIME: Duration = Duration::from_secs(86_400);
 /// Claims that [`AccessTokenBuilder`] sets itself; [`AccessTokenBuilder::claim`] refuses them,
 /// and the scope claims (`scope`, and `permissions` under the `_authz` dialects, unless
 /// [`TokenIssuer::scope_claim`] names another).
-const SET_BY_BUILDER: [&str; 9] = [
+const SET_BY_BUILDER: [&str; 11] = [
     "iss",
     "sub",
     "aud",
@@ -51,6 +51,8 @@ const SET_BY_BUILDER: [&str; 9] = [
     "azp",
     "client_id",
     "jti",
+    "acr",
+    "auth_time",
 ];
 
 /// Mints access tokens for one resource server: for your API's own tests, and for local
@@ -335,6 +337,8 @@ impl TokenIssuer {
             azp: None,
             client_id: None,
             jti: None,
+            acr: None,
+            auth_time: None,
             extra: Map::new(),
             at_jwt: false,
             issued_at: None,
@@ -444,6 +448,9 @@ pub struct AccessTokenBuilder<'a> {
     azp: Option<String>,
     client_id: Option<String>,
     jti: Option<String>,
+    /// `acr` and `auth_time` (RFC 9470), for step-up tests.
+    acr: Option<String>,
+    auth_time: Option<SystemTime>,
     extra: Map<String, Value>,
     at_jwt: bool,
     issued_at: Option<SystemTime>,
@@ -647,9 +654,52 @@ impl AccessTokenBuilder<'_> {
         self
     }
 
+    /// Sets `acr`, the class of the user's authentication (OpenID Connect Core §2), as an
+    /// authorization server that supports step-up (RFC 9470 §6) writes it: for testing routes
+    /// with a step-up requirement. (Auth0 writes no `acr` into access tokens; an Action can
+    /// write a namespaced one, which [`claim`](Self::claim) makes.)
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// # use bearer_guard::ResourceServer;
+    /// # use bearer_guard::issuer::TokenIssuer;
+    /// # let api = ResourceServer::new("https://my-api-urn", "FF1prn9UxZotnFEfPVwEJhqqyRmwdSu5");
+    /// # let tokens = TokenIssuer::new(&api, "https://my-tenant.example.com/")?;
+    /// let token = tokens.token("auth0|alice")
+    ///     .acr("http://schemas.openid.net/pape/policies/2007/06/multi-factor")
+    ///     .sign()?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn acr(mut self, acr: impl Into<String>) -> Self {
+        self.acr = Some(acr.into());
+        self
+    }
+
+    /// Sets `auth_time`, when the user authenticated (whole seconds): for testing routes with a
+    /// maximum authentication age (RFC 9470).
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// # use bearer_guard::ResourceServer;
+    /// # use bearer_guard::issuer::TokenIssuer;
+    /// # use std::time::{Duration, SystemTime};
+    /// # let api = ResourceServer::new("https://my-api-urn", "FF1prn9UxZotnFEfPVwEJhqqyRmwdSu5");
+    /// # let tokens = TokenIssuer::new(&api, "https://my-tenant.example.com/")?;
+    /// let an_hour_ago = SystemTime::now() - Duration::from_secs(3600);
+    /// let token = tokens.token("auth0|alice").auth_time(an_hour_ago).sign()?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn auth_time(mut self, at: SystemTime) -> Self {
+        self.auth_time = Some(at);
+        self
+    }
+
     /// Adds a claim of your own, such as `gty` or a namespaced claim. The claims this builder
-    /// sets itself (`iss`, `sub`, `aud`, `iat`, `exp`, `nbf`, `azp`, `client_id`, `jti`, and
-    /// the scope claim) are refused by [`sign`](Self::sign): use their own methods.
+    /// sets itself (`iss`, `sub`, `aud`, `iat`, `exp`, `nbf`, `azp`, `client_id`, `jti`, `acr`,
+    /// `auth_time`, and the scope claim) are refused by [`sign`](Self::sign): use their own
+    /// methods.
     ///
     /// # Example
     ///
@@ -822,6 +872,7 @@ impl AccessTokenBuilder<'_> {
             .checked_add(self.lifetime.unwrap_or(self.issuer.lifetime).as_secs())
             .ok_or(IssueError::InvalidTime)?;
         let not_before = self.not_before.map(seconds).transpose()?;
+        let auth_time = self.auth_time.map(seconds).transpose()?;
         let jti = match self.jti {
             None if dialect.is_rfc9068() => Some(unique_jti(&self.issuer.issuer, &self.subject)),
             jti => jti,
@@ -844,10 +895,14 @@ impl AccessTokenBuilder<'_> {
             ("azp", self.azp),
             ("client_id", self.client_id),
             ("jti", jti),
+            ("acr", self.acr),
         ] {
             if let Some(value) = value {
                 set(name, value.into());
             }
+        }
+        if let Some(auth_time) = auth_time {
+            set("auth_time", auth_time.into());
         }
         match &self.issuer.scope_claim {
             Some(claim) => {
@@ -1172,6 +1227,41 @@ mod tests {
         assert_eq!(claims["permissions"][0], "read:messages");
         assert_eq!(claims["gty"], "password");
         assert!(claims.get("nbf").is_none());
+    }
+
+    #[test]
+    fn acr_and_auth_time_are_set_only_when_asked_and_never_by_claim() {
+        let claims = claims_of(&issuer().token("alice").sign().unwrap());
+        assert!(claims.get("acr").is_none() && claims.get("auth_time").is_none());
+        let mfa = "http://schemas.openid.net/pape/policies/2007/06/multi-factor";
+        let token = issuer()
+            .token("alice")
+            .acr(mfa)
+            .auth_time(at(NOW - 1000.0))
+            .sign()
+            .unwrap();
+        let claims = claims_of(&token);
+        assert_eq!(claims["acr"], mfa);
+        assert_eq!(claims["auth_time"], 1_699_999_000);
+        // The validator reads back what was minted.
+        let token = issuer()
+            .token("alice")
+            .acr(mfa)
+            .auth_time(at(NOW - 1000.0))
+            .issued_at(at(NOW))
+            .sign()
+            .unwrap();
+        let verified = validator().validate_at(&token, at(NOW)).unwrap();
+        assert_eq!(verified.authentication_context_class(), Some(mfa));
+        assert_eq!(verified.authenticated_at(), Some(at(NOW - 1000.0)));
+        for reserved in ["acr", "auth_time"] {
+            assert_eq!(
+                issuer().token("alice").claim(reserved, 1).sign(),
+                Err(IssueError::ReservedClaim {
+                    name: reserved.into()
+                })
+            );
+        }
     }
 
     #[test]

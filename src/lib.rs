@@ -58,6 +58,7 @@
 //! - [`answer`]: the default answers by body type, request errors, the extractors' rejection;
 //! - [`registration`]: the parts of a resource server (scopes, secrets, token dialect);
 //! - [`scopes`]: a verified token's scopes;
+//! - [`step_up`]: step-up authentication (RFC 9470), `acr` and `auth_time` requirements;
 //! - [`cache`]: the verified-token cache's settings and status;
 //! - `jwks` (feature `jwks`): the key cache, its settings, status and fetchers;
 //! - [`dpop`]: DPoP (RFC 9449) proofs, replay stores and thumbprints;
@@ -118,6 +119,7 @@ pub mod service {
     };
     #[cfg(feature = "form")]
     pub use crate::http::{FormToken, FormTokenFuture, FormTokenLayer};
+    pub use crate::http::{RequireAuthentication, RequireAuthenticationLayer};
 }
 
 /// The answers to refused requests beyond [`Rejection`]: the default answer
@@ -132,6 +134,7 @@ pub mod answer {
 /// The parts of a resource server's registration: its scopes, its signing secrets and its
 /// token dialect.
 pub mod registration {
+    pub use crate::config::AuthorizationServerSettings;
     pub use crate::config::{ScopeDefinition, TokenDialect};
     pub use crate::keys::SigningSecret;
 }
@@ -139,6 +142,14 @@ pub mod registration {
 /// A verified token's scopes.
 pub mod scopes {
     pub use crate::token::{Scopes, ScopesIter};
+}
+
+/// Step-up authentication (RFC 9470): what a route needs of the user's authentication (`acr`,
+/// `auth_time`), and why a token fell short. The layers are
+/// [`require_authentication`](crate::BearerGuardLayer::require_authentication)'s and
+/// [`require_authentication_for_every_request`](crate::BearerGuardBuilder::require_authentication_for_every_request)'s.
+pub mod step_up {
+    pub use crate::token::{AuthenticationRequirement, StepUpFailure};
 }
 
 /// The verified-token cache: its settings

@@ -33,6 +33,8 @@ pub(crate) fn validator() -> TokenValidator {
         leeway: 60.0,
         max_token_len: 8192,
         scope_claim: "scope".into(),
+        acr_claim: "acr".into(),
+        auth_time_claim: "auth_time".into(),
         rfc9068: false,
         max_age: None,
         max_lifetime: None,

@@ -20,7 +20,10 @@ use crate::http::metadata::ResourceMetadata;
 #[cfg(feature = "jwks")]
 use crate::keys::{Algorithm, Fetcher, JwksFetcher, KeyCacheSettings};
 use crate::keys::{KeySettings, KeySource, SigningSecret};
-use crate::token::{ScopeRequirement, TokenCacheSettings, TokenValidator, ValidatorSettings};
+use crate::token::{
+    AuthenticationRequirement, ScopeRequirement, TokenCacheSettings, TokenValidator,
+    ValidatorSettings,
+};
 
 /// Configures a [`BearerGuardLayer`] (or a [`TokenValidator`] alone), from
 /// [`BearerGuardLayer::builder`]. Every setting has a safe default, and every problem is a
@@ -39,6 +42,8 @@ use crate::token::{ScopeRequirement, TokenCacheSettings, TokenValidator, Validat
 /// | [`allow_short_secret`](BearerGuardBuilder::allow_short_secret) | off: secrets shorter than the hash (32, 48, 64 bytes for HS256, HS384, HS512) are refused |
 /// | [`rfc9068_profile`](BearerGuardBuilder::rfc9068_profile) | the registration's `token_dialect`: on under `rfc9068_profile*`, else off |
 /// | [`max_token_age`](BearerGuardBuilder::max_token_age) | none |
+/// | [`require_authentication_for_every_request`](BearerGuardBuilder::require_authentication_for_every_request) | no step-up requirement (RFC 9470) |
+/// | [`acr_claim`](BearerGuardBuilder::acr_claim), [`auth_time_claim`](BearerGuardBuilder::auth_time_claim) | `acr`, `auth_time` |
 /// | [`previous_secret`](BearerGuardBuilder::previous_secret), [`secret_with_kid`](BearerGuardBuilder::secret_with_kid) | none: only the resource server's secret (at most 4 in all) |
 /// | [`signing_secret_kid`](BearerGuardBuilder::signing_secret_kid) | none: the resource server's secret has no key id |
 /// | [`token_cache`](BearerGuardBuilder::token_cache) | on: verified tokens kept for up to 5 min, in at most 8 MiB |
@@ -333,6 +338,69 @@ impl<R> BearerGuardBuilder<R> {
     /// becomes required. Defaults to none.
     pub fn max_token_age(mut self, max_age: Duration) -> Self {
         self.settings.token.max_token_age = Some(max_age);
+        self
+    }
+
+    /// What every request through this layer needs of the user's authentication (step-up,
+    /// RFC 9470): an `acr` among a set, an `auth_time` recent enough, or both; a token that
+    /// falls short gets 401 `insufficient_user_authentication` naming `acr_values` and
+    /// `max_age`. Checked at [`build`](Self::build) ([`ConfigError::EmptyAcrRequirement`],
+    /// [`ConfigError::InvalidAcrValue`], [`ConfigError::MaxAuthAgeOutOfRange`]); with
+    /// [`allow_anonymous`](Self::allow_anonymous), it still needs a token. For per-route needs,
+    /// see [`BearerGuardLayer::require_authentication`]. Defaults to none.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use bearer_guard::{BearerGuardLayer, ResourceServer};
+    /// use bearer_guard::step_up::AuthenticationRequirement;
+    ///
+    /// let api = ResourceServer::new("https://admin-api", "FF1prn9UxZotnFEfPVwEJhqqyRmwdSu5");
+    /// let admin = BearerGuardLayer::builder(api)
+    ///     .require_authentication_for_every_request(
+    ///         AuthenticationRequirement::acr(["http://schemas.openid.net/pape/policies/2007/06/multi-factor"])
+    ///             .with_max_age(Duration::from_secs(900)),
+    ///     )
+    ///     .build()?;
+    /// # Ok::<(), bearer_guard::ConfigError>(())
+    /// ```
+    pub fn require_authentication_for_every_request(
+        mut self,
+        requirement: AuthenticationRequirement,
+    ) -> Self {
+        self.settings.http.step_up = Some(requirement);
+        self
+    }
+
+    /// The claim step-up requirements read the `acr` from. Defaults to `acr`. Auth0 puts no
+    /// `acr` in access tokens, and its Actions cannot set one (`acr` is on its list of
+    /// restricted claims): an Action writes it under a namespace, and this names that claim
+    /// (see the README's "Step-up authentication"). `build` refuses an empty name, a
+    /// registered claim, the scope claim or the [`auth_time_claim`](Self::auth_time_claim)
+    /// ([`ConfigError::InvalidStepUpClaim`]).
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use bearer_guard::{BearerGuardLayer, ResourceServer};
+    ///
+    /// let api = ResourceServer::new("https://my-api-urn", "FF1prn9UxZotnFEfPVwEJhqqyRmwdSu5");
+    /// let guard = BearerGuardLayer::builder(api)
+    ///     .acr_claim("https://my-api.example.com/acr")
+    ///     .auth_time_claim("https://my-api.example.com/auth_time")
+    ///     .build()?;
+    /// # Ok::<(), bearer_guard::ConfigError>(())
+    /// ```
+    pub fn acr_claim(mut self, claim: impl Into<String>) -> Self {
+        self.settings.token.acr_claim = Some(claim.into());
+        self
+    }
+
+    /// The claim step-up requirements read the `auth_time` from (a NumericDate). Defaults to
+    /// `auth_time`; as [`acr_claim`](Self::acr_claim), for Auth0's namespaced claims.
+    pub fn auth_time_claim(mut self, claim: impl Into<String>) -> Self {
+        self.settings.token.auth_time_claim = Some(claim.into());
         self
     }
 
@@ -785,6 +853,7 @@ impl Settings {
     /// The keys, then the validator that verifies with them.
     fn validator(&self) -> Result<TokenValidator, ConfigError> {
         let api = &self.resource_server;
+        api.check_not_system()?;
         let (keys, accepted) =
             KeySource::from_settings(api, &self.keys, self.token.issuer.as_deref())?;
         TokenValidator::from_settings(api, &self.token, keys, accepted)

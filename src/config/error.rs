@@ -87,6 +87,15 @@ pub enum ConfigError {
         /// registration's values.
         dialect: String,
     },
+    /// The registration is one of Auth0's own APIs (`is_system`), such as the Management API:
+    /// its tokens are meant for Auth0, and a guard built from it would take them.
+    #[error(
+        "the resource server {identifier:?} is one of Auth0's own APIs (is_system: true), whose tokens are for Auth0: export your API's registration instead"
+    )]
+    SystemApi {
+        /// The identifier of the system API.
+        identifier: String,
+    },
 
     // HMAC secrets (HS256, HS384, HS512): the registration's and those added to it.
     /// The signing secret is empty.
@@ -218,9 +227,18 @@ pub enum ConfigError {
     },
     /// The scope claim name is empty or names a registered claim.
     #[error(
-        "scope claim {claim:?} must be a non-empty name other than a registered claim (exp, nbf, iat, aud, iss, sub, azp, client_id, jti)"
+        "scope claim {claim:?} must be a non-empty name other than a registered claim (exp, nbf, iat, aud, iss, sub, azp, client_id, jti, acr, auth_time)"
     )]
     InvalidScopeClaim {
+        /// The claim name as configured.
+        claim: String,
+    },
+    /// A claim named for step-up (`acr_claim`, `auth_time_claim`) is empty, another
+    /// registered claim, the scope claim, or the other step-up claim.
+    #[error(
+        "step-up claim {claim:?} must be a non-empty name of its own: not a registered claim (exp, nbf, iat, aud, iss, sub, azp, client_id, jti), not the scope claim, and acr_claim and auth_time_claim different"
+    )]
+    InvalidStepUpClaim {
         /// The claim name as configured.
         claim: String,
     },
@@ -287,6 +305,29 @@ pub enum ConfigError {
     /// A scope requirement lists no scope.
     #[error("a scope requirement must name at least one scope")]
     EmptyScopeRequirement,
+
+    // Step-up requirements (RFC 9470): the `acr` values and the maximum age of authentication.
+    /// A step-up requirement lists no `acr` value.
+    #[error("an acr requirement must name at least one acr value")]
+    EmptyAcrRequirement,
+    /// An `acr` value cannot be named in a challenge's `acr_values` (space-separated, quoted).
+    #[error(
+        "acr value {value:?} cannot go in a challenge's acr_values: it must be non-empty printable ASCII without space, '\"' or '\\'"
+    )]
+    InvalidAcrValue {
+        /// The value as required.
+        value: String,
+    },
+    /// The maximum age of the user's authentication is under a second or over a year.
+    #[error(
+        "a maximum authentication age of {seconds} s is out of range: from 1 s to {max} s (a year), in whole seconds as challenges' max_age names it"
+    )]
+    MaxAuthAgeOutOfRange {
+        /// The age as configured, in whole seconds.
+        seconds: u64,
+        /// The largest allowed, in seconds.
+        max: u64,
+    },
 
     // HTTP: where tokens are found, how refusals are answered, several APIs, RFC 9728 metadata.
     /// A token source (a cookie or header to read the token from) cannot be used.

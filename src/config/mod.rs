@@ -1,11 +1,13 @@
 //! Configuration: the resource server registration, the builder that collects every setting,
 //! and the errors of the settings each subsystem checks at startup.
 
+mod authorization_server_settings;
 mod builder;
 mod error;
 mod resource_server;
 mod token_dialect;
 
+pub use authorization_server_settings::AuthorizationServerSettings;
 pub use builder::BearerGuardBuilder;
 pub use error::ConfigError;
 pub use resource_server::{ResourceServer, ScopeDefinition};

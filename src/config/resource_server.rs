@@ -4,7 +4,7 @@ use std::path::Path;
 
 use serde::Deserialize;
 
-use crate::config::{ConfigError, TokenDialect};
+use crate::config::{AuthorizationServerSettings, ConfigError, TokenDialect};
 use crate::dpop::DpopMode;
 use crate::keys::{Algorithm, SigningSecret};
 
@@ -63,6 +63,9 @@ pub struct ResourceServer {
     /// constructor has made it.
     #[serde(default)]
     token_dialect: Option<String>,
+    /// The fields that steer the authorization server (and `is_system`).
+    #[serde(flatten)]
+    authorization_server: AuthorizationServerSettings,
 }
 
 /// The registration's `proof_of_possession`: which sender-constraining mechanism its tokens
@@ -117,6 +120,7 @@ impl ResourceServer {
             token_lifetime: None,
             proof_of_possession: None,
             token_dialect: None,
+            authorization_server: AuthorizationServerSettings::default(),
         }
     }
 
@@ -152,6 +156,7 @@ impl ResourceServer {
             token_lifetime: None,
             proof_of_possession: None,
             token_dialect: None,
+            authorization_server: AuthorizationServerSettings::default(),
         }
     }
 
@@ -427,6 +432,57 @@ impl ResourceServer {
             .transpose()
     }
 
+    /// The registration's fields that tell the authorization server how to issue tokens
+    /// (`enforce_policies`, `token_lifetime_for_web`, `consent_policy`, …): read, and left to
+    /// it. [`AuthorizationServerSettings`] has the table of every field and what bearer-guard
+    /// does with it.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use bearer_guard::ResourceServer;
+    ///
+    /// let api = ResourceServer::from_json(r#"{"identifier": "https://my-api-urn", "signing_alg": "RS256",
+    ///     "allow_offline_access": true}"#)?;
+    /// assert_eq!(api.authorization_server_settings().allow_offline_access(), Some(true));
+    /// # Ok::<(), bearer_guard::ConfigError>(())
+    /// ```
+    #[must_use]
+    pub fn authorization_server_settings(&self) -> &AuthorizationServerSettings {
+        &self.authorization_server
+    }
+
+    /// `is_system`: whether this is one of Auth0's own APIs (the Management API, say), which
+    /// a guard refuses to protect ([`ConfigError::SystemApi`]): its tokens are meant for Auth0.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use bearer_guard::{BearerGuardLayer, ConfigError, ResourceServer};
+    ///
+    /// let api = ResourceServer::from_json(r#"{"identifier": "https://tenant.example/api/v2/",
+    ///     "signing_alg": "RS256", "is_system": true}"#)?;
+    /// assert!(api.is_system());
+    /// let err = BearerGuardLayer::builder(api).issuer("https://tenant.example/").build().unwrap_err();
+    /// assert!(matches!(err, ConfigError::SystemApi { .. }));
+    /// # Ok::<(), ConfigError>(())
+    /// ```
+    #[must_use]
+    pub fn is_system(&self) -> bool {
+        self.authorization_server.is_system == Some(true)
+    }
+
+    /// Refuses one of Auth0's own APIs, whose tokens are for Auth0: a guard built from its
+    /// registration would let a token for the Management API into your API.
+    pub(crate) fn check_not_system(&self) -> Result<(), ConfigError> {
+        if self.is_system() {
+            return Err(ConfigError::SystemApi {
+                identifier: self.identifier.clone(),
+            });
+        }
+        Ok(())
+    }
+
     pub(crate) fn signing_secret(&self) -> Option<&SigningSecret> {
         self.signing_secret.as_ref()
     }
@@ -643,6 +699,74 @@ mod tests {
             Some(&b"FF1prn9UxZotnFEfPVwEJhqqyRmwdSu5"[..])
         );
         assert_eq!(api.token_lifetime(), Some(86400));
+    }
+
+    #[test]
+    fn a_whole_management_api_answer_parses_every_field() {
+        let json = include_str!("../../tests/data/auth0_resource_server.json");
+        let api = ResourceServer::from_json(json).unwrap();
+        assert_eq!(api.id(), Some("6745f1c2a9b3d4e5f6071829"));
+        assert_eq!(api.name(), Some("Payments API"));
+        assert_eq!(api.identifier(), "https://payments.example.com/");
+        assert_eq!(api.declared_scopes().len(), 2);
+        assert_eq!(api.signing_alg(), "HS256");
+        assert!(api.signing_secret().is_some());
+        assert_eq!(api.token_lifetime(), Some(86400));
+        assert_eq!(api.token_dialect(), TokenDialect::AccessTokenAuthz);
+        assert!(!api.is_system());
+        let settings = api.authorization_server_settings();
+        assert_eq!(settings.enforce_policies(), Some(true));
+        assert_eq!(settings.token_lifetime_for_web(), Some(7200));
+        assert_eq!(settings.allow_offline_access(), Some(true));
+        assert_eq!(
+            settings.skip_consent_for_verifiable_first_party_clients(),
+            Some(true)
+        );
+        assert_eq!(
+            settings.consent_policy(),
+            Some("transactional-authorization-with-mfa")
+        );
+        assert_eq!(
+            settings.authorization_details_types().collect::<Vec<_>>(),
+            ["payment_initiation", "account_information"]
+        );
+        assert_eq!(settings.user_flows_policy(), Some("require_client_grant"));
+        assert_eq!(settings.client_flows_policy(), Some("deny_all"));
+        assert_eq!(
+            settings.client_id(),
+            Some("pzSvENtoTn0D5qZqS1Wy3BOY2HoZCmZy")
+        );
+    }
+
+    #[test]
+    fn fields_to_come_and_nulls_keep_a_registration_loading() {
+        let json = r#"{"identifier": "https://my-api-urn", "signing_alg": "RS256",
+            "consent_policy": null, "authorization_details": null, "proof_of_possession": null,
+            "allow_online_access": true, "authorization_policy": {"policy_id": "p"},
+            "a_field_auth0_adds_next_year": {"nested": [1, "two"]}}"#;
+        let api = ResourceServer::from_json(json).unwrap();
+        assert_eq!(api.authorization_server_settings().consent_policy(), None);
+        assert!(!api.is_system());
+    }
+
+    #[test]
+    fn a_system_api_is_refused_naming_it() {
+        let json = r#"{"identifier": "https://tenant.example/api/v2/", "signing_alg": "HS256",
+            "signing_secret": "FF1prn9UxZotnFEfPVwEJhqqyRmwdSu5", "is_system": true}"#;
+        let api = ResourceServer::from_json(json).unwrap();
+        assert!(api.is_system());
+        let err = api.check_not_system().unwrap_err();
+        assert!(
+            err.to_string().contains("https://tenant.example/api/v2/"),
+            "{err}"
+        );
+        let ours = json.replace("true", "false");
+        assert!(
+            ResourceServer::from_json(&ours)
+                .unwrap()
+                .check_not_system()
+                .is_ok()
+        );
     }
 
     #[test]

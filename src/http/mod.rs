@@ -58,6 +58,7 @@ pub(crate) mod guard {
 }
 pub(crate) mod metadata;
 pub(crate) mod scope;
+pub(crate) mod step_up;
 
 pub use answer::body::{DefaultRejection, RejectionBody};
 pub use answer::hook::OnRejection;
@@ -73,3 +74,4 @@ pub use guard::layer::{BearerGuard, BearerGuardLayer};
 pub use guard::multi::{MultiApi, MultiApiLayer};
 pub use metadata::ResourceMetadata;
 pub use scope::{RequireScopes, RequireScopesLayer};
+pub use step_up::{RequireAuthentication, RequireAuthenticationLayer};

@@ -55,14 +55,7 @@ impl Required {
             return Ok(());
         }
         let rejection = Rejection::insufficient_scope_for(challenge, Arc::clone(&self.rendered));
-        // A guard that takes DPoP lets a DPoP-bound token (`cnf.jkt`) in only with
-        // `Authorization: DPoP` and its proof, and an unbound one only as Bearer: the binding
-        // says which scheme the request used, at no cost to the request.
-        Err(if token.confirmation_thumbprint().is_some() {
-            rejection.of_dpop_request()
-        } else {
-            rejection
-        })
+        Err(on_scheme_of(rejection, token))
     }
 }
 
@@ -151,24 +144,64 @@ impl<R> RequireScopesLayer<R> {
     /// # Ok::<(), bearer_guard::ConfigError>(())
     /// ```
     pub fn check(&self, token: &VerifiedToken) -> Result<(), Rejection> {
-        let responder = &self.responder;
-        match token.guard() {
-            Some(id) if id == responder.id => self.required.check(token, &responder.challenge),
-            // Another API's token, from the same MultiApiLayer: not for this route.
-            Some(other) if responder.is_sibling(other) => {
-                Err(responder.reject(RejectionKind::InvalidToken(TokenErrorKind::InvalidAudience)))
-            }
-            // Verified by another guard (another audience or secret): not ours to vouch for.
-            Some(other) => {
-                let theirs = Challenge::of_guard(other);
-                log_other_guard(
-                    &responder.challenge.realm,
-                    theirs.as_ref().map(|theirs| &*theirs.realm),
-                );
-                Err(Rejection::new(RejectionKind::OtherGuard, ""))
-            }
-            None => Err(missing_layer()),
+        vouched(&self.responder, token, |challenge| {
+            self.required.check(token, challenge)
+        })
+    }
+}
+
+/// Runs a route layer's `check` on `token` when the layer's guard (`responder`'s) verified it,
+/// with that guard's challenge; otherwise the answer a token of another guard gets (a 500 for
+/// a token of another guard, 401 for a token of another API of the same `MultiApiLayer`).
+pub(crate) fn vouched<R>(
+    responder: &Responder<R>,
+    token: &VerifiedToken,
+    check: impl FnOnce(&Arc<Challenge>) -> Result<(), Rejection>,
+) -> Result<(), Rejection> {
+    match token.guard() {
+        Some(id) if id == responder.id => check(&responder.challenge),
+        // Another API's token, from the same MultiApiLayer: not for this route.
+        Some(other) if responder.is_sibling(other) => {
+            Err(responder.reject(RejectionKind::InvalidToken(TokenErrorKind::InvalidAudience)))
         }
+        // Verified by another guard (another audience or secret): not ours to vouch for.
+        Some(other) => {
+            let theirs = Challenge::of_guard(other);
+            log_other_guard(
+                &responder.challenge.realm,
+                theirs.as_ref().map(|theirs| &*theirs.realm),
+            );
+            Err(Rejection::new(RejectionKind::OtherGuard, ""))
+        }
+        None => Err(missing_layer()),
+    }
+}
+
+/// A route layer's check of a request: `check` on the verified token the guard left, 401 for
+/// an anonymous request, 500 when no guard ran.
+pub(crate) fn check_request<R>(
+    responder: &Responder<R>,
+    extensions: &http::Extensions,
+    check: impl FnOnce(&VerifiedToken) -> Result<(), Rejection>,
+) -> Result<(), Rejection> {
+    match extensions.get::<VerifiedToken>() {
+        Some(token) => check(token),
+        None if extensions.get::<Anonymous>().is_some() => {
+            Err(responder.reject(RejectionKind::MissingCredentials))
+        }
+        None => Err(missing_layer()),
+    }
+}
+
+/// `rejection`, on the challenge of the scheme `token` came with: a guard that takes DPoP lets
+/// a DPoP-bound token (`cnf.jkt`) in only with `Authorization: DPoP` and its proof, and an
+/// unbound one only as Bearer, so the binding says which scheme the request used, at no cost
+/// to the request (RFC 9449 §7.1, §7.2).
+pub(crate) fn on_scheme_of(rejection: Rejection, token: &VerifiedToken) -> Rejection {
+    if token.confirmation_thumbprint().is_some() {
+        rejection.of_dpop_request()
+    } else {
+        rejection
     }
 }
 
@@ -226,14 +259,9 @@ where
 
     fn call(&mut self, request: Request<ReqBody>) -> Self::Future {
         let responder = &self.layer.responder;
-        let extensions = request.extensions();
-        let checked = match extensions.get::<VerifiedToken>() {
-            Some(token) => self.layer.check(token),
-            None if extensions.get::<Anonymous>().is_some() => {
-                Err(responder.reject(RejectionKind::MissingCredentials))
-            }
-            None => Err(missing_layer()),
-        };
+        let checked = check_request(responder, request.extensions(), |token| {
+            self.layer.check(token)
+        });
         match checked {
             Ok(()) => ResponseFuture::inner(self.inner.call(request), false),
             Err(rejection) => ResponseFuture::rejected(responder.respond(

@@ -13,7 +13,7 @@ use serde::{Deserialize, Deserializer};
 use crate::token::TokenErrorKind;
 
 /// Registered claims that the scope claim may not be renamed to.
-pub(crate) const REGISTERED: [&str; 9] = [
+pub(crate) const REGISTERED: [&str; 11] = [
     "exp",
     "nbf",
     "iat",
@@ -23,6 +23,8 @@ pub(crate) const REGISTERED: [&str; 9] = [
     "azp",
     "client_id",
     "jti",
+    "acr",
+    "auth_time",
 ];
 
 /// A JSON string, borrowed from the text it was parsed from unless it had escapes.
@@ -100,14 +102,41 @@ pub(crate) struct RegisteredClaims {
     pub(crate) scopes: ScopeList,
     /// `cnf.jkt` (RFC 9449 §6.1): the thumbprint of the key a DPoP-bound token is bound to.
     pub(crate) cnf_jkt: Option<Text>,
+    /// `acr` (OpenID Connect Core §2, RFC 9470 §4), or the claim configured in its place.
+    pub(crate) acr: Option<Text>,
+    /// `auth_time`: when the user last authenticated, or the claim configured in its place.
+    pub(crate) auth_time: Option<f64>,
+}
+
+/// The names of the claims whose name is a setting: the scopes', and step-up's two (RFC 9470).
+#[derive(Clone, Copy)]
+pub(crate) struct ClaimNames<'a> {
+    pub(crate) scope: &'a str,
+    pub(crate) acr: &'a str,
+    pub(crate) auth_time: &'a str,
 }
 
 /// Parses `payload` as a claims object, comparing `aud` with `audience` and reading scopes
 /// from the claim named `scope_claim`.
+#[cfg(test)]
 pub(crate) fn parse(
     payload: &str,
     audience: &str,
     scope_claim: &str,
+) -> Result<RegisteredClaims, TokenErrorKind> {
+    let names = ClaimNames {
+        scope: scope_claim,
+        acr: "acr",
+        auth_time: "auth_time",
+    };
+    parse_named(payload, audience, names)
+}
+
+/// [`parse`], with every configurable claim name given.
+pub(crate) fn parse_named(
+    payload: &str,
+    audience: &str,
+    names: ClaimNames<'_>,
 ) -> Result<RegisteredClaims, TokenErrorKind> {
     // A payload that is not an object is malformed, not a claims set with a bad claim.
     if !payload
@@ -121,7 +150,7 @@ pub(crate) fn parse(
         .deserialize_map(ClaimsVisitor {
             payload,
             audience,
-            scope_claim,
+            names,
         })
         .and_then(|claims| de.end().map(|()| claims));
     let claims = claims.map_err(|err| match err.classify() {
@@ -187,6 +216,8 @@ enum Name {
     Jti,
     Cnf,
     Scope,
+    Acr,
+    AuthTime,
     Other,
 }
 
@@ -197,7 +228,7 @@ impl Name {
 }
 
 struct NameSeed<'a> {
-    scope_claim: &'a str,
+    names: ClaimNames<'a>,
 }
 
 impl<'de> DeserializeSeed<'de> for NameSeed<'_> {
@@ -227,7 +258,9 @@ impl Visitor<'_> for NameSeed<'_> {
             "client_id" => Name::ClientId,
             "jti" => Name::Jti,
             "cnf" => Name::Cnf,
-            _ if name == self.scope_claim => Name::Scope,
+            _ if name == self.names.scope => Name::Scope,
+            _ if name == self.names.acr => Name::Acr,
+            _ if name == self.names.auth_time => Name::AuthTime,
             _ => Name::Other,
         })
     }
@@ -236,7 +269,7 @@ impl Visitor<'_> for NameSeed<'_> {
 struct ClaimsVisitor<'a> {
     payload: &'a str,
     audience: &'a str,
-    scope_claim: &'a str,
+    names: ClaimNames<'a>,
 }
 
 impl<'de> Visitor<'de> for ClaimsVisitor<'_> {
@@ -254,9 +287,7 @@ impl<'de> Visitor<'de> for ClaimsVisitor<'_> {
         };
         let mut claims = RegisteredClaims::default();
         let mut seen = 0u16;
-        while let Some(name) = map.next_key_seed(NameSeed {
-            scope_claim: self.scope_claim,
-        })? {
+        while let Some(name) = map.next_key_seed(NameSeed { names: self.names })? {
             if name != Name::Other {
                 if seen & name.bit() != 0 {
                     return Err(de::Error::custom("duplicate claim"));
@@ -279,6 +310,8 @@ impl<'de> Visitor<'de> for ClaimsVisitor<'_> {
                 Name::Jti => claims.jti = text(&mut map)?,
                 Name::Cnf => claims.cnf_jkt = map.next_value_seed(ConfirmationSeed { payload })?,
                 Name::Scope => claims.scopes = map.next_value_seed(ScopeSeed { payload })?,
+                Name::Acr => claims.acr = text(&mut map)?,
+                Name::AuthTime => claims.auth_time = Some(numeric_date(map.next_value()?)?),
                 Name::Other => {
                     map.next_value::<IgnoredAny>()?;
                 }
@@ -587,6 +620,48 @@ mod tests {
             r#"{"cnf": {"jkt": 1}}"#,
             r#"{"cnf": {"jkt": "a", "jkt": "b"}}"#,
             r#"{"cnf": {"jkt": "a"}, "cnf": {"jkt": "a"}}"#,
+        ] {
+            assert_eq!(
+                parse(payload, AUD, "scope").map(|_| ()),
+                Err(TokenErrorKind::InvalidClaim),
+                "{payload}"
+            );
+        }
+    }
+
+    #[test]
+    fn acr_and_auth_time_are_read_by_their_configured_names() {
+        let payload = r#"{"acr": "urn:mace:incommon:iap:silver", "auth_time": 1699999000}"#;
+        let claims = parse_ok(payload);
+        assert_eq!(
+            text(payload, claims.acr.as_ref()),
+            Some(("urn:mace:incommon:iap:silver", true))
+        );
+        assert_eq!(claims.auth_time, Some(1_699_999_000.0));
+        // Under other names (a namespaced claim an Auth0 Action writes), `acr` is not read.
+        let names = ClaimNames {
+            scope: "scope",
+            acr: "https://api.example/acr",
+            auth_time: "https://api.example/auth_time",
+        };
+        let namespaced =
+            r#"{"acr": 5, "https://api.example/acr": "mfa", "https://api.example/auth_time": 7.5}"#;
+        let claims = parse_named(namespaced, AUD, names).unwrap();
+        assert_eq!(text(namespaced, claims.acr.as_ref()), Some(("mfa", true)));
+        assert_eq!(claims.auth_time, Some(7.5));
+        assert_eq!(parse_ok("{}").acr, None);
+        assert_eq!(parse_ok("{}").auth_time, None);
+    }
+
+    #[test]
+    fn acr_and_auth_time_of_another_type_or_repeated_fail() {
+        for payload in [
+            r#"{"acr": 1}"#,
+            r#"{"acr": ["mfa"]}"#,
+            r#"{"acr": "a", "acr": "b"}"#,
+            r#"{"auth_time": "1699999000"}"#,
+            r#"{"auth_time": null}"#,
+            r#"{"auth_time": 1, "auth_time": 2}"#,
         ] {
             assert_eq!(
                 parse(payload, AUD, "scope").map(|_| ()),

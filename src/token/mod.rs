@@ -1,6 +1,7 @@
 //! Tokens: the JWS, its header and claims, the scopes they grant, and the validator that runs
 //! every check in order.
 
+mod authentication;
 mod cache;
 mod claims;
 mod error;
@@ -14,6 +15,7 @@ mod settings;
 mod validator;
 mod verified;
 
+pub use authentication::{AuthenticationRequirement, StepUpFailure};
 pub(crate) use cache::TokenCache;
 pub use cache::{TokenCacheSettings, TokenCacheStatus};
 #[cfg(feature = "issuer")]

@@ -30,6 +30,9 @@ pub(crate) struct ValidatorSettings {
     pub(crate) rfc9068: Option<bool>,
     pub(crate) max_token_age: Option<Duration>,
     pub(crate) token_cache: TokenCacheSettings,
+    /// The claims step-up requirements read; none: `acr` and `auth_time`.
+    pub(crate) acr_claim: Option<String>,
+    pub(crate) auth_time_claim: Option<String>,
 }
 
 impl Default for ValidatorSettings {
@@ -45,6 +48,8 @@ impl Default for ValidatorSettings {
             rfc9068: None,
             max_token_age: None,
             token_cache: TokenCacheSettings::default(),
+            acr_claim: None,
+            auth_time_claim: None,
         }
     }
 }
@@ -81,6 +86,7 @@ impl TokenValidator {
                 claim: scope_claim.to_owned(),
             });
         }
+        let (acr_claim, auth_time_claim) = step_up_claims(settings, scope_claim)?;
         if settings.max_token_age == Some(Duration::ZERO) {
             return Err(ConfigError::ZeroMaxTokenAge);
         }
@@ -95,6 +101,8 @@ impl TokenValidator {
             leeway: settings.leeway.as_secs_f64(),
             max_token_len: settings.max_token_len,
             scope_claim: scope_claim.into(),
+            acr_claim: acr_claim.into(),
+            auth_time_claim: auth_time_claim.into(),
             rfc9068,
             max_age: settings.max_token_age.map(|age| age.as_secs_f64()),
             #[allow(clippy::cast_precision_loss)] // Lifetimes are far below 2^53 seconds.
@@ -102,6 +110,26 @@ impl TokenValidator {
             cache: TokenCache::new(&settings.token_cache)?.map(Arc::new),
         })
     }
+}
+
+/// The claims step-up requirements read `acr` and `auth_time` from: the builder's names or
+/// the registered ones. A name of its own must be non-empty, neither a registered claim nor the
+/// scope claim, and the two must differ: each claim is read once, for one purpose.
+fn step_up_claims<'a>(
+    settings: &'a ValidatorSettings,
+    scope_claim: &str,
+) -> Result<(&'a str, &'a str), ConfigError> {
+    let acr = settings.acr_claim.as_deref().unwrap_or("acr");
+    let auth_time = settings.auth_time_claim.as_deref().unwrap_or("auth_time");
+    for (claim, registered) in [(acr, "acr"), (auth_time, "auth_time")] {
+        let taken = claim != registered && REGISTERED.contains(&claim);
+        if claim.is_empty() || taken || claim == scope_claim || acr == auth_time {
+            return Err(ConfigError::InvalidStepUpClaim {
+                claim: claim.to_owned(),
+            });
+        }
+    }
+    Ok((acr, auth_time))
 }
 
 /// The scope claim and whether RFC 9068 applies: the builder's settings where it has them, else

@@ -6,7 +6,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use crate::keys::{Algorithms, KeySource};
 #[cfg(feature = "jwks")]
 use crate::keys::{JwkSet, KeyCache, Lookup};
-use crate::token::claims::{self, Audience, RegisteredClaims};
+use crate::token::claims::{self, Audience, ClaimNames, RegisteredClaims};
 use crate::token::header::{self, Rules};
 use crate::token::jws;
 use crate::token::peek::Peek;
@@ -69,6 +69,9 @@ pub struct TokenValidator {
     pub(crate) leeway: f64,
     pub(crate) max_token_len: usize,
     pub(crate) scope_claim: Box<str>,
+    /// The claims step-up requirements read (RFC 9470): `acr` and `auth_time` by default.
+    pub(crate) acr_claim: Box<str>,
+    pub(crate) auth_time_claim: Box<str>,
     /// RFC 9068: `typ` `at+jwt`; `sub`, `client_id`, `iat` and `jti` required.
     pub(crate) rfc9068: bool,
     /// Seconds after `iat` at which a token is too old.
@@ -209,7 +212,12 @@ impl TokenValidator {
         }
         let decoded = DecodedToken::decode(segments.payload)?;
         let payload = decoded.text()?;
-        let claims = claims::parse(payload, &self.audience, &self.scope_claim)?;
+        let names = ClaimNames {
+            scope: &self.scope_claim,
+            acr: &self.acr_claim,
+            auth_time: &self.auth_time_claim,
+        };
+        let claims = claims::parse_named(payload, &self.audience, names)?;
         self.check_claims(&claims, payload, now)?;
         Ok((decoded.verified(claims, guard)?, generation))
     }

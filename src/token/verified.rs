@@ -202,6 +202,45 @@ impl VerifiedToken {
         self.text(self.0.claims.cnf_jkt.as_ref())
     }
 
+    /// `acr` (or the claim [`acr_claim`](crate::BearerGuardBuilder::acr_claim) names): the
+    /// class of the user's authentication, such as Auth0's MFA policy
+    /// `http://schemas.openid.net/pape/policies/2007/06/multi-factor`. What step-up
+    /// requirements (RFC 9470) check.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// # use std::time::{Duration, UNIX_EPOCH};
+    /// # use bearer_guard::{BearerGuardLayer, ResourceServer};
+    /// # use bearer_guard::issuer::TokenIssuer;
+    /// let api = ResourceServer::new("https://my-api-urn", "FF1prn9UxZotnFEfPVwEJhqqyRmwdSu5");
+    /// let issuer = TokenIssuer::new(&api, "https://tenant.example/")?;
+    /// let logged_in = UNIX_EPOCH + Duration::from_secs(1_700_000_000);
+    /// let token = issuer
+    ///     .token("auth0|alice")
+    ///     .acr("http://schemas.openid.net/pape/policies/2007/06/multi-factor")
+    ///     .auth_time(logged_in)
+    ///     .sign()?;
+    /// let verified = BearerGuardLayer::builder(api).build_validator()?.validate(&token)?;
+    /// assert_eq!(
+    ///     verified.authentication_context_class(),
+    ///     Some("http://schemas.openid.net/pape/policies/2007/06/multi-factor")
+    /// );
+    /// assert_eq!(verified.authenticated_at(), Some(logged_in));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    #[must_use]
+    pub fn authentication_context_class(&self) -> Option<&str> {
+        self.text(self.0.claims.acr.as_ref())
+    }
+
+    /// `auth_time` (or the claim [`auth_time_claim`](crate::BearerGuardBuilder::auth_time_claim)
+    /// names): when the user last authenticated, if the token says.
+    #[must_use]
+    pub fn authenticated_at(&self) -> Option<SystemTime> {
+        self.0.claims.auth_time.map(numeric_date)
+    }
+
     /// `exp`: when the token expires. Fractions of a second are kept; a date past the year
     /// 9999 reads as 9999-12-31T23:59:59Z.
     #[must_use]

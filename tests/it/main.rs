@@ -53,4 +53,6 @@ mod several_apis;
 #[cfg(feature = "axum")]
 mod sources;
 #[cfg(feature = "axum")]
+mod step_up;
+#[cfg(feature = "axum")]
 mod whole_flow;

@@ -438,3 +438,24 @@ async fn two_instances_share_their_replay_store_and_their_nonces() {
     assert_ne!(fresh, theirs);
     assert_eq!(send(&two, call(&proof(Some(&fresh)))).await.status, 200);
 }
+
+#[tokio::test]
+async fn a_whole_management_api_answer_configures_the_sample_api() {
+    // Every field Auth0's Management API returns for a resource server, from tests/data.
+    let api = ResourceServer::from_file("tests/data/auth0_resource_server.json").unwrap();
+    let app = sample_api::app(api, Some(ISSUER.to_owned()), None).unwrap();
+    let secret = b"kq3Yp0w8Vn2Lr7Tz5Xc1Bm9Hd4Gs6Jf0Qa8We2Ry7Ui3Op";
+    let audience = json!({ "aud": "https://payments.example.com/" });
+    // Its token_dialect is access_token_authz: scope requirements are met by `permissions`.
+    let mut with_permission = claims("", audience.clone());
+    merge(
+        &mut with_permission,
+        &json!({ "permissions": ["read:messages"] }),
+    );
+    let scope_only = claims("read:messages", audience);
+    for (claims, status) in [(with_permission, 200), (scope_only, 403)] {
+        let token = token_with(secret, &claims);
+        let answer = send(&app, get_with_token("/api/private-scoped", &token)).await;
+        assert_eq!(answer.status, status, "{claims}");
+    }
+}

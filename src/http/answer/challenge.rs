@@ -22,6 +22,15 @@ pub(crate) struct Challenge {
     pub(crate) scope: Option<Arc<str>>,
 }
 
+/// What an `insufficient_user_authentication` challenge asks for (RFC 9470 §3): the `acr`
+/// values accepted, space-separated in order of preference, and the maximum age of the
+/// authentication in seconds. Rendered once, when the requirement is built.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) struct StepUpChallenge {
+    pub(crate) acr_values: Option<Box<str>>,
+    pub(crate) max_age: Option<u64>,
+}
+
 /// The challenges of the guards built in this process, by id, for the few answers that start
 /// from a verified token rather than from a guard (a `Claims<T>` that does not fit, a scope
 /// layer under another guard). Held weakly: a dropped guard's entry is pruned at the next

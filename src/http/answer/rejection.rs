@@ -8,9 +8,9 @@ use bytes::Bytes;
 use http::{HeaderMap, HeaderName, HeaderValue, Response, StatusCode, header};
 
 use crate::dpop::DpopError;
-use crate::http::answer::challenge::Challenge;
+use crate::http::answer::challenge::{Challenge, StepUpChallenge};
 use crate::http::credentials::authorization::RequestErrorKind;
-use crate::token::TokenErrorKind;
+use crate::token::{StepUpFailure, TokenErrorKind};
 
 /// Why a request was turned away, and the RFC 6750 answer to it.
 ///
@@ -85,6 +85,8 @@ pub struct Rejection {
     retry_after: Option<u64>,
     /// The server nonce to send in `DPoP-Nonce` (RFC 9449 §9), for `use_dpop_nonce`.
     dpop_nonce: Option<Box<str>>,
+    /// What a step-up refusal asks for (RFC 9470 §3): `acr_values` and `max_age`.
+    step_up: Option<Arc<StepUpChallenge>>,
 }
 
 /// RFC 9449 §8.1's response header: the server nonce a client puts in its next proofs.
@@ -127,6 +129,11 @@ pub enum RejectionKind {
     /// `invalid_dpop_proof`, `invalid_token` or `use_dpop_nonce`, 400 for a missing or
     /// repeated `DPoP` header, 503 when the replay store cannot answer (feature `jwks`).
     Dpop(DpopError),
+    /// The token is valid but the user's authentication does not meet the route's step-up
+    /// requirement (RFC 9470): its `acr` is missing or not among those required, or its
+    /// `auth_time` is missing, too old or in the future. 401 `insufficient_user_authentication`,
+    /// whose challenge names the `acr_values` and `max_age` required.
+    InsufficientUserAuthentication(StepUpFailure),
 }
 
 /// The answer to one kind of rejection: a row of the table in [`Answer::of`].
@@ -210,6 +217,13 @@ impl Answer {
                 "keys_unavailable",
                 "The keys to verify access tokens are not available yet; try again later",
             ),
+            K::InsufficientUserAuthentication(failure) => row(
+                StatusCode::UNAUTHORIZED,
+                Some("insufficient_user_authentication"),
+                16,
+                failure.reason(),
+                failure.description(),
+            ),
             K::Dpop(error) => {
                 let status = error.status();
                 let grpc = match status.as_u16() {
@@ -251,6 +265,7 @@ impl Rejection {
             dpop_scheme: false,
             required_scope: None,
             dpop_nonce: None,
+            step_up: None,
             // A DPoP replay store that cannot answer says when to come back.
             retry_after: match kind {
                 RejectionKind::Dpop(error) => error.retry_after().map(|wait| wait.as_secs().max(1)),
@@ -267,6 +282,21 @@ impl Rejection {
         Self {
             required_scope: Some(required_scope),
             ..Self::with_challenge(RejectionKind::InsufficientScope, challenge)
+        }
+    }
+
+    /// A 401 by a guard: the user's authentication falls short of `step_up` (RFC 9470).
+    pub(crate) fn insufficient_user_authentication_for(
+        challenge: &Arc<Challenge>,
+        failure: StepUpFailure,
+        step_up: Arc<StepUpChallenge>,
+    ) -> Self {
+        Self {
+            step_up: Some(step_up),
+            ..Self::with_challenge(
+                RejectionKind::InsufficientUserAuthentication(failure),
+                challenge,
+            )
         }
     }
 
@@ -358,6 +388,51 @@ impl Rejection {
         self.dpop_nonce.as_deref()
     }
 
+    /// The `acr` values the route accepts (space-separated, in order of preference), for
+    /// `insufficient_user_authentication` (RFC 9470 §3): what the client asks the
+    /// authorization server for in `acr_values`.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use axum::{Router, body::Body, http::Request, routing::get};
+    /// use bearer_guard::{BearerGuardLayer, Rejection, RejectionKind, ResourceServer};
+    /// use bearer_guard::issuer::TokenIssuer;
+    /// use bearer_guard::step_up::StepUpFailure;
+    /// use tower::ServiceExt as _;
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// const MFA: &str = "http://schemas.openid.net/pape/policies/2007/06/multi-factor";
+    /// let api = ResourceServer::new("https://my-api-urn", "FF1prn9UxZotnFEfPVwEJhqqyRmwdSu5");
+    /// let guard = BearerGuardLayer::builder(api.clone()).build()?;
+    /// let app = Router::new()
+    ///     .route("/api/private-mfa", get(|| async { "ok" }).route_layer(guard.require_acr([MFA])?))
+    ///     .route_layer(guard);
+    ///
+    /// let password_only = TokenIssuer::new(&api, "https://tenant.example/")?.token("auth0|alice")
+    ///     .authorize(Request::get("/api/private-mfa"))?.body(Body::empty())?;
+    /// let answer = app.oneshot(password_only).await?;
+    /// let rejection = answer.extensions().get::<Rejection>().unwrap();
+    /// assert_eq!(rejection.kind(), RejectionKind::InsufficientUserAuthentication(StepUpFailure::AcrMissing));
+    /// assert_eq!(rejection.acr_values(), Some(MFA));
+    /// assert_eq!(rejection.max_age(), None);
+    /// # Ok(())
+    /// # }
+    /// ```
+    #[must_use]
+    pub fn acr_values(&self) -> Option<&str> {
+        self.step_up.as_ref()?.acr_values.as_deref()
+    }
+
+    /// The maximum age of the user's authentication the route accepts, in seconds, for
+    /// `insufficient_user_authentication` (RFC 9470 §3): what the client asks the
+    /// authorization server for in `max_age`.
+    #[must_use]
+    pub fn max_age(&self) -> Option<u64> {
+        self.step_up.as_ref()?.max_age
+    }
+
     /// The scopes the route needs (space-delimited), for `insufficient_scope`.
     #[must_use]
     pub fn required_scope(&self) -> Option<&str> {
@@ -373,6 +448,7 @@ impl Rejection {
         if !answer.challenges()
             || !quotable(&params.realm)
             || !self.required_scope.as_deref().is_none_or(quotable)
+            || !self.acr_values().is_none_or(quotable)
         {
             return None;
         }
@@ -404,6 +480,7 @@ impl Rejection {
                 if let Some(scope) = scope {
                     let _ = write!(challenge, ", scope=\"{scope}\"");
                 }
+                self.write_step_up(challenge);
             }
             if let Some(url) = metadata {
                 let _ = write!(challenge, ", resource_metadata=\"{url}\"");
@@ -496,6 +573,17 @@ impl Rejection {
         }
     }
 
+    /// RFC 9470 §3's parameters, after the error: `acr_values` and `max_age`, quoted as its
+    /// examples quote them.
+    fn write_step_up(&self, out: &mut String) {
+        if let Some(acr_values) = self.acr_values() {
+            let _ = write!(out, ", acr_values=\"{acr_values}\"");
+        }
+        if let Some(max_age) = self.max_age() {
+            let _ = write!(out, ", max_age=\"{max_age}\"");
+        }
+    }
+
     /// The default answer without its standard headers: status, content type and JSON body.
     fn json_response<B: From<Bytes>>(&self) -> Response<B> {
         let mut body = String::with_capacity(160);
@@ -507,6 +595,13 @@ impl Rejection {
         // A quotable scope has no `"`, `\` or control character, so it is a valid JSON string.
         if let Some(scope) = self.required_scope.as_deref().filter(|s| quotable(s)) {
             let _ = write!(body, ",\"scope\":\"{scope}\"");
+        }
+        // Quotable as well, checked when the requirement was built.
+        if let Some(acr_values) = self.acr_values().filter(|acr| quotable(acr)) {
+            let _ = write!(body, ",\"acr_values\":\"{acr_values}\"");
+        }
+        if let Some(max_age) = self.max_age() {
+            let _ = write!(body, ",\"max_age\":{max_age}");
         }
         body.push('}');
 

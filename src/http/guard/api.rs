@@ -25,7 +25,8 @@ use crate::http::credentials::sources::TokenSources;
 use crate::http::dpop::DpopGuard;
 use crate::http::metadata::ResourceMetadata;
 use crate::http::scope::Required;
-use crate::token::{GuardId, TokenValidator};
+use crate::http::step_up::StepUp;
+use crate::token::{AuthenticationRequirement, GuardId, TokenValidator};
 
 /// One API's checked settings: how its tokens are found, verified and answered.
 pub(crate) struct Api<R> {
@@ -34,6 +35,8 @@ pub(crate) struct Api<R> {
     pub(crate) declared: Box<[Box<str>]>,
     /// The scopes every request needs.
     pub(crate) required: Option<Required>,
+    /// What every request needs of the user's authentication (RFC 9470).
+    pub(crate) step_up: Option<StepUp>,
     pub(crate) allow_anonymous: bool,
     pub(crate) allow_query_token: bool,
     /// Cookies, headers and functions the token may come from besides `Authorization`.
@@ -98,6 +101,8 @@ pub(crate) struct HttpSettings {
     pub(crate) resource_metadata: bool,
     /// Whether `on_rejection` set a hook of the user's.
     pub(crate) custom_rejection: bool,
+    /// What every request needs of the user's authentication (RFC 9470).
+    pub(crate) step_up: Option<AuthenticationRequirement>,
 }
 
 /// Tells one built guard from every other of the process.
@@ -136,6 +141,11 @@ impl<R> Api<R> {
             .advertised
             .clone()
             .map(|scopes| Required::new(scopes, &declared))
+            .transpose()?;
+        let step_up = settings
+            .step_up
+            .clone()
+            .map(|requirement| StepUp::new(requirement, validator.leeway))
             .transpose()?;
         let sources = TokenSources::new(&settings.sources)?;
         let only = |problem| ConfigError::InvalidTokenSource {
@@ -190,6 +200,7 @@ impl<R> Api<R> {
             validator,
             declared,
             required,
+            step_up,
             allow_anonymous: settings.allow_anonymous,
             allow_query_token: settings.allow_query_token,
             sources,

@@ -19,7 +19,8 @@ use crate::http::guard::future::GuardFuture;
 use crate::http::guard::verifiers::Verifiers;
 use crate::http::metadata::ResourceMetadata;
 use crate::http::scope::{RequireScopesLayer, Required};
-use crate::token::{ScopeRequirement, TokenValidator};
+use crate::http::step_up::{RequireAuthenticationLayer, StepUp};
+use crate::token::{AuthenticationRequirement, ScopeRequirement, TokenValidator};
 
 /// Applies [`BearerGuard`] to a service: the tower layer that protects an API.
 ///
@@ -249,6 +250,75 @@ impl<R> BearerGuardLayer<R> {
         I::Item: Into<String>,
     {
         self.require_scopes(ScopeRequirement::any(scopes))
+    }
+
+    /// A layer for one route (axum's `route_layer`) that needs `requirement` of the user's
+    /// authentication on top of a valid token (step-up, RFC 9470): an `acr` among a set, an
+    /// `auth_time` recent enough (within this guard's leeway), or both; else 401
+    /// `insufficient_user_authentication` naming `acr_values` and `max_age`. It must run inside
+    /// this layer, answers like it, and composes with scope layers in either order. See
+    /// [`AuthenticationRequirement`] and [`RequireAuthenticationLayer`].
+    ///
+    /// # Errors
+    ///
+    /// [`ConfigError::EmptyAcrRequirement`], [`ConfigError::InvalidAcrValue`] or
+    /// [`ConfigError::MaxAuthAgeOutOfRange`].
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use bearer_guard::{BearerGuardLayer, ResourceServer};
+    /// use bearer_guard::step_up::AuthenticationRequirement;
+    ///
+    /// const MFA: &str = "http://schemas.openid.net/pape/policies/2007/06/multi-factor";
+    /// let api = ResourceServer::new("https://my-api-urn", "FF1prn9UxZotnFEfPVwEJhqqyRmwdSu5");
+    /// let guard = BearerGuardLayer::builder(api).build()?;
+    /// let recent_mfa = guard.require_authentication(
+    ///     AuthenticationRequirement::acr([MFA]).with_max_age(Duration::from_secs(300)),
+    /// )?;
+    /// // Mistakes fail here, at startup:
+    /// assert!(guard.require_acr(["two words"]).is_err());
+    /// assert!(guard.require_max_auth_age(Duration::ZERO).is_err());
+    /// # Ok::<(), bearer_guard::ConfigError>(())
+    /// ```
+    pub fn require_authentication(
+        &self,
+        requirement: AuthenticationRequirement,
+    ) -> Result<RequireAuthenticationLayer<R>, ConfigError> {
+        let step_up = StepUp::new(requirement, self.api.validator.leeway)?;
+        Ok(RequireAuthenticationLayer::new(
+            Arc::clone(&self.api.responder),
+            step_up,
+        ))
+    }
+
+    /// Shorthand for [`require_authentication`](Self::require_authentication) with
+    /// [`AuthenticationRequirement::acr`]: the token's `acr` must be one of `values`.
+    ///
+    /// # Errors
+    ///
+    /// As [`require_authentication`](Self::require_authentication).
+    pub fn require_acr<I>(&self, values: I) -> Result<RequireAuthenticationLayer<R>, ConfigError>
+    where
+        I: IntoIterator,
+        I::Item: Into<String>,
+    {
+        self.require_authentication(AuthenticationRequirement::acr(values))
+    }
+
+    /// Shorthand for [`require_authentication`](Self::require_authentication) with
+    /// [`AuthenticationRequirement::max_age`]: the token's `auth_time` must be at most
+    /// `max_age` ago (plus leeway).
+    ///
+    /// # Errors
+    ///
+    /// As [`require_authentication`](Self::require_authentication).
+    pub fn require_max_auth_age(
+        &self,
+        max_age: std::time::Duration,
+    ) -> Result<RequireAuthenticationLayer<R>, ConfigError> {
+        self.require_authentication(AuthenticationRequirement::max_age(max_age))
     }
 }
 

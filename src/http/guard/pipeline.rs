@@ -9,7 +9,8 @@
 //! 3. **Verify the token**: the verified-token cache, or the signature and every claim.
 //! 4. **Check the binding** of the token to the request: a DPoP proof (and its server nonce,
 //!    where the API issues them: a refusal for the nonce carries a fresh one).
-//! 5. **Check the scopes** every request of the API needs.
+//! 5. **Check the scopes** every request of the API needs, and what it needs of the user's
+//!    authentication (step-up, RFC 9470).
 //! 6. **Decide**: admit (the verified token in the request extensions, and a new server nonce
 //!    for the answer when the proof's has aged), reject, or wait (for a key set refetched for
 //!    an unknown `kid`, for the replay store) and decide again.
@@ -121,6 +122,9 @@ impl<R> Verifiers<R> {
         if let Err(rejection) = api.check_scopes(&verified) {
             return Decision::Reject(rejection);
         }
+        if let Err(rejection) = api.check_authentication(&verified) {
+            return Decision::Reject(rejection);
+        }
         let in_url = found.in_url;
         api.admit(request, verified);
         match bound {
@@ -172,7 +176,9 @@ impl<R> Api<R> {
             }
             Some(found) => Ok(Credentials::Token(found)),
             // A scope requirement for every request cannot be met without a token.
-            None if self.allow_anonymous && self.required.is_none() => Ok(Credentials::Anonymous),
+            None if self.allow_anonymous && self.required.is_none() && self.step_up.is_none() => {
+                Ok(Credentials::Anonymous)
+            }
             // A Bearer token where DPoP is required: no credentials, with a reason that says why.
             None if !self.schemes.bearer && authorization::offers_bearer(&request.headers) => {
                 Err(self.reject(RejectionKind::DpopRequired))
@@ -264,6 +270,15 @@ impl<R> Api<R> {
     fn check_scopes(&self, verified: &VerifiedToken) -> Result<(), Rejection> {
         match &self.required {
             Some(required) => required.check(verified, &self.responder.challenge),
+            None => Ok(()),
+        }
+    }
+
+    /// Step 5, continued: what every request of this API needs of the user's authentication
+    /// (step-up, RFC 9470).
+    fn check_authentication(&self, verified: &VerifiedToken) -> Result<(), Rejection> {
+        match &self.step_up {
+            Some(step_up) => step_up.check(verified, &self.responder.challenge),
             None => Ok(()),
         }
     }
