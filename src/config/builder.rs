@@ -30,6 +30,7 @@ use crate::token::{ScopeRequirement, TokenCacheSettings, TokenValidator, Validat
 /// | setting | default |
 /// |---|---|
 /// | [`issuer`](BearerGuardBuilder::issuer) | none: `iss` is not checked |
+/// | [`issuers`](BearerGuardBuilder::issuers) | none: the one `issuer`, if set (at most 16 issuers) |
 /// | [`leeway`](BearerGuardBuilder::leeway) | 60 s (at most 300 s) |
 /// | [`max_token_len`](BearerGuardBuilder::max_token_len) | 8192 bytes |
 /// | [`scope_claim`](BearerGuardBuilder::scope_claim) | the registration's `token_dialect`: `permissions` under the `_authz` dialects, else `scope` |
