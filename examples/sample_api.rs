@@ -18,6 +18,11 @@
 //! slash), or from `JWKS_URI` when that is set (`https`, or `http` to a loopback host). The API listens at once, even while the issuer is
 //! unreachable: tokens are answered 503 until its keys load.
 //!
+//! `TOKEN_ISSUER` may name several issuers separated by spaces: an Auth0 tenant's canonical
+//! domain and its custom domains (`"https://tenant.eu.auth0.com/ https://login.example.com/"`).
+//! A token's `iss` must be one of them; each issuer's keys come from its own discovery
+//! document (`JWKS_URI` names one issuer's keys, so it is refused with several).
+//!
 //! With `TOKEN_ISSUER` set, it serves its RFC 9728 metadata at
 //! `/.well-known/oauth-protected-resource` (plus the identifier's path). When the
 //! registration's `proof_of_possession` asks for DPoP (RFC 9449), it takes DPoP-bound tokens
@@ -120,8 +125,13 @@ pub(crate) fn app_in_fleet(
     if let Some(nonces) = fleet.nonces {
         builder = builder.dpop_nonces(nonces);
     }
+    // `TOKEN_ISSUER`: one issuer, or several separated by spaces (custom domains).
     if let Some(issuer) = issuer {
-        builder = builder.issuer(issuer);
+        let issuers: Vec<&str> = issuer.split_whitespace().collect();
+        builder = match issuers[..] {
+            [one] => builder.issuer(one),
+            _ => builder.issuers(issuers),
+        };
     }
     if let Some(jwks_uri) = jwks_uri {
         builder = builder.jwks_uri(jwks_uri);
@@ -304,7 +314,10 @@ async fn main() {
         println!("sample_api: {note}");
     }
     if json_path.is_none() {
-        let issuer = issuer.as_deref().unwrap_or(DEMO_ISSUER);
+        let issuer = issuer
+            .as_deref()
+            .and_then(|issuers| issuers.split_whitespace().next())
+            .unwrap_or(DEMO_ISSUER);
         let (Ok(reader), Ok(plain)) = (
             demo_token(issuer, "read:messages sample-scope"),
             demo_token(issuer, "sample-scope"),

@@ -39,6 +39,7 @@ pub(crate) fn validator() -> TokenValidator {
         max_age: None,
         max_lifetime: None,
         cache: None,
+        more_issuers: Box::new([]),
     }
 }
 

@@ -20,6 +20,7 @@ use crate::http::metadata::ResourceMetadata;
 #[cfg(feature = "jwks")]
 use crate::keys::{Algorithm, Fetcher, JwksFetcher, KeyCacheSettings};
 use crate::keys::{KeySettings, KeySource, SigningSecret};
+use crate::token::IssuerKeys;
 use crate::token::{
     AuthenticationRequirement, ScopeRequirement, TokenCacheSettings, TokenValidator,
     ValidatorSettings,
@@ -32,6 +33,7 @@ use crate::token::{
 /// | setting | default |
 /// |---|---|
 /// | [`issuer`](BearerGuardBuilder::issuer) | none: `iss` is not checked |
+/// | [`issuers`](BearerGuardBuilder::issuers) | none: the one `issuer`, if set (at most 16 issuers) |
 /// | [`leeway`](BearerGuardBuilder::leeway) | 60 s (at most 300 s) |
 /// | [`max_token_len`](BearerGuardBuilder::max_token_len) | 8192 bytes |
 /// | [`scope_claim`](BearerGuardBuilder::scope_claim) | the registration's `token_dialect`: `permissions` under the `_authz` dialects, else `scope` |
@@ -139,6 +141,65 @@ impl<R> BearerGuardBuilder<R> {
     /// `https://my-tenant.eu.auth0.com`, naming the value to use.
     pub fn issuer(mut self, issuer: impl Into<String>) -> Self {
         self.settings.token.issuer = Some(issuer.into());
+        self
+    }
+
+    /// Accepts tokens from each of several issuers, as an Auth0 tenant with Multiple Custom
+    /// Domains issues them: `iss` is the custom domain a client signed in through, or the
+    /// canonical domain. `iss` must equal one of `issuers` exactly, and each is checked as
+    /// [`issuer`](Self::issuer) checks its one. `issuer(x)` is the one-issuer form, the same
+    /// as `issuers([x])`; setting both is a [`ConfigError::InvalidIssuers`]. Defaults to none
+    /// (as `issuer`).
+    ///
+    /// A token's unverified `iss` picks its issuer before any signature work; a token whose
+    /// `iss` is none of them is 401 `invalid_token` (`InvalidIssuer`, or `MissingIssuer`
+    /// without one) and never makes a key fetch. Then every check runs against the issuer
+    /// chosen, `iss` compared exactly.
+    ///
+    /// The keys: an API signed with public keys and no `static_jwks` gets a key cache per
+    /// issuer, each found by that issuer's own discovery document, refreshed, refetched for
+    /// an unknown `kid` and reported on its own
+    /// ([`key_cache_statuses`](crate::BearerGuardLayer::key_cache_statuses)), so one
+    /// issuer's outage answers 503 to its tokens only. `static_jwks` is one set for every
+    /// issuer, and an HS256/384/512 API's secret signs for every issuer (Auth0's custom
+    /// domains sign with the tenant's keys). `jwks_uri` names one issuer's set, so with
+    /// several issuers it is a [`ConfigError::InvalidIssuers`]. RFC 9728 metadata lists
+    /// every issuer in `authorization_servers`.
+    ///
+    /// `build` refuses an empty list, an issuer given twice, or more than 16 (each is a key
+    /// cache with its own refreshes; an API with more authorization servers than that is
+    /// several APIs, [`MultiApiLayer`](crate::MultiApiLayer)).
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use bearer_guard::{BearerGuardLayer, ResourceServer, TokenErrorKind};
+    /// use bearer_guard::issuer::TokenIssuer;
+    ///
+    /// let api = ResourceServer::new("https://my-api-urn", "FF1prn9UxZotnFEfPVwEJhqqyRmwdSu5");
+    /// let guard = BearerGuardLayer::builder(api.clone())
+    ///     .issuers(["https://my-tenant.eu.auth0.com/", "https://login.example.com/"])
+    ///     .build()?;
+    ///
+    /// for issuer in ["https://my-tenant.eu.auth0.com/", "https://login.example.com/"] {
+    ///     let token = TokenIssuer::new(&api, issuer)?.token("alice").sign()?;
+    ///     assert_eq!(guard.validator().validate(&token)?.issuer(), Some(issuer));
+    /// }
+    /// let foreign = TokenIssuer::new(&api, "https://evil.example/")?.token("mallory").sign()?;
+    /// let err = guard.validator().validate(&foreign).unwrap_err();
+    /// assert_eq!(err.kind(), TokenErrorKind::InvalidIssuer);
+    ///
+    /// // An empty list, a duplicate or more than 16 fail at startup:
+    /// let err = BearerGuardLayer::builder(api).issuers(Vec::<String>::new()).build().unwrap_err();
+    /// assert!(err.to_string().contains("issuers"), "{err}");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn issuers<I>(mut self, issuers: I) -> Self
+    where
+        I: IntoIterator,
+        I::Item: Into<String>,
+    {
+        self.settings.token.issuers = Some(issuers.into_iter().map(Into::into).collect());
         self
     }
 
@@ -800,8 +861,10 @@ impl<R> BearerGuardBuilder<R> {
             on_rejection,
         } = self;
         let api = &settings.resource_server;
-        let issuer = settings.token.issuer.as_deref();
         let validator = settings.validator()?;
+        // The first of several issuers; every one is in the validator.
+        let issuer = validator.issuer.clone();
+        let issuer = issuer.as_deref();
         // A wrong identifier is the one error reported, before DPoP's URL derived from it.
         if settings.http.resource_metadata {
             ResourceMetadata::check(api.identifier(), issuer)?;
@@ -854,9 +917,21 @@ impl Settings {
     fn validator(&self) -> Result<TokenValidator, ConfigError> {
         let api = &self.resource_server;
         api.check_not_system()?;
-        let (keys, accepted) =
-            KeySource::from_settings(api, &self.keys, self.token.issuer.as_deref())?;
-        TokenValidator::from_settings(api, &self.token, keys, accepted)
+        let issuers = self.token.issuer_list()?;
+        let (keys, accepted) = KeySource::from_settings(api, &self.keys, issuers.first().copied())?;
+        // Each further issuer (`issuers([…])`) with its own keys, or the first's.
+        let more_issuers = issuers
+            .iter()
+            .skip(1)
+            .map(|issuer| {
+                let own = keys.for_another_issuer(api, &self.keys, issuer)?;
+                Ok(IssuerKeys {
+                    issuer: (*issuer).into(),
+                    keys: own,
+                })
+            })
+            .collect::<Result<_, ConfigError>>()?;
+        TokenValidator::from_settings(api, &self.token, keys, accepted, more_issuers)
     }
 }
 

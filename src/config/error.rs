@@ -390,6 +390,17 @@ pub enum ConfigError {
         "dpop_nonces turns on DPoP server nonces, but this API takes no DPoP: call dpop(DpopMode::Allowed) (or Required), or register proof_of_possession {{\"mechanism\": \"dpop\"}}, or drop dpop_nonces"
     )]
     DpopNoncesWithoutDpop,
+
+    // Several issuers for one API.
+    /// The list given to [`issuers`](crate::BearerGuardBuilder::issuers) cannot be used: it
+    /// is empty, names an issuer twice, is longer than the bound (16), comes with
+    /// [`issuer`](crate::BearerGuardBuilder::issuer) as well, or with a key setting that
+    /// names one issuer's keys (`jwks_uri`).
+    #[error("issuers: {problem}")]
+    InvalidIssuers {
+        /// What is wrong, and what to do.
+        problem: String,
+    },
 }
 
 /// `, file F`, naming the file a JSON error came from.

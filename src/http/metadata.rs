@@ -21,7 +21,8 @@ const WELL_KNOWN: &str = "/.well-known/oauth-protected-resource";
 /// `tower` service answering `GET` with the JSON document, and the path to route it at.
 ///
 /// Every member comes from the guard's configuration, never typed twice: `resource` (the
-/// resource server's identifier), `authorization_servers` (the issuer), `scopes_supported`
+/// resource server's identifier), `authorization_servers` (the issuer, or every one of
+/// [`issuers`](crate::BearerGuardBuilder::issuers)), `scopes_supported`
 /// (the registration's scopes), `bearer_methods_supported`, `resource_name`, and with DPoP
 /// `dpop_signing_alg_values_supported` and `dpop_bound_access_tokens_required`.
 ///
@@ -60,6 +61,9 @@ pub struct ResourceMetadata {
 pub(crate) struct MetadataFields<'a> {
     pub(crate) resource: &'a str,
     pub(crate) issuer: Option<&'a str>,
+    /// The issuers after the first, for an API with several: `authorization_servers` lists
+    /// them all.
+    pub(crate) more_issuers: Vec<&'a str>,
     pub(crate) scopes: &'a [Box<str>],
     pub(crate) name: Option<&'a str>,
     pub(crate) query_tokens: bool,
@@ -102,7 +106,10 @@ impl ResourceMetadata {
         };
         let mut document = Map::new();
         document.insert("resource".into(), fields.resource.into());
-        document.insert("authorization_servers".into(), json!([issuer]));
+        let servers: Vec<&str> = std::iter::once(issuer)
+            .chain(fields.more_issuers.iter().copied())
+            .collect();
+        document.insert("authorization_servers".into(), json!(servers));
         document.insert("scopes_supported".into(), json!(fields.scopes));
         let mut methods = vec!["header"];
         if fields.query_tokens {
@@ -219,6 +226,7 @@ mod tests {
         MetadataFields {
             resource,
             issuer: Some("https://tenant.example/"),
+            more_issuers: Vec::new(),
             scopes: &[],
             name: None,
             query_tokens: false,
@@ -275,6 +283,24 @@ mod tests {
             ..fields("https://api.example.com")
         };
         assert!(ResourceMetadata::new(&no_issuer).is_err());
+    }
+
+    #[test]
+    fn authorization_servers_lists_every_issuer_the_first_first() {
+        let several = MetadataFields {
+            more_issuers: vec!["https://login.brand.example/"],
+            ..fields("https://api.example.com")
+        };
+        let metadata = ResourceMetadata::new(&several).unwrap();
+        assert_eq!(
+            metadata.document()["authorization_servers"],
+            json!(["https://tenant.example/", "https://login.brand.example/"])
+        );
+        let one = ResourceMetadata::new(&fields("https://api.example.com")).unwrap();
+        assert_eq!(
+            one.document()["authorization_servers"],
+            json!(["https://tenant.example/"])
+        );
     }
 
     #[test]

@@ -82,6 +82,42 @@ impl KeySource {
     }
 }
 
+impl KeySource {
+    /// The keys of `issuer`, an issuer after the first of an API with several, whose first
+    /// issuer verifies with `self`: a key cache of its own, found by its own discovery, where
+    /// the first's keys are fetched (each issuer publishes its own discovery document); `None`,
+    /// the first's keys shared, for an HMAC secret (the resource server's one secret signs for
+    /// every domain) or a static JWK set (given once, for every issuer).
+    ///
+    /// # Errors
+    ///
+    /// [`ConfigError::InvalidIssuers`] with `jwks_uri`, which names one issuer's JWK set;
+    /// the errors of the key cache.
+    pub(crate) fn for_another_issuer(
+        &self,
+        api: &ResourceServer,
+        settings: &KeySettings,
+        issuer: &str,
+    ) -> Result<Option<Self>, ConfigError> {
+        #[cfg(not(feature = "jwks"))]
+        let _ = (api, settings, issuer);
+        match self {
+            Self::Secrets(_) => Ok(None),
+            #[cfg(feature = "jwks")]
+            Self::KeySet(_) => Ok(None),
+            #[cfg(feature = "jwks")]
+            Self::Cache(_) => {
+                if settings.public.jwks_uri.is_some() {
+                    return Err(ConfigError::InvalidIssuers {
+                        problem: "jwks_uri names one JWK set, and each of several issuers has its own, found by its own discovery: drop jwks_uri (or give the keys every issuer signs with to static_jwks)".to_owned(),
+                    });
+                }
+                Self::from_settings(api, settings, Some(issuer)).map(|(keys, _)| Some(keys))
+            }
+        }
+    }
+}
+
 impl KeySettings {
     /// The HMAC secrets, checked, for an HS256, HS384 or HS512 API.
     fn secrets(&self, api: &ResourceServer) -> Result<KeySource, ConfigError> {

@@ -6,6 +6,8 @@ mod cache;
 mod claims;
 mod error;
 mod header;
+mod issuer_keys;
+mod issuers;
 #[cfg(feature = "jwks")]
 mod jwe;
 pub(crate) mod jws;
@@ -21,6 +23,7 @@ pub use cache::{TokenCacheSettings, TokenCacheStatus};
 #[cfg(feature = "issuer")]
 pub(crate) use claims::REGISTERED;
 pub use error::{TokenError, TokenErrorKind};
+pub(crate) use issuer_keys::IssuerKeys;
 #[cfg(all(feature = "jwks", feature = "issuer"))]
 pub use jwe::TokenEncryptionKey;
 #[cfg(feature = "jwks")]

@@ -8,6 +8,7 @@ use crate::config::{ConfigError, ResourceServer, TokenDialect};
 use crate::keys::{Algorithms, KeySource};
 use crate::token::cache::{TokenCache, TokenCacheSettings};
 use crate::token::claims::REGISTERED;
+use crate::token::issuer_keys::{self, IssuerKeys};
 use crate::token::validator::TokenValidator;
 
 /// Defaults to 60 s; at most [`MAX_LEEWAY`].
@@ -33,6 +34,8 @@ pub(crate) struct ValidatorSettings {
     /// The claims step-up requirements read; none: `acr` and `auth_time`.
     pub(crate) acr_claim: Option<String>,
     pub(crate) auth_time_claim: Option<String>,
+    /// The issuers of [`issuers`](crate::BearerGuardBuilder::issuers); none: `issuer` alone.
+    pub(crate) issuers: Option<Vec<String>>,
 }
 
 impl Default for ValidatorSettings {
@@ -50,22 +53,55 @@ impl Default for ValidatorSettings {
             token_cache: TokenCacheSettings::default(),
             acr_claim: None,
             auth_time_claim: None,
+            issuers: None,
         }
+    }
+}
+
+impl ValidatorSettings {
+    /// Every issuer the API takes, checked, the first first: the one of `issuer`, or the list
+    /// of `issuers`; empty when `iss` is not checked.
+    ///
+    /// # Errors
+    ///
+    /// [`ConfigError::InvalidIssuers`] for a list that is empty, names an issuer twice, is
+    /// over the bound or comes with `issuer` too; the errors of one issuer for each.
+    pub(crate) fn issuer_list(&self) -> Result<Vec<&str>, ConfigError> {
+        let list: Vec<&str> = match (&self.issuer, &self.issuers) {
+            (Some(_), Some(_)) => {
+                return Err(ConfigError::InvalidIssuers {
+                    problem: "issuer(…) and issuers([…]) are both set; give every issuer to issuers([…]), the one to issuer(…) alone".to_owned(),
+                });
+            }
+            (Some(issuer), None) => vec![issuer],
+            (None, Some(list)) => {
+                issuer_keys::check_list(list)?;
+                list.iter().map(String::as_str).collect()
+            }
+            (None, None) => Vec::new(),
+        };
+        for issuer in &list {
+            check_issuer(issuer)?;
+        }
+        Ok(list)
     }
 }
 
 impl TokenValidator {
     /// The validator of `api`'s tokens, verified with `keys` for the `accepted` algorithms and
-    /// checked as `settings` say; every setting is checked here.
+    /// checked as `settings` say; every setting is checked here. `more_issuers`: the issuers
+    /// after the first (of [`ValidatorSettings::issuer_list`]) with their keys.
     pub(crate) fn from_settings(
         api: &ResourceServer,
         settings: &ValidatorSettings,
         keys: KeySource,
         accepted: Algorithms,
+        more_issuers: Vec<IssuerKeys>,
     ) -> Result<Self, ConfigError> {
-        if let Some(issuer) = &settings.issuer {
-            check_issuer(issuer)?;
-        }
+        let issuer = settings
+            .issuer_list()?
+            .first()
+            .map(|first| Box::from(*first));
         if settings.leeway > MAX_LEEWAY {
             return Err(ConfigError::LeewayTooLarge {
                 seconds: settings.leeway.as_secs(),
@@ -97,7 +133,7 @@ impl TokenValidator {
             keys,
             accepted,
             audience: api.identifier().into(),
-            issuer: settings.issuer.as_deref().map(Box::from),
+            issuer,
             leeway: settings.leeway.as_secs_f64(),
             max_token_len: settings.max_token_len,
             scope_claim: scope_claim.into(),
@@ -108,6 +144,7 @@ impl TokenValidator {
             #[allow(clippy::cast_precision_loss)] // Lifetimes are far below 2^53 seconds.
             max_lifetime: api.token_lifetime().map(|seconds| seconds as f64),
             cache: TokenCache::new(&settings.token_cache)?.map(Arc::new),
+            more_issuers: more_issuers.into(),
         })
     }
 }

@@ -5,9 +5,10 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use crate::keys::{Algorithms, KeySource};
 #[cfg(feature = "jwks")]
-use crate::keys::{JwkSet, KeyCache, Lookup};
+use crate::keys::{JwkSet, Lookup};
 use crate::token::claims::{self, Audience, ClaimNames, RegisteredClaims};
 use crate::token::header::{self, Rules};
+use crate::token::issuer_keys::IssuerKeys;
 use crate::token::jws;
 use crate::token::peek::Peek;
 use crate::token::verified::{DecodedToken, GuardId, VerifiedToken};
@@ -81,6 +82,9 @@ pub struct TokenValidator {
     pub(crate) max_lifetime: Option<f64>,
     /// The tokens verified so far, shared by the validator's clones; `None` when disabled.
     pub(crate) cache: Option<Arc<TokenCache>>,
+    /// The issuers after `issuer`, each with its keys, for an API with several
+    /// ([`issuers`](crate::BearerGuardBuilder::issuers)); empty for one issuer or none.
+    pub(crate) more_issuers: Box<[IssuerKeys]>,
 }
 
 /// The key generation of secrets and static key sets, which never change.
@@ -133,18 +137,24 @@ impl TokenValidator {
                 .map(|(verified, _)| verified)
                 .map_err(|kind| self.cause(token, kind));
         };
-        if let Some(verified) = cache.get(token, now, guard, || self.key_generation()) {
-            let checked =
-                self.check_claims(verified.registered_claims(), verified.claims_json(), now);
+        if let Some((verified, issuer)) =
+            cache.get(token, now, guard, |issuer| self.key_generation(issuer))
+        {
+            let checked = self.check_claims(
+                verified.registered_claims(),
+                verified.claims_json(),
+                now,
+                self.issuer_at(issuer),
+            );
             if checked == Err(TokenErrorKind::Expired) {
                 cache.remove(token);
             }
             return checked.map(|()| verified);
         }
-        let (verified, generation) = self
+        let (verified, issued) = self
             .verify_in_full(token, now, guard)
             .map_err(|kind| self.cause(token, kind))?;
-        cache.insert(token, verified.clone(), generation, now);
+        cache.insert(token, verified.clone(), issued, now);
         Ok(verified)
     }
 
@@ -170,19 +180,23 @@ impl TokenValidator {
         }
     }
 
-    /// Every step, for a token the cache does not hold. Returns the verified token and the
-    /// generation of the key set that verified it.
+    /// Every step, for a token the cache does not hold. Returns the verified token, and the
+    /// place of its issuer in the API's list with the generation of the key set that
+    /// verified it.
     fn verify_in_full(
         &self,
         token: &str,
         now: f64,
         guard: Option<GuardId>,
-    ) -> Result<(VerifiedToken, u64), TokenErrorKind> {
+    ) -> Result<(VerifiedToken, (usize, u64)), TokenErrorKind> {
+        // Of several issuers, the token's `iss` picks one before any key is looked at.
+        let issuer = self.choose_issuer(token)?;
+        let keys = self.keys_at(issuer).ok_or(TokenErrorKind::InvalidIssuer)?;
         let segments = jws::split(token)?;
         let mut buf = [0u8; header::BUF_LEN];
         let header = header::check(segments.header, &mut buf, self.header_rules())?;
         let kid = header.kid.as_deref();
-        let (signed, generation) = match &self.keys {
+        let (signed, generation) = match keys {
             KeySource::Secrets(secrets) => {
                 // The accepted set holds the secrets' one algorithm; checked again here so
                 // that no header can ask for a tag of another hash.
@@ -218,14 +232,14 @@ impl TokenValidator {
             auth_time: &self.auth_time_claim,
         };
         let claims = claims::parse_named(payload, &self.audience, names)?;
-        self.check_claims(&claims, payload, now)?;
-        Ok((decoded.verified(claims, guard)?, generation))
+        self.check_claims(&claims, payload, now, self.issuer_at(issuer))?;
+        Ok((decoded.verified(claims, guard)?, (issuer, generation)))
     }
 
-    /// The generation of the keys in use now: `None` when no key set is usable. Secrets and
-    /// a static key set never change.
-    fn key_generation(&self) -> Option<u64> {
-        match &self.keys {
+    /// The generation of the keys of the issuer at `issuer` in use now: `None` when no key
+    /// set is usable. Secrets and a static key set never change.
+    fn key_generation(&self, issuer: usize) -> Option<u64> {
+        match self.keys_at(issuer)? {
             KeySource::Secrets(_) => Some(STATIC_KEYS),
             #[cfg(feature = "jwks")]
             KeySource::KeySet(_) => Some(STATIC_KEYS),
@@ -268,21 +282,14 @@ impl TokenValidator {
         }
     }
 
-    /// The key cache, when the keys come from one.
-    #[cfg(feature = "jwks")]
-    pub(crate) fn key_cache(&self) -> Option<&Arc<KeyCache>> {
-        match &self.keys {
-            KeySource::Cache(cache) => Some(cache),
-            _ => None,
-        }
-    }
-
-    /// The checks on the claims' values, once they are read.
+    /// The checks on the claims' values, once they are read; `iss` must be `issuer` (the
+    /// API's, or of several, the one the token was chosen for), when there is one.
     fn check_claims(
         &self,
         claims: &RegisteredClaims,
         payload: &str,
         now: f64,
+        issuer: Option<&str>,
     ) -> Result<(), TokenErrorKind> {
         let exp = check_lifetime(claims.exp, claims.nbf, now, self.leeway)?;
         if self
@@ -311,10 +318,10 @@ impl TokenValidator {
             .iss
             .as_ref()
             .map(|iss| iss.resolve(payload.as_bytes()));
-        match (&self.issuer, iss) {
+        match (issuer, iss) {
             (Some(_), None) => Err(TokenErrorKind::MissingIssuer),
             // Exact: no trailing-slash or case normalisation (RFC 8725 §3.8).
-            (Some(expected), Some(iss)) if iss != &**expected => Err(TokenErrorKind::InvalidIssuer),
+            (Some(expected), Some(iss)) if iss != expected => Err(TokenErrorKind::InvalidIssuer),
             // RFC 9068 §2.2: `iss` is required even where no issuer is configured to match.
             (None, None) if self.rfc9068 => Err(TokenErrorKind::MissingIssuer),
             _ => Ok(()),

@@ -33,6 +33,8 @@ mod fleet_rules;
 mod form;
 #[cfg(feature = "tonic")]
 mod grpc;
+#[cfg(all(feature = "axum", feature = "jwks", feature = "reqwest"))]
+mod issuers;
 #[cfg(all(feature = "jwks", feature = "reqwest"))]
 mod jwks_cache;
 #[cfg(feature = "axum")]

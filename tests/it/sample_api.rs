@@ -459,3 +459,68 @@ async fn a_whole_management_api_answer_configures_the_sample_api() {
         assert_eq!(answer.status, status, "{claims}");
     }
 }
+
+/// `TOKEN_ISSUER` with several issuers separated by spaces (custom domains): each one's
+/// tokens are taken, each issuer's keys from its own discovery, and the metadata names all.
+#[tokio::test]
+async fn token_issuer_may_name_several_issuers_each_found_by_its_discovery() {
+    let (first, second) = (
+        format!("{}/", rs256_issuer().await),
+        format!("{}/", rs256_issuer().await),
+    );
+    let api = ResourceServer::from_json(
+        r#"{"identifier": "http://127.0.0.1:1/api", "signing_alg": "RS256",
+            "scopes": [{"value": "read:messages", "description": "Read messages"}]}"#,
+    )
+    .unwrap();
+    let app = sample_api::app(api, Some(format!("{first} {second}")), None).unwrap();
+    for issuer in [&first, &second] {
+        let claims = claims(
+            "read:messages",
+            json!({"iss": issuer, "aud": "http://127.0.0.1:1/api"}),
+        );
+        let token = crate::common::keys::signed_claims(
+            jsonwebtoken::Algorithm::RS256,
+            "rsa2048",
+            Some("k1"),
+            &claims,
+        );
+        // The keys load in the background; until then a token gets 503.
+        let mut status = 0;
+        for _ in 0..100 {
+            status = send(&app, get_with_token("/api/private-scoped", &token))
+                .await
+                .status;
+            if status != 503 {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+        assert_eq!(status, 200, "{issuer}");
+    }
+    let foreign = claims(
+        "",
+        json!({"iss": "https://evil.example/", "aud": "http://127.0.0.1:1/api"}),
+    );
+    let foreign = crate::common::keys::signed_claims(
+        jsonwebtoken::Algorithm::RS256,
+        "rsa2048",
+        Some("k1"),
+        &foreign,
+    );
+    assert_eq!(
+        send(&app, get_with_token("/api/private", &foreign))
+            .await
+            .status,
+        401
+    );
+    let answer = send(
+        &app,
+        request("/.well-known/oauth-protected-resource/api", &[]),
+    )
+    .await;
+    assert_eq!(
+        answer.json()["authorization_servers"],
+        json!([first, second])
+    );
+}

@@ -179,6 +179,7 @@ impl<R> Api<R> {
             Some(ResourceMetadata::new(&MetadataFields {
                 resource: api.identifier(),
                 issuer,
+                more_issuers: validator.issuers().skip(1).collect(),
                 scopes: &declared,
                 name: api.name(),
                 query_tokens: settings.allow_query_token,

@@ -162,26 +162,69 @@ impl<R> BearerGuardLayer<R> {
     #[cfg(feature = "jwks")]
     #[must_use]
     pub fn key_cache_status(&self) -> Option<crate::jwks::KeyCacheStatus> {
-        self.api.validator.key_cache().map(|cache| cache.status())
+        self.key_cache_statuses().into_iter().next()
+    }
+
+    /// The key cache of each issuer whose keys are fetched, in the order of
+    /// [`issuers`](crate::BearerGuardBuilder::issuers), each status naming its issuer: for an
+    /// API with several, whose caches load, fail and recover on their own. One for an API with
+    /// one issuer ([`key_cache_status`](Self::key_cache_status)'s); empty when the keys do not
+    /// come from a cache. Feature `jwks`.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use bearer_guard::{BearerGuardLayer, ResourceServer};
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let api = ResourceServer::from_json(r#"{"identifier": "https://my-api-urn", "signing_alg": "RS256"}"#)?;
+    /// let guard = BearerGuardLayer::builder(api)
+    ///     .issuers(["https://my-tenant.eu.auth0.com/", "https://login.example.com/"])
+    ///     .build()?;
+    /// let issuers: Vec<_> = guard.key_cache_statuses().into_iter().map(|status| status.issuer).collect();
+    /// assert_eq!(issuers, [Some("https://my-tenant.eu.auth0.com/".to_owned()), Some("https://login.example.com/".to_owned())]);
+    /// # Ok(())
+    /// # }
+    /// ```
+    #[cfg(feature = "jwks")]
+    #[must_use]
+    pub fn key_cache_statuses(&self) -> Vec<crate::jwks::KeyCacheStatus> {
+        self.api
+            .validator
+            .key_caches()
+            .map(|(issuer, cache)| named(cache.status(), issuer))
+            .collect()
     }
 
     /// Waits until the key cache has a usable key set, or `timeout` passes: for a startup
     /// that wants to fail fast rather than answer 503 until the issuer is reachable. Returns
-    /// at once when the keys do not come from a cache. Feature `jwks`; needs a tokio runtime.
+    /// at once when the keys do not come from a cache. Of several
+    /// [`issuers`](crate::BearerGuardBuilder::issuers), waits for every issuer's cache, all
+    /// fetching at once, within the one `timeout`. Feature `jwks`; needs a tokio runtime.
     ///
     /// # Errors
     ///
-    /// [`KeysNotReady`](crate::jwks::KeysNotReady), with the cache's status (its last error),
-    /// when no key set loaded in time.
+    /// [`KeysNotReady`](crate::jwks::KeysNotReady), with the cache's status (its issuer and
+    /// last error), when no key set loaded in time; of several, the first issuer's that did
+    /// not.
     #[cfg(feature = "jwks")]
     pub async fn wait_for_keys(
         &self,
         timeout: std::time::Duration,
     ) -> Result<(), crate::jwks::KeysNotReady> {
-        match self.api.validator.key_cache() {
-            Some(cache) => cache.wait_for_keys(timeout).await,
-            None => Ok(()),
+        let deadline = tokio::time::Instant::now() + timeout;
+        // Every cache starts its fetch now, so that the waits below overlap.
+        for (_, cache) in self.api.validator.key_caches() {
+            let _ = cache.current();
         }
+        for (issuer, cache) in self.api.validator.key_caches() {
+            let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+            if let Err(crate::jwks::KeysNotReady(status)) = cache.wait_for_keys(left).await {
+                return Err(crate::jwks::KeysNotReady(named(status, issuer)));
+            }
+        }
+        Ok(())
     }
 
     /// A layer that reads an `access_token` from form-encoded request bodies (RFC 6750 §2.2)
@@ -319,6 +362,15 @@ impl<R> BearerGuardLayer<R> {
         max_age: std::time::Duration,
     ) -> Result<RequireAuthenticationLayer<R>, ConfigError> {
         self.require_authentication(AuthenticationRequirement::max_age(max_age))
+    }
+}
+
+/// `status`, naming the issuer whose keys it reports on.
+#[cfg(feature = "jwks")]
+fn named(status: crate::jwks::KeyCacheStatus, issuer: Option<&str>) -> crate::jwks::KeyCacheStatus {
+    crate::jwks::KeyCacheStatus {
+        issuer: issuer.map(str::to_owned),
+        ..status
     }
 }
 

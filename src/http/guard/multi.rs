@@ -10,7 +10,7 @@ use crate::config::ConfigError;
 use crate::http::answer::body::DefaultRejection;
 use crate::http::guard::api::Api;
 use crate::http::guard::layer::{BearerGuard, BearerGuardLayer};
-use crate::http::guard::verifiers::{Apis, Verifiers, identity};
+use crate::http::guard::verifiers::{Apis, Verifiers, identity, overlap};
 use crate::token::GuardId;
 
 /// Applies [`MultiApi`] to a service: one layer for several resource servers (APIs), each
@@ -18,9 +18,11 @@ use crate::token::GuardId;
 ///
 /// Made from the [`BearerGuardLayer`]s of the APIs. A token's unverified `aud` and `iss` pick
 /// the one API that verifies it: the first whose identifier is in `aud` and whose issuer (if
-/// it has one) equals `iss`. No other API's keys are tried; a token naming none of them is a
+/// it has one; of an API with [`issuers`](crate::BearerGuardBuilder::issuers), any of them)
+/// equals `iss`. No other API's keys are tried; a token naming none of them is a
 /// 401 `invalid_token` (`InvalidAudience` or `InvalidIssuer`) without any signature check.
-/// Two APIs with the same identifier must have different issuers, or `new` refuses them.
+/// Two APIs with the same identifier must have different issuers (no issuer in common), or
+/// `new` refuses them.
 ///
 /// The first API's settings find the token (`Authorization`, and its query, cookie, header
 /// or function sources, anonymous mode) and its hook answers; each API's own
@@ -76,15 +78,12 @@ impl<R> MultiApiLayer<R> {
             return Err(invalid("no API given".to_owned()));
         }
         for (at, guard) in guards.iter().enumerate() {
-            let (audience, issuer) = identity(guard);
+            let (audience, _) = identity(guard);
             for earlier in &guards[..at] {
                 if earlier.id() == guard.id() {
                     return Err(invalid(format!("the API {audience:?} is given twice")));
                 }
-                let (other_audience, other_issuer) = identity(earlier);
-                if other_audience == audience
-                    && (issuer.is_none() || other_issuer.is_none() || issuer == other_issuer)
-                {
+                if overlap(guard, earlier) {
                     return Err(invalid(format!(
                         "two APIs have the identifier {audience:?} without distinct issuers, so their tokens cannot be told apart; give each its issuer"
                     )));

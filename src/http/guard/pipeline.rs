@@ -198,10 +198,11 @@ impl<R> Api<R> {
     }
 
     /// Step 3's refusal: 401, but 503 when the keys are not available, and a wait when an
-    /// unknown `kid` may be in a refetched key set (on the first attempt only).
+    /// unknown `kid` may be in a refetched key set (on the first attempt only); of several
+    /// issuers, the keys of the token's.
     fn refused(&self, kind: TokenErrorKind, token: &str, attempt: Attempt, dpop: bool) -> Decision {
         #[cfg(feature = "jwks")]
-        if let Some(cache) = self.validator.key_cache() {
+        if let Some(cache) = self.validator.key_cache_for(token) {
             match kind {
                 TokenErrorKind::KeysUnavailable => {
                     let rejection = self.reject(RejectionKind::KeysUnavailable);

@@ -63,21 +63,20 @@ impl<R> Apis<R> {
         &self.apis[0]
     }
 
-    /// The first API whose identifier is in the token's `aud` and whose issuer (if any) is
-    /// its `iss`. A token whose payload cannot be read goes to the primary API, whose checks
-    /// refuse it as they would alone.
+    /// The first API whose identifier is in the token's `aud` and whose issuer (if any; of
+    /// several, one of them) is its `iss`. A token whose payload cannot be read goes to the
+    /// primary API, whose checks refuse it as they would alone.
     fn choose(&self, token: &str) -> Result<&Api<R>, TokenErrorKind> {
         let Some(peek) = Peek::of(token) else {
             return Ok(self.primary());
         };
         let mut audience_matched = false;
         for api in &self.apis {
-            let (audience, issuer) = identity(api);
-            if !peek.names_audience(audience) {
+            if !peek.names_audience(&api.validator.audience) {
                 continue;
             }
             audience_matched = true;
-            if issuer.is_none_or(|issuer| peek.issuer() == Some(issuer)) {
+            if api.validator.takes_issuer(peek.issuer()) {
                 return Ok(api);
             }
         }
@@ -92,7 +91,17 @@ impl<R> Apis<R> {
     }
 }
 
-/// An API's identifier and issuer: what tells its tokens from another API's.
+/// An API's identifier and issuer (the first of several): what names it in messages.
 pub(crate) fn identity<R>(api: &Api<R>) -> (&str, Option<&str>) {
     (&api.validator.audience, api.validator.issuer.as_deref())
+}
+
+/// Whether a token could be either API's by its `aud` and `iss`: the same identifier, and
+/// either takes any issuer or they share one.
+pub(crate) fn overlap<R>(one: &Api<R>, other: &Api<R>) -> bool {
+    let (one, other) = (&one.validator, &other.validator);
+    one.audience == other.audience
+        && (one.issuer.is_none()
+            || other.issuer.is_none()
+            || one.issuers().any(|issuer| other.takes_issuer(Some(issuer))))
 }

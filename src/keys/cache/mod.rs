@@ -297,6 +297,7 @@ impl KeyCache {
             last_error: control.last_error.clone(),
             fetches: control.fetches,
             failures: control.failures,
+            issuer: None,
         }
     }
 

@@ -34,6 +34,9 @@ pub struct KeyCacheStatus {
     pub fetches: u64,
     /// Failed fetches so far.
     pub failures: u64,
+    /// The issuer whose tokens these keys verify, when the API has one: of an API with
+    /// several ([`issuers`](crate::BearerGuardBuilder::issuers)), which one this is.
+    pub issuer: Option<String>,
 }
 
 /// No key set loaded in time: from
@@ -44,9 +47,13 @@ pub struct KeysNotReady(pub KeyCacheStatus);
 
 impl fmt::Display for KeysNotReady {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("no key set loaded yet")?;
+        if let Some(issuer) = &self.0.issuer {
+            write!(f, " for the issuer {issuer:?}")?;
+        }
         match &self.0.last_error {
-            Some(error) => write!(f, "no key set loaded yet: {error}"),
-            None => f.write_str("no key set loaded yet"),
+            Some(error) => write!(f, ": {error}"),
+            None => Ok(()),
         }
     }
 }

@@ -44,6 +44,9 @@ struct Entry {
     token: VerifiedToken,
     /// The key set generation that verified it.
     generation: u64,
+    /// Which of the API's issuers it was verified for: its place in their list (0 for an
+    /// API with one issuer), so that a hit needs no second look at its `iss`.
+    issuer: u8,
     /// When it was verified, in seconds since the epoch.
     verified_at: f64,
 }
@@ -107,27 +110,28 @@ impl TokenCache {
         }))
     }
 
-    /// The verified token for `token`, if it is cached and may still be used: verified for
-    /// the same guard, with the key set generation `generation` (the current one; `None`
-    /// when no key set is usable), less than the maximum age before `now`. Its claims are not
-    /// checked against `now` here: the validator does that on every hit.
+    /// The verified token for `token` and the place of the issuer it was verified for, if it
+    /// is cached and may still be used: verified for the same guard, with the key set
+    /// generation `generation` gives for that issuer (the current one; `None` when no key set
+    /// is usable), less than the maximum age before `now`. Its claims are not checked against
+    /// `now` here: the validator does that on every hit.
     pub(crate) fn get(
         &self,
         token: &str,
         now: f64,
         guard: Option<GuardId>,
-        generation: impl FnOnce() -> Option<u64>,
-    ) -> Option<VerifiedToken> {
+        generation: impl FnOnce(usize) -> Option<u64>,
+    ) -> Option<(VerifiedToken, usize)> {
         let usable = self.entries.get(token).filter(|entry| {
             let age = now - entry.verified_at;
             (0.0..self.max_age).contains(&age)
                 && entry.token.guard() == guard
-                && generation() == Some(entry.generation)
+                && generation(usize::from(entry.issuer)) == Some(entry.generation)
         });
         match usable {
             Some(entry) => {
                 self.hits.bump();
-                Some(entry.token)
+                Some((entry.token, usize::from(entry.issuer)))
             }
             None => {
                 self.misses.bump();
@@ -136,12 +140,20 @@ impl TokenCache {
         }
     }
 
-    /// Keeps `verified`, which passed every check at `now` with the key set generation
-    /// `generation`.
-    pub(crate) fn insert(&self, token: &str, verified: VerifiedToken, generation: u64, now: f64) {
+    /// Keeps `verified`, which passed every check at `now` for the issuer at `issuer` in the
+    /// API's list, with the key set generation `generation`.
+    pub(crate) fn insert(
+        &self,
+        token: &str,
+        verified: VerifiedToken,
+        (issuer, generation): (usize, u64),
+        now: f64,
+    ) {
         let entry = Entry {
             token: verified,
             generation,
+            // The list is bounded far below 256 at build (`MAX_ISSUERS`).
+            issuer: u8::try_from(issuer).unwrap_or(u8::MAX),
             verified_at: now,
         };
         self.entries.insert(token.into(), entry);
