@@ -129,6 +129,7 @@ pub mod answer {
 /// The parts of a resource server's registration: its scopes, its signing secrets and its
 /// token dialect.
 pub mod registration {
+    pub use crate::config::TokenEncryption;
     pub use crate::config::{ScopeDefinition, TokenDialect};
     pub use crate::keys::SigningSecret;
 }

@@ -37,6 +37,8 @@ pub(crate) fn validator() -> TokenValidator {
         max_age: None,
         max_lifetime: None,
         cache: None,
+        #[cfg(feature = "jwks")]
+        decryption: None,
     }
 }
 

@@ -5,8 +5,10 @@ mod builder;
 mod error;
 mod resource_server;
 mod token_dialect;
+mod token_encryption;
 
 pub use builder::BearerGuardBuilder;
 pub use error::ConfigError;
 pub use resource_server::{ResourceServer, ScopeDefinition};
 pub use token_dialect::TokenDialect;
+pub use token_encryption::TokenEncryption;

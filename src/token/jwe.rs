@@ -22,8 +22,8 @@
 //! With the `issuer` feature too, [`TokenEncryptionKey`] encrypts a signed token the way
 //! Auth0 does, for tests and local authorization servers.
 //!
-//! Not wired into the guard yet: the builder will hold a [`JweDecryptionKeys`] and the
-//! pipeline call [`decrypt`] after its size cap (issue 22).
+//! The validator runs [`decrypt`] after its size cap and cache lookup, for an API whose
+//! registration has `token_encryption` (`token/decryption.rs`).
 
 use std::fmt;
 
@@ -250,14 +250,7 @@ impl DecryptionKey {
         kid: Option<&str>,
         registration_pem: &str,
     ) -> Result<Self, JweKeyError> {
-        let alg =
-            KeyManagement::from_name(alg).ok_or_else(|| JweKeyError::UnsupportedAlgorithm {
-                alg: alg.to_owned(),
-            })?;
-        if kid.is_some_and(str::is_empty) {
-            return Err(JweKeyError::EmptyKeyId);
-        }
-        let private = PrivateDecryptingKey::from_pkcs8(der).map_err(|_| JweKeyError::Rejected)?;
+        let (private, alg) = parse_private(der, alg, kid)?;
         let registered = public_key_from_pem(registration_pem)?;
         let ours = private.public_key().as_der();
         let theirs = registered.as_der();
@@ -265,6 +258,48 @@ impl DecryptionKey {
             (Ok(ours), Ok(theirs)) if ours.as_ref() == theirs.as_ref() => {}
             _ => return Err(JweKeyError::PublicKeyMismatch),
         }
+        Self::of(private, alg, kid)
+    }
+
+    /// The key in `pkcs8`: a PEM `PRIVATE KEY` block (when it begins with `-----BEGIN`) or
+    /// the DER of an unencrypted PKCS#8 document. With `registration_pem`, the registration's
+    /// `pem`, whose public key must be this key's; without it (a key rotated out, which the
+    /// registration no longer names), only the key itself is checked.
+    ///
+    /// # Errors
+    ///
+    /// As [`from_pkcs8_pem`](Self::from_pkcs8_pem) and [`from_pkcs8_der`](Self::from_pkcs8_der).
+    pub(crate) fn from_pkcs8(
+        pkcs8: &[u8],
+        alg: &str,
+        kid: Option<&str>,
+        registration_pem: Option<&str>,
+    ) -> Result<Self, JweKeyError> {
+        let decoded;
+        let der = if pkcs8.trim_ascii_start().starts_with(b"-----BEGIN") {
+            let text = std::str::from_utf8(pkcs8).map_err(|_| JweKeyError::NotPrivateKeyPem)?;
+            decoded = match pem_block(text) {
+                Some(("PRIVATE KEY", der)) => der,
+                _ => return Err(JweKeyError::NotPrivateKeyPem),
+            };
+            &decoded[..]
+        } else {
+            pkcs8
+        };
+        match registration_pem {
+            Some(registration) => Self::from_pkcs8_der(der, alg, kid, registration),
+            None => {
+                let (private, alg) = parse_private(der, alg, kid)?;
+                Self::of(private, alg, kid)
+            }
+        }
+    }
+
+    fn of(
+        private: PrivateDecryptingKey,
+        alg: KeyManagement,
+        kid: Option<&str>,
+    ) -> Result<Self, JweKeyError> {
         let modulus_len = private.key_size_bytes();
         let key = OaepPrivateDecryptingKey::new(private).map_err(|_| JweKeyError::Rejected)?;
         Ok(Self {
@@ -289,6 +324,23 @@ impl DecryptionKey {
         out.truncate(len);
         Some(out)
     }
+}
+
+/// The algorithm named `alg`, the `kid` checked, and the RSA private key in the PKCS#8 DER
+/// `der`.
+fn parse_private(
+    der: &[u8],
+    alg: &str,
+    kid: Option<&str>,
+) -> Result<(PrivateDecryptingKey, KeyManagement), JweKeyError> {
+    let alg = KeyManagement::from_name(alg).ok_or_else(|| JweKeyError::UnsupportedAlgorithm {
+        alg: alg.to_owned(),
+    })?;
+    if kid.is_some_and(str::is_empty) {
+        return Err(JweKeyError::EmptyKeyId);
+    }
+    let private = PrivateDecryptingKey::from_pkcs8(der).map_err(|_| JweKeyError::Rejected)?;
+    Ok((private, alg))
 }
 
 impl fmt::Debug for DecryptionKey {
@@ -406,6 +458,7 @@ impl JweError {
                 TokenErrorKind::UnsupportedEncryption
             }
             F::Critical => TokenErrorKind::CriticalHeader,
+            F::Signed => TokenErrorKind::NotEncrypted,
             F::UnknownKid | F::MissingKid => TokenErrorKind::UnknownKeyId,
             F::KeyUnwrap | F::CekLength | F::Tag | F::NotUtf8 | F::NotJws | F::NestedJwe => {
                 TokenErrorKind::Undecryptable
@@ -414,10 +467,6 @@ impl JweError {
     }
 
     /// Which check failed. Past the header, for debug logs only: never in an answer.
-    #[cfg_attr(
-        not(test),
-        expect(dead_code, reason = "the pipeline's debug log, wired in with issue 22")
-    )]
     pub(crate) fn failure(self) -> JweFailure {
         self.failure
     }
@@ -443,6 +492,9 @@ pub(crate) enum JweFailure {
     /// Not five segments, an empty one (but the encrypted key), or a header over 512
     /// characters.
     Form,
+    /// Three segments: a signed token (JWS) that is not encrypted, where this API's tokens
+    /// all are.
+    Signed,
     /// A segment that is not strict base64url.
     Base64,
     /// The protected header is not a JSON object, has a member of the wrong type, or one of
@@ -578,7 +630,11 @@ fn split(token: &str) -> Result<Segments<'_>, JweFailure> {
         parts.next(),
         parts.next(),
     ) else {
-        return Err(JweFailure::Form);
+        return Err(if token.bytes().filter(|byte| *byte == b'.').count() == 2 {
+            JweFailure::Signed
+        } else {
+            JweFailure::Form
+        });
     };
     // An empty encrypted key (`dir`'s) is left to the header check and the length check.
     let segments = [header, iv, ciphertext, tag];
@@ -1125,6 +1181,9 @@ impl JweBench {
 }
 
 #[cfg(test)]
+pub(crate) use tests::private_key_operations;
+
+#[cfg(test)]
 mod tests {
     use super::*;
     use std::cell::Cell;
@@ -1142,6 +1201,11 @@ mod tests {
     /// Called by every RSA private-key operation, so tests can tell whether one ran.
     pub(super) fn count_private_key_operation() {
         PRIVATE_KEY_OPERATIONS.with(|count| count.set(count.get() + 1));
+    }
+
+    /// How many RSA private-key operations this thread has run.
+    pub(crate) fn private_key_operations() -> usize {
+        PRIVATE_KEY_OPERATIONS.with(Cell::get)
     }
 
     /// Called by every AES-GCM opening.
@@ -1421,12 +1485,20 @@ mod tests {
     }
 
     #[test]
+    fn a_plain_jws_is_refused_as_not_encrypted_before_any_private_key_operation() {
+        for jws in [inner_jws(), "a.b.c".to_owned(), "..".to_owned()] {
+            let failure = refused_before_rsa(&jws);
+            assert_eq!(failure, JweFailure::Signed, "{jws}");
+            assert_eq!(JweError::from(failure).kind(), TokenErrorKind::NotEncrypted);
+        }
+    }
+
+    #[test]
     fn the_form_is_checked_before_any_private_key_operation() {
         let valid = fixture("valid", "oaep256_kid_cty");
         let segments: Vec<&str> = valid.split('.').collect();
         let mut cases: Vec<(String, String)> = vec![
             ("empty".into(), String::new()),
-            ("a JWS".into(), inner_jws()),
             ("four segments".into(), segments[..4].join(".")),
             ("six segments".into(), format!("{valid}.AAAA")),
             ("a trailing dot".into(), format!("{valid}.")),

@@ -3,6 +3,8 @@
 
 mod cache;
 mod claims;
+#[cfg(feature = "jwks")]
+mod decryption;
 mod error;
 mod header;
 #[cfg(feature = "jwks")]
@@ -18,6 +20,8 @@ pub(crate) use cache::TokenCache;
 pub use cache::{TokenCacheSettings, TokenCacheStatus};
 #[cfg(feature = "issuer")]
 pub(crate) use claims::REGISTERED;
+#[cfg(feature = "jwks")]
+pub(crate) use decryption::PrivateKeyBytes;
 pub use error::{TokenError, TokenErrorKind};
 #[cfg(all(feature = "jwks", feature = "issuer"))]
 pub use jwe::TokenEncryptionKey;

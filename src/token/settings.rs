@@ -8,6 +8,8 @@ use crate::config::{ConfigError, ResourceServer, TokenDialect};
 use crate::keys::{Algorithms, KeySource};
 use crate::token::cache::{TokenCache, TokenCacheSettings};
 use crate::token::claims::REGISTERED;
+#[cfg(feature = "jwks")]
+use crate::token::decryption::{Decryption, DecryptionSettings};
 use crate::token::validator::TokenValidator;
 
 /// Defaults to 60 s; at most [`MAX_LEEWAY`].
@@ -30,6 +32,9 @@ pub(crate) struct ValidatorSettings {
     pub(crate) rfc9068: Option<bool>,
     pub(crate) max_token_age: Option<Duration>,
     pub(crate) token_cache: TokenCacheSettings,
+    /// The private keys of an API whose tokens are encrypted (`token_encryption`).
+    #[cfg(feature = "jwks")]
+    pub(crate) decryption: DecryptionSettings,
 }
 
 impl Default for ValidatorSettings {
@@ -45,6 +50,8 @@ impl Default for ValidatorSettings {
             rfc9068: None,
             max_token_age: None,
             token_cache: TokenCacheSettings::default(),
+            #[cfg(feature = "jwks")]
+            decryption: DecryptionSettings::default(),
         }
     }
 }
@@ -87,6 +94,13 @@ impl TokenValidator {
         if api.token_lifetime() == Some(0) {
             return Err(ConfigError::ZeroTokenLifetime);
         }
+        #[cfg(feature = "jwks")]
+        let decryption = Decryption::from_settings(api, &settings.decryption)?;
+        #[cfg(not(feature = "jwks"))]
+        if let Some(registration) = api.token_encryption() {
+            registration.check()?;
+            return Err(ConfigError::TokenEncryptionNeedsJwksFeature);
+        }
         Ok(Self {
             keys,
             accepted,
@@ -100,6 +114,8 @@ impl TokenValidator {
             #[allow(clippy::cast_precision_loss)] // Lifetimes are far below 2^53 seconds.
             max_lifetime: api.token_lifetime().map(|seconds| seconds as f64),
             cache: TokenCache::new(&settings.token_cache)?.map(Arc::new),
+            #[cfg(feature = "jwks")]
+            decryption,
         })
     }
 }

@@ -7,6 +7,8 @@ use crate::keys::{Algorithms, KeySource};
 #[cfg(feature = "jwks")]
 use crate::keys::{JwkSet, KeyCache, Lookup};
 use crate::token::claims::{self, Audience, RegisteredClaims};
+#[cfg(feature = "jwks")]
+use crate::token::decryption::Decryption;
 use crate::token::header::{self, Rules};
 use crate::token::jws;
 use crate::token::verified::{DecodedToken, GuardId, VerifiedToken};
@@ -20,7 +22,11 @@ use crate::token::{TokenCache, TokenCacheStatus, TokenError, TokenErrorKind};
 /// or take the one a layer runs from [`BearerGuardLayer::validator`](crate::BearerGuardLayer::validator).
 /// Each check runs in this order, cheapest first, and the first failure is the answer:
 ///
-/// 1. the size cap, before anything is decoded;
+/// 1. the size cap, before anything is decoded; then, for an API whose registration has
+///    `token_encryption` (feature `jwks`), the JWE: its form and protected header checked
+///    before any private-key operation, then one RSA-OAEP decryption and AES-GCM, and the
+///    signed token inside goes through the steps below (a plain JWS is refused,
+///    `NotEncrypted`); the cache holds the JWE's text, so a repeated one costs no RSA;
 /// 2. three base64url segments;
 /// 3. the header: no `crit`, `alg` the resource server's (pinned, never the token's choice),
 ///    no nested JWT, `typ` under RFC 9068;
@@ -77,6 +83,9 @@ pub struct TokenValidator {
     pub(crate) max_lifetime: Option<f64>,
     /// The tokens verified so far, shared by the validator's clones; `None` when disabled.
     pub(crate) cache: Option<Arc<TokenCache>>,
+    /// The JWE step, for an API whose tokens are encrypted (`token_encryption`).
+    #[cfg(feature = "jwks")]
+    pub(crate) decryption: Option<Arc<Decryption>>,
 }
 
 /// The key generation of secrets and static key sets, which never change.
@@ -149,6 +158,16 @@ impl TokenValidator {
         now: f64,
         guard: Option<GuardId>,
     ) -> Result<(VerifiedToken, u64), TokenErrorKind> {
+        #[cfg(feature = "jwks")]
+        let decrypted;
+        #[cfg(feature = "jwks")]
+        let token = match &self.decryption {
+            Some(decryption) => {
+                decrypted = decryption.decrypt(token)?;
+                decrypted.as_str()
+            }
+            None => token,
+        };
         let segments = jws::split(token)?;
         let mut buf = [0u8; header::BUF_LEN];
         let header = header::check(segments.header, &mut buf, self.header_rules())?;
