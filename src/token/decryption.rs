@@ -86,6 +86,12 @@ impl Decryption {
         })))
     }
 
+    /// Whether the JWE `token`'s protected header is one this API's keys take: no
+    /// private-key operation.
+    pub(crate) fn takes(&self, token: &str) -> bool {
+        jwe::header_fits(token, &self.keys, self.rules)
+    }
+
     /// The signed token inside the JWE `token`. A refusal is logged at debug level with the
     /// step that failed, which the answer never names past the header checks.
     pub(crate) fn decrypt(&self, token: &str) -> Result<String, TokenErrorKind> {

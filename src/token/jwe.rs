@@ -650,6 +650,21 @@ fn split(token: &str) -> Result<Segments<'_>, JweFailure> {
     })
 }
 
+/// Whether the protected header of the compact JWE `token` is one these keys take (form,
+/// header rules, and a key for its `alg` and `kid`): what chooses, of several APIs, the one
+/// an encrypted token is for, with no private-key operation.
+pub(crate) fn header_fits(token: &str, keys: &JweDecryptionKeys, rules: JweRules) -> bool {
+    let Ok(segments) = split(token) else {
+        return false;
+    };
+    let mut buf = [0u8; MAX_HEADER_LEN];
+    let Ok(header) = check_header(segments.header, &mut buf, keys, rules) else {
+        return false;
+    };
+    keys.candidates(header.kid.as_deref())
+        .is_ok_and(|mut candidates| candidates.any(|key| key.alg == header.alg))
+}
+
 /// Decrypts the compact JWE `token` with `keys`, under `rules`, and returns the compact JWS
 /// inside it, still to be verified.
 ///

@@ -253,6 +253,17 @@ impl TokenValidator {
         }
     }
 
+    /// Whether this validator decrypts tokens and `token`'s JWE header is one its keys take
+    /// (no private-key operation): how, of several APIs, an encrypted token finds its own.
+    #[cfg(feature = "jwks")]
+    pub(crate) fn takes_encrypted(&self, token: &str) -> bool {
+        token.len() <= self.max_token_len
+            && self
+                .decryption
+                .as_ref()
+                .is_some_and(|decryption| decryption.takes(token))
+    }
+
     /// The key cache, when the keys come from one.
     #[cfg(feature = "jwks")]
     pub(crate) fn key_cache(&self) -> Option<&Arc<KeyCache>> {

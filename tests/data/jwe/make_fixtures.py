@@ -133,6 +133,14 @@ def main():
     cert = self_signed_certificate(private).replace(b"\n", b"\r\n")
     (HERE / "rsa2048_enc.crt.pem").write_bytes(cert)
 
+    # A key rotated out (the registration's encryption_key before the current one).
+    previous = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    (HERE / "rsa2048_enc_previous.pem").write_bytes(previous.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption()))
+    (HERE / "rsa2048_enc_previous.pub.pem").write_bytes(previous.public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo))
+
     # Another key of the same size: the repository's RS256 fixture key.
     other = serialization.load_pem_private_key((KEYS / "rsa2048.pem").read_bytes(), None)
     other_public = other.public_key()
