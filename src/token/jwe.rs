@@ -1007,22 +1007,23 @@ mod encryption {
     use std::sync::Arc;
 
     use aws_lc_rs::aead::{AES_256_GCM, Aad, LessSafeKey, Nonce, UnboundKey};
-    use aws_lc_rs::rsa::{OAEP_SHA256_MGF1SHA256, OaepPublicEncryptingKey};
+    use aws_lc_rs::rsa::OaepPublicEncryptingKey;
     use base64::Engine as _;
     use base64::engine::general_purpose::URL_SAFE_NO_PAD;
     use zeroize::Zeroizing;
 
-    use super::{IV_LEN, JweKeyError, public_key_from_pem};
+    use super::{IV_LEN, JweKeyError, KeyManagement, public_key_from_pem};
     use crate::token::jws;
 
     /// An RSA public key that encrypts signed access tokens into compact JWEs, as Auth0 does
     /// for a resource server with `token_encryption` (features `issuer` and `jwks`): for your
     /// tests and local authorization servers.
     ///
-    /// The token becomes a nested JWT (RFC 7519 §5.2): RSA-OAEP-256 wraps a random 256-bit
-    /// content key, A256GCM encrypts the signed token under it with a random IV, and the
-    /// protected header is `{"alg":"RSA-OAEP-256","cty":"JWT","enc":"A256GCM"}`, with the
-    /// `kid` when there is one. Cloning shares the key.
+    /// The token becomes a nested JWT (RFC 7519 §5.2): RSA-OAEP-256 (or the algorithm of
+    /// [`with_alg`](Self::with_alg)) wraps a random 256-bit content key, A256GCM encrypts the
+    /// signed token under it with a random IV, and the protected header is
+    /// `{"alg":"RSA-OAEP-256","cty":"JWT","enc":"A256GCM"}`, with the `kid` when there is
+    /// one. Cloning shares the key.
     ///
     /// # Example
     ///
@@ -1043,6 +1044,7 @@ mod encryption {
     pub struct TokenEncryptionKey {
         key: Arc<OaepPublicEncryptingKey>,
         kid: Option<Arc<str>>,
+        alg: KeyManagement,
     }
 
     impl TokenEncryptionKey {
@@ -1075,7 +1077,50 @@ mod encryption {
             Ok(Self {
                 key: Arc::new(key),
                 kid: kid.map(Arc::from),
+                alg: KeyManagement::RsaOaep256,
             })
+        }
+
+        /// This key, wrapping each token's content key with `alg` (`RSA-OAEP-256`, the
+        /// default, `RSA-OAEP-384` or `RSA-OAEP-512`, as a registration's
+        /// `encryption_key.alg` says) and naming it in the header.
+        ///
+        /// # Errors
+        ///
+        /// [`JweKeyError::UnsupportedAlgorithm`] for any other name.
+        ///
+        /// # Example
+        ///
+        /// ```
+        /// # use bearer_guard::issuer::TokenEncryptionKey;
+        /// # use bearer_guard::jwks::JweKeyError;
+        /// # let pem = include_str!("../../tests/data/jwe/rsa2048_enc.pub.pem");
+        /// let key = TokenEncryptionKey::from_pem(pem, None)?.with_alg("RSA-OAEP-512")?;
+        /// assert_eq!(key.alg(), "RSA-OAEP-512");
+        /// assert!(TokenEncryptionKey::from_pem(pem, None)?.with_alg("RSA1_5").is_err());
+        /// # Ok::<(), JweKeyError>(())
+        /// ```
+        pub fn with_alg(mut self, alg: &str) -> Result<Self, JweKeyError> {
+            self.alg =
+                KeyManagement::from_name(alg).ok_or_else(|| JweKeyError::UnsupportedAlgorithm {
+                    alg: alg.to_owned(),
+                })?;
+            Ok(self)
+        }
+
+        /// The key management algorithm each token's header names.
+        ///
+        /// # Example
+        ///
+        /// ```
+        /// # use bearer_guard::issuer::TokenEncryptionKey;
+        /// # let pem = include_str!("../../tests/data/jwe/rsa2048_enc.pub.pem");
+        /// assert_eq!(TokenEncryptionKey::from_pem(pem, None)?.alg(), "RSA-OAEP-256");
+        /// # Ok::<(), bearer_guard::jwks::JweKeyError>(())
+        /// ```
+        #[must_use]
+        pub fn alg(&self) -> &'static str {
+            self.alg.name()
         }
 
         /// The key id written in each token's header, if any.
@@ -1116,7 +1161,7 @@ mod encryption {
                 return Err(JweKeyError::NotSigned);
             }
             let mut header = serde_json::Map::new();
-            header.insert("alg".into(), "RSA-OAEP-256".into());
+            header.insert("alg".into(), self.alg.name().into());
             header.insert("cty".into(), "JWT".into());
             header.insert("enc".into(), "A256GCM".into());
             if let Some(kid) = &self.kid {
@@ -1131,7 +1176,7 @@ mod encryption {
             let mut wrapped = vec![0u8; self.key.ciphertext_size()];
             let wrapped = self
                 .key
-                .encrypt(&OAEP_SHA256_MGF1SHA256, &cek[..], &mut wrapped, None)
+                .encrypt(self.alg.oaep(), &cek[..], &mut wrapped, None)
                 .map_err(|_| JweKeyError::Encryption)?;
             let key = UnboundKey::new(&AES_256_GCM, &cek[..])
                 .map(LessSafeKey::new)
@@ -1159,6 +1204,7 @@ mod encryption {
         fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
             f.debug_struct("TokenEncryptionKey")
                 .field("kid", &self.kid)
+                .field("alg", &self.alg.name())
                 .field("bits", &self.key.key_size_bits())
                 .finish_non_exhaustive()
         }
@@ -2080,6 +2126,23 @@ mod tests {
             let keys = keys("RSA-OAEP-256", kid);
             assert_eq!(decrypt(&first, &keys, JweRules::AUTH0), Ok(inner_jws()));
             assert_eq!(decrypt(&second, &keys, JweRules::AUTH0), Ok(inner_jws()));
+        }
+        // RSA-OAEP-384 and -512, for registrations that name them.
+        for alg in ["RSA-OAEP-384", "RSA-OAEP-512"] {
+            let key = TokenEncryptionKey::from_pem(SPKI, None)
+                .unwrap()
+                .with_alg(alg)
+                .unwrap();
+            let token = key.encrypt(&inner_jws()).unwrap();
+            let header: Value =
+                serde_json::from_slice(&unb64(token.split('.').next().unwrap())).unwrap();
+            assert_eq!(header["alg"], alg);
+            assert_eq!(
+                decrypt(&token, &keys(alg, None), JweRules::AUTH0),
+                Ok(inner_jws())
+            );
+            // Not with a key registered for another algorithm.
+            assert!(decrypt(&token, &keys("RSA-OAEP-256", None), JweRules::AUTH0).is_err());
         }
         let key = TokenEncryptionKey::from_pem(SPKI, None).unwrap();
         let nested = fixture("valid", "oaep256_no_kid");
