@@ -43,6 +43,13 @@
 //! The sample fails at startup, saying what to set, for either variable on an API that takes
 //! no DPoP, for `DPOP_NONCE=required` without a `DPOP_NONCE_SECRET` of 32 bytes, for any other
 //! `DPOP_NONCE` value, and for a Redis it cannot reach.
+//!
+//! Encrypted tokens: when the registration has `token_encryption` (Auth0's JWE access
+//! tokens), `TOKEN_DECRYPTION_KEY` is the path of the PEM (unencrypted PKCS#8, `BEGIN PRIVATE
+//! KEY`) private key matching its `encryption_key`; every token must then be a JWE, which the
+//! API decrypts and verifies. The sample fails at startup without the variable, with a key
+//! that does not match the registration's `pem`, and with the variable set for a registration
+//! without `token_encryption`.
 
 use std::time::Duration;
 
@@ -105,6 +112,9 @@ pub(crate) fn app_at(
 pub(crate) struct Fleet {
     pub(crate) replay_store: Option<RedisReplayStore>,
     pub(crate) nonces: Option<NonceSettings>,
+    /// The API's private key for encrypted tokens (`TOKEN_DECRYPTION_KEY`'s file), which
+    /// every instance of an API with `token_encryption` holds.
+    pub(crate) decryption_key: Option<Vec<u8>>,
 }
 
 /// [`app_at`], as one instance of a `fleet`.
@@ -124,6 +134,9 @@ pub(crate) fn app_in_fleet(
     }
     if let Some(nonces) = fleet.nonces {
         builder = builder.dpop_nonces(nonces);
+    }
+    if let Some(key) = fleet.decryption_key {
+        builder = builder.token_decryption_key(key);
     }
     // `TOKEN_ISSUER`: one issuer, or several separated by spaces (custom domains).
     if let Some(issuer) = issuer {
@@ -248,6 +261,30 @@ pub(crate) fn fleet_settings(
     Ok((redis_url, nonces))
 }
 
+/// The private key `TOKEN_DECRYPTION_KEY` names, for a registration with
+/// `token_encryption`; none for one without. The variable is required with
+/// `token_encryption`, refused without it, and its file read here; the key is checked
+/// against the registration when the layer is built.
+pub(crate) fn decryption_key(
+    api: &ResourceServer,
+    var: impl Fn(&str) -> Option<String>,
+) -> Result<Option<Vec<u8>>, String> {
+    match (api.token_encryption(), var("TOKEN_DECRYPTION_KEY")) {
+        (None, None) => Ok(None),
+        (Some(_), None) => Err(
+            "the registration's token_encryption needs TOKEN_DECRYPTION_KEY: the path of the PEM (PKCS#8) private key of its encryption_key"
+                .to_owned(),
+        ),
+        (None, Some(_)) => Err(
+            "TOKEN_DECRYPTION_KEY is set, and the registration has no token_encryption: register its public key as token_encryption.encryption_key in RESOURCE_SERVER_JSON, or unset it"
+                .to_owned(),
+        ),
+        (Some(_), Some(path)) => std::fs::read(&path)
+            .map(Some)
+            .map_err(|err| format!("TOKEN_DECRYPTION_KEY: cannot read {path}: {err}")),
+    }
+}
+
 const PROGRAM: &str = "sample_api";
 
 fn fail(message: impl std::fmt::Display) -> ! {
@@ -301,9 +338,12 @@ async fn main() {
             .as_ref()
             .map(|_| "server nonces required (DPOP_NONCE)"),
     ];
+    let decryption_key =
+        decryption_key(&api, |name| std::env::var(name).ok()).unwrap_or_else(|err| fail(err));
     let fleet = Fleet {
         replay_store,
         nonces,
+        decryption_key,
     };
     let router = app_in_fleet(api, issuer.clone(), jwks_uri, external_url, fleet)
         .unwrap_or_else(|err| fail(err));

@@ -135,6 +135,7 @@ pub mod answer {
 /// token dialect.
 pub mod registration {
     pub use crate::config::AuthorizationServerSettings;
+    pub use crate::config::TokenEncryption;
     pub use crate::config::{ScopeDefinition, TokenDialect};
     pub use crate::keys::SigningSecret;
 }

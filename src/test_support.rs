@@ -40,6 +40,8 @@ pub(crate) fn validator() -> TokenValidator {
         max_lifetime: None,
         cache: None,
         more_issuers: Box::new([]),
+        #[cfg(feature = "jwks")]
+        decryption: None,
     }
 }
 

@@ -2,7 +2,7 @@
 //! the Management API enforces on them.
 
 use bearer_guard::dpop::DpopError;
-use bearer_guard::issuer::{SigningKeyError, TokenIssuer};
+use bearer_guard::issuer::{SigningKeyError, TokenEncryptionKey, TokenIssuer};
 use bearer_guard::registration::TokenDialect;
 use bearer_guard::{Algorithm, ConfigError, ResourceServer};
 use serde::{Deserialize, Deserializer, Serialize};
@@ -44,6 +44,32 @@ pub(crate) struct ResourceServerRecord {
     /// Auth0 shows it only once set.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) proof_of_possession: Option<ProofOfPossession>,
+    /// Auth0 shows it only once set, `pem` included (its schema has the same
+    /// `encryption_key` in requests and answers).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) token_encryption: Option<TokenEncryption>,
+}
+
+/// A resource server's `token_encryption`: its access tokens are then compact JWEs,
+/// encrypted to `encryption_key.pem`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct TokenEncryption {
+    format: String,
+    encryption_key: EncryptionKey,
+}
+
+/// Its `encryption_key`, as Auth0's schema has it: `alg` and `pem` required, `name` and
+/// `kid` optional (1 to 128 characters), the `pem` at most 4096.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct EncryptionKey {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    name: Option<String>,
+    alg: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    kid: Option<String>,
+    pem: String,
 }
 
 /// A resource server's `proof_of_possession`, as the Management API has it: the
@@ -85,6 +111,9 @@ pub(crate) struct NewResourceServer {
     /// Checked by [`check_proof_of_possession`], for a message that says what is allowed.
     #[serde(default)]
     proof_of_possession: Option<Value>,
+    /// Checked by [`check_token_encryption`].
+    #[serde(default)]
+    token_encryption: Option<Value>,
 }
 
 /// `PATCH /api/v2/resource-servers/{id}`. `identifier` is here only to be refused by name.
@@ -99,6 +128,9 @@ pub(crate) struct ResourceServerChanges {
     /// `Some(Value::Null)` for an explicit `null`, which removes it.
     #[serde(default, deserialize_with = "present")]
     proof_of_possession: Option<Value>,
+    /// As `proof_of_possession`: `null` removes it.
+    #[serde(default, deserialize_with = "present")]
+    token_encryption: Option<Value>,
 }
 
 /// A member that is present, even as `null` (which `Option` alone reads as absent).
@@ -244,6 +276,7 @@ impl Tenant {
             enforce_policies: false,
             token_dialect: "access_token".to_owned(),
             proof_of_possession: None,
+            token_encryption: None,
         };
         self.issuer_for(&record)?;
         self.apis.push(Api { record });
@@ -306,6 +339,7 @@ impl Tenant {
             enforce_policies: new.enforce_policies,
             token_dialect,
             proof_of_possession: check_proof_of_possession(new.proof_of_possession)?,
+            token_encryption: check_token_encryption(new.token_encryption)?,
         };
         if self.find_by_identifier(&record.identifier).is_some() {
             return Err(ApiError::conflict(
@@ -358,6 +392,9 @@ impl Tenant {
         }
         if let Some(pop) = changes.proof_of_possession {
             record.proof_of_possession = check_proof_of_possession(Some(pop))?;
+        }
+        if let Some(encryption) = changes.token_encryption {
+            record.token_encryption = check_token_encryption(Some(encryption))?;
         }
         self.issuer_for(&record)?;
         self.apis[index] = Api {
@@ -521,7 +558,14 @@ impl Tenant {
         if let Some(jkt) = jkt {
             token = token.claim("cnf", json!({ "jkt": jkt }));
         }
-        let access_token = token.sign().map_err(|_| TokenRefusal::ServerError)?;
+        let mut access_token = token.sign().map_err(|_| TokenRefusal::ServerError)?;
+        // An API with `token_encryption` gets the signed token encrypted to its key.
+        if let Some(encryption) = &api.record.token_encryption {
+            access_token = encryption
+                .key()
+                .and_then(|key| key.encrypt(&access_token))
+                .map_err(|_| TokenRefusal::ServerError)?;
+        }
         Ok(IssuedToken {
             access_token,
             expires_in: tokens.lifetime().as_secs(),
@@ -676,6 +720,62 @@ fn check_proof_of_possession(value: Option<Value>) -> Result<Option<ProofOfPosse
         mechanism: "dpop",
         required,
     }))
+}
+
+impl TokenEncryption {
+    /// The key the API's tokens are encrypted to, with the registration's `alg` and `kid`.
+    fn key(&self) -> Result<TokenEncryptionKey, bearer_guard::jwks::JweKeyError> {
+        let key = &self.encryption_key;
+        TokenEncryptionKey::from_pem(&key.pem, key.kid.as_deref())?.with_alg(&key.alg)
+    }
+}
+
+/// `token_encryption`: `{"format": "compact-nested-jwe", "encryption_key": {"name"?, "alg",
+/// "kid"?, "pem"}}` as in Auth0's schema, `alg` RSA-OAEP-256, -384 or -512, `pem` an RSA
+/// public key of 2048 to 8192 bits as a `PUBLIC KEY` or `CERTIFICATE` PEM block; `null` is
+/// none.
+fn check_token_encryption(value: Option<Value>) -> Result<Option<TokenEncryption>, ApiError> {
+    const SHAPE: &str =
+        r#"{"format": "compact-nested-jwe", "encryption_key": {"name", "alg", "kid", "pem"}}"#;
+    let Some(value) = value.filter(|value| !value.is_null()) else {
+        return Ok(None);
+    };
+    let encryption: TokenEncryption = serde_json::from_value(value)
+        .map_err(|err| ApiError::bad_request(format!("token_encryption must be {SHAPE}: {err}")))?;
+    if encryption.format != "compact-nested-jwe" {
+        return Err(ApiError::bad_request(format!(
+            "token_encryption.format must be \"compact-nested-jwe\", not {:?}",
+            encryption.format
+        )));
+    }
+    let key = &encryption.encryption_key;
+    const ALGS: [&str; 3] = ["RSA-OAEP-256", "RSA-OAEP-384", "RSA-OAEP-512"];
+    if !ALGS.contains(&key.alg.as_str()) {
+        return Err(ApiError::bad_request(format!(
+            "token_encryption.encryption_key.alg must be one of {}, not {:?}",
+            ALGS.join(", "),
+            key.alg
+        )));
+    }
+    for (member, text) in [("name", &key.name), ("kid", &key.kid)] {
+        if text
+            .as_ref()
+            .is_some_and(|text| text.is_empty() || text.len() > 128)
+        {
+            return Err(ApiError::bad_request(format!(
+                "token_encryption.encryption_key.{member} must have 1 to 128 characters"
+            )));
+        }
+    }
+    if key.pem.is_empty() || key.pem.len() > 4096 {
+        return Err(ApiError::bad_request(
+            "token_encryption.encryption_key.pem must have 1 to 4096 characters",
+        ));
+    }
+    encryption.key().map_err(|err| {
+        ApiError::bad_request(format!("token_encryption.encryption_key.pem: {err}"))
+    })?;
+    Ok(Some(encryption))
 }
 
 /// `token_dialect`: one of Auth0's four, `access_token` when absent.

@@ -21,6 +21,8 @@ use crate::http::metadata::ResourceMetadata;
 use crate::keys::{Algorithm, Fetcher, JwksFetcher, KeyCacheSettings};
 use crate::keys::{KeySettings, KeySource, SigningSecret};
 use crate::token::IssuerKeys;
+#[cfg(feature = "jwks")]
+use crate::token::PrivateKeyBytes;
 use crate::token::{
     AuthenticationRequirement, ScopeRequirement, TokenCacheSettings, TokenValidator,
     ValidatorSettings,
@@ -61,6 +63,7 @@ use crate::token::{
 /// | `dpop_replay_store` (feature `jwks`) | a `MemoryReplayStore` of this process |
 /// | `dpop_nonces` (feature `jwks`) | none: no server nonces (`NonceMode::Off`) |
 /// | `external_url` (feature `jwks`) | the origin of the resource server's identifier |
+/// | `token_decryption_key`, `previous_token_decryption_key` (feature `jwks`) | none: needed, and only allowed, when the registration has `token_encryption` |
 ///
 /// # Example
 ///
@@ -801,6 +804,97 @@ impl<R> BearerGuardBuilder<R> {
         self.settings.dpop.external_url = Some(url.into());
         self
     }
+}
+
+/// Encrypted tokens (RFC 7516, feature `jwks`): the private keys that decrypt the tokens of
+/// an API whose registration has `token_encryption`.
+#[cfg(feature = "jwks")]
+impl<R> BearerGuardBuilder<R> {
+    /// The private key that decrypts the API's tokens: the key whose public half is the
+    /// registration's `token_encryption.encryption_key.pem`. An unencrypted PKCS#8 RSA key of
+    /// 2048 to 8192 bits, as a PEM `PRIVATE KEY` block (when it begins with `-----BEGIN`) or
+    /// as DER. Its `alg` and `kid` are the registration's. Feature `jwks`. Defaults to none.
+    ///
+    /// Checked at [`build`](Self::build): a registration with `token_encryption` and no
+    /// key is [`ConfigError::MissingDecryptionKey`]; a key whose public half is not the
+    /// registration's `pem` is [`ConfigError::DecryptionKeyMismatch`]; a key given for a
+    /// registration without `token_encryption` is
+    /// [`ConfigError::DecryptionKeyWithoutTokenEncryption`] (register it, in the JSON or with
+    /// [`ResourceServer::with_token_encryption`]: the registration says whether tokens are
+    /// encrypted, and then every token must be). Once built, a token that is not a JWE is
+    /// refused (`NotEncrypted`); a JWE is decrypted, then verified as any signed token.
+    /// Calling it again replaces the key.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use bearer_guard::{Algorithm, BearerGuardLayer, ConfigError, ResourceServer, TokenErrorKind};
+    /// use bearer_guard::registration::TokenEncryption;
+    ///
+    /// # let public_pem = include_str!("../../tests/data/jwe/rsa2048_enc.pub.pem");
+    /// # let private_pem = include_str!("../../tests/data/jwe/rsa2048_enc.pem");
+    /// let api = ResourceServer::new("https://my-api-urn", "FF1prn9UxZotnFEfPVwEJhqqyRmwdSu5")
+    ///     .with_token_encryption(TokenEncryption::compact_nested_jwe("RSA-OAEP-256", public_pem));
+    /// let validator = BearerGuardLayer::builder(api.clone())
+    ///     .token_decryption_key(private_pem) // e.g. std::fs::read("enc.pem")?
+    ///     .build_validator()?;
+    /// let plain = "eyJhbGciOiJIUzI1NiJ9.e30.c2ln";
+    /// assert_eq!(validator.validate(plain).unwrap_err().kind(), TokenErrorKind::NotEncrypted);
+    ///
+    /// let err = BearerGuardLayer::builder(api).build().unwrap_err();
+    /// assert_eq!(err, ConfigError::MissingDecryptionKey);
+    /// # Ok::<(), ConfigError>(())
+    /// ```
+    pub fn token_decryption_key(mut self, private_key: impl AsRef<[u8]>) -> Self {
+        self.settings.token.decryption.current = Some(private_key_bytes(private_key));
+        self
+    }
+
+    /// A private key rotated out: tokens encrypted to it before the registration's
+    /// `encryption_key` changed still decrypt, until they expire. Its tokens must name `kid`
+    /// in their header, and it uses the registration's `alg`; the registration no longer
+    /// holds its public key, so only the key itself is checked. PKCS#8 PEM or DER, as
+    /// [`token_decryption_key`](Self::token_decryption_key). Feature `jwks`. Defaults to
+    /// none; at most 3, tried after the current key when their `kid`s allow (each `kid` its
+    /// own).
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use bearer_guard::{BearerGuardLayer, ResourceServer};
+    /// use bearer_guard::registration::TokenEncryption;
+    ///
+    /// # let public_pem = include_str!("../../tests/data/jwe/rsa2048_enc.pub.pem");
+    /// # let private_pem = include_str!("../../tests/data/jwe/rsa2048_enc.pem");
+    /// # let old_private_pem = include_str!("../../tests/data/keys/rsa2048.pem");
+    /// let api = ResourceServer::new("https://my-api-urn", "FF1prn9UxZotnFEfPVwEJhqqyRmwdSu5")
+    ///     .with_token_encryption(
+    ///         TokenEncryption::compact_nested_jwe("RSA-OAEP-256", public_pem).with_kid("enc-2027"),
+    ///     );
+    /// let layer = BearerGuardLayer::builder(api)
+    ///     .token_decryption_key(private_pem)
+    ///     .previous_token_decryption_key("enc-2026", old_private_pem)
+    ///     .build()?;
+    /// # Ok::<(), bearer_guard::ConfigError>(())
+    /// ```
+    pub fn previous_token_decryption_key(
+        mut self,
+        kid: impl Into<String>,
+        private_key: impl AsRef<[u8]>,
+    ) -> Self {
+        self.settings
+            .token
+            .decryption
+            .previous
+            .push((kid.into(), private_key_bytes(private_key)));
+        self
+    }
+}
+
+/// A copy of the key given, zeroized when the settings are dropped.
+#[cfg(feature = "jwks")]
+fn private_key_bytes(key: impl AsRef<[u8]>) -> PrivateKeyBytes {
+    PrivateKeyBytes(zeroize::Zeroizing::new(key.as_ref().to_vec()))
 }
 
 impl<R> BearerGuardBuilder<R> {

@@ -401,6 +401,53 @@ pub enum ConfigError {
         /// What is wrong, and what to do.
         problem: String,
     },
+    // Encrypted tokens (RFC 7516): the registration's `token_encryption` and the private keys
+    // that decrypt its tokens.
+    /// The registration's `token_encryption.format` is not Auth0's one format.
+    #[error(
+        "token_encryption's format {format:?} is not supported: compact-nested-jwe is the one accepted"
+    )]
+    UnknownTokenEncryptionFormat {
+        /// The format as registered.
+        format: String,
+    },
+    /// The registration's `token_encryption.encryption_key.alg` is not RSA-OAEP with SHA-2.
+    #[error(
+        "token_encryption's alg {alg:?} is not supported: RSA-OAEP-256, RSA-OAEP-384, RSA-OAEP-512 (exact names; RSA1_5, dir and RSA-OAEP never)"
+    )]
+    UnsupportedTokenEncryptionAlgorithm {
+        /// The algorithm as registered.
+        alg: String,
+    },
+    /// The registration's `token_encryption.encryption_key.kid` is empty.
+    #[error("token_encryption's kid is empty: register a key id, or none")]
+    EmptyTokenEncryptionKid,
+    /// The registration has `token_encryption`, and no private key decrypts its tokens.
+    #[error(
+        "the resource server's tokens are encrypted (token_encryption), and no private key decrypts them: call token_decryption_key with the PKCS#8 private key of its encryption_key (the sample API reads it from TOKEN_DECRYPTION_KEY)"
+    )]
+    MissingDecryptionKey,
+    /// Decryption keys are given, and the registration has no `token_encryption`.
+    #[error(
+        "decryption keys are given, but the resource server's tokens are not encrypted: register token_encryption (ResourceServer::with_token_encryption, or the registration's JSON), or drop the decryption keys"
+    )]
+    DecryptionKeyWithoutTokenEncryption,
+    /// The private key's public half is not the registration's `encryption_key.pem`.
+    #[error(
+        "the token decryption key does not match token_encryption's pem: give the private key of the registered encryption_key, or register its public key"
+    )]
+    DecryptionKeyMismatch,
+    /// A decryption key, or the registration's `pem`, cannot be used.
+    #[error("token decryption: {problem}")]
+    InvalidDecryptionKey {
+        /// What is wrong (never key material).
+        problem: String,
+    },
+    /// The registration has `token_encryption`; decrypting needs the `jwks` feature.
+    #[error(
+        "the resource server's tokens are encrypted (token_encryption); decrypting them needs bearer-guard's `jwks` feature"
+    )]
+    TokenEncryptionNeedsJwksFeature,
 }
 
 /// `, file F`, naming the file a JSON error came from.

@@ -4,7 +4,7 @@ use std::path::Path;
 
 use serde::Deserialize;
 
-use crate::config::{AuthorizationServerSettings, ConfigError, TokenDialect};
+use crate::config::{AuthorizationServerSettings, ConfigError, TokenDialect, TokenEncryption};
 use crate::dpop::DpopMode;
 use crate::keys::{Algorithm, SigningSecret};
 
@@ -66,6 +66,9 @@ pub struct ResourceServer {
     /// The fields that steer the authorization server (and `is_system`).
     #[serde(flatten)]
     authorization_server: AuthorizationServerSettings,
+    /// Auth0's encrypted access tokens; `format` and `alg` checked by [`parse`](Self::parse).
+    #[serde(default)]
+    token_encryption: Option<TokenEncryption>,
 }
 
 /// The registration's `proof_of_possession`: which sender-constraining mechanism its tokens
@@ -121,6 +124,7 @@ impl ResourceServer {
             proof_of_possession: None,
             token_dialect: None,
             authorization_server: AuthorizationServerSettings::default(),
+            token_encryption: None,
         }
     }
 
@@ -156,6 +160,7 @@ impl ResourceServer {
             token_lifetime: None,
             proof_of_possession: None,
             token_dialect: None,
+            token_encryption: None,
             authorization_server: AuthorizationServerSettings::default(),
         }
     }
@@ -249,6 +254,9 @@ impl ResourceServer {
             }
         })?;
         api.explicit_token_dialect()?;
+        if let Some(encryption) = &api.token_encryption {
+            encryption.check()?;
+        }
         Ok(api)
     }
 
@@ -291,6 +299,41 @@ impl ResourceServer {
     pub fn with_token_dialect(mut self, dialect: TokenDialect) -> Self {
         self.token_dialect = Some(dialect.name().to_owned());
         self
+    }
+
+    /// Sets the registration's `token_encryption`: the API's tokens are then encrypted to its
+    /// public key, and the guard needs the matching private key
+    /// (`BearerGuardBuilder::token_decryption_key`, feature `jwks`).
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use bearer_guard::{Algorithm, ResourceServer};
+    /// use bearer_guard::registration::TokenEncryption;
+    ///
+    /// # let pem = "-----BEGIN PUBLIC KEY-----…";
+    /// let api = ResourceServer::asymmetric("https://my-api-urn", Algorithm::Rs256)
+    ///     .with_token_encryption(TokenEncryption::compact_nested_jwe("RSA-OAEP-256", pem));
+    /// assert_eq!(api.token_encryption().map(TokenEncryption::alg), Some("RSA-OAEP-256"));
+    /// ```
+    #[must_use]
+    pub fn with_token_encryption(mut self, encryption: TokenEncryption) -> Self {
+        self.token_encryption = Some(encryption);
+        self
+    }
+
+    /// The registration's `token_encryption`, if its tokens are encrypted; see
+    /// [`TokenEncryption`].
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// let api = bearer_guard::ResourceServer::new("https://my-api-urn", "FF1prn9UxZotnFEfPVwEJhqqyRmwdSu5");
+    /// assert!(api.token_encryption().is_none());
+    /// ```
+    #[must_use]
+    pub fn token_encryption(&self) -> Option<&TokenEncryption> {
+        self.token_encryption.as_ref()
     }
 
     /// The Management API's id of this resource server, if known.

@@ -138,6 +138,9 @@ pub enum TokenErrorKind {
     /// One kind and one description for all of them, so that no answer says which step
     /// failed (feature `jwks`).
     Undecryptable,
+    /// A signed token (JWS) that is not encrypted, where the registration's
+    /// `token_encryption` says every token is (feature `jwks`).
+    NotEncrypted,
 }
 
 impl TokenErrorKind {
@@ -175,6 +178,7 @@ impl TokenErrorKind {
             Self::KeysUnavailable => "keys_unavailable",
             Self::UnsupportedEncryption => "unsupported_enc",
             Self::Undecryptable => "undecryptable",
+            Self::NotEncrypted => "not_encrypted",
         }
     }
 
@@ -217,6 +221,7 @@ impl TokenErrorKind {
                 "The access token is not encrypted the way this API accepts"
             }
             Self::Undecryptable => "The access token cannot be decrypted",
+            Self::NotEncrypted => "The access token is not encrypted",
         }
     }
 }

@@ -22,8 +22,8 @@
 //! With the `issuer` feature too, [`TokenEncryptionKey`] encrypts a signed token the way
 //! Auth0 does, for tests and local authorization servers.
 //!
-//! Not wired into the guard yet: the builder will hold a [`JweDecryptionKeys`] and the
-//! pipeline call [`decrypt`] after its size cap (issue 22).
+//! The validator runs [`decrypt`] after its size cap and cache lookup, for an API whose
+//! registration has `token_encryption` (`token/decryption.rs`).
 
 use std::fmt;
 
@@ -250,14 +250,7 @@ impl DecryptionKey {
         kid: Option<&str>,
         registration_pem: &str,
     ) -> Result<Self, JweKeyError> {
-        let alg =
-            KeyManagement::from_name(alg).ok_or_else(|| JweKeyError::UnsupportedAlgorithm {
-                alg: alg.to_owned(),
-            })?;
-        if kid.is_some_and(str::is_empty) {
-            return Err(JweKeyError::EmptyKeyId);
-        }
-        let private = PrivateDecryptingKey::from_pkcs8(der).map_err(|_| JweKeyError::Rejected)?;
+        let (private, alg) = parse_private(der, alg, kid)?;
         let registered = public_key_from_pem(registration_pem)?;
         let ours = private.public_key().as_der();
         let theirs = registered.as_der();
@@ -265,6 +258,48 @@ impl DecryptionKey {
             (Ok(ours), Ok(theirs)) if ours.as_ref() == theirs.as_ref() => {}
             _ => return Err(JweKeyError::PublicKeyMismatch),
         }
+        Self::of(private, alg, kid)
+    }
+
+    /// The key in `pkcs8`: a PEM `PRIVATE KEY` block (when it begins with `-----BEGIN`) or
+    /// the DER of an unencrypted PKCS#8 document. With `registration_pem`, the registration's
+    /// `pem`, whose public key must be this key's; without it (a key rotated out, which the
+    /// registration no longer names), only the key itself is checked.
+    ///
+    /// # Errors
+    ///
+    /// As [`from_pkcs8_pem`](Self::from_pkcs8_pem) and [`from_pkcs8_der`](Self::from_pkcs8_der).
+    pub(crate) fn from_pkcs8(
+        pkcs8: &[u8],
+        alg: &str,
+        kid: Option<&str>,
+        registration_pem: Option<&str>,
+    ) -> Result<Self, JweKeyError> {
+        let decoded;
+        let der = if pkcs8.trim_ascii_start().starts_with(b"-----BEGIN") {
+            let text = std::str::from_utf8(pkcs8).map_err(|_| JweKeyError::NotPrivateKeyPem)?;
+            decoded = match pem_block(text) {
+                Some(("PRIVATE KEY", der)) => der,
+                _ => return Err(JweKeyError::NotPrivateKeyPem),
+            };
+            &decoded[..]
+        } else {
+            pkcs8
+        };
+        match registration_pem {
+            Some(registration) => Self::from_pkcs8_der(der, alg, kid, registration),
+            None => {
+                let (private, alg) = parse_private(der, alg, kid)?;
+                Self::of(private, alg, kid)
+            }
+        }
+    }
+
+    fn of(
+        private: PrivateDecryptingKey,
+        alg: KeyManagement,
+        kid: Option<&str>,
+    ) -> Result<Self, JweKeyError> {
         let modulus_len = private.key_size_bytes();
         let key = OaepPrivateDecryptingKey::new(private).map_err(|_| JweKeyError::Rejected)?;
         Ok(Self {
@@ -289,6 +324,23 @@ impl DecryptionKey {
         out.truncate(len);
         Some(out)
     }
+}
+
+/// The algorithm named `alg`, the `kid` checked, and the RSA private key in the PKCS#8 DER
+/// `der`.
+fn parse_private(
+    der: &[u8],
+    alg: &str,
+    kid: Option<&str>,
+) -> Result<(PrivateDecryptingKey, KeyManagement), JweKeyError> {
+    let alg = KeyManagement::from_name(alg).ok_or_else(|| JweKeyError::UnsupportedAlgorithm {
+        alg: alg.to_owned(),
+    })?;
+    if kid.is_some_and(str::is_empty) {
+        return Err(JweKeyError::EmptyKeyId);
+    }
+    let private = PrivateDecryptingKey::from_pkcs8(der).map_err(|_| JweKeyError::Rejected)?;
+    Ok((private, alg))
 }
 
 impl fmt::Debug for DecryptionKey {
@@ -406,6 +458,7 @@ impl JweError {
                 TokenErrorKind::UnsupportedEncryption
             }
             F::Critical => TokenErrorKind::CriticalHeader,
+            F::Signed => TokenErrorKind::NotEncrypted,
             F::UnknownKid | F::MissingKid => TokenErrorKind::UnknownKeyId,
             F::KeyUnwrap | F::CekLength | F::Tag | F::NotUtf8 | F::NotJws | F::NestedJwe => {
                 TokenErrorKind::Undecryptable
@@ -414,10 +467,6 @@ impl JweError {
     }
 
     /// Which check failed. Past the header, for debug logs only: never in an answer.
-    #[cfg_attr(
-        not(test),
-        expect(dead_code, reason = "the pipeline's debug log, wired in with issue 22")
-    )]
     pub(crate) fn failure(self) -> JweFailure {
         self.failure
     }
@@ -443,6 +492,9 @@ pub(crate) enum JweFailure {
     /// Not five segments, an empty one (but the encrypted key), or a header over 512
     /// characters.
     Form,
+    /// Three segments: a signed token (JWS) that is not encrypted, where this API's tokens
+    /// all are.
+    Signed,
     /// A segment that is not strict base64url.
     Base64,
     /// The protected header is not a JSON object, has a member of the wrong type, or one of
@@ -578,7 +630,11 @@ fn split(token: &str) -> Result<Segments<'_>, JweFailure> {
         parts.next(),
         parts.next(),
     ) else {
-        return Err(JweFailure::Form);
+        return Err(if token.bytes().filter(|byte| *byte == b'.').count() == 2 {
+            JweFailure::Signed
+        } else {
+            JweFailure::Form
+        });
     };
     // An empty encrypted key (`dir`'s) is left to the header check and the length check.
     let segments = [header, iv, ciphertext, tag];
@@ -592,6 +648,21 @@ fn split(token: &str) -> Result<Segments<'_>, JweFailure> {
         ciphertext,
         tag,
     })
+}
+
+/// Whether the protected header of the compact JWE `token` is one these keys take (form,
+/// header rules, and a key for its `alg` and `kid`): what chooses, of several APIs, the one
+/// an encrypted token is for, with no private-key operation.
+pub(crate) fn header_fits(token: &str, keys: &JweDecryptionKeys, rules: JweRules) -> bool {
+    let Ok(segments) = split(token) else {
+        return false;
+    };
+    let mut buf = [0u8; MAX_HEADER_LEN];
+    let Ok(header) = check_header(segments.header, &mut buf, keys, rules) else {
+        return false;
+    };
+    keys.candidates(header.kid.as_deref())
+        .is_ok_and(|mut candidates| candidates.any(|key| key.alg == header.alg))
 }
 
 /// Decrypts the compact JWE `token` with `keys`, under `rules`, and returns the compact JWS
@@ -936,22 +1007,23 @@ mod encryption {
     use std::sync::Arc;
 
     use aws_lc_rs::aead::{AES_256_GCM, Aad, LessSafeKey, Nonce, UnboundKey};
-    use aws_lc_rs::rsa::{OAEP_SHA256_MGF1SHA256, OaepPublicEncryptingKey};
+    use aws_lc_rs::rsa::OaepPublicEncryptingKey;
     use base64::Engine as _;
     use base64::engine::general_purpose::URL_SAFE_NO_PAD;
     use zeroize::Zeroizing;
 
-    use super::{IV_LEN, JweKeyError, public_key_from_pem};
+    use super::{IV_LEN, JweKeyError, KeyManagement, public_key_from_pem};
     use crate::token::jws;
 
     /// An RSA public key that encrypts signed access tokens into compact JWEs, as Auth0 does
     /// for a resource server with `token_encryption` (features `issuer` and `jwks`): for your
     /// tests and local authorization servers.
     ///
-    /// The token becomes a nested JWT (RFC 7519 §5.2): RSA-OAEP-256 wraps a random 256-bit
-    /// content key, A256GCM encrypts the signed token under it with a random IV, and the
-    /// protected header is `{"alg":"RSA-OAEP-256","cty":"JWT","enc":"A256GCM"}`, with the
-    /// `kid` when there is one. Cloning shares the key.
+    /// The token becomes a nested JWT (RFC 7519 §5.2): RSA-OAEP-256 (or the algorithm of
+    /// [`with_alg`](Self::with_alg)) wraps a random 256-bit content key, A256GCM encrypts the
+    /// signed token under it with a random IV, and the protected header is
+    /// `{"alg":"RSA-OAEP-256","cty":"JWT","enc":"A256GCM"}`, with the `kid` when there is
+    /// one. Cloning shares the key.
     ///
     /// # Example
     ///
@@ -972,6 +1044,7 @@ mod encryption {
     pub struct TokenEncryptionKey {
         key: Arc<OaepPublicEncryptingKey>,
         kid: Option<Arc<str>>,
+        alg: KeyManagement,
     }
 
     impl TokenEncryptionKey {
@@ -1004,7 +1077,50 @@ mod encryption {
             Ok(Self {
                 key: Arc::new(key),
                 kid: kid.map(Arc::from),
+                alg: KeyManagement::RsaOaep256,
             })
+        }
+
+        /// This key, wrapping each token's content key with `alg` (`RSA-OAEP-256`, the
+        /// default, `RSA-OAEP-384` or `RSA-OAEP-512`, as a registration's
+        /// `encryption_key.alg` says) and naming it in the header.
+        ///
+        /// # Errors
+        ///
+        /// [`JweKeyError::UnsupportedAlgorithm`] for any other name.
+        ///
+        /// # Example
+        ///
+        /// ```
+        /// # use bearer_guard::issuer::TokenEncryptionKey;
+        /// # use bearer_guard::jwks::JweKeyError;
+        /// # let pem = include_str!("../../tests/data/jwe/rsa2048_enc.pub.pem");
+        /// let key = TokenEncryptionKey::from_pem(pem, None)?.with_alg("RSA-OAEP-512")?;
+        /// assert_eq!(key.alg(), "RSA-OAEP-512");
+        /// assert!(TokenEncryptionKey::from_pem(pem, None)?.with_alg("RSA1_5").is_err());
+        /// # Ok::<(), JweKeyError>(())
+        /// ```
+        pub fn with_alg(mut self, alg: &str) -> Result<Self, JweKeyError> {
+            self.alg =
+                KeyManagement::from_name(alg).ok_or_else(|| JweKeyError::UnsupportedAlgorithm {
+                    alg: alg.to_owned(),
+                })?;
+            Ok(self)
+        }
+
+        /// The key management algorithm each token's header names.
+        ///
+        /// # Example
+        ///
+        /// ```
+        /// # use bearer_guard::issuer::TokenEncryptionKey;
+        /// # let pem = include_str!("../../tests/data/jwe/rsa2048_enc.pub.pem");
+        /// assert_eq!(TokenEncryptionKey::from_pem(pem, None)?.alg(), "RSA-OAEP-256");
+        /// # Ok::<(), bearer_guard::jwks::JweKeyError>(())
+        /// ```
+        #[must_use]
+        pub fn alg(&self) -> &'static str {
+            self.alg.name()
         }
 
         /// The key id written in each token's header, if any.
@@ -1045,7 +1161,7 @@ mod encryption {
                 return Err(JweKeyError::NotSigned);
             }
             let mut header = serde_json::Map::new();
-            header.insert("alg".into(), "RSA-OAEP-256".into());
+            header.insert("alg".into(), self.alg.name().into());
             header.insert("cty".into(), "JWT".into());
             header.insert("enc".into(), "A256GCM".into());
             if let Some(kid) = &self.kid {
@@ -1060,7 +1176,7 @@ mod encryption {
             let mut wrapped = vec![0u8; self.key.ciphertext_size()];
             let wrapped = self
                 .key
-                .encrypt(&OAEP_SHA256_MGF1SHA256, &cek[..], &mut wrapped, None)
+                .encrypt(self.alg.oaep(), &cek[..], &mut wrapped, None)
                 .map_err(|_| JweKeyError::Encryption)?;
             let key = UnboundKey::new(&AES_256_GCM, &cek[..])
                 .map(LessSafeKey::new)
@@ -1088,6 +1204,7 @@ mod encryption {
         fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
             f.debug_struct("TokenEncryptionKey")
                 .field("kid", &self.kid)
+                .field("alg", &self.alg.name())
                 .field("bits", &self.key.key_size_bits())
                 .finish_non_exhaustive()
         }
@@ -1125,6 +1242,9 @@ impl JweBench {
 }
 
 #[cfg(test)]
+pub(crate) use tests::private_key_operations;
+
+#[cfg(test)]
 mod tests {
     use super::*;
     use std::cell::Cell;
@@ -1142,6 +1262,11 @@ mod tests {
     /// Called by every RSA private-key operation, so tests can tell whether one ran.
     pub(super) fn count_private_key_operation() {
         PRIVATE_KEY_OPERATIONS.with(|count| count.set(count.get() + 1));
+    }
+
+    /// How many RSA private-key operations this thread has run.
+    pub(crate) fn private_key_operations() -> usize {
+        PRIVATE_KEY_OPERATIONS.with(Cell::get)
     }
 
     /// Called by every AES-GCM opening.
@@ -1421,12 +1546,20 @@ mod tests {
     }
 
     #[test]
+    fn a_plain_jws_is_refused_as_not_encrypted_before_any_private_key_operation() {
+        for jws in [inner_jws(), "a.b.c".to_owned(), "..".to_owned()] {
+            let failure = refused_before_rsa(&jws);
+            assert_eq!(failure, JweFailure::Signed, "{jws}");
+            assert_eq!(JweError::from(failure).kind(), TokenErrorKind::NotEncrypted);
+        }
+    }
+
+    #[test]
     fn the_form_is_checked_before_any_private_key_operation() {
         let valid = fixture("valid", "oaep256_kid_cty");
         let segments: Vec<&str> = valid.split('.').collect();
         let mut cases: Vec<(String, String)> = vec![
             ("empty".into(), String::new()),
-            ("a JWS".into(), inner_jws()),
             ("four segments".into(), segments[..4].join(".")),
             ("six segments".into(), format!("{valid}.AAAA")),
             ("a trailing dot".into(), format!("{valid}.")),
@@ -1993,6 +2126,23 @@ mod tests {
             let keys = keys("RSA-OAEP-256", kid);
             assert_eq!(decrypt(&first, &keys, JweRules::AUTH0), Ok(inner_jws()));
             assert_eq!(decrypt(&second, &keys, JweRules::AUTH0), Ok(inner_jws()));
+        }
+        // RSA-OAEP-384 and -512, for registrations that name them.
+        for alg in ["RSA-OAEP-384", "RSA-OAEP-512"] {
+            let key = TokenEncryptionKey::from_pem(SPKI, None)
+                .unwrap()
+                .with_alg(alg)
+                .unwrap();
+            let token = key.encrypt(&inner_jws()).unwrap();
+            let header: Value =
+                serde_json::from_slice(&unb64(token.split('.').next().unwrap())).unwrap();
+            assert_eq!(header["alg"], alg);
+            assert_eq!(
+                decrypt(&token, &keys(alg, None), JweRules::AUTH0),
+                Ok(inner_jws())
+            );
+            // Not with a key registered for another algorithm.
+            assert!(decrypt(&token, &keys("RSA-OAEP-256", None), JweRules::AUTH0).is_err());
         }
         let key = TokenEncryptionKey::from_pem(SPKI, None).unwrap();
         let nested = fixture("valid", "oaep256_no_kid");

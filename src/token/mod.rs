@@ -4,6 +4,8 @@
 mod authentication;
 mod cache;
 mod claims;
+#[cfg(feature = "jwks")]
+mod decryption;
 mod error;
 mod header;
 mod issuer_keys;
@@ -22,6 +24,8 @@ pub(crate) use cache::TokenCache;
 pub use cache::{TokenCacheSettings, TokenCacheStatus};
 #[cfg(feature = "issuer")]
 pub(crate) use claims::REGISTERED;
+#[cfg(feature = "jwks")]
+pub(crate) use decryption::PrivateKeyBytes;
 pub use error::{TokenError, TokenErrorKind};
 pub(crate) use issuer_keys::IssuerKeys;
 #[cfg(all(feature = "jwks", feature = "issuer"))]

@@ -8,6 +8,8 @@ use crate::config::{ConfigError, ResourceServer, TokenDialect};
 use crate::keys::{Algorithms, KeySource};
 use crate::token::cache::{TokenCache, TokenCacheSettings};
 use crate::token::claims::REGISTERED;
+#[cfg(feature = "jwks")]
+use crate::token::decryption::{Decryption, DecryptionSettings};
 use crate::token::issuer_keys::{self, IssuerKeys};
 use crate::token::validator::TokenValidator;
 
@@ -36,6 +38,9 @@ pub(crate) struct ValidatorSettings {
     pub(crate) auth_time_claim: Option<String>,
     /// The issuers of [`issuers`](crate::BearerGuardBuilder::issuers); none: `issuer` alone.
     pub(crate) issuers: Option<Vec<String>>,
+    /// The private keys of an API whose tokens are encrypted (`token_encryption`).
+    #[cfg(feature = "jwks")]
+    pub(crate) decryption: DecryptionSettings,
 }
 
 impl Default for ValidatorSettings {
@@ -54,6 +59,8 @@ impl Default for ValidatorSettings {
             acr_claim: None,
             auth_time_claim: None,
             issuers: None,
+            #[cfg(feature = "jwks")]
+            decryption: DecryptionSettings::default(),
         }
     }
 }
@@ -129,6 +136,13 @@ impl TokenValidator {
         if api.token_lifetime() == Some(0) {
             return Err(ConfigError::ZeroTokenLifetime);
         }
+        #[cfg(feature = "jwks")]
+        let decryption = Decryption::from_settings(api, &settings.decryption)?;
+        #[cfg(not(feature = "jwks"))]
+        if let Some(registration) = api.token_encryption() {
+            registration.check()?;
+            return Err(ConfigError::TokenEncryptionNeedsJwksFeature);
+        }
         Ok(Self {
             keys,
             accepted,
@@ -145,6 +159,8 @@ impl TokenValidator {
             max_lifetime: api.token_lifetime().map(|seconds| seconds as f64),
             cache: TokenCache::new(&settings.token_cache)?.map(Arc::new),
             more_issuers: more_issuers.into(),
+            #[cfg(feature = "jwks")]
+            decryption,
         })
     }
 }

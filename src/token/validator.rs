@@ -7,6 +7,8 @@ use crate::keys::{Algorithms, KeySource};
 #[cfg(feature = "jwks")]
 use crate::keys::{JwkSet, Lookup};
 use crate::token::claims::{self, Audience, ClaimNames, RegisteredClaims};
+#[cfg(feature = "jwks")]
+use crate::token::decryption::Decryption;
 use crate::token::header::{self, Rules};
 use crate::token::issuer_keys::IssuerKeys;
 use crate::token::jws;
@@ -22,7 +24,11 @@ use crate::token::{TokenCache, TokenCacheStatus, TokenError, TokenErrorKind};
 /// or take the one a layer runs from [`BearerGuardLayer::validator`](crate::BearerGuardLayer::validator).
 /// Each check runs in this order, cheapest first, and the first failure is the answer:
 ///
-/// 1. the size cap, before anything is decoded;
+/// 1. the size cap, before anything is decoded; then, for an API whose registration has
+///    `token_encryption` (feature `jwks`), the JWE: its form and protected header checked
+///    before any private-key operation, then one RSA-OAEP decryption and AES-GCM, and the
+///    signed token inside goes through the steps below (a plain JWS is refused,
+///    `NotEncrypted`); the cache holds the JWE's text, so a repeated one costs no RSA;
 /// 2. three base64url segments;
 /// 3. the header: no `crit`, `alg` the resource server's (pinned, never the token's choice),
 ///    no nested JWT, `typ` under RFC 9068;
@@ -85,6 +91,9 @@ pub struct TokenValidator {
     /// The issuers after `issuer`, each with its keys, for an API with several
     /// ([`issuers`](crate::BearerGuardBuilder::issuers)); empty for one issuer or none.
     pub(crate) more_issuers: Box<[IssuerKeys]>,
+    /// The JWE step, for an API whose tokens are encrypted (`token_encryption`).
+    #[cfg(feature = "jwks")]
+    pub(crate) decryption: Option<Arc<Decryption>>,
 }
 
 /// The key generation of secrets and static key sets, which never change.
@@ -189,6 +198,16 @@ impl TokenValidator {
         now: f64,
         guard: Option<GuardId>,
     ) -> Result<(VerifiedToken, (usize, u64)), TokenErrorKind> {
+        #[cfg(feature = "jwks")]
+        let decrypted;
+        #[cfg(feature = "jwks")]
+        let token = match &self.decryption {
+            Some(decryption) => {
+                decrypted = decryption.decrypt(token)?;
+                decrypted.as_str()
+            }
+            None => token,
+        };
         // Of several issuers, the token's `iss` picks one before any key is looked at.
         let issuer = self.choose_issuer(token)?;
         let keys = self.keys_at(issuer).ok_or(TokenErrorKind::InvalidIssuer)?;
@@ -280,6 +299,17 @@ impl TokenValidator {
                 KeySource::KeySet(_) | KeySource::Cache(_) => true,
             },
         }
+    }
+
+    /// Whether this validator decrypts tokens and `token`'s JWE header is one its keys take
+    /// (no private-key operation): how, of several APIs, an encrypted token finds its own.
+    #[cfg(feature = "jwks")]
+    pub(crate) fn takes_encrypted(&self, token: &str) -> bool {
+        token.len() <= self.max_token_len
+            && self
+                .decryption
+                .as_ref()
+                .is_some_and(|decryption| decryption.takes(token))
     }
 
     /// The checks on the claims' values, once they are read; `iss` must be `issuer` (the

@@ -25,6 +25,8 @@ mod dialects;
 mod dpop;
 #[cfg(all(feature = "axum", feature = "jwks", feature = "issuer"))]
 mod dpop_guard;
+#[cfg(all(feature = "axum", feature = "jwks", feature = "issuer"))]
+mod encryption;
 #[cfg(feature = "axum")]
 mod error_hook;
 #[cfg(all(feature = "axum", feature = "jwks"))]

@@ -345,6 +345,7 @@ async fn two_instances_share_their_replay_store_and_their_nonces() {
                         .unwrap(),
                 ),
                 nonces,
+                decryption_key: None,
             };
             sample_api::app_in_fleet(
                 registration(),
@@ -522,5 +523,97 @@ async fn token_issuer_may_name_several_issuers_each_found_by_its_discovery() {
     assert_eq!(
         answer.json()["authorization_servers"],
         json!([first, second])
+    );
+}
+
+/// A file of `tests/data/jwe`.
+fn jwe_data(name: &str) -> String {
+    format!("{}/tests/data/jwe/{name}", env!("CARGO_MANIFEST_DIR"))
+}
+
+/// The demo registration with `token_encryption` to the JWE fixture key.
+fn encrypted_registration() -> ResourceServer {
+    let mut json: serde_json::Value =
+        serde_json::from_str(sample_api::DEMO_RESOURCE_SERVER).unwrap();
+    json["token_encryption"] = json!({
+        "format": "compact-nested-jwe",
+        "encryption_key": {
+            "name": "enc-2026", "alg": "RSA-OAEP-256", "kid": "enc-2026",
+            "pem": std::fs::read_to_string(jwe_data("rsa2048_enc.crt.pem")).unwrap(),
+        }
+    });
+    ResourceServer::from_json(&json.to_string()).unwrap()
+}
+
+#[test]
+fn token_decryption_key_is_required_with_token_encryption_and_refused_without() {
+    let none = |_: &str| None;
+    let err = sample_api::decryption_key(&encrypted_registration(), none).unwrap_err();
+    assert!(err.contains("TOKEN_DECRYPTION_KEY"), "{err}");
+    let path = jwe_data("rsa2048_enc.pem");
+    let set = |name: &str| (name == "TOKEN_DECRYPTION_KEY").then(|| path.clone());
+    let plain = ResourceServer::from_json(sample_api::DEMO_RESOURCE_SERVER).unwrap();
+    let err = sample_api::decryption_key(&plain, set).unwrap_err();
+    assert!(err.contains("TOKEN_DECRYPTION_KEY"), "{err}");
+    assert!(sample_api::decryption_key(&plain, none).unwrap().is_none());
+    let missing =
+        |name: &str| (name == "TOKEN_DECRYPTION_KEY").then(|| "no/such/key.pem".to_owned());
+    let err = sample_api::decryption_key(&encrypted_registration(), missing).unwrap_err();
+    assert!(
+        err.contains("TOKEN_DECRYPTION_KEY") && err.contains("no/such/key.pem"),
+        "{err}"
+    );
+    // A key that is not the registration's fails at startup too, as the layer is built.
+    let other = format!(
+        "{}/tests/data/jwe/rsa2048_enc_previous.pem",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let key =
+        sample_api::decryption_key(&encrypted_registration(), |_| Some(other.clone())).unwrap();
+    let fleet = sample_api::Fleet {
+        decryption_key: key,
+        ..sample_api::Fleet::default()
+    };
+    let err =
+        sample_api::app_in_fleet(encrypted_registration(), None, None, None, fleet).unwrap_err();
+    assert_eq!(err, bearer_guard::ConfigError::DecryptionKeyMismatch);
+}
+
+#[tokio::test]
+async fn with_token_decryption_key_the_api_takes_encrypted_tokens_only() {
+    let path = jwe_data("rsa2048_enc.pem");
+    let key = sample_api::decryption_key(&encrypted_registration(), |name| {
+        (name == "TOKEN_DECRYPTION_KEY").then(|| path.clone())
+    })
+    .unwrap();
+    let fleet = sample_api::Fleet {
+        decryption_key: key,
+        ..sample_api::Fleet::default()
+    };
+    let app = sample_api::app_in_fleet(
+        encrypted_registration(),
+        Some(ISSUER.to_owned()),
+        None,
+        None,
+        fleet,
+    )
+    .unwrap();
+    let signed = token(&claims("read:messages", json!({})));
+    let encrypted = bearer_guard::issuer::TokenEncryptionKey::from_pem(
+        &std::fs::read_to_string(jwe_data("rsa2048_enc.pub.pem")).unwrap(),
+        Some("enc-2026"),
+    )
+    .unwrap()
+    .encrypt(&signed)
+    .unwrap();
+    let scoped = send(&app, get_with_token("/api/private-scoped", &encrypted)).await;
+    assert_eq!(scoped.status, 200, "{}", scoped.body);
+    let plain = send(&app, get_with_token("/api/private-scoped", &signed)).await;
+    assert_eq!(plain.status, 401);
+    assert_eq!(
+        plain.kind(),
+        Some(bearer_guard::RejectionKind::InvalidToken(
+            bearer_guard::TokenErrorKind::NotEncrypted
+        ))
     );
 }

@@ -1797,3 +1797,154 @@ async fn token_dialect_is_validated_and_changed_with_patch() {
     let sample = start_sample_api(&read.body, &server.issuer).await;
     assert_eq!(status_at(&sample, "/api/private-scoped", &token).await, 200);
 }
+
+/// The JWE fixture key's public half, as Auth0's Dashboard shows a registration's `pem`: a
+/// CRLF certificate.
+fn encryption_certificate() -> String {
+    std::fs::read_to_string(format!(
+        "{}/tests/data/jwe/rsa2048_enc.crt.pem",
+        env!("CARGO_MANIFEST_DIR")
+    ))
+    .unwrap()
+}
+
+#[tokio::test]
+async fn an_api_registered_with_token_encryption_gets_jwes_the_sample_api_decrypts() {
+    let server = AuthServer::start().await;
+    let token_encryption = json!({
+        "format": "compact-nested-jwe",
+        "encryption_key": {
+            "name": "my-api-enc", "alg": "RSA-OAEP-256", "kid": "enc-2026",
+            "pem": encryption_certificate(),
+        }
+    });
+    let mut api = my_sample_api();
+    api["token_encryption"] = token_encryption.clone();
+    let registration = server.register(api).await;
+    assert_eq!(registration.status, 201, "{}", registration.body);
+    assert_eq!(registration.json()["token_encryption"], token_encryption);
+    let client = server.create_client("Encrypted M2M").await;
+    let grant = server.grant(&client.0, MY_API, &["read:messages"]).await;
+    assert_eq!(grant.status, 201, "{}", grant.body);
+    let token = server.token(&client, MY_API, None).await;
+    assert_eq!(token.split('.').count(), 5, "a compact JWE");
+    assert_eq!(
+        header_of(&token),
+        json!({"alg": "RSA-OAEP-256", "enc": "A256GCM", "cty": "JWT", "kid": "enc-2026"})
+    );
+
+    // The sample API on the saved registration, with TOKEN_DECRYPTION_KEY.
+    let key_path = format!(
+        "{}/tests/data/jwe/rsa2048_enc.pem",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let saved = ResourceServer::from_json(&registration.body).unwrap();
+    let key = sample_api::decryption_key(&saved, |name| {
+        (name == "TOKEN_DECRYPTION_KEY").then(|| key_path.clone())
+    })
+    .unwrap();
+    let fleet = sample_api::Fleet {
+        decryption_key: key,
+        ..sample_api::Fleet::default()
+    };
+    let router =
+        sample_api::app_in_fleet(saved, Some(server.issuer.clone()), None, None, fleet).unwrap();
+    let api_base = serve(TcpListener::bind("127.0.0.1:0").await.unwrap(), router).await;
+    let http = Http::new();
+    let scoped = format!("{api_base}/api/private-scoped");
+    let reply = http.call(Method::GET, &scoped, Some(&token), None).await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+
+    // Without the key (a guard on the registration without token_encryption), it is refused.
+    let mut plain = registration.json();
+    plain.as_object_mut().unwrap().remove("token_encryption");
+    let plain_base = start_sample_api(&plain.to_string(), &server.issuer).await;
+    let reply = http
+        .call(
+            Method::GET,
+            &format!("{plain_base}/api/private-scoped"),
+            Some(&token),
+            None,
+        )
+        .await;
+    assert_eq!(reply.status, 401, "{}", reply.body);
+    assert!(
+        reply
+            .header(header::WWW_AUTHENTICATE)
+            .is_some_and(|challenge| challenge.contains("invalid_token")),
+        "{reply:?}"
+    );
+
+    // PATCH to RSA-OAEP-512 without kid: the next token follows it; null turns it off.
+    let id = registration.json()["id"].as_str().unwrap().to_owned();
+    let path = format!("api/v2/resource-servers/{id}");
+    let reply = server
+        .management(
+            Method::PATCH,
+            &path,
+            Some(json!({"token_encryption": {"format": "compact-nested-jwe",
+                "encryption_key": {"alg": "RSA-OAEP-512", "pem": encryption_certificate()}}})),
+        )
+        .await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    let token = server.token(&client, MY_API, None).await;
+    assert_eq!(
+        header_of(&token),
+        json!({"alg": "RSA-OAEP-512", "enc": "A256GCM", "cty": "JWT"})
+    );
+    let reply = server
+        .management(
+            Method::PATCH,
+            &path,
+            Some(json!({"token_encryption": null})),
+        )
+        .await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    assert!(reply.json().get("token_encryption").is_none());
+    assert_eq!(
+        server.token(&client, MY_API, None).await.split('.').count(),
+        3
+    );
+}
+
+#[tokio::test]
+async fn token_encryption_is_validated_as_auth0_does() {
+    let server = AuthServer::start().await;
+    let pem = encryption_certificate();
+    for (token_encryption, says) in [
+        (
+            json!({"format": "compact-jwe", "encryption_key": {"alg": "RSA-OAEP-256", "pem": pem}}),
+            "compact-nested-jwe",
+        ),
+        (
+            json!({"format": "compact-nested-jwe", "encryption_key": {"alg": "RSA1_5", "pem": pem}}),
+            "RSA-OAEP-256, RSA-OAEP-384, RSA-OAEP-512",
+        ),
+        (
+            json!({"format": "compact-nested-jwe", "encryption_key": {"alg": "dir", "pem": pem}}),
+            "RSA-OAEP-256",
+        ),
+        (
+            json!({"format": "compact-nested-jwe", "encryption_key": {"alg": "RSA-OAEP-256", "pem": "not a pem"}}),
+            "PUBLIC KEY or CERTIFICATE",
+        ),
+        (
+            json!({"format": "compact-nested-jwe", "encryption_key": {"alg": "RSA-OAEP-256"}}),
+            "pem",
+        ),
+        (
+            json!({"format": "compact-nested-jwe", "encryption_key": {"alg": "RSA-OAEP-256", "pem": pem, "kid": ""}}),
+            "kid",
+        ),
+        (
+            json!({"format": "compact-nested-jwe", "encryption_key": {"alg": "RSA-OAEP-256", "pem": pem, "x": 1}}),
+            "x",
+        ),
+        (json!({"format": "compact-nested-jwe"}), "encryption_key"),
+        (json!("compact-nested-jwe"), "token_encryption"),
+    ] {
+        let mut api = my_sample_api();
+        api["token_encryption"] = token_encryption.clone();
+        server.register(api).await.assert_api_error(400, says);
+    }
+}

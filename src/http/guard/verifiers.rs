@@ -64,10 +64,20 @@ impl<R> Apis<R> {
     }
 
     /// The first API whose identifier is in the token's `aud` and whose issuer (if any; of
-    /// several, one of them) is its `iss`. A token whose payload cannot be read goes to the
-    /// primary API, whose checks refuse it as they would alone.
+    /// several, one of them) is its `iss`. An encrypted token (JWE), whose payload no one
+    /// reads before it is decrypted, goes to the first API whose decryption keys take its
+    /// protected header (its `alg` and `kid`; feature `jwks`). A token whose payload cannot
+    /// be read otherwise goes to the primary API, whose checks refuse it as they would alone.
     fn choose(&self, token: &str) -> Result<&Api<R>, TokenErrorKind> {
         let Some(peek) = Peek::of(token) else {
+            #[cfg(feature = "jwks")]
+            if let Some(api) = self
+                .apis
+                .iter()
+                .find(|api| api.validator.takes_encrypted(token))
+            {
+                return Ok(api);
+            }
             return Ok(self.primary());
         };
         let mut audience_matched = false;

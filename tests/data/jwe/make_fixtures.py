@@ -88,7 +88,7 @@ def compact(header, plaintext: bytes, public_key, *, oaep_alg=None, cek=None, iv
     return ".".join([protected, b64(encrypted_key), b64(iv), b64(ciphertext), b64(tag)])
 
 
-def inner_jws() -> str:
+def inner_jws(padding: int = 0) -> str:
     claims = {
         "iss": ISSUER,
         "sub": "client@clients",
@@ -97,6 +97,8 @@ def inner_jws() -> str:
         "exp": 4_102_444_800,
         "scope": "read:messages",
     }
+    if padding:
+        claims["padding"] = "x" * padding
     token = jws.JWS(json_encode(claims))
     token.add_signature(jwk.JWK(kty="oct", k=b64(SECRET)), alg="HS256",
                         protected=json_encode({"alg": "HS256", "typ": "JWT"}))
@@ -130,6 +132,14 @@ def main():
     # Auth0's dashboard shows the registration's pem with CRLF line ends.
     cert = self_signed_certificate(private).replace(b"\n", b"\r\n")
     (HERE / "rsa2048_enc.crt.pem").write_bytes(cert)
+
+    # A key rotated out (the registration's encryption_key before the current one).
+    previous = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    (HERE / "rsa2048_enc_previous.pem").write_bytes(previous.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption()))
+    (HERE / "rsa2048_enc_previous.pub.pem").write_bytes(previous.public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo))
 
     # Another key of the same size: the repository's RS256 fixture key.
     other = serialization.load_pem_private_key((KEYS / "rsa2048.pem").read_bytes(), None)
@@ -226,6 +236,25 @@ def main():
     big = rsa.generate_private_key(public_exponent=65537, key_size=3072).public_key()
     before_rsa["encrypted_key_3072_bits"] = compact(header, jwt_bytes, big)
 
+    # Against the token size cap (8192 characters by default), jwcrypto's JWEs of a padded
+    # JWS: one of 7.9 KB (7,900 to 7,907 characters), which must pass, and one just over the
+    # cap, refused before anything is decoded.
+    def sized(target: int) -> str:
+        def of(padding: int) -> str:
+            token = jwe.JWE(inner_jws(padding).encode(), protected=json_encode(header))
+            token.add_recipient(jwk_public)
+            return token.serialize(compact=True)
+        base = len(of(1))
+        # Each byte of claims is 4/3 of a byte of JWS, which is 4/3 of a character of JWE.
+        padding = max(1, (target - base) * 9 // 16 - 8)
+        while len(of(padding)) < target:
+            padding += 1
+        return of(padding)
+
+    size_cap = {"jwe_7_9_kb": sized(7900), "jwe_over_8_kib": sized(8193)}
+    assert 7900 <= len(size_cap["jwe_7_9_kb"]) < 7908
+    assert 8193 <= len(size_cap["jwe_over_8_kib"]) < 8201
+
     # RFC 7516 Appendix A.1 (its compact serialization, and its key as a JWK).
     a1 = json.loads((HERE / "rfc7516_a1.json").read_text())
     a1_key = jwk.JWK(**a1["jwk"]).get_op_key("decrypt")
@@ -241,6 +270,7 @@ def main():
         "valid": valid,
         "undecryptable": undecryptable,
         "refused_before_rsa": before_rsa,
+        "size_cap": size_cap,
         "rfc7516_a1_cek": b64(a1_cek),
     }
     (HERE / "fixtures.json").write_text(json.dumps(out, indent=2) + "\n")
