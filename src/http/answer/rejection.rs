@@ -10,6 +10,7 @@ use http::{HeaderMap, HeaderName, HeaderValue, Response, StatusCode, header};
 use crate::dpop::DpopError;
 use crate::http::answer::challenge::Challenge;
 use crate::http::credentials::authorization::RequestErrorKind;
+use crate::mtls::MtlsError;
 use crate::token::TokenErrorKind;
 
 /// Why a request was turned away, and the RFC 6750 answer to it.
@@ -127,6 +128,9 @@ pub enum RejectionKind {
     /// `invalid_dpop_proof`, `invalid_token` or `use_dpop_nonce`, 400 for a missing or
     /// repeated `DPoP` header, 503 when the replay store cannot answer (feature `jwks`).
     Dpop(DpopError),
+    /// The token's binding to a client certificate (RFC 8705 §3) did not hold, or the
+    /// certificate could not be read: 401 `invalid_token` ([`crate::mtls`]).
+    Mtls(MtlsError),
 }
 
 /// The answer to one kind of rejection: a row of the table in [`Answer::of`].
@@ -225,6 +229,13 @@ impl Answer {
                     error.description(),
                 )
             }
+            K::Mtls(error) => row(
+                StatusCode::UNAUTHORIZED,
+                Some("invalid_token"),
+                16,
+                error.reason(),
+                error.description(),
+            ),
         }
     }
 

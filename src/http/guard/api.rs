@@ -24,6 +24,7 @@ use crate::http::credentials::sources::TokenSources;
 #[cfg(feature = "jwks")]
 use crate::http::dpop::DpopGuard;
 use crate::http::metadata::ResourceMetadata;
+use crate::http::mtls::{MtlsGuard, MtlsGuardSettings};
 use crate::http::scope::Required;
 use crate::token::{GuardId, TokenValidator};
 
@@ -47,6 +48,8 @@ pub(crate) struct Api<R> {
     pub(crate) dpop: Option<DpopGuard>,
     /// RFC 9728's metadata, when published.
     pub(crate) metadata: Option<ResourceMetadata>,
+    /// Certificate-bound tokens (RFC 8705 §3): the binding's check, when the API takes them.
+    pub(crate) mtls: Option<MtlsGuard>,
     /// Its id, challenge and hook.
     pub(crate) responder: Arc<Responder<R>>,
 }
@@ -98,6 +101,8 @@ pub(crate) struct HttpSettings {
     pub(crate) resource_metadata: bool,
     /// Whether `on_rejection` set a hook of the user's.
     pub(crate) custom_rejection: bool,
+    /// Certificate-bound tokens (RFC 8705 §3): mode and certificate source.
+    pub(crate) mtls: MtlsGuardSettings,
 }
 
 /// Tells one built guard from every other of the process.
@@ -165,6 +170,7 @@ impl<R> Api<R> {
                 "token_sources_only() leaves Authorization unread, and DPoP requests come as Authorization: DPoP: drop one of the two",
             ));
         }
+        let mtls = MtlsGuard::from_settings(api, &settings.mtls)?;
         let metadata = if settings.resource_metadata {
             Some(ResourceMetadata::new(&MetadataFields {
                 resource: api.identifier(),
@@ -174,6 +180,7 @@ impl<R> Api<R> {
                 query_tokens: settings.allow_query_token,
                 dpop_algs: dpop_algs.as_deref().map(|algs| algs.split(' ').collect()),
                 dpop_required: !schemes.bearer,
+                certificate_bound: mtls.is_some(),
             })?)
         } else {
             None
@@ -198,6 +205,7 @@ impl<R> Api<R> {
             #[cfg(feature = "jwks")]
             dpop,
             metadata,
+            mtls,
             responder: Responder::new(id, challenge, on_rejection, settings.custom_rejection),
         })
     }
