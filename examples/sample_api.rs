@@ -50,12 +50,26 @@
 //! API decrypts and verifies. The sample fails at startup without the variable, with a key
 //! that does not match the registration's `pem`, and with the variable set for a registration
 //! without `token_encryption`.
+//! Certificate-bound tokens (RFC 8705 §3), for a registration whose `proof_of_possession` is
+//! `{"mechanism": "mtls", …}`: the sample has no TLS of its own, so it runs behind a
+//! TLS-terminating proxy that asks clients for certificates and passes each one on in a
+//! header, in RFC 9440 form (`Client-Cert: :<base64 DER>:`).
+//!
+//! - `CLIENT_CERT_HEADER` (`Client-Cert`): the name of that header. Without it no header is
+//!   trusted. Set it only behind a proxy that removes the header from every client request:
+//!   otherwise any client can name any certificate.
+//!
+//! The sample fails at startup, naming `CLIENT_CERT_HEADER`, for a registration with `mtls`
+//! and no `CLIENT_CERT_HEADER` (it could never see a certificate, so it would refuse every
+//! certificate-bound token), and for `CLIENT_CERT_HEADER` on an API that takes no
+//! certificate-bound tokens.
 
 use std::time::Duration;
 
 use axum::{Json, Router, routing::get};
 use bearer_guard::dpop::{DpopMode, NonceMode, NonceSettings, RedisReplayStore};
 use bearer_guard::issuer::TokenIssuer;
+use bearer_guard::mtls::{CertificateSource, MtlsMode};
 use bearer_guard::registration::SigningSecret;
 use bearer_guard::{Algorithm, BearerGuardLayer, ConfigError, ResourceServer, VerifiedToken};
 use serde_json::{Value, json};
@@ -115,6 +129,9 @@ pub(crate) struct Fleet {
     /// The API's private key for encrypted tokens (`TOKEN_DECRYPTION_KEY`'s file), which
     /// every instance of an API with `token_encryption` holds.
     pub(crate) decryption_key: Option<Vec<u8>>,
+    /// The header the TLS-terminating proxy in front of every instance sets to the client
+    /// certificate (`CLIENT_CERT_HEADER`), for certificate-bound tokens.
+    pub(crate) client_cert_header: Option<String>,
 }
 
 /// [`app_at`], as one instance of a `fleet`.
@@ -154,6 +171,9 @@ pub(crate) fn app_in_fleet(
     }
     if publish_metadata {
         builder = builder.resource_metadata();
+    }
+    if let Some(header) = fleet.client_cert_header {
+        builder = builder.client_certificate_from(CertificateSource::header(header));
     }
     let guard = builder.build()?;
     let read_messages = guard.require_all(["read:messages"])?;
@@ -285,6 +305,25 @@ pub(crate) fn decryption_key(
     }
 }
 
+/// `CLIENT_CERT_HEADER` (read with `var`) for an API whose certificate-bound tokens are
+/// `mtls`: the header's name, required exactly when the API takes such tokens. The error
+/// says what to set.
+pub(crate) fn client_cert_header(
+    mtls: MtlsMode,
+    var: impl Fn(&str) -> Option<String>,
+) -> Result<Option<String>, String> {
+    match (var("CLIENT_CERT_HEADER"), mtls) {
+        (None, MtlsMode::Disabled) => Ok(None),
+        (Some(_), MtlsMode::Disabled) => Err(
+            "CLIENT_CERT_HEADER is set, and this API takes no certificate-bound tokens: register it with \"proof_of_possession\": {\"mechanism\": \"mtls\"} in RESOURCE_SERVER_JSON, or unset CLIENT_CERT_HEADER".to_owned(),
+        ),
+        (None, _) => Err(
+            "the registration's proof_of_possession asks for certificate-bound tokens (mtls), and this sample has no TLS of its own: run it behind a TLS-terminating proxy that sets the client certificate in an RFC 9440 header (Client-Cert: :<base64 DER>:) and strips that header from client requests, and set CLIENT_CERT_HEADER to the header's name".to_owned(),
+        ),
+        (Some(name), _) => Ok(Some(name)),
+    }
+}
+
 const PROGRAM: &str = "sample_api";
 
 fn fail(message: impl std::fmt::Display) -> ! {
@@ -322,6 +361,8 @@ async fn main() {
     let takes_dpop = api.dpop_mode() != DpopMode::Disabled;
     let (redis_url, nonces) =
         fleet_settings(takes_dpop, |name| std::env::var(name).ok()).unwrap_or_else(|err| fail(err));
+    let client_cert_header = client_cert_header(api.mtls_mode(), |name| std::env::var(name).ok())
+        .unwrap_or_else(|err| fail(err));
     let replay_store = match redis_url {
         Some(url) => Some(
             RedisReplayStore::connect(&url)
@@ -337,6 +378,9 @@ async fn main() {
         nonces
             .as_ref()
             .map(|_| "server nonces required (DPOP_NONCE)"),
+        client_cert_header
+            .as_ref()
+            .map(|_| "client certificates read from the proxy's header (CLIENT_CERT_HEADER)"),
     ];
     let decryption_key =
         decryption_key(&api, |name| std::env::var(name).ok()).unwrap_or_else(|err| fail(err));
@@ -344,6 +388,7 @@ async fn main() {
         replay_store,
         nonces,
         decryption_key,
+        client_cert_header,
     };
     let router = app_in_fleet(api, issuer.clone(), jwks_uri, external_url, fleet)
         .unwrap_or_else(|err| fail(err));

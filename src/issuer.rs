@@ -716,6 +716,47 @@ impl AccessTokenBuilder<'_> {
         self
     }
 
+    /// Binds the token to a client certificate (RFC 8705 §3): `cnf["x5t#S256"]` is the
+    /// certificate's SHA-256 thumbprint, added to a `cnf` given before with
+    /// [`claim`](Self::claim) (a DPoP `jkt`, say), so that a token can be bound both ways.
+    /// A guard that takes certificate-bound tokens lets it through only with that
+    /// certificate ([`mtls`](crate::mtls)).
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// # use bearer_guard::{BearerGuardLayer, ResourceServer};
+    /// # use bearer_guard::issuer::TokenIssuer;
+    /// use bearer_guard::mtls::ClientCertificate;
+    ///
+    /// # let api = ResourceServer::new("https://my-api-urn", "FF1prn9UxZotnFEfPVwEJhqqyRmwdSu5");
+    /// # let tokens = TokenIssuer::new(&api, "https://my-tenant.example.com/")?;
+    /// let certificate = ClientCertificate::from_der(vec![0x30, 0x03, 0x02, 0x01, 0x01]);
+    /// let token = tokens
+    ///     .client_token("my-client")
+    ///     .claim("cnf", serde_json::json!({ "jkt": "0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4I" }))
+    ///     .bound_to_certificate(&certificate)
+    ///     .sign()?;
+    /// let verified = BearerGuardLayer::builder(api).build_validator()?.validate(&token)?;
+    /// assert_eq!(verified.certificate_thumbprint(), Some(certificate.thumbprint()));
+    /// assert_eq!(verified.confirmation_thumbprint(), Some("0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4I"));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn bound_to_certificate(mut self, certificate: &crate::mtls::ClientCertificate) -> Self {
+        let x5t = Value::from(certificate.thumbprint());
+        match self.extra.get_mut("cnf") {
+            Some(Value::Object(cnf)) => {
+                cnf.insert("x5t#S256".into(), x5t);
+            }
+            _ => {
+                let mut cnf = Map::new();
+                cnf.insert("x5t#S256".into(), x5t);
+                self.extra.insert("cnf".into(), Value::Object(cnf));
+            }
+        }
+        self
+    }
+
     /// Sets the header's `typ` to `at+jwt`, as RFC 9068 access tokens have it.
     ///
     /// # Example

@@ -62,6 +62,8 @@
 //! - [`cache`]: the verified-token cache's settings and status;
 //! - `jwks` (feature `jwks`): the key cache, its settings, status and fetchers;
 //! - [`dpop`]: DPoP (RFC 9449) proofs, replay stores and thumbprints;
+//! - [`mtls`]: certificate-bound tokens (RFC 8705 §3): client certificates and where they
+//!   come from;
 //! - `issuer` (feature `issuer`): minting tokens for tests and local authorization servers;
 //! - [`recipes`]: worked examples.
 //!
@@ -99,6 +101,7 @@ mod http;
 #[cfg(feature = "issuer")]
 pub mod issuer;
 mod keys;
+pub mod mtls;
 #[cfg(test)]
 mod test_support;
 mod token;

@@ -15,7 +15,10 @@
 //! - `POST /oauth/token`: the client-credentials grant, JSON or form body; HS256 APIs' tokens
 //!   signed with their secret, RS256, RS512 and PS256 APIs' with the tenant's current RSA key;
 //!   DPoP-bound (`token_type: "DPoP"`, `cnf.jkt`) when the API has a `proof_of_possession`
-//!   and the request a `DPoP` proof (RFC 9449 §5);
+//!   and the request a `DPoP` proof (RFC 9449 §5); certificate-bound (`cnf["x5t#S256"]`, RFC
+//!   8705 §3) when the API's `proof_of_possession` is `mtls` and the request has a client
+//!   certificate in the header named by `CLIENT_CERT_HEADER` (RFC 9440 form, as a
+//!   TLS-terminating proxy sets it; unset by default, and then no header is trusted);
 //! - `GET /.well-known/openid-configuration` and `GET /.well-known/jwks.json`, public.
 //!
 //! The `/api/v2` endpoints need a bearer token for the audience `<base URL>/api/v2/` with the
@@ -66,7 +69,23 @@ impl fmt::Debug for AuthorizationServer {
 
 /// The server for `base_url` (`http://host:port`, no trailing slash), with a fresh
 /// management secret.
+#[cfg_attr(not(test), allow(dead_code))]
 pub(crate) fn app(base_url: &str) -> Result<AuthorizationServer, Box<dyn Error>> {
+    app_with(base_url, None)
+}
+
+/// [`app`], its token endpoint reading client certificates from the header
+/// `client_cert_header` (`CLIENT_CERT_HEADER`), for `mtls` APIs.
+pub(crate) fn app_with(
+    base_url: &str,
+    client_cert_header: Option<&str>,
+) -> Result<AuthorizationServer, Box<dyn Error>> {
+    let client_cert_header = client_cert_header
+        .map(|name| {
+            axum::http::HeaderName::try_from(name)
+                .map_err(|_| format!("CLIENT_CERT_HEADER {name:?} is not a valid header name"))
+        })
+        .transpose()?;
     let issuer = format!("{base_url}/");
     let audience = format!("{base_url}/api/v2/");
     let secret = random::signing_secret()?;
@@ -86,7 +105,7 @@ pub(crate) fn app(base_url: &str) -> Result<AuthorizationServer, Box<dyn Error>>
         .sign()?;
     let tenant = Arc::new(Mutex::new(tenant));
     let router = management::router(guard)?
-        .merge(token_endpoint::router(&issuer)?)
+        .merge(token_endpoint::router(&issuer, client_cert_header)?)
         .merge(discovery::router())
         .with_state(tenant);
     Ok(AuthorizationServer {
@@ -112,7 +131,9 @@ const PROGRAM: &str = "authorization_server";
 #[tokio::main]
 async fn main() {
     let (listener, base_url) = serve::listen(PROGRAM, 4000).await;
-    let server = app(&base_url).unwrap_or_else(|err| serve::fail(PROGRAM, err));
+    let client_cert_header = std::env::var("CLIENT_CERT_HEADER").ok();
+    let server = app_with(&base_url, client_cert_header.as_deref())
+        .unwrap_or_else(|err| serve::fail(PROGRAM, err));
     eprintln!("{PROGRAM}: listening on {base_url}");
     print!("{}", server.startup_lines());
     serve::serve(PROGRAM, listener, server.router).await;

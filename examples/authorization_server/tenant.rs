@@ -3,6 +3,7 @@
 
 use bearer_guard::dpop::DpopError;
 use bearer_guard::issuer::{SigningKeyError, TokenEncryptionKey, TokenIssuer};
+use bearer_guard::mtls::ClientCertificate;
 use bearer_guard::registration::TokenDialect;
 use bearer_guard::{Algorithm, ConfigError, ResourceServer};
 use serde::{Deserialize, Deserializer, Serialize};
@@ -74,7 +75,9 @@ struct EncryptionKey {
 
 /// A resource server's `proof_of_possession`, as the Management API has it: the
 /// sender-constraining mechanism of its tokens, and whether a token request must use it.
-/// Auth0 offers `mtls` and `dpop`; this server has no TLS, so `dpop` only.
+/// Auth0 offers `mtls` and `dpop`, and so does this server: it has no TLS of its own, so an
+/// `mtls` API's tokens are bound to the client certificate a TLS-terminating proxy passes on
+/// in the header named by `CLIENT_CERT_HEADER` (RFC 9440).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub(crate) struct ProofOfPossession {
     mechanism: &'static str,
@@ -190,6 +193,9 @@ pub(crate) enum TokenRefusal {
     DpopProofRequired,
     /// The request's DPoP proof failed a check of RFC 9449 §4.3.
     InvalidDpopProof(DpopError),
+    /// The API's `proof_of_possession` requires mTLS, and the request came with no client
+    /// certificate (none in the trusted header, or no header configured).
+    ClientCertificateRequired,
     /// The OS gave no randomness, or the token could not be signed.
     ServerError,
 }
@@ -206,6 +212,10 @@ pub(crate) struct IssuedToken {
 /// What a token request's `DPoP` header gave: `None` without one, else the verifier's
 /// verdict, the thumbprint of the proof's key when it passed.
 pub(crate) type DpopVerdict<'a> = Option<Result<&'a str, DpopError>>;
+
+/// The client certificate a token request came with (from the trusted proxy's header), if
+/// any.
+pub(crate) type ClientCertificateSeen<'a> = Option<&'a ClientCertificate>;
 
 /// A registered API.
 struct Api {
@@ -489,6 +499,10 @@ impl Tenant {
     /// `proof_of_possession` and the request a valid proof; an API that requires it refuses
     /// a request without one. As on Auth0, an API without `proof_of_possession` gets Bearer
     /// tokens whatever the request sends, so its proof is not looked at.
+    ///
+    /// For an API whose `proof_of_possession` is `mtls`, the token is certificate-bound
+    /// (`cnf["x5t#S256"]`, RFC 8705 §3.1) to the request's client `certificate`; an API that
+    /// requires it refuses a request without one. Its `token_type` stays `Bearer` (§3).
     pub(crate) fn issue_token(
         &self,
         client_id: &str,
@@ -496,6 +510,7 @@ impl Tenant {
         audience: &str,
         scope: Option<&str>,
         dpop: DpopVerdict<'_>,
+        certificate: ClientCertificateSeen<'_>,
     ) -> Result<IssuedToken, TokenRefusal> {
         let client = self
             .clients
@@ -536,7 +551,17 @@ impl Tenant {
             }
             None => granted,
         };
-        let jkt = match (api.record.proof_of_possession, dpop) {
+        let pop = api.record.proof_of_possession;
+        let mtls = pop.filter(|pop| pop.mechanism == "mtls");
+        let certificate = match (mtls, certificate) {
+            (None, _) => None,
+            (Some(_), Some(certificate)) => Some(certificate),
+            (Some(pop), None) if pop.required => {
+                return Err(TokenRefusal::ClientCertificateRequired);
+            }
+            (Some(_), None) => None,
+        };
+        let jkt = match (pop.filter(|pop| pop.mechanism == "dpop"), dpop) {
             (None, _) => None,
             (Some(_), Some(Ok(jkt))) => Some(jkt),
             (Some(_), Some(Err(err))) => return Err(TokenRefusal::InvalidDpopProof(err)),
@@ -557,6 +582,9 @@ impl Tenant {
         }
         if let Some(jkt) = jkt {
             token = token.claim("cnf", json!({ "jkt": jkt }));
+        }
+        if let Some(certificate) = certificate {
+            token = token.bound_to_certificate(certificate);
         }
         let mut access_token = token.sign().map_err(|_| TokenRefusal::ServerError)?;
         // An API with `token_encryption` gets the signed token encrypted to its key.
@@ -678,10 +706,10 @@ fn check_scopes(scopes: Vec<Scope>) -> Result<Vec<Scope>, ApiError> {
     Ok(scopes)
 }
 
-/// `proof_of_possession`: `{"mechanism": "dpop", "required": true|false}`, both members
-/// required as in Auth0's schema; `null` is none.
+/// `proof_of_possession`: `{"mechanism": "dpop" | "mtls", "required": true|false}`, both
+/// members required as in Auth0's schema; `null` is none.
 fn check_proof_of_possession(value: Option<Value>) -> Result<Option<ProofOfPossession>, ApiError> {
-    const SHAPE: &str = r#"{"mechanism": "dpop", "required": true|false}"#;
+    const SHAPE: &str = r#"{"mechanism": "dpop" | "mtls", "required": true|false}"#;
     let Some(value) = value.filter(|value| !value.is_null()) else {
         return Ok(None);
     };
@@ -698,26 +726,22 @@ fn check_proof_of_possession(value: Option<Value>) -> Result<Option<ProofOfPosse
             "proof_of_possession has no member {unknown:?}: it is {SHAPE}"
         )));
     }
-    match members.get("mechanism").and_then(Value::as_str) {
-        Some("dpop") => {}
-        Some("mtls") => {
-            return Err(ApiError::bad_request(format!(
-                "proof_of_possession.mechanism \"mtls\" is not offered here (this server has no TLS): use {SHAPE}"
-            )));
-        }
+    let mechanism = match members.get("mechanism").and_then(Value::as_str) {
+        Some("dpop") => "dpop",
+        Some("mtls") => "mtls",
         _ => {
             return Err(ApiError::bad_request(format!(
-                "proof_of_possession.mechanism must be \"dpop\": {SHAPE}"
+                "proof_of_possession.mechanism must be \"dpop\" or \"mtls\": {SHAPE}"
             )));
         }
-    }
+    };
     let Some(required) = members.get("required").and_then(Value::as_bool) else {
         return Err(ApiError::bad_request(format!(
             "proof_of_possession.required must be true or false: {SHAPE}"
         )));
     };
     Ok(Some(ProofOfPossession {
-        mechanism: "dpop",
+        mechanism,
         required,
     }))
 }

@@ -1,12 +1,13 @@
 //! `POST /oauth/token`: the client-credentials grant (RFC 6749 §4.4), with errors as §5.2 says,
-//! and DPoP-bound tokens for a request with a `DPoP` proof (RFC 9449 §5).
+//! and DPoP-bound tokens for a request with a `DPoP` proof (RFC 9449 §5), certificate-bound
+//! ones (RFC 8705 §3) for a request whose client certificate a trusted proxy passes on.
 
 use std::sync::Arc;
 use std::time::SystemTime;
 
 use axum::extract::{FromRequest, Request, State};
 use axum::http::header::{AUTHORIZATION, CACHE_CONTROL, CONTENT_TYPE, PRAGMA, WWW_AUTHENTICATE};
-use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::{Form, Json, Router};
@@ -16,6 +17,7 @@ use bearer_guard::ConfigError;
 use bearer_guard::dpop::{
     DpopError, DpopProof, DpopRequest, DpopSettings, DpopVerifier, MemoryReplayStore,
 };
+use bearer_guard::mtls::ClientCertificate;
 use serde::Deserialize;
 use serde_json::json;
 
@@ -36,14 +38,22 @@ struct DpopCheck {
     verifier: DpopVerifier,
     /// Each proof's `jti` is accepted once within its window (RFC 9449 §11.1).
     replays: MemoryReplayStore,
+    /// The header a TLS-terminating proxy sets to the client certificate (RFC 9440), for
+    /// `mtls` APIs; none by default, and then no header is trusted.
+    client_cert_header: Option<HeaderName>,
 }
 
-/// The token endpoint's route, at `{issuer}oauth/token`.
-pub(crate) fn router(issuer: &str) -> Result<Router<SharedTenant>, ConfigError> {
+/// The token endpoint's route, at `{issuer}oauth/token`, reading client certificates from
+/// `client_cert_header` when set.
+pub(crate) fn router(
+    issuer: &str,
+    client_cert_header: Option<HeaderName>,
+) -> Result<Router<SharedTenant>, ConfigError> {
     let dpop = Arc::new(DpopCheck {
         url: format!("{issuer}oauth/token"),
         verifier: DpopVerifier::new(dpop_settings())?,
         replays: MemoryReplayStore::new(),
+        client_cert_header,
     });
     Ok(Router::new().route(
         "/oauth/token",
@@ -159,6 +169,9 @@ impl From<TokenRefusal> for OAuthError {
                 "This API requires DPoP-bound tokens: send a DPoP proof with the token request",
             ),
             TokenRefusal::InvalidDpopProof(err) => Self::invalid_dpop_proof(&err),
+            TokenRefusal::ClientCertificateRequired => Self::invalid_request(
+                "This API requires certificate-bound tokens: send the token request with a client certificate, through the TLS-terminating proxy that passes it on in the header named by CLIENT_CERT_HEADER",
+            ),
             TokenRefusal::ServerError => Self::new(
                 StatusCode::INTERNAL_SERVER_ERROR,
                 "server_error",
@@ -195,6 +208,7 @@ async fn issue(
         let request = DpopRequest::new("POST", &dpop.url, SystemTime::now());
         dpop.verifier.verify(&proofs, &request)
     });
+    let certificate = client_certificate(request.headers(), dpop.client_cert_header.as_ref())?;
     let params = read_params(request).await?;
     match params.grant_type.as_deref() {
         Some("client_credentials") => {}
@@ -237,6 +251,7 @@ async fn issue(
         &audience,
         params.scope.as_deref(),
         verdict,
+        certificate.as_ref(),
     )?;
     if issued.dpop_bound
         && let Some(Ok(proof)) = &proof
@@ -254,6 +269,33 @@ async fn issue(
         "scope": issued.scope,
     });
     Ok((no_store(), Json(body)).into_response())
+}
+
+/// The client certificate in the trusted `header` (RFC 9440: `:<base64 DER>:`), if one is
+/// configured and the request has it; a malformed or repeated one is `invalid_request`.
+fn client_certificate(
+    headers: &HeaderMap,
+    header: Option<&HeaderName>,
+) -> Result<Option<ClientCertificate>, OAuthError> {
+    let Some(header) = header else {
+        return Ok(None);
+    };
+    let mut values = headers.get_all(header).iter();
+    let Some(value) = values.next() else {
+        return Ok(None);
+    };
+    if values.next().is_some() {
+        return Err(OAuthError::invalid_request(
+            "the client certificate header came more than once",
+        ));
+    }
+    ClientCertificate::from_rfc9440(value.as_bytes())
+        .map(Some)
+        .map_err(|_| {
+            OAuthError::invalid_request(
+                "the client certificate header is not an RFC 9440 byte sequence (:<base64 DER>:)",
+            )
+        })
 }
 
 /// The body's parameters, as JSON or as a form.

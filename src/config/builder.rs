@@ -20,6 +20,7 @@ use crate::http::metadata::ResourceMetadata;
 #[cfg(feature = "jwks")]
 use crate::keys::{Algorithm, Fetcher, JwksFetcher, KeyCacheSettings};
 use crate::keys::{KeySettings, KeySource, SigningSecret};
+use crate::mtls::{CertificateSource, MtlsMode};
 use crate::token::IssuerKeys;
 #[cfg(feature = "jwks")]
 use crate::token::PrivateKeyBytes;
@@ -64,6 +65,8 @@ use crate::token::{
 /// | `dpop_nonces` (feature `jwks`) | none: no server nonces (`NonceMode::Off`) |
 /// | `external_url` (feature `jwks`) | the origin of the resource server's identifier |
 /// | `token_decryption_key`, `previous_token_decryption_key` (feature `jwks`) | none: needed, and only allowed, when the registration has `token_encryption` |
+/// | [`mtls`](BearerGuardBuilder::mtls) | the registration's `proof_of_possession`, else `Disabled` (a certificate-bound token is refused) |
+/// | [`client_certificate_from`](BearerGuardBuilder::client_certificate_from) | none: required when certificate-bound tokens are taken, refused otherwise |
 ///
 /// # Example
 ///
@@ -887,6 +890,73 @@ impl<R> BearerGuardBuilder<R> {
             .decryption
             .previous
             .push((kid.into(), private_key_bytes(private_key)));
+        self
+    }
+}
+
+/// Certificate-bound tokens (RFC 8705 §3): the mode, and where client certificates come from.
+impl<R> BearerGuardBuilder<R> {
+    /// Certificate-bound tokens (RFC 8705 §3): `Disabled`, `Allowed` (a token with
+    /// `cnf["x5t#S256"]` passes with its certificate, an unbound one as before) or
+    /// `Required` (every token certificate-bound). Defaults to what the registration's
+    /// `proof_of_possession` says ([`ResourceServer::mtls_mode`]), `Disabled` when it says
+    /// nothing; under `Disabled` a certificate-bound token is refused, as nothing could check
+    /// it. Taking them needs [`client_certificate_from`](Self::client_certificate_from); the
+    /// [`mtls`](crate::mtls) module says how this goes with DPoP.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use bearer_guard::{BearerGuardLayer, ConfigError, ResourceServer};
+    /// use bearer_guard::mtls::{CertificateSource, MtlsMode};
+    ///
+    /// let api = ResourceServer::new("https://api.example.com", "FF1prn9UxZotnFEfPVwEJhqqyRmwdSu5");
+    /// let guard = BearerGuardLayer::builder(api.clone())
+    ///     .mtls(MtlsMode::Required)
+    ///     .client_certificate_from(CertificateSource::extension())
+    ///     .build()?;
+    ///
+    /// // Taking certificate-bound tokens without saying where certificates come from fails here.
+    /// let err = BearerGuardLayer::builder(api).mtls(MtlsMode::Allowed).build().unwrap_err();
+    /// assert_eq!(err, ConfigError::MtlsWithoutCertificateSource);
+    /// # Ok::<(), ConfigError>(())
+    /// ```
+    pub fn mtls(mut self, mode: MtlsMode) -> Self {
+        self.settings.http.mtls.mode = Some(mode);
+        self
+    }
+
+    /// Where the client certificate of a request comes from, for certificate-bound tokens:
+    /// the TLS acceptor's [`ClientCertificate`](crate::mtls::ClientCertificate) in the
+    /// request extensions, a header a trusted proxy sets (RFC 9440), or a function; see
+    /// [`CertificateSource`]. No header is ever trusted unless named here. Defaults to none;
+    /// set for an API that takes no certificate-bound tokens, it is
+    /// [`ConfigError::CertificateSourceWithoutMtls`] (but [`mtls`](Self::mtls)
+    /// `(MtlsMode::Disabled)` switches mTLS off with its source).
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use bearer_guard::{BearerGuardLayer, ConfigError, ResourceServer};
+    /// use bearer_guard::mtls::CertificateSource;
+    ///
+    /// let api = ResourceServer::from_json(r#"{"identifier": "https://api.example.com",
+    ///     "signing_alg": "HS256", "signing_secret": "FF1prn9UxZotnFEfPVwEJhqqyRmwdSu5",
+    ///     "proof_of_possession": {"mechanism": "mtls", "required": false}}"#)?;
+    /// // Behind a proxy that terminates TLS, sets Client-Cert and strips it from requests:
+    /// let guard = BearerGuardLayer::builder(api.clone())
+    ///     .client_certificate_from(CertificateSource::header("Client-Cert"))
+    ///     .build()?;
+    ///
+    /// let err = BearerGuardLayer::builder(api)
+    ///     .client_certificate_from(CertificateSource::header("client cert"))
+    ///     .build()
+    ///     .unwrap_err();
+    /// assert!(matches!(err, ConfigError::InvalidCertificateHeader { .. }), "{err}");
+    /// # Ok::<(), ConfigError>(())
+    /// ```
+    pub fn client_certificate_from(mut self, source: CertificateSource) -> Self {
+        self.settings.http.mtls.source = Some(source);
         self
     }
 }

@@ -448,6 +448,28 @@ pub enum ConfigError {
         "the resource server's tokens are encrypted (token_encryption); decrypting them needs bearer-guard's `jwks` feature"
     )]
     TokenEncryptionNeedsJwksFeature,
+    // Certificate-bound tokens (RFC 8705 §3).
+    /// The API takes certificate-bound tokens (the registration's `proof_of_possession`
+    /// `mtls`, or the builder's `mtls`), and nothing says where client certificates come
+    /// from.
+    #[error(
+        "this API takes certificate-bound tokens (proof_of_possession mtls, or mtls(MtlsMode::Allowed/Required)), and no client certificate source is set: call client_certificate_from(CertificateSource::extension()) when your TLS acceptor inserts a ClientCertificate, CertificateSource::header(\"client-cert\") behind a TLS-terminating proxy that sets it (RFC 9440) and strips it from client requests, or CertificateSource::from_fn"
+    )]
+    MtlsWithoutCertificateSource,
+    /// A client certificate source is set, but the API takes no certificate-bound tokens, the
+    /// one thing it is for.
+    #[error(
+        "client_certificate_from names where client certificates come from, but this API takes no certificate-bound tokens: call mtls(MtlsMode::Allowed) (or Required), or register proof_of_possession {{\"mechanism\": \"mtls\"}}, or drop client_certificate_from"
+    )]
+    CertificateSourceWithoutMtls,
+    /// The header named by `CertificateSource::header` cannot carry client certificates.
+    #[error("the client certificate header {name:?}: {problem}")]
+    InvalidCertificateHeader {
+        /// The name as configured.
+        name: String,
+        /// What is wrong with it.
+        problem: &'static str,
+    },
 }
 
 /// `, file F`, naming the file a JSON error came from.

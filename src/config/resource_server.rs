@@ -7,6 +7,7 @@ use serde::Deserialize;
 use crate::config::{AuthorizationServerSettings, ConfigError, TokenDialect, TokenEncryption};
 use crate::dpop::DpopMode;
 use crate::keys::{Algorithm, SigningSecret};
+use crate::mtls::MtlsMode;
 
 /// An API registered with the authorization server: its identifier (the tokens' audience),
 /// signing algorithm and secret, the scopes it declares and the lifetime of its tokens.
@@ -79,6 +80,21 @@ struct ProofOfPossession {
     mechanism: Option<String>,
     #[serde(default)]
     required: bool,
+    /// Auth0's `required_for`: `all_clients` or `public_clients`. A resource server cannot
+    /// tell a public client's token from another's, so `public_clients` leaves binding
+    /// optional here ([`ProofOfPossession::mode_of`]).
+    #[serde(default)]
+    required_for: Option<String>,
+}
+
+impl ProofOfPossession {
+    /// Whether this mechanism is `mechanism`, and if so, whether every token must be bound
+    /// by it: `Some(true)` when `required` is true for all clients (`required_for` absent or
+    /// anything but `public_clients`).
+    fn mode_of(&self, mechanism: &str) -> Option<bool> {
+        (self.mechanism.as_deref() == Some(mechanism))
+            .then(|| self.required && self.required_for.as_deref() != Some("public_clients"))
+    }
 }
 
 /// One scope that a resource server declares.
@@ -420,13 +436,57 @@ impl ResourceServer {
     /// assert_eq!(silent.dpop_mode(), DpopMode::Disabled);
     /// # Ok::<(), bearer_guard::ConfigError>(())
     /// ```
+    ///
+    /// `required_for: "public_clients"` (Auth0's) reads as `Allowed`: a resource server cannot
+    /// tell a public client's token from a confidential one's (see [`mtls`](crate::mtls)).
     #[must_use]
     pub fn dpop_mode(&self) -> DpopMode {
         match &self.proof_of_possession {
             None => DpopMode::Disabled,
             Some(pop) if pop.mechanism.as_deref() != Some("dpop") => DpopMode::Disabled,
+            Some(pop) if pop.mode_of("dpop") == Some(false) => DpopMode::Allowed,
             Some(pop) if pop.required => DpopMode::Required,
             Some(_) => DpopMode::Allowed,
+        }
+    }
+
+    /// Whether the API takes certificate-bound tokens (RFC 8705 §3), from the registration's
+    /// `proof_of_possession: {"mechanism": "mtls", "required": …}`:
+    /// [`Required`](MtlsMode::Required) when `required` is `true` (for all clients),
+    /// [`Allowed`](MtlsMode::Allowed) when it is `false` or `required_for` is
+    /// `public_clients` (which a resource server cannot tell apart: see [`mtls`](crate::mtls)),
+    /// and [`Disabled`](MtlsMode::Disabled) when the registration has no
+    /// `proof_of_possession` or names another mechanism. The builder's
+    /// [`mtls`](crate::BearerGuardBuilder::mtls) overrides it; either way the builder must say
+    /// where client certificates come from
+    /// ([`client_certificate_from`](crate::BearerGuardBuilder::client_certificate_from)).
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use bearer_guard::ResourceServer;
+    /// use bearer_guard::mtls::MtlsMode;
+    ///
+    /// let api = ResourceServer::from_json(r#"{
+    ///     "identifier": "https://my-api-urn", "signing_alg": "RS256",
+    ///     "proof_of_possession": { "mechanism": "mtls", "required": true }
+    /// }"#)?;
+    /// assert_eq!(api.mtls_mode(), MtlsMode::Required);
+    ///
+    /// let silent = ResourceServer::new("https://my-api-urn", "FF1prn9UxZotnFEfPVwEJhqqyRmwdSu5");
+    /// assert_eq!(silent.mtls_mode(), MtlsMode::Disabled);
+    /// # Ok::<(), bearer_guard::ConfigError>(())
+    /// ```
+    #[must_use]
+    pub fn mtls_mode(&self) -> MtlsMode {
+        match self
+            .proof_of_possession
+            .as_ref()
+            .and_then(|pop| pop.mode_of("mtls"))
+        {
+            None => MtlsMode::Disabled,
+            Some(true) => MtlsMode::Required,
+            Some(false) => MtlsMode::Allowed,
         }
     }
 
@@ -644,6 +704,61 @@ mod tests {
             ResourceServer::new("https://my-api-urn", "FF1prn9UxZotnFEfPVwEJhqqyRmwdSu5")
                 .dpop_mode(),
             DpopMode::Disabled
+        );
+    }
+
+    #[test]
+    fn mtls_mode_follows_proof_of_possession() {
+        let with = |pop: &str| {
+            let json = format!(
+                r#"{{"identifier": "https://my-api-urn", "signing_alg": "RS256", "proof_of_possession": {pop}}}"#
+            );
+            let api = ResourceServer::from_json(&json).unwrap();
+            (api.mtls_mode(), api.dpop_mode())
+        };
+        use {DpopMode as D, MtlsMode as M};
+        for (pop, modes) in [
+            ("null", (M::Disabled, D::Disabled)),
+            (
+                r#"{"mechanism": "mtls", "required": true}"#,
+                (M::Required, D::Disabled),
+            ),
+            (
+                r#"{"mechanism": "mtls", "required": false}"#,
+                (M::Allowed, D::Disabled),
+            ),
+            (r#"{"mechanism": "mtls"}"#, (M::Allowed, D::Disabled)),
+            (
+                r#"{"mechanism": "mtls", "required": true, "required_for": "all_clients"}"#,
+                (M::Required, D::Disabled),
+            ),
+            (
+                r#"{"mechanism": "mtls", "required": true, "required_for": "public_clients"}"#,
+                (M::Allowed, D::Disabled),
+            ),
+            (
+                r#"{"mechanism": "dpop", "required": true, "required_for": "public_clients"}"#,
+                (M::Disabled, D::Allowed),
+            ),
+            (
+                r#"{"mechanism": "dpop", "required": true, "required_for": "all_clients"}"#,
+                (M::Disabled, D::Required),
+            ),
+            (
+                r#"{"mechanism": "dpop", "required": true}"#,
+                (M::Disabled, D::Required),
+            ),
+            (
+                r#"{"mechanism": "MTLS", "required": true}"#,
+                (M::Disabled, D::Disabled),
+            ),
+        ] {
+            assert_eq!(with(pop), modes, "{pop}");
+        }
+        assert_eq!(
+            ResourceServer::new("https://my-api-urn", "FF1prn9UxZotnFEfPVwEJhqqyRmwdSu5")
+                .mtls_mode(),
+            MtlsMode::Disabled
         );
     }
 

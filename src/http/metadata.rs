@@ -24,7 +24,8 @@ const WELL_KNOWN: &str = "/.well-known/oauth-protected-resource";
 /// resource server's identifier), `authorization_servers` (the issuer, or every one of
 /// [`issuers`](crate::BearerGuardBuilder::issuers)), `scopes_supported`
 /// (the registration's scopes), `bearer_methods_supported`, `resource_name`, and with DPoP
-/// `dpop_signing_alg_values_supported` and `dpop_bound_access_tokens_required`.
+/// `dpop_signing_alg_values_supported` and `dpop_bound_access_tokens_required`, and with
+/// certificate-bound tokens ([`mtls`](crate::mtls)) `tls_client_certificate_bound_access_tokens`.
 ///
 /// # Example
 ///
@@ -69,6 +70,8 @@ pub(crate) struct MetadataFields<'a> {
     pub(crate) query_tokens: bool,
     pub(crate) dpop_algs: Option<Vec<&'a str>>,
     pub(crate) dpop_required: bool,
+    /// Whether certificate-bound tokens (RFC 8705) are taken.
+    pub(crate) certificate_bound: bool,
 }
 
 impl ResourceMetadata {
@@ -124,6 +127,13 @@ impl ResourceMetadata {
             document.insert(
                 "dpop_bound_access_tokens_required".into(),
                 fields.dpop_required.into(),
+            );
+        }
+        // RFC 9728 §2: false when omitted, so only a guard that takes them says so.
+        if fields.certificate_bound {
+            document.insert(
+                "tls_client_certificate_bound_access_tokens".into(),
+                true.into(),
             );
         }
         let document = Value::Object(document);
@@ -232,7 +242,28 @@ mod tests {
             query_tokens: false,
             dpop_algs: None,
             dpop_required: false,
+            certificate_bound: false,
         }
+    }
+
+    #[test]
+    fn certificate_bound_tokens_are_named_only_when_taken() {
+        let document = |certificate_bound| {
+            let fields = MetadataFields {
+                certificate_bound,
+                ..fields("https://api.example.com")
+            };
+            ResourceMetadata::new(&fields).unwrap().document
+        };
+        assert_eq!(
+            document(true)["tls_client_certificate_bound_access_tokens"],
+            true
+        );
+        assert!(
+            document(false)
+                .get("tls_client_certificate_bound_access_tokens")
+                .is_none()
+        );
     }
 
     #[test]

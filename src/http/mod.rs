@@ -57,6 +57,7 @@ pub(crate) mod guard {
     pub(crate) mod verifiers;
 }
 pub(crate) mod metadata;
+pub(crate) mod mtls;
 pub(crate) mod scope;
 pub(crate) mod step_up;
 

@@ -102,6 +102,9 @@ pub(crate) struct RegisteredClaims {
     pub(crate) scopes: ScopeList,
     /// `cnf.jkt` (RFC 9449 §6.1): the thumbprint of the key a DPoP-bound token is bound to.
     pub(crate) cnf_jkt: Option<Text>,
+    /// `cnf["x5t#S256"]` (RFC 8705 §3.1): the thumbprint of the client certificate a
+    /// certificate-bound token is bound to.
+    pub(crate) cnf_x5t: Option<Text>,
     /// `acr` (OpenID Connect Core §2, RFC 9470 §4), or the claim configured in its place.
     pub(crate) acr: Option<Text>,
     /// `auth_time`: when the user last authenticated, or the claim configured in its place.
@@ -308,7 +311,10 @@ impl<'de> Visitor<'de> for ClaimsVisitor<'_> {
                 Name::Azp => claims.azp = text(&mut map)?,
                 Name::ClientId => claims.client_id = text(&mut map)?,
                 Name::Jti => claims.jti = text(&mut map)?,
-                Name::Cnf => claims.cnf_jkt = map.next_value_seed(ConfirmationSeed { payload })?,
+                Name::Cnf => {
+                    let cnf = map.next_value_seed(ConfirmationSeed { payload })?;
+                    (claims.cnf_jkt, claims.cnf_x5t) = (cnf.jkt, cnf.x5t);
+                }
                 Name::Scope => claims.scopes = map.next_value_seed(ScopeSeed { payload })?,
                 Name::Acr => claims.acr = text(&mut map)?,
                 Name::AuthTime => claims.auth_time = Some(numeric_date(map.next_value()?)?),
@@ -372,41 +378,55 @@ impl<'de> Visitor<'de> for AudienceSeed<'_> {
     }
 }
 
-/// `cnf` (RFC 7800 §3.1): an object of confirmation methods, of which only `jkt` (RFC 9449
-/// §6.1), a string, is read; the others are skipped. Read only when the token has a `cnf`.
+/// `cnf` (RFC 7800 §3.1): an object of confirmation methods, of which `jkt` (RFC 9449 §6.1)
+/// and `x5t#S256` (RFC 8705 §3.1), strings, are read; the others are skipped. Read only when
+/// the token has a `cnf`, once, when it is verified: a cached token keeps both.
 struct ConfirmationSeed<'a> {
     payload: &'a str,
 }
 
-impl<'de> DeserializeSeed<'de> for ConfirmationSeed<'_> {
-    type Value = Option<Text>;
+/// The confirmation methods read from `cnf`.
+struct Confirmation {
+    jkt: Option<Text>,
+    x5t: Option<Text>,
+}
 
-    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Option<Text>, D::Error> {
+impl<'de> DeserializeSeed<'de> for ConfirmationSeed<'_> {
+    type Value = Confirmation;
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Confirmation, D::Error> {
         deserializer.deserialize_map(self)
     }
 }
 
 impl<'de> Visitor<'de> for ConfirmationSeed<'_> {
-    type Value = Option<Text>;
+    type Value = Confirmation;
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("a confirmation object")
     }
 
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Option<Text>, A::Error> {
-        let mut jkt = None;
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Confirmation, A::Error> {
+        let mut cnf = Confirmation {
+            jkt: None,
+            x5t: None,
+        };
         while let Some(JsonStr(name)) = map.next_key()? {
-            if name == "jkt" {
-                if jkt.is_some() {
-                    return Err(de::Error::custom("duplicate jkt"));
+            let slot = match &*name {
+                "jkt" => &mut cnf.jkt,
+                "x5t#S256" => &mut cnf.x5t,
+                _ => {
+                    map.next_value::<IgnoredAny>()?;
+                    continue;
                 }
-                let JsonStr(value) = map.next_value()?;
-                jkt = Some(Text::new(self.payload, value));
-            } else {
-                map.next_value::<IgnoredAny>()?;
+            };
+            if slot.is_some() {
+                return Err(de::Error::custom("duplicate confirmation method"));
             }
+            let JsonStr(value) = map.next_value()?;
+            *slot = Some(Text::new(self.payload, value));
         }
-        Ok(jkt)
+        Ok(cnf)
     }
 }
 
@@ -600,7 +620,7 @@ mod tests {
             text(payload, claims.cnf_jkt.as_ref()),
             Some(("0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4I", true))
         );
-        // Other confirmation methods are skipped; no `jkt`, no thumbprint.
+        // Another confirmation method; no `jkt`, no key thumbprint.
         let other = r#"{"cnf":{"x5t#S256":"bwcK0esc3ACC3DB2Y5_lESsXE8o9ltc05O89jdN-dg2"}}"#;
         assert_eq!(parse_ok(other).cnf_jkt, None);
         assert_eq!(parse_ok("{}").cnf_jkt, None);
@@ -609,6 +629,35 @@ mod tests {
             text(escaped, parse_ok(escaped).cnf_jkt.as_ref()),
             Some(("a/b", false))
         );
+    }
+
+    #[test]
+    fn cnf_x5t_s256_is_read_beside_jkt() {
+        // RFC 8705 §3.1's example claims.
+        let payload = r#"{"iss":"https://server.example.com","sub":"ty.webb@example.com","exp":1493726400,"nbf":1493722800,"cnf":{"x5t#S256":"bwcK0esc3ACC3DB2Y5_lESsXE8o9ltc05O89jdN-dg2"}}"#;
+        let claims = parse_ok(payload);
+        assert_eq!(
+            text(payload, claims.cnf_x5t.as_ref()),
+            Some(("bwcK0esc3ACC3DB2Y5_lESsXE8o9ltc05O89jdN-dg2", true))
+        );
+        assert_eq!(claims.cnf_jkt, None);
+        let both = r#"{"cnf":{"jkt":"k","x5t#S256":"c","x5t":"sha1, skipped"}}"#;
+        let claims = parse_ok(both);
+        assert_eq!(text(both, claims.cnf_jkt.as_ref()), Some(("k", true)));
+        assert_eq!(text(both, claims.cnf_x5t.as_ref()), Some(("c", true)));
+        assert_eq!(parse_ok(r#"{"cnf":{}}"#).cnf_x5t, None);
+        for payload in [
+            r#"{"cnf": {"x5t#S256": 1}}"#,
+            r#"{"cnf": {"x5t#S256": null}}"#,
+            r#"{"cnf": {"x5t#S256": "a", "x5t#S256": "b"}}"#,
+            r#"{"cnf": {"x5t#S256": ["a"]}}"#,
+        ] {
+            assert_eq!(
+                parse(payload, AUD, "scope").map(|_| ()),
+                Err(TokenErrorKind::InvalidClaim),
+                "{payload}"
+            );
+        }
     }
 
     #[test]

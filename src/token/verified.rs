@@ -241,6 +241,34 @@ impl VerifiedToken {
         self.0.claims.auth_time.map(numeric_date)
     }
 
+    /// `cnf["x5t#S256"]` (RFC 8705 §3.1): the SHA-256 thumbprint (base64url) of the client
+    /// certificate a certificate-bound token is bound to, when it is one. The guard lets
+    /// such a token through only on a request with that certificate
+    /// ([`mtls`](crate::mtls)); [`TokenValidator::validate`](crate::TokenValidator::validate)
+    /// sees no request and does not check it.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// # use bearer_guard::{BearerGuardLayer, ResourceServer};
+    /// # use bearer_guard::issuer::TokenIssuer;
+    /// let api = ResourceServer::new("https://my-api-urn", "FF1prn9UxZotnFEfPVwEJhqqyRmwdSu5");
+    /// let issuer = TokenIssuer::new(&api, "https://tenant.example/")?;
+    /// let bound = issuer
+    ///     .client_token("my-client")
+    ///     .claim("cnf", serde_json::json!({ "x5t#S256": "bwcK0esc3ACC3DB2Y5_lESsXE8o9ltc05O89jdN-dg2" }))
+    ///     .sign()?;
+    /// let validator = BearerGuardLayer::builder(api).build_validator()?;
+    /// let verified = validator.validate(&bound)?;
+    /// assert_eq!(verified.certificate_thumbprint(), Some("bwcK0esc3ACC3DB2Y5_lESsXE8o9ltc05O89jdN-dg2"));
+    /// assert_eq!(verified.confirmation_thumbprint(), None); // no cnf.jkt
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    #[must_use]
+    pub fn certificate_thumbprint(&self) -> Option<&str> {
+        self.text(self.0.claims.cnf_x5t.as_ref())
+    }
+
     /// `exp`: when the token expires. Fractions of a second are kept; a date past the year
     /// 9999 reads as 9999-12-31T23:59:59Z.
     #[must_use]

@@ -45,6 +45,8 @@ mod logging;
 mod mcp;
 #[cfg(feature = "axum")]
 mod modes;
+#[cfg(all(feature = "axum", feature = "jwks"))]
+mod mtls;
 #[cfg(feature = "axum")]
 mod properties;
 #[cfg(feature = "axum")]

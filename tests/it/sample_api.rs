@@ -345,7 +345,7 @@ async fn two_instances_share_their_replay_store_and_their_nonces() {
                         .unwrap(),
                 ),
                 nonces,
-                decryption_key: None,
+                ..sample_api::Fleet::default()
             };
             sample_api::app_in_fleet(
                 registration(),
@@ -616,4 +616,78 @@ async fn with_token_decryption_key_the_api_takes_encrypted_tokens_only() {
             bearer_guard::TokenErrorKind::NotEncrypted
         ))
     );
+}
+
+#[test]
+fn client_cert_header_is_needed_with_mtls_and_refused_without() {
+    use bearer_guard::mtls::MtlsMode;
+    fn with(value: Option<&'static str>) -> impl Fn(&str) -> Option<String> {
+        move |name| {
+            value
+                .filter(|_| name == "CLIENT_CERT_HEADER")
+                .map(str::to_owned)
+        }
+    }
+    assert_eq!(
+        sample_api::client_cert_header(MtlsMode::Required, with(Some("Client-Cert"))),
+        Ok(Some("Client-Cert".to_owned()))
+    );
+    assert_eq!(
+        sample_api::client_cert_header(MtlsMode::Disabled, with(None)),
+        Ok(None)
+    );
+    for (mode, value) in [
+        (MtlsMode::Required, None),
+        (MtlsMode::Allowed, None),
+        (MtlsMode::Disabled, Some("Client-Cert")),
+    ] {
+        let err = sample_api::client_cert_header(mode, with(value)).unwrap_err();
+        assert!(err.contains("CLIENT_CERT_HEADER"), "{mode:?}: {err}");
+    }
+}
+
+#[tokio::test]
+async fn an_mtls_registration_reads_the_certificate_from_client_cert_header() {
+    use base64::Engine as _;
+    use bearer_guard::issuer::TokenIssuer;
+    use bearer_guard::mtls::ClientCertificate;
+    let api = ResourceServer::from_json(&format!(
+        r#"{{"identifier": "https://my-api-urn", "signing_alg": "HS256", "signing_secret": "{SECRET}",
+            "scopes": [{{"value": "read:messages"}}],
+            "proof_of_possession": {{"mechanism": "mtls", "required": true}}}}"#
+    ))
+    .unwrap();
+    let fleet = sample_api::Fleet {
+        client_cert_header: Some("Client-Cert".to_owned()),
+        ..sample_api::Fleet::default()
+    };
+    let app = sample_api::app_in_fleet(api.clone(), None, None, None, fleet).unwrap();
+    let der = b"\x30\x03\x02\x01\x07".as_slice();
+    let token = TokenIssuer::new(&api, ISSUER)
+        .unwrap()
+        .client_token("client-1")
+        .bound_to_certificate(&ClientCertificate::from_der(der))
+        .sign()
+        .unwrap();
+    let with_header = |der: &[u8]| {
+        let mut request = get_with_token("/api/private", &token);
+        let value = format!(
+            ":{}:",
+            base64::engine::general_purpose::STANDARD.encode(der)
+        );
+        request
+            .headers_mut()
+            .insert("client-cert", value.parse().unwrap());
+        request
+    };
+    assert_eq!(send(&app, with_header(der)).await.status, 200);
+    assert_eq!(send(&app, with_header(b"\x30\x00")).await.status, 401);
+    assert_eq!(
+        send(&app, get_with_token("/api/private", &token))
+            .await
+            .status,
+        401
+    );
+    // Without CLIENT_CERT_HEADER the registration cannot be served.
+    assert!(sample_api::app(api, None, None).is_err());
 }

@@ -131,9 +131,14 @@ struct AuthServer {
 
 impl AuthServer {
     async fn start() -> Self {
+        Self::start_with(None).await
+    }
+
+    /// The server, its token endpoint trusting the client certificate header `client_cert_header`.
+    async fn start_with(client_cert_header: Option<&str>) -> Self {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
-        let server = authorization_server::app(&base).unwrap();
+        let server = authorization_server::app_with(&base, client_cert_header).unwrap();
         let (issuer, admin_token) = (server.issuer.clone(), server.management_token.clone());
         serve(listener, server.router).await;
         Self {
@@ -1370,10 +1375,10 @@ async fn proof_of_possession_is_registered_read_changed_and_checked() {
         removed.body
     );
 
-    let allowed = r#"{"mechanism": "dpop", "required": true|false}"#;
+    let allowed = r#"{"mechanism": "dpop" | "mtls", "required": true|false}"#;
     for (bad, names) in [
         (json!({ "mechanism": "DPoP", "required": true }), allowed),
-        (json!({ "mechanism": "mtls", "required": true }), "no TLS"),
+        (json!({ "mechanism": "MTLS", "required": true }), allowed),
         (json!({ "required": true }), allowed),
         (json!({ "mechanism": "dpop" }), allowed),
         (json!({ "mechanism": "dpop", "required": "yes" }), allowed),
@@ -1947,4 +1952,178 @@ async fn token_encryption_is_validated_as_auth0_does() {
         api["token_encryption"] = token_encryption.clone();
         server.register(api).await.assert_api_error(400, says);
     }
+}
+
+// ---------------------------------------------------------------------------------------------
+// mTLS (RFC 8705 §3): tokens bound to the client certificate a trusted proxy passes on.
+
+/// `Client-Cert: :<base64 der>:`, as a TLS-terminating proxy sets it (RFC 9440).
+fn client_cert(der: &[u8]) -> String {
+    use base64::Engine as _;
+    format!(
+        ":{}:",
+        base64::engine::general_purpose::STANDARD.encode(der)
+    )
+}
+
+impl AuthServer {
+    /// `POST /oauth/token` for `client` and `audience`, with these `Client-Cert` values.
+    async fn token_request_with_certificates(
+        &self,
+        client: &(String, String),
+        audience: &str,
+        certificates: &[&str],
+    ) -> Reply {
+        let params = json!({
+            "grant_type": "client_credentials", "client_id": client.0,
+            "client_secret": client.1, "audience": audience,
+        });
+        let mut request =
+            Request::post(self.url("oauth/token")).header(header::CONTENT_TYPE, "application/json");
+        for certificate in certificates {
+            request = request.header("Client-Cert", *certificate);
+        }
+        self.http
+            .send(
+                request
+                    .body(Full::new(Bytes::from(params.to_string())))
+                    .unwrap(),
+            )
+            .await
+    }
+}
+
+#[tokio::test]
+async fn an_mtls_api_gets_tokens_bound_to_the_client_certificate_end_to_end() {
+    const CERT: &[u8] = b"\x30\x06\x02\x01\x01\x04\x01a";
+    let server = AuthServer::start_with(Some("Client-Cert")).await;
+    let mut api = my_sample_api();
+    api["proof_of_possession"] = json!({ "mechanism": "mtls", "required": true });
+    let created = server.register(api).await;
+    assert_eq!(created.status, 201, "{}", created.body);
+    assert_eq!(
+        created.json()["proof_of_possession"],
+        json!({ "mechanism": "mtls", "required": true })
+    );
+    let client = server.create_client("mTLS client").await;
+    assert_eq!(
+        server
+            .grant(&client.0, MY_API, &["read:messages"])
+            .await
+            .status,
+        201
+    );
+
+    // Required: no certificate, no token; a malformed header is the client's error too.
+    let refused = server
+        .token_request_with_certificates(&client, MY_API, &[])
+        .await;
+    refused.assert_oauth_error(400, "invalid_request");
+    assert!(
+        refused.body.contains("CLIENT_CERT_HEADER"),
+        "{}",
+        refused.body
+    );
+    for bad in [
+        &["MAMCAQE="][..],
+        &[":!:"],
+        &[&client_cert(CERT), &client_cert(CERT)],
+    ] {
+        let reply = server
+            .token_request_with_certificates(&client, MY_API, bad)
+            .await;
+        reply.assert_oauth_error(400, "invalid_request");
+    }
+    let issued = server
+        .token_request_with_certificates(&client, MY_API, &[&client_cert(CERT)])
+        .await;
+    assert_eq!(issued.status, 200, "{}", issued.body);
+    assert_eq!(issued.json()["token_type"], "Bearer");
+    let token = issued.json()["access_token"].as_str().unwrap().to_owned();
+    let payload: Value = {
+        use base64::Engine as _;
+        let json = base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(token.split('.').nth(1).unwrap())
+            .unwrap();
+        serde_json::from_slice(&json).unwrap()
+    };
+    let x5t = {
+        use base64::Engine as _;
+        let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, CERT);
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(digest)
+    };
+    assert_eq!(payload["cnf"], json!({ "x5t#S256": x5t }));
+
+    // The sample API behind the same kind of proxy takes it with that certificate only.
+    let registration = created.body.clone();
+    let fleet = sample_api::Fleet {
+        client_cert_header: Some("Client-Cert".to_owned()),
+        ..sample_api::Fleet::default()
+    };
+    let api = ResourceServer::from_json(&registration).unwrap();
+    let router =
+        sample_api::app_in_fleet(api, Some(server.issuer.clone()), None, None, fleet).unwrap();
+    let base = serve(TcpListener::bind("127.0.0.1:0").await.unwrap(), router).await;
+    let call = |certificate: Option<String>| {
+        let mut request = Request::get(format!("{base}/api/private-scoped"))
+            .header(header::AUTHORIZATION, format!("Bearer {token}"));
+        if let Some(certificate) = certificate {
+            request = request.header("Client-Cert", certificate);
+        }
+        server
+            .http
+            .send(request.body(Full::new(Bytes::new())).unwrap())
+    };
+    assert_eq!(call(Some(client_cert(CERT))).await.status, 200);
+    assert_eq!(call(Some(client_cert(b"\x30\x00"))).await.status, 401);
+    assert_eq!(call(None).await.status, 401);
+
+    // Without a configured header, the server trusts none: an mtls API that requires
+    // binding gets no token, whatever the request sends.
+    let untrusting = AuthServer::start().await;
+    let mut api = my_sample_api();
+    api["proof_of_possession"] = json!({ "mechanism": "mtls", "required": true });
+    assert_eq!(untrusting.register(api).await.status, 201);
+    let client = untrusting.create_client("mTLS client").await;
+    assert_eq!(
+        untrusting
+            .grant(&client.0, MY_API, &["read:messages"])
+            .await
+            .status,
+        201
+    );
+    untrusting
+        .token_request_with_certificates(&client, MY_API, &[&client_cert(CERT)])
+        .await
+        .assert_oauth_error(400, "invalid_request");
+
+    // Not required: with no certificate, a Bearer token bound to nothing.
+    let patched = server
+        .management(
+            Method::PATCH,
+            &format!(
+                "api/v2/resource-servers/{}",
+                created.json()["id"].as_str().unwrap()
+            ),
+            Some(json!({ "proof_of_possession": { "mechanism": "mtls", "required": false } })),
+        )
+        .await;
+    assert_eq!(patched.status, 200, "{}", patched.body);
+    let plain = server
+        .token_request_with_certificates(&client_of(&server).await, MY_API, &[])
+        .await;
+    assert_eq!(plain.status, 200, "{}", plain.body);
+}
+
+/// A new client granted `read:messages` on [`MY_API`].
+async fn client_of(server: &AuthServer) -> (String, String) {
+    let client = server.create_client("another client").await;
+    assert_eq!(
+        server
+            .grant(&client.0, MY_API, &["read:messages"])
+            .await
+            .status,
+        201
+    );
+    client
 }

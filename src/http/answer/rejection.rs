@@ -10,6 +10,7 @@ use http::{HeaderMap, HeaderName, HeaderValue, Response, StatusCode, header};
 use crate::dpop::DpopError;
 use crate::http::answer::challenge::{Challenge, StepUpChallenge};
 use crate::http::credentials::authorization::RequestErrorKind;
+use crate::mtls::MtlsError;
 use crate::token::{StepUpFailure, TokenErrorKind};
 
 /// Why a request was turned away, and the RFC 6750 answer to it.
@@ -134,6 +135,9 @@ pub enum RejectionKind {
     /// `auth_time` is missing, too old or in the future. 401 `insufficient_user_authentication`,
     /// whose challenge names the `acr_values` and `max_age` required.
     InsufficientUserAuthentication(StepUpFailure),
+    /// The token's binding to a client certificate (RFC 8705 §3) did not hold, or the
+    /// certificate could not be read: 401 `invalid_token` ([`crate::mtls`]).
+    Mtls(MtlsError),
 }
 
 /// The answer to one kind of rejection: a row of the table in [`Answer::of`].
@@ -239,6 +243,13 @@ impl Answer {
                     error.description(),
                 )
             }
+            K::Mtls(error) => row(
+                StatusCode::UNAUTHORIZED,
+                Some("invalid_token"),
+                16,
+                error.reason(),
+                error.description(),
+            ),
         }
     }
 

@@ -24,6 +24,7 @@ use crate::http::credentials::sources::TokenSources;
 #[cfg(feature = "jwks")]
 use crate::http::dpop::DpopGuard;
 use crate::http::metadata::ResourceMetadata;
+use crate::http::mtls::{MtlsGuard, MtlsGuardSettings};
 use crate::http::scope::Required;
 use crate::http::step_up::StepUp;
 use crate::token::{AuthenticationRequirement, GuardId, TokenValidator};
@@ -50,6 +51,8 @@ pub(crate) struct Api<R> {
     pub(crate) dpop: Option<DpopGuard>,
     /// RFC 9728's metadata, when published.
     pub(crate) metadata: Option<ResourceMetadata>,
+    /// Certificate-bound tokens (RFC 8705 §3): the binding's check, when the API takes them.
+    pub(crate) mtls: Option<MtlsGuard>,
     /// Its id, challenge and hook.
     pub(crate) responder: Arc<Responder<R>>,
 }
@@ -103,6 +106,8 @@ pub(crate) struct HttpSettings {
     pub(crate) custom_rejection: bool,
     /// What every request needs of the user's authentication (RFC 9470).
     pub(crate) step_up: Option<AuthenticationRequirement>,
+    /// Certificate-bound tokens (RFC 8705 §3): mode and certificate source.
+    pub(crate) mtls: MtlsGuardSettings,
 }
 
 /// Tells one built guard from every other of the process.
@@ -175,6 +180,7 @@ impl<R> Api<R> {
                 "token_sources_only() leaves Authorization unread, and DPoP requests come as Authorization: DPoP: drop one of the two",
             ));
         }
+        let mtls = MtlsGuard::from_settings(api, &settings.mtls)?;
         let metadata = if settings.resource_metadata {
             Some(ResourceMetadata::new(&MetadataFields {
                 resource: api.identifier(),
@@ -185,6 +191,7 @@ impl<R> Api<R> {
                 query_tokens: settings.allow_query_token,
                 dpop_algs: dpop_algs.as_deref().map(|algs| algs.split(' ').collect()),
                 dpop_required: !schemes.bearer,
+                certificate_bound: mtls.is_some(),
             })?)
         } else {
             None
@@ -210,6 +217,7 @@ impl<R> Api<R> {
             #[cfg(feature = "jwks")]
             dpop,
             metadata,
+            mtls,
             responder: Responder::new(id, challenge, on_rejection, settings.custom_rejection),
         })
     }

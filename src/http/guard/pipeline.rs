@@ -8,7 +8,8 @@
 //!    `aud` and `iss` name.
 //! 3. **Verify the token**: the verified-token cache, or the signature and every claim.
 //! 4. **Check the binding** of the token to the request: a DPoP proof (and its server nonce,
-//!    where the API issues them: a refusal for the nonce carries a fresh one).
+//!    where the API issues them: a refusal for the nonce carries a fresh one), and the client
+//!    certificate of a certificate-bound token (RFC 8705 §3).
 //! 5. **Check the scopes** every request of the API needs, and what it needs of the user's
 //!    authentication (step-up, RFC 9470).
 //! 6. **Decide**: admit (the verified token in the request extensions, and a new server nonce
@@ -33,6 +34,7 @@ use crate::http::credentials::authorization::{self, Found, Schemes};
 use crate::http::credentials::form::FormBodyToken;
 use crate::http::guard::api::Api;
 use crate::http::guard::verifiers::Verifiers;
+use crate::mtls::MtlsError;
 use crate::token::{TokenErrorKind, VerifiedToken};
 
 /// Which attempt at a request this is: the first, or the one after the key set was refetched
@@ -226,20 +228,33 @@ impl<R> Api<R> {
         })
     }
 
-    /// Step 4: the token's binding to the request. A request with `Authorization: DPoP` must
+    /// Step 4: the token's binding to the request. A certificate-bound token must come with
+    /// its client certificate (RFC 8705 §3). A request with `Authorization: DPoP` must
     /// carry a good proof for it (whose replay check is returned, with a new server nonce
     /// when its own has aged), and a DPoP-bound token must not come as a bearer token (RFC
     /// 9449 §7.1). A proof refused for its server nonce is answered with a fresh one (§9).
-    #[cfg_attr(
-        not(feature = "jwks"),
-        allow(clippy::unused_self, clippy::unnecessary_wraps)
-    )]
+    #[cfg_attr(not(feature = "jwks"), allow(clippy::unnecessary_wraps))]
     fn check_binding(
         &self,
         request: &Parts,
         found: &Found<'_>,
         verified: &VerifiedToken,
     ) -> Result<Option<Bound>, Rejection> {
+        // A certificate-bound token is checked by its certificate, whatever else binds it;
+        // one that no step here can check is refused rather than taken as a bearer token.
+        let certificate = match &self.mtls {
+            Some(mtls) => mtls.check(request, verified),
+            None if verified.certificate_thumbprint().is_some() => Err(MtlsError::NotTaken),
+            None => Ok(()),
+        };
+        if let Err(error) = certificate {
+            let rejection = self.reject(RejectionKind::Mtls(error));
+            return Err(if found.dpop {
+                rejection.of_dpop_request()
+            } else {
+                rejection
+            });
+        }
         #[cfg(feature = "jwks")]
         if let Some(dpop) = &self.dpop {
             let refuse = |error| self.reject(RejectionKind::Dpop(error));
@@ -262,8 +277,6 @@ impl<R> Api<R> {
                 return Err(refuse(DpopError::BoundTokenAsBearer));
             }
         }
-        #[cfg(not(feature = "jwks"))]
-        let _ = (request, found, verified);
         Ok(None)
     }
 
