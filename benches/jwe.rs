@@ -4,6 +4,11 @@
 //! ciphertext. Target (issue 22): decrypt ≤ 1.1 × (RSA-OAEP + AES-GCM). And what a
 //! well-formed JWE of garbage costs: one RSA private-key operation (and an AES-GCM opening
 //! under a random key), no more.
+//!
+//! Then through the validator (the guard's pipeline without HTTP), in alternation: a repeated
+//! JWE, a verified-token cache hit, against today's HS256 cache hit (target ≤ 2×); and the
+//! garbage-JWE flood's cost per request against a garbage JWS (a well-formed HS256 token with
+//! a wrong signature, refused after its HMAC).
 //! Run with: cargo bench --bench jwe
 //!
 //! First criterion (its medians in `$CARGO_TARGET_DIR/criterion/jwe/*/new/estimates.json`),
@@ -19,9 +24,11 @@ use aws_lc_rs::aead::{AES_256_GCM, Aad, LessSafeKey, Nonce, UnboundKey};
 use aws_lc_rs::rsa::{OAEP_SHA256_MGF1SHA256, OaepPrivateDecryptingKey, PrivateDecryptingKey};
 use base64::Engine as _;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
-use bearer_guard::TokenErrorKind;
+use bearer_guard::cache::TokenCacheSettings;
 use bearer_guard::issuer::TokenEncryptionKey;
 use bearer_guard::jwks::JweBench;
+use bearer_guard::registration::TokenEncryption;
+use bearer_guard::{BearerGuardLayer, ResourceServer, TokenErrorKind, TokenValidator};
 use common::{median, time_batch};
 use criterion::{Criterion, criterion_group};
 
@@ -34,6 +41,20 @@ fn unb64(segment: &str) -> Vec<u8> {
     URL_SAFE_NO_PAD
         .decode(segment)
         .unwrap_or_else(|err| panic!("{err}"))
+}
+
+/// The JWE `token` with an encrypted key of 256 bytes of `0x5a`: it passes every check before
+/// the RSA step, so it costs what an attacker can make any JWE cost.
+fn garbage_of(token: &str) -> String {
+    let segments: Vec<&str> = token.split('.').collect();
+    [
+        segments[0],
+        &URL_SAFE_NO_PAD.encode([0x5a; 256]),
+        segments[2],
+        segments[3],
+        segments[4],
+    ]
+    .join(".")
 }
 
 /// The token, its garbage twin, and the parts done by aws-lc-rs alone.
@@ -89,14 +110,7 @@ impl Fixture {
         let aes = UnboundKey::new(&AES_256_GCM, &cek)
             .map(LessSafeKey::new)
             .unwrap_or_else(|_| panic!("a 32-byte CEK"));
-        let garbage = [
-            segments[0],
-            &URL_SAFE_NO_PAD.encode([0x5a; 256]),
-            segments[2],
-            segments[3],
-            segments[4],
-        ]
-        .join(".");
+        let garbage = garbage_of(&token);
         assert_eq!(keys.decrypt(&garbage), Err(TokenErrorKind::Undecryptable));
         let fixture = Self {
             keys,
@@ -161,6 +175,93 @@ fn main() {
     benches();
     Criterion::default().configure_from_args().final_summary();
     interleaved(&Fixture::new());
+    through_the_validator();
+}
+
+/// The demo API with `token_encryption` to the fixture key, and its validator.
+fn decrypting_validator() -> TokenValidator {
+    let api = ResourceServer::new(common::AUDIENCE, common::SECRET)
+        .with_scope("read:messages", "Read messages")
+        .with_token_encryption(TokenEncryption::compact_nested_jwe(
+            "RSA-OAEP-256",
+            jwe_file("rsa2048_enc.pub.pem"),
+        ));
+    BearerGuardLayer::builder(api)
+        .issuer(common::ISSUER)
+        .token_cache(TokenCacheSettings::default())
+        .token_decryption_key(jwe_file("rsa2048_enc.pem"))
+        .build_validator()
+        .unwrap_or_else(|err| panic!("{err}"))
+}
+
+/// A repeated JWE against today's repeated HS256 token, both cache hits; garbage JWE against
+/// garbage JWS, both refused. 31 rounds, the order rotated each round.
+fn through_the_validator() {
+    let hs256 = common::layer_with(TokenCacheSettings::default());
+    let hs256 = hs256.validator();
+    let jws = common::typical_token();
+    let decrypting = decrypting_validator();
+    let jwe = TokenEncryptionKey::from_pem(&jwe_file("rsa2048_enc.pub.pem"), None)
+        .and_then(|key| key.encrypt(&jws))
+        .unwrap_or_else(|err| panic!("{err}"));
+    assert!(common::bearer_guard(hs256, &jws) && common::bearer_guard(&decrypting, &jwe));
+    let garbage_jwe = garbage_of(&jwe);
+    let (signing_input, _) = jws.rsplit_once('.').unwrap_or_else(|| panic!("a JWS"));
+    let garbage_jws = format!("{signing_input}.{}", URL_SAFE_NO_PAD.encode([0x5a; 32]));
+    let refused = |validator: &TokenValidator, token: &str, kind| {
+        validator
+            .validate(black_box(token))
+            .err()
+            .map(|err| err.kind())
+            == Some(kind)
+    };
+    assert!(refused(
+        &decrypting,
+        &garbage_jwe,
+        TokenErrorKind::Undecryptable
+    ));
+    assert!(refused(
+        hs256,
+        &garbage_jws,
+        TokenErrorKind::InvalidSignature
+    ));
+
+    let (mut times, mut hit_ratios, mut garbage_ratios) =
+        ([(); 4].map(|()| vec![]), vec![], vec![]);
+    for round in 0..ROUNDS {
+        let mut row = [0.0; 4];
+        for i in 0..4 {
+            let which = (i + round) % 4;
+            row[which] = match which {
+                0 => time_batch(20_000, || common::bearer_guard(hs256, black_box(&jws))),
+                1 => time_batch(20_000, || {
+                    common::bearer_guard(&decrypting, black_box(&jwe))
+                }),
+                2 => time_batch(20_000, || {
+                    refused(hs256, &garbage_jws, TokenErrorKind::InvalidSignature)
+                }),
+                _ => time_batch(200, || {
+                    refused(&decrypting, &garbage_jwe, TokenErrorKind::Undecryptable)
+                }),
+            };
+        }
+        hit_ratios.push(row[1] / row[0]);
+        garbage_ratios.push(row[3] / row[2]);
+        for (column, value) in times.iter_mut().zip(row) {
+            column.push(value);
+        }
+    }
+    let [hs_hit, jwe_hit, garbage_jws_ns, garbage_jwe_ns] = times.map(median);
+    println!(
+        "through the validator, {ROUNDS} rounds (medians): HS256 hit {hs_hit:.1} ns, JWE hit {jwe_hit:.1} ns (JWE {} bytes); garbage JWS {garbage_jws_ns:.1} ns, garbage JWE {:.1} µs",
+        jwe.len(),
+        garbage_jwe_ns / 1e3
+    );
+    println!(
+        "JWE hit / HS256 hit: median of rounds {:.3} (target <= 2); garbage JWE / garbage JWS: {:.0}",
+        median(hit_ratios),
+        median(garbage_ratios)
+    );
 }
 
 /// The four in alternation: per round, decrypt / (RSA-OAEP + AES-GCM) and garbage / RSA-OAEP.
