@@ -168,6 +168,8 @@ pub mod cache {
 /// encrypted tokens (JWE) could not be made.
 #[cfg(feature = "jwks")]
 pub mod jwks {
+    #[cfg(feature = "redis")]
+    pub use crate::keys::RedisKeyStore;
     #[cfg(feature = "reqwest")]
     pub use crate::keys::ReqwestFetcher;
     pub use crate::keys::{

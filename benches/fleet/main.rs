@@ -3,7 +3,8 @@
 //! rate-limit and go down.
 //!
 //! Run with: `cargo bench --bench fleet` (`FLEET_N`, default 1000, at most 5000;
-//! `FLEET_SCALE`, default 10).
+//! `FLEET_SCALE`, default 10; `FLEET_ONLY`, a comma-separated choice of `cold`, `steady`,
+//! `flood`, `outage`, `shared`, the last needing a `redis-server` to start).
 //!
 //! Time is compressed by `FLEET_SCALE`: every duration of the cache's settings (fetch
 //! timeout, floor and ceiling of `max-age`, backoff, unknown-`kid` window) and of the issuer
@@ -18,6 +19,8 @@
 #[allow(dead_code)]
 mod keys;
 mod provider;
+#[path = "../../tests/it/common/redis.rs"]
+mod redis_server;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -26,7 +29,7 @@ use std::time::{Duration, Instant};
 use axum::body::Body;
 use axum::{Router, routing::get};
 use base64::Engine as _;
-use bearer_guard::jwks::{KeyCacheSettings, ReqwestFetcher};
+use bearer_guard::jwks::{KeyCacheSettings, RedisKeyStore, ReqwestFetcher};
 use bearer_guard::{BearerGuardLayer, ResourceServer};
 use http::Request;
 use provider::{Mode, Provider};
@@ -75,8 +78,16 @@ impl Bench {
     /// The fleet: N guards against `provider`, sharing one HTTP client (its connection pool),
     /// each with its own key cache.
     fn fleet(&self, provider: &Provider) -> Vec<(BearerGuardLayer, Router)> {
-        let settings = self.settings();
-        let fetcher = ReqwestFetcher::new(&settings).unwrap();
+        self.fleet_with(provider, &self.settings())
+    }
+
+    /// The fleet, each cache with `settings`.
+    fn fleet_with(
+        &self,
+        provider: &Provider,
+        settings: &KeyCacheSettings,
+    ) -> Vec<(BearerGuardLayer, Router)> {
+        let fetcher = ReqwestFetcher::new(settings).unwrap();
         let api = ResourceServer::from_json(&format!(
             r#"{{"identifier": "{AUDIENCE}", "signing_alg": "RS256"}}"#
         ))
@@ -366,6 +377,60 @@ async fn outage(bench: &Bench) {
     );
 }
 
+/// The fleet sharing its key set through one `redis-server` (`KeyCacheSettings::shared`):
+/// cold start, steady state with `max-age=15` (floored to 300 s), then a forged-`kid` flood at
+/// every instance. The guards share one `RedisKeyStore` (one connection): the counts are
+/// the issuer's, which that does not change.
+async fn shared(bench: &Bench) {
+    let Some(server) = redis_server::RedisServer::start() else {
+        println!("shared cache: skipped, no redis-server");
+        return;
+    };
+    let store = RedisKeyStore::connect(&server.url()).await.unwrap();
+    let (steady, flood) = (900, 300);
+    let provider = bench
+        .provider(mode(vec!["k1"], bench.header_secs(15)), steady + flood + 70)
+        .await;
+    let fleet = bench.fleet_with(&provider, &bench.settings().shared(store));
+    let cold = bench.all_keyed(&fleet, 120.0).await;
+    let keyed = provider.now();
+    println!(
+        "shared cache: cold start, every instance keyed in {}, {} requests to the issuer (discovery and key set)",
+        cold.map_or("over 120 s".into(), |p| p.to_string()),
+        provider.requests(0, keyed + 1).iter().sum::<u32>()
+    );
+    let start = provider.now() + 1;
+    tokio::time::sleep(bench.played(f64::from(u32::try_from(steady).unwrap()))).await;
+    let requests = provider.requests(start, start + steady);
+    let total: u32 = requests.iter().sum();
+    // One refresh of one instance: a draw over 50–90 % of the 300 s life, 210 s on average.
+    #[allow(clippy::cast_precision_loss)]
+    let refreshes = steady as f64 / 210.0;
+    println!(
+        "shared cache: steady state, max-age=15 (floored to 300 s), {steady} s: {total} fetches fleet-wide ({:.2} per refresh of one instance, {:.2} per 300 s life), peak {}/s",
+        f64::from(total) / refreshes,
+        f64::from(total) * 300.0 / steady as f64,
+        requests.iter().max().unwrap_or(&0)
+    );
+    let start = provider.now();
+    let signed = token(&provider.base, "k1");
+    let mut tick = 0u64;
+    while provider.now() < start + flood {
+        for (i, (_, app)) in fleet.iter().enumerate() {
+            let token = forged(&signed, &format!("forged-{tick}-{i}"));
+            tokio::spawn(call(app.clone(), token));
+        }
+        tick += 1;
+        tokio::time::sleep(bench.played(1.0)).await;
+    }
+    let during: u32 = provider.requests(start, start + flood).iter().sum();
+    println!(
+        "shared cache: forged-kid flood at every instance for {flood} s: {during} fetches fleet-wide ({:.3}/s)",
+        f64::from(during) / flood as f64
+    );
+    drop(fleet);
+}
+
 fn main() {
     let n = std::env::var("FLEET_N")
         .ok()
@@ -398,6 +463,9 @@ fn main() {
         }
         if run("outage") {
             outage(&bench).await;
+        }
+        if run("shared") {
+            shared(&bench).await;
         }
     });
 }

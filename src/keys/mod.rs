@@ -17,6 +17,8 @@ mod source;
 
 pub use algorithm::Algorithm;
 pub(crate) use algorithm::Algorithms;
+#[cfg(feature = "redis")]
+pub use cache::RedisKeyStore;
 #[cfg(feature = "reqwest")]
 pub use cache::ReqwestFetcher;
 #[cfg(feature = "jwks")]

@@ -56,6 +56,8 @@ mod sample_api;
 mod services;
 #[cfg(feature = "axum")]
 mod several_apis;
+#[cfg(all(feature = "axum", feature = "redis"))]
+mod shared_keys;
 #[cfg(feature = "axum")]
 mod sources;
 #[cfg(feature = "axum")]

@@ -114,6 +114,12 @@ impl UnknownKids {
         self.asked = false;
     }
 
+    /// Whether the running (or next) fetch was asked for by an unknown `kid`.
+    #[cfg(feature = "redis")]
+    pub(crate) fn is_asked(&self) -> bool {
+        self.asked
+    }
+
     /// After a failed fetch: the backoff, not the budget, holds the next one back.
     pub(crate) fn failed(&mut self) {
         self.asked = false;

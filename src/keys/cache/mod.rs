@@ -21,11 +21,15 @@
 mod budget;
 mod fetch;
 mod location;
+#[cfg(feature = "redis")]
+mod redis_keys;
 #[cfg(feature = "reqwest")]
 mod reqwest_fetcher;
 mod rng;
 mod schedule;
 mod settings;
+#[cfg(feature = "redis")]
+mod shared;
 mod status;
 mod wait;
 
@@ -43,6 +47,8 @@ use crate::config::ConfigError;
 use crate::keys::{Algorithms, JwkSet};
 
 pub use fetch::{FetchError, FetchFuture, JwksFetcher};
+#[cfg(feature = "redis")]
+pub use redis_keys::RedisKeyStore;
 #[cfg(feature = "reqwest")]
 pub use reqwest_fetcher::ReqwestFetcher;
 pub use settings::KeyCacheSettings;
@@ -114,6 +120,9 @@ struct Control {
     failures: u64,
     last_success: Option<SystemTime>,
     last_error: Option<String>,
+    /// What a cache shared through Redis keeps besides (`shared.rs`).
+    #[cfg(feature = "redis")]
+    shared: shared::SharedState,
 }
 
 impl Control {
@@ -132,6 +141,8 @@ impl Control {
             failures: 0,
             last_success: None,
             last_error: None,
+            #[cfg(feature = "redis")]
+            shared: shared::SharedState::default(),
         }
     }
 }
@@ -144,6 +155,13 @@ struct Fetched {
     not_modified: bool,
     /// The answer's `ETag` and `Last-Modified`, as the next refresh's conditions.
     conditional: http::HeaderMap,
+    /// The document as received (not on a 304), for a cache shared through Redis.
+    #[cfg(feature = "redis")]
+    body: Option<Bytes>,
+    /// Read from the fleet's Redis: the life the set has left there, taken as it is (the
+    /// instance that fetched it clamped its `max-age`).
+    #[cfg(feature = "redis")]
+    life: Option<Duration>,
 }
 
 /// Why one fetch failed, and when to try again at the earliest.
@@ -326,16 +344,31 @@ impl KeyCache {
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
-    /// One fetch: its outcome stored, its waiters woken. Returns the wait until the next.
+    /// One fetch (or, shared through Redis, what the fleet fetched): its outcome stored, its
+    /// waiters woken. Returns the wait until the next.
     async fn fetch_and_schedule(&self) -> Duration {
+        #[cfg(feature = "redis")]
+        if let Some(store) = &self.settings.shared {
+            return shared::refresh(self, store).await;
+        }
         self.lock().in_flight = true;
-        let outcome = match tokio::time::timeout(self.settings.fetch_timeout, self.fetch()).await {
+        let outcome = self.fetch_within_timeout().await;
+        self.settle(outcome)
+    }
+
+    /// [`fetch`](Self::fetch), bounded by the fetch timeout.
+    async fn fetch_within_timeout(&self) -> Result<Fetched, Failure> {
+        match tokio::time::timeout(self.settings.fetch_timeout, self.fetch()).await {
             Ok(outcome) => outcome,
             Err(_) => Err(Failure::new(format!(
                 "no answer within the fetch timeout ({:?})",
                 self.settings.fetch_timeout
             ))),
-        };
+        }
+    }
+
+    /// Stores a fetch's outcome and wakes its waiters. Returns the wait until the next.
+    fn settle(&self, outcome: Result<Fetched, Failure>) -> Duration {
         let next = {
             let mut guard = self.lock();
             let control = &mut *guard;
@@ -352,10 +385,13 @@ impl KeyCache {
 
     /// Stores a fetched set (or keeps the one in use, on a 304). Returns when to refresh it.
     fn loaded(&self, control: &mut Control, fetched: Fetched) -> Duration {
-        let max_age = fetched
-            .max_age
-            .unwrap_or(self.settings.default_max_age)
-            .clamp(self.settings.min_max_age, self.settings.max_max_age);
+        let max_age = self.life_of(fetched.max_age);
+        #[cfg(feature = "redis")]
+        let max_age = fetched.life.unwrap_or(max_age);
+        #[cfg(feature = "redis")]
+        if let Some(body) = &fetched.body {
+            control.shared.document = Some(body.clone());
+        }
         let now = Instant::now();
         let before = self.current.load_full();
         let set = fetched.set;
@@ -409,6 +445,13 @@ impl KeyCache {
         schedule::refresh_in(&self.settings, max_age, &mut control.rng)
     }
 
+    /// The life of a set whose answer said `max_age`: clamped to the settings' bounds.
+    fn life_of(&self, max_age: Option<Duration>) -> Duration {
+        max_age
+            .unwrap_or(self.settings.default_max_age)
+            .clamp(self.settings.min_max_age, self.settings.max_max_age)
+    }
+
     /// Notes a failed fetch. Returns the wait until the next attempt.
     fn failed(&self, control: &mut Control, failure: Failure) -> Duration {
         control.failures += 1;
@@ -456,6 +499,10 @@ impl KeyCache {
                 max_age,
                 not_modified: true,
                 conditional: answered,
+                #[cfg(feature = "redis")]
+                body: None,
+                #[cfg(feature = "redis")]
+                life: None,
             });
         }
         let set = JwkSet::parse(response.body(), self.accepted)
@@ -465,6 +512,15 @@ impl KeyCache {
             max_age,
             not_modified: false,
             conditional: answered,
+            // Kept only where the fleet shares it.
+            #[cfg(feature = "redis")]
+            body: self
+                .settings
+                .shared
+                .is_some()
+                .then(|| response.body().clone()),
+            #[cfg(feature = "redis")]
+            life: None,
         })
     }
 

@@ -112,6 +112,36 @@ mod tests {
     }
 
     #[test]
+    fn a_fleet_started_together_stays_spread_over_fifteen_minutes_of_refreshes() {
+        // The steady state of the fleet bench, on schedule times instead of arrivals (which a
+        // busy machine bunches): 1,000 instances keyed within the same second, `max-age=15`
+        // floored to 5 min, each refreshing at its draws, for 900 s. The busiest second, for
+        // several fleets (seeds).
+        let settings = KeyCacheSettings::default();
+        let mut peaks = Vec::new();
+        for fleet in 0..5u64 {
+            let mut per_second = [0u32; 900];
+            for instance in 0..1000u64 {
+                let mut rng = Rng::from_seed(fleet * 1_000_003 + instance);
+                let mut at = Duration::from_millis(rng.next_u64() % 1000);
+                loop {
+                    at += refresh_in(&settings, settings.min_max_age, &mut rng);
+                    let Some(count) = usize::try_from(at.as_secs())
+                        .ok()
+                        .and_then(|second| per_second.get_mut(second))
+                    else {
+                        break;
+                    };
+                    *count += 1;
+                }
+            }
+            peaks.push(per_second[10..].iter().max().copied().unwrap_or(0));
+        }
+        println!("busiest second of each fleet: {peaks:?}");
+        assert!(peaks.iter().all(|peak| *peak <= 25), "{peaks:?}");
+    }
+
+    #[test]
     fn backoff_doubles_from_its_minimum_up_to_its_maximum() {
         let settings = KeyCacheSettings::default();
         let waits: Vec<u64> = (1..=8).map(|n| backoff(&settings, n).as_secs()).collect();

@@ -19,6 +19,7 @@ use crate::config::ConfigError;
 /// | [`backoff`](Self::backoff) | 1 s doubling to 60 s, full jitter, on top of any `Retry-After`, between failed fetches | 10 ms to 1 h |
 /// | [`unknown_kid_refetches`](Self::unknown_kid_refetches) | 2 per 30 s: refetches a token with an unknown `kid` may cause, pausing 1 to 32 windows while they find nothing new | 0 to 10 per 1 s to 1 h |
 /// | [`jitter_seed`](Self::jitter_seed) | a seed of its own per cache | any |
+/// | `shared` (feature `redis`) | none: each instance fetches for itself | a `RedisKeyStore` |
 ///
 /// # Example
 ///
@@ -47,6 +48,9 @@ pub struct KeyCacheSettings {
     /// When a refresh is drawn, in percent of the set's life.
     pub(crate) refresh_window: (u8, u8),
     pub(crate) jitter_seed: Option<u64>,
+    /// Where a fleet shares its key set and its unknown-`kid` budget.
+    #[cfg(feature = "redis")]
+    pub(crate) shared: Option<super::RedisKeyStore>,
 }
 
 impl Default for KeyCacheSettings {
@@ -64,6 +68,8 @@ impl Default for KeyCacheSettings {
             unknown_kid_window: Duration::from_secs(30),
             refresh_window: (50, 90),
             jitter_seed: None,
+            #[cfg(feature = "redis")]
+            shared: None,
         }
     }
 }
@@ -169,6 +175,49 @@ impl KeyCacheSettings {
     /// from std's `RandomState` (which the OS seeds); a fleet should keep that default.
     pub fn jitter_seed(mut self, seed: u64) -> Self {
         self.jitter_seed = Some(seed);
+        self
+    }
+
+    /// Shares the key set through Redis with every instance of the fleet that shares `store`
+    /// (feature `redis`): the fleet fetches it about once per refresh instead of once per
+    /// instance, and spends one unknown-`kid` budget (the count per window given to
+    /// [`unknown_kid_refetches`](Self::unknown_kid_refetches), and its pause) between all
+    /// its instances instead of one each. Off by default.
+    ///
+    /// Each instance still keeps its own copy of the keys, read lock-free by every request:
+    /// Redis is asked only by the background refresh and by the unknown-`kid` path, each
+    /// command within the store's [`timeout`](super::RedisKeyStore::timeout). At a refresh,
+    /// an instance takes the set from Redis while it has more than the last
+    /// `100 − to` % of its life left (`to` of [`refresh_window`](Self::refresh_window), 10 %
+    /// by default); past that, or when Redis has none, the one instance that takes a lease
+    /// (`SET NX PX`) fetches it (conditionally, with the stored `ETag`) and stores it, the
+    /// others read it; a failed fetch leaves the fleet's backoff (or the issuer's
+    /// `Retry-After`) in the lease, so the whole fleet waits once. A document read from
+    /// Redis is parsed and checked exactly like a fetched one, and a refused one never
+    /// replaces keys in use. When Redis is down or slow, each instance fetches for itself,
+    /// under its own rules, and keeps serving. The layout in Redis, and its bounds:
+    /// [`RedisKeyStore`](super::RedisKeyStore).
+    ///
+    /// # Example
+    ///
+    /// ```no_run
+    /// use bearer_guard::{BearerGuardLayer, ResourceServer};
+    /// use bearer_guard::jwks::{KeyCacheSettings, RedisKeyStore};
+    ///
+    /// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+    /// let api = ResourceServer::from_json(r#"{"identifier": "https://my-api-urn", "signing_alg": "RS256"}"#)?;
+    /// let store = RedisKeyStore::connect("redis://127.0.0.1:6379/").await?;
+    /// let layer = BearerGuardLayer::builder(api)
+    ///     .issuer("https://idp.example/")
+    ///     .key_cache(KeyCacheSettings::default().shared(store))
+    ///     .build()?;
+    /// # let _ = layer;
+    /// # Ok(())
+    /// # }
+    /// ```
+    #[cfg(feature = "redis")]
+    pub fn shared(mut self, store: super::RedisKeyStore) -> Self {
+        self.shared = Some(store);
         self
     }
 
