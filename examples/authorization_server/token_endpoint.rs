@@ -20,7 +20,7 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::management::{SharedTenant, lock};
-use super::tenant::TokenRefusal;
+use super::tenant::{StepUpClaims, TokenRefusal};
 
 /// What DPoP proofs sent to the token endpoint are checked against: the crate's defaults
 /// (RS256, PS256, ES256 or EdDSA; `iat` within a minute, plus a minute of leeway).
@@ -65,6 +65,10 @@ struct TokenParams {
     client_secret: Option<String>,
     audience: Option<String>,
     scope: Option<String>,
+    /// Test-only: the token's `acr` and `auth_time` (RFC 9470), as a user's login would set
+    /// them. Auth0's token endpoint has no such parameters.
+    acr: Option<String>,
+    auth_time: Option<u64>,
 }
 
 /// An error answer of RFC 6749 §5.2.
@@ -231,12 +235,17 @@ async fn issue(
         Ok(proof) => Ok(proof.thumbprint()),
         Err(err) => Err(*err),
     });
+    let step_up = StepUpClaims {
+        acr: params.acr,
+        auth_time: params.auth_time,
+    };
     let issued = lock(tenant).issue_token(
         &client_id,
         &client_secret,
         &audience,
         params.scope.as_deref(),
         verdict,
+        &step_up,
     )?;
     if issued.dpop_bound
         && let Some(Ok(proof)) = &proof
