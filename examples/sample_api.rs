@@ -4,7 +4,10 @@
 //!
 //! - `GET /api/public`: no token needed;
 //! - `GET /api/private`: any valid token; the answer includes the token's `sub`;
-//! - `GET /api/private-scoped`: a valid token with the scope `read:messages`.
+//! - `GET /api/private-scoped`: a valid token with the scope `read:messages`;
+//! - `GET /api/private-mfa`: a valid token whose `acr` is Auth0's MFA policy
+//!   (`http://schemas.openid.net/pape/policies/2007/06/multi-factor`); any other token gets
+//!   RFC 9470's 401 `insufficient_user_authentication` with that policy in `acr_values`.
 //!
 //! Configuration: `RESOURCE_SERVER_JSON`, the path of a resource server as the Management API
 //! returns it; `TOKEN_ISSUER`, the expected `iss` (optional for HS256). With no
@@ -92,6 +95,10 @@ pub(crate) const DEMO_RESOURCE_SERVER: &str = r#"{
   "token_lifetime": 86400
 }"#;
 
+/// Auth0's MFA policy: the `acr` of a login with multi-factor authentication, which
+/// `/api/private-mfa` requires.
+pub(crate) const MFA_POLICY: &str = "http://schemas.openid.net/pape/policies/2007/06/multi-factor";
+
 /// The issuer of demo tokens when `TOKEN_ISSUER` is not set.
 pub(crate) const DEMO_ISSUER: &str = "https://demo.bearer-guard.invalid/";
 
@@ -177,12 +184,14 @@ pub(crate) fn app_in_fleet(
     }
     let guard = builder.build()?;
     let read_messages = guard.require_all(["read:messages"])?;
+    let mfa = guard.require_acr([MFA_POLICY])?;
     let mut router = Router::new()
         .route("/api/private", get(private))
         .route(
             "/api/private-scoped",
             get(private_scoped).route_layer(read_messages),
         )
+        .route("/api/private-mfa", get(private_mfa).route_layer(mfa))
         // Only the routes above; unknown paths stay 404.
         .route_layer(guard.clone())
         .route("/api/public", get(public));
@@ -213,6 +222,13 @@ async fn private_scoped(token: VerifiedToken) -> Json<Value> {
     }))
 }
 
+async fn private_mfa(token: VerifiedToken) -> Json<Value> {
+    Json(json!({
+        "message": "Hello from a private endpoint! You need to be authenticated with multi-factor authentication to see this.",
+        "sub": token.subject(),
+    }))
+}
+
 /// A demo access token for the demo resource server, as a client-credentials grant would get,
 /// valid for an hour.
 pub(crate) fn demo_token(issuer: &str, scope: &str) -> Result<String, Box<dyn std::error::Error>> {
@@ -220,6 +236,18 @@ pub(crate) fn demo_token(issuer: &str, scope: &str) -> Result<String, Box<dyn st
     Ok(TokenIssuer::new(&api, issuer)?
         .client_token("demo-client")
         .scope(scope)
+        .expires_in(Duration::from_secs(3600))
+        .sign()?)
+}
+
+/// A demo access token of a user's multi-factor login (`acr` [`MFA_POLICY`]), valid for an
+/// hour: what `/api/private-mfa` takes.
+pub(crate) fn demo_mfa_token(issuer: &str) -> Result<String, Box<dyn std::error::Error>> {
+    let api = ResourceServer::from_json(DEMO_RESOURCE_SERVER)?;
+    Ok(TokenIssuer::new(&api, issuer)?
+        .token("auth0|demo-user")
+        .acr(MFA_POLICY)
+        .auth_time(std::time::SystemTime::now())
         .expires_in(Duration::from_secs(3600))
         .sign()?)
 }
@@ -403,15 +431,17 @@ async fn main() {
             .as_deref()
             .and_then(|issuers| issuers.split_whitespace().next())
             .unwrap_or(DEMO_ISSUER);
-        let (Ok(reader), Ok(plain)) = (
+        let (Ok(reader), Ok(plain), Ok(mfa)) = (
             demo_token(issuer, "read:messages sample-scope"),
             demo_token(issuer, "sample-scope"),
+            demo_mfa_token(issuer),
         ) else {
             fail("could not mint the demo tokens")
         };
         println!("Demo resource server (its secret is public: demo only). Paste into a shell:");
         println!("export TOKEN={plain}");
         println!("export READER_TOKEN={reader}");
+        println!("export MFA_TOKEN={mfa}");
         println!("curl -i {base}/api/public                                               # 200");
         println!("curl -i {base}/api/private                                              # 401");
         println!(
@@ -422,6 +452,12 @@ async fn main() {
         );
         println!(
             "curl -i -H \"Authorization: Bearer $READER_TOKEN\" {base}/api/private-scoped  # 200"
+        );
+        println!(
+            "curl -i -H \"Authorization: Bearer $TOKEN\" {base}/api/private-mfa            # 401"
+        );
+        println!(
+            "curl -i -H \"Authorization: Bearer $MFA_TOKEN\" {base}/api/private-mfa        # 200"
         );
     }
     serve::serve(PROGRAM, listener, router).await;

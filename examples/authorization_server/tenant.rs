@@ -93,6 +93,16 @@ pub(crate) struct Scope {
     pub(crate) description: Option<String>,
 }
 
+/// The token endpoint's test-only `acr` and `auth_time` parameters: the claims of a user's
+/// login (RFC 9470), which a client-credentials token never has on Auth0, so that step-up
+/// routes can be tried offline.
+#[derive(Debug, Default)]
+pub(crate) struct StepUpClaims {
+    pub(crate) acr: Option<String>,
+    /// Seconds since the epoch.
+    pub(crate) auth_time: Option<u64>,
+}
+
 /// `POST /api/v2/resource-servers`. No `Debug`: it may hold a secret.
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -511,6 +521,7 @@ impl Tenant {
         scope: Option<&str>,
         dpop: DpopVerdict<'_>,
         certificate: ClientCertificateSeen<'_>,
+        step_up: &StepUpClaims,
     ) -> Result<IssuedToken, TokenRefusal> {
         let client = self
             .clients
@@ -585,6 +596,13 @@ impl Tenant {
         }
         if let Some(certificate) = certificate {
             token = token.bound_to_certificate(certificate);
+        }
+        if let Some(acr) = &step_up.acr {
+            token = token.acr(acr.as_str());
+        }
+        if let Some(auth_time) = step_up.auth_time {
+            token =
+                token.auth_time(std::time::UNIX_EPOCH + std::time::Duration::from_secs(auth_time));
         }
         let mut access_token = token.sign().map_err(|_| TokenRefusal::ServerError)?;
         // An API with `token_encryption` gets the signed token encrypted to its key.

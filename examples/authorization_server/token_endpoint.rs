@@ -22,7 +22,7 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::management::{SharedTenant, lock};
-use super::tenant::TokenRefusal;
+use super::tenant::{StepUpClaims, TokenRefusal};
 
 /// What DPoP proofs sent to the token endpoint are checked against: the crate's defaults
 /// (RS256, PS256, ES256 or EdDSA; `iat` within a minute, plus a minute of leeway).
@@ -75,6 +75,10 @@ struct TokenParams {
     client_secret: Option<String>,
     audience: Option<String>,
     scope: Option<String>,
+    /// Test-only: the token's `acr` and `auth_time` (RFC 9470), as a user's login would set
+    /// them. Auth0's token endpoint has no such parameters.
+    acr: Option<String>,
+    auth_time: Option<u64>,
 }
 
 /// An error answer of RFC 6749 §5.2.
@@ -245,6 +249,10 @@ async fn issue(
         Ok(proof) => Ok(proof.thumbprint()),
         Err(err) => Err(*err),
     });
+    let step_up = StepUpClaims {
+        acr: params.acr,
+        auth_time: params.auth_time,
+    };
     let issued = lock(tenant).issue_token(
         &client_id,
         &client_secret,
@@ -252,6 +260,7 @@ async fn issue(
         params.scope.as_deref(),
         verdict,
         certificate.as_ref(),
+        &step_up,
     )?;
     if issued.dpop_bound
         && let Some(Ok(proof)) = &proof

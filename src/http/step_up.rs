@@ -99,7 +99,7 @@ impl StepUp {
 }
 
 /// Applies [`RequireAuthentication`] to a route: a step-up requirement (RFC 9470) on the
-/// user's authentication, on top of a valid token. See the [module docs](self).
+/// user's authentication, on top of a valid token.
 ///
 /// Made by [`BearerGuardLayer::require_authentication`](crate::BearerGuardLayer::require_authentication)
 /// (or its shorthands `require_acr` and `require_max_auth_age`), so that the requirement is

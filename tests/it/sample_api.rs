@@ -4,7 +4,7 @@
 use crate::common::*;
 use crate::examples::sample_api;
 use bearer_guard::ResourceServer;
-use serde_json::json;
+use serde_json::{Value, json};
 
 fn demo_app(issuer: Option<&str>) -> axum::Router {
     let api = ResourceServer::from_json(sample_api::DEMO_RESOURCE_SERVER).unwrap();
@@ -690,4 +690,43 @@ async fn an_mtls_registration_reads_the_certificate_from_client_cert_header() {
     );
     // Without CLIENT_CERT_HEADER the registration cannot be served.
     assert!(sample_api::app(api, None, None).is_err());
+}
+
+#[tokio::test]
+async fn private_mfa_needs_the_acr_of_auth0s_mfa_policy() {
+    let app = demo_app(None);
+    let mfa = "http://schemas.openid.net/pape/policies/2007/06/multi-factor";
+    assert_eq!(sample_api::MFA_POLICY, mfa);
+    let with_acr = |acr: Value| token(&claims("", json!({ "acr": acr })));
+    let answer = send(
+        &app,
+        get_with_token("/api/private-mfa", &with_acr(mfa.into())),
+    )
+    .await;
+    assert_eq!(answer.status, 200);
+    let challenge = format!(
+        r#"Bearer realm="https://my-api-urn", error="insufficient_user_authentication", error_description="A different authentication level is required", acr_values="{mfa}""#
+    );
+    for refused in [with_acr("urn:acr:pwd".into()), with_acr(Value::Null)] {
+        let answer = send(&app, get_with_token("/api/private-mfa", &refused)).await;
+        assert_eq!(answer.status, 401);
+        assert_eq!(answer.challenge.as_deref(), Some(challenge.as_str()));
+        assert_eq!(answer.json()["acr_values"], mfa);
+    }
+    let none = send(&app, request("/api/private-mfa", &[])).await;
+    assert_eq!(none.status, 401);
+    // The demo's printed MFA token passes; its plain one does not.
+    let demo = sample_api::demo_mfa_token(sample_api::DEMO_ISSUER).unwrap();
+    let answer = send(&app, get_with_token("/api/private-mfa", &demo)).await;
+    assert_eq!(
+        (answer.status, answer.json()["sub"].clone()),
+        (200, json!("auth0|demo-user"))
+    );
+    let plain = sample_api::demo_token(sample_api::DEMO_ISSUER, "read:messages").unwrap();
+    assert_eq!(
+        send(&app, get_with_token("/api/private-mfa", &plain))
+            .await
+            .status,
+        401
+    );
 }

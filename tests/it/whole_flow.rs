@@ -2127,3 +2127,40 @@ async fn client_of(server: &AuthServer) -> (String, String) {
     );
     client
 }
+
+#[tokio::test]
+async fn the_token_endpoints_test_only_acr_and_auth_time_open_the_mfa_route() {
+    const MFA: &str = "http://schemas.openid.net/pape/policies/2007/06/multi-factor";
+    let server = AuthServer::start().await;
+    let registration = server.register(my_sample_api()).await;
+    assert_eq!(registration.status, 201, "{}", registration.body);
+    let client = server.create_client("My M2M App").await;
+    let grant = server.grant(&client.0, MY_API, &["read:messages"]).await;
+    assert_eq!(grant.status, 201, "{}", grant.body);
+    let token_with = |extra: Value| {
+        let mut params = json!({
+            "grant_type": "client_credentials", "client_id": client.0,
+            "client_secret": client.1, "audience": MY_API,
+        });
+        crate::common::merge(&mut params, &extra);
+        server.token_request(params)
+    };
+    let auth_time = crate::common::now() - 30;
+    let reply = token_with(json!({ "acr": MFA, "auth_time": auth_time })).await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    let mfa = reply.json()["access_token"].as_str().unwrap().to_owned();
+    let claims = payload_of(&mfa);
+    assert_eq!(
+        (claims["acr"].clone(), claims["auth_time"].clone()),
+        (json!(MFA), json!(auth_time))
+    );
+    let plain = server.token(&client, MY_API, None).await;
+    assert!(payload_of(&plain).get("acr").is_none());
+
+    let sample = start_sample_api(&registration.body, &server.issuer).await;
+    assert_eq!(status_at(&sample, "/api/private-mfa", &mfa).await, 200);
+    assert_eq!(status_at(&sample, "/api/private-mfa", &plain).await, 401);
+    let reply = token_with(json!({ "acr": "urn:acr:pwd" })).await;
+    let password = reply.json()["access_token"].as_str().unwrap().to_owned();
+    assert_eq!(status_at(&sample, "/api/private-mfa", &password).await, 401);
+}
