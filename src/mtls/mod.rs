@@ -27,7 +27,7 @@
 //! # DPoP and mTLS on one API
 //!
 //! Auth0 registers one mechanism per API; the builder can turn on the other as well
-//! ([`dpop`](crate::BearerGuardBuilder::dpop), feature `jwks`). Each token is then checked
+//! (`dpop`, feature `jwks`). Each token is then checked
 //! the way it is bound: a DPoP-bound one (`cnf.jkt`) by its proof, a certificate-bound one
 //! by its certificate, one with both by both. Each mechanism's `Required` is its own: mTLS
 //! `Required` means every token is certificate-bound (a token bound by DPoP alone is

@@ -18,3 +18,8 @@ pub(crate) mod grpc;
 #[allow(dead_code)] // `main` is the example's, not the tests'.
 #[path = "../../examples/mcp_server.rs"]
 pub(crate) mod mcp_server;
+
+#[cfg(feature = "axum")]
+#[allow(dead_code)] // `main` is the example's, not the tests'.
+#[path = "../../examples/mtls.rs"]
+pub(crate) mod mtls;

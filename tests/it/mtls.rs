@@ -529,3 +529,84 @@ async fn the_hook_sees_the_typed_reason() {
     );
     assert_eq!(answer.kind(), refused(MtlsError::CertificateMismatch));
 }
+
+/// The `WWW-Authenticate` description of an answer.
+fn description(answer: &reqwest::Response) -> String {
+    let challenge = answer.headers()["www-authenticate"].to_str().unwrap();
+    challenge
+        .split("error_description=\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .unwrap()
+        .to_owned()
+}
+
+#[tokio::test]
+async fn a_real_tls_listener_passes_only_the_client_certificate_the_token_is_bound_to() {
+    use crate::examples::mtls::{Pki, TlsListener, app, client, serve, server_config};
+    let pki = Pki::new("test CA").unwrap();
+    let (server, alice, bob) = (
+        pki.server().unwrap(),
+        pki.client("alice").unwrap(),
+        pki.client("bob").unwrap(),
+    );
+    let stranger_ca = Pki::new("another CA").unwrap();
+    let stranger = stranger_ca.client("alice").unwrap();
+    let tcp = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("https://{}/orders", tcp.local_addr().unwrap());
+    let api = ResourceServer::from_json(crate::examples::mtls::DEMO_API).unwrap();
+    let listener = TlsListener::new(tcp, server_config(&server, &pki.ca).unwrap());
+    tokio::spawn(serve(listener, app(api).unwrap()));
+
+    // The token is minted apart from the code under test: jsonwebtoken over the thumbprint
+    // of alice's DER, computed with aws-lc-rs.
+    let claims = json!({
+        "aud": "https://api.example.com", "sub": "alice@clients", "exp": now() + 600,
+        "cnf": { "x5t#S256": x5t(alice.der.as_ref()) },
+    });
+    let bound = token_with(b"FF1prn9UxZotnFEfPVwEJhqqyRmwdSu5", &claims);
+    let unbound = token_with(
+        b"FF1prn9UxZotnFEfPVwEJhqqyRmwdSu5",
+        &json!({ "aud": "https://api.example.com", "sub": "alice@clients", "exp": now() + 600 }),
+    );
+    let call = |certificate: Option<&crate::examples::mtls::Certified>, token: &str| {
+        let request = client(&pki.ca, certificate)
+            .unwrap()
+            .get(&url)
+            .bearer_auth(token);
+        request.send()
+    };
+
+    let answer = call(Some(&alice), &bound).await.unwrap();
+    assert_eq!(answer.status(), 200);
+    assert_eq!(answer.text().await.unwrap(), "orders for alice@clients");
+    // The same token again: a cache hit, checked against this connection's certificate.
+    assert_eq!(call(Some(&alice), &bound).await.unwrap().status(), 200);
+
+    for (who, certificate, token, error) in [
+        (
+            "bob's certificate",
+            Some(&bob),
+            &bound,
+            MtlsError::CertificateMismatch,
+        ),
+        (
+            "no certificate",
+            None,
+            &bound,
+            MtlsError::MissingCertificate,
+        ),
+        (
+            "an unbound token",
+            Some(&alice),
+            &unbound,
+            MtlsError::UnboundToken,
+        ),
+    ] {
+        let answer = call(certificate, token).await.unwrap();
+        assert_eq!(answer.status(), 401, "{who}");
+        assert_eq!(description(&answer), error.description(), "{who}");
+    }
+    // A certificate from a CA the server does not trust never gets past the handshake.
+    assert!(call(Some(&stranger), &bound).await.is_err());
+}
