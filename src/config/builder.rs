@@ -165,7 +165,7 @@ impl<R> BearerGuardBuilder<R> {
     /// The keys: an API signed with public keys and no `static_jwks` gets a key cache per
     /// issuer, each found by that issuer's own discovery document, refreshed, refetched for
     /// an unknown `kid` and reported on its own
-    /// ([`key_cache_statuses`](crate::BearerGuardLayer::key_cache_statuses)), so one
+    /// (`BearerGuardLayer::key_cache_statuses`, feature `jwks`), so one
     /// issuer's outage answers 503 to its tokens only. `static_jwks` is one set for every
     /// issuer, and an HS256/384/512 API's secret signs for every issuer (Auth0's custom
     /// domains sign with the tenant's keys). `jwks_uri` names one issuer's set, so with

@@ -128,6 +128,13 @@ fn app(guard: BearerGuardLayer) -> Router {
         .layer(guard)
 }
 
+/// The app of [`guard`], once both issuers' keys have loaded.
+async fn loaded_app(issuers: &Issuers) -> Router {
+    let guard = guard(issuers);
+    guard.wait_for_keys(Duration::from_secs(5)).await.unwrap();
+    app(guard)
+}
+
 /// A token of `iss` signed with fixture key `key`, naming `kid`.
 fn signed(iss: &str, key: &str, kid: &str) -> String {
     let claims = claims("read:messages", json!({"iss": iss}));
@@ -179,9 +186,7 @@ async fn each_issuer_is_accepted_with_the_keys_of_its_own_discovery() {
 #[tokio::test(start_paused = true)]
 async fn a_foreign_issuer_is_refused_without_any_fetch() {
     let issuers = Issuers::new();
-    let guard = guard(&issuers);
-    guard.wait_for_keys(Duration::from_secs(5)).await.unwrap();
-    let app = app(guard);
+    let app = loaded_app(&issuers).await;
     // Each issuer's discovery document and key set, once: the caches' first fetches.
     assert_eq!((issuers.seen(CANONICAL), issuers.seen(CUSTOM)), (2, 2));
 
@@ -249,9 +254,7 @@ async fn one_issuer_down_answers_503_for_its_tokens_only() {
 #[tokio::test(start_paused = true)]
 async fn an_unknown_kid_refetches_only_its_issuers_key_set() {
     let issuers = Issuers::new();
-    let guard = guard(&issuers);
-    guard.wait_for_keys(Duration::from_secs(5)).await.unwrap();
-    let app = app(guard);
+    let app = loaded_app(&issuers).await;
     let before = (issuers.key_fetches(CANONICAL), issuers.key_fetches(CUSTOM));
     assert_eq!(before, (1, 1));
 

@@ -165,6 +165,20 @@ async fn rs256_issuer() -> String {
     base
 }
 
+/// The status of `GET uri` with `token` once the keys have loaded: they load in the
+/// background, and until then a token gets 503.
+async fn status_once_keys_load(app: &axum::Router, uri: &str, token: &str) -> u16 {
+    let mut status = 0;
+    for _ in 0..100 {
+        status = send(app, get_with_token(uri, token)).await.status;
+        if status != 503 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    status
+}
+
 fn rs256_api() -> ResourceServer {
     ResourceServer::from_json(
         r#"{"identifier": "https://my-api-urn", "signing_alg": "RS256",
@@ -192,17 +206,7 @@ async fn an_rs256_registration_takes_its_keys_from_the_issuers_discovery() {
             Some("k1"),
             &claims("sample-scope"),
         );
-        // The keys load in the background; until then a token gets 503.
-        let mut status = 0;
-        for _ in 0..100 {
-            status = send(&app, get_with_token("/api/private", &reader))
-                .await
-                .status;
-            if status != 503 {
-                break;
-            }
-            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-        }
+        let status = status_once_keys_load(&app, "/api/private", &reader).await;
         assert_eq!(status, 200, "{jwks_uri:?}");
         let scoped = |token: &str| send(&app, get_with_token("/api/private-scoped", token));
         assert_eq!(scoped(&reader).await.status, 200);
@@ -486,17 +490,7 @@ async fn token_issuer_may_name_several_issuers_each_found_by_its_discovery() {
             Some("k1"),
             &claims,
         );
-        // The keys load in the background; until then a token gets 503.
-        let mut status = 0;
-        for _ in 0..100 {
-            status = send(&app, get_with_token("/api/private-scoped", &token))
-                .await
-                .status;
-            if status != 503 {
-                break;
-            }
-            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-        }
+        let status = status_once_keys_load(&app, "/api/private-scoped", &token).await;
         assert_eq!(status, 200, "{issuer}");
     }
     let foreign = claims(
