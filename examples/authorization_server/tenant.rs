@@ -227,6 +227,14 @@ pub(crate) type DpopVerdict<'a> = Option<Result<&'a str, DpopError>>;
 /// any.
 pub(crate) type ClientCertificateSeen<'a> = Option<&'a ClientCertificate>;
 
+/// What a token request proved besides the client's secret: a DPoP proof, a client
+/// certificate; each binds the token when the API's `proof_of_possession` asks for it.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Proofs<'a> {
+    pub(crate) dpop: DpopVerdict<'a>,
+    pub(crate) certificate: ClientCertificateSeen<'a>,
+}
+
 /// A registered API.
 struct Api {
     record: ResourceServerRecord,
@@ -519,10 +527,10 @@ impl Tenant {
         client_secret: &str,
         audience: &str,
         scope: Option<&str>,
-        dpop: DpopVerdict<'_>,
-        certificate: ClientCertificateSeen<'_>,
+        proofs: Proofs<'_>,
         step_up: &StepUpClaims,
     ) -> Result<IssuedToken, TokenRefusal> {
+        let Proofs { dpop, certificate } = proofs;
         let client = self
             .clients
             .iter()

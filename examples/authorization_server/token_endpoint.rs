@@ -22,7 +22,7 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::management::{SharedTenant, lock};
-use super::tenant::{StepUpClaims, TokenRefusal};
+use super::tenant::{Proofs, StepUpClaims, TokenRefusal};
 
 /// What DPoP proofs sent to the token endpoint are checked against: the crate's defaults
 /// (RS256, PS256, ES256 or EdDSA; `iat` within a minute, plus a minute of leeway).
@@ -258,8 +258,10 @@ async fn issue(
         &client_secret,
         &audience,
         params.scope.as_deref(),
-        verdict,
-        certificate.as_ref(),
+        Proofs {
+            dpop: verdict,
+            certificate: certificate.as_ref(),
+        },
         &step_up,
     )?;
     if issued.dpop_bound
