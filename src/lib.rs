@@ -141,6 +141,8 @@ pub mod registration {
     pub use crate::config::TokenEncryption;
     pub use crate::config::{ScopeDefinition, TokenDialect};
     pub use crate::keys::SigningSecret;
+    #[cfg(feature = "jwks")]
+    pub use crate::token::ContentEncryption;
 }
 
 /// A verified token's scopes.

@@ -22,12 +22,12 @@ use crate::keys::{Algorithm, Fetcher, JwksFetcher, KeyCacheSettings};
 use crate::keys::{KeySettings, KeySource, SigningSecret};
 use crate::mtls::{CertificateSource, MtlsMode};
 use crate::token::IssuerKeys;
-#[cfg(feature = "jwks")]
-use crate::token::PrivateKeyBytes;
 use crate::token::{
     AuthenticationRequirement, ScopeRequirement, TokenCacheSettings, TokenValidator,
     ValidatorSettings,
 };
+#[cfg(feature = "jwks")]
+use crate::token::{ContentEncryption, PrivateKeyBytes};
 
 /// Configures a [`BearerGuardLayer`] (or a [`TokenValidator`] alone), from
 /// [`BearerGuardLayer::builder`]. Every setting has a safe default, and every problem is a
@@ -65,6 +65,7 @@ use crate::token::{
 /// | `dpop_nonces` (feature `jwks`) | none: no server nonces (`NonceMode::Off`) |
 /// | `external_url` (feature `jwks`) | the origin of the resource server's identifier |
 /// | `token_decryption_key`, `previous_token_decryption_key` (feature `jwks`) | none: needed, and only allowed, when the registration has `token_encryption` |
+/// | `also_accept_content_encryption` (feature `jwks`) | none: A256GCM only, as Auth0 encrypts |
 /// | [`mtls`](BearerGuardBuilder::mtls) | the registration's `proof_of_possession`, else `Disabled` (a certificate-bound token is refused) |
 /// | [`client_certificate_from`](BearerGuardBuilder::client_certificate_from) | none: required when certificate-bound tokens are taken, refused otherwise |
 ///
@@ -890,6 +891,33 @@ impl<R> BearerGuardBuilder<R> {
             .decryption
             .previous
             .push((kid.into(), private_key_bytes(private_key)));
+        self
+    }
+
+    /// Also takes encrypted tokens whose content is encrypted with `enc` (their JWE `enc`),
+    /// beside A256GCM, Auth0's and the only one taken by default (RFC 8725 §3.1: accept only
+    /// what the API needs). For an authorization server that encrypts with A128GCM or
+    /// A192GCM. Feature `jwks`. Given for a registration without `token_encryption`, it is
+    /// [`ConfigError::DecryptionKeyWithoutTokenEncryption`].
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use bearer_guard::{BearerGuardLayer, ResourceServer};
+    /// use bearer_guard::registration::{ContentEncryption, TokenEncryption};
+    ///
+    /// # let public_pem = include_str!("../../tests/data/jwe/rsa2048_enc.pub.pem");
+    /// # let private_pem = include_str!("../../tests/data/jwe/rsa2048_enc.pem");
+    /// let api = ResourceServer::new("https://my-api-urn", "FF1prn9UxZotnFEfPVwEJhqqyRmwdSu5")
+    ///     .with_token_encryption(TokenEncryption::compact_nested_jwe("RSA-OAEP-256", public_pem));
+    /// let layer = BearerGuardLayer::builder(api)
+    ///     .token_decryption_key(private_pem)
+    ///     .also_accept_content_encryption(ContentEncryption::A128Gcm)
+    ///     .build()?;
+    /// # Ok::<(), bearer_guard::ConfigError>(())
+    /// ```
+    pub fn also_accept_content_encryption(mut self, enc: ContentEncryption) -> Self {
+        self.settings.token.decryption.also_accept.push(enc);
         self
     }
 }

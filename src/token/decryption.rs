@@ -9,7 +9,9 @@ use zeroize::Zeroizing;
 
 use crate::config::{ConfigError, ResourceServer};
 use crate::token::TokenErrorKind;
-use crate::token::jwe::{self, DecryptionKey, JweDecryptionKeys, JweKeyError, JweRules};
+use crate::token::jwe::{
+    self, ContentEncryption, DecryptionKey, JweDecryptionKeys, JweKeyError, JweRules,
+};
 
 /// The private keys a builder collects, checked only at `build`.
 #[derive(Debug, Default)]
@@ -18,11 +20,13 @@ pub(crate) struct DecryptionSettings {
     pub(crate) current: Option<PrivateKeyBytes>,
     /// Keys rotated out, each with the `kid` its tokens name, in the order they are tried.
     pub(crate) previous: Vec<(String, PrivateKeyBytes)>,
+    /// Content encryptions accepted beside A256GCM.
+    pub(crate) also_accept: Vec<ContentEncryption>,
 }
 
 impl DecryptionSettings {
     fn is_empty(&self) -> bool {
-        self.current.is_none() && self.previous.is_empty()
+        self.current.is_none() && self.previous.is_empty() && self.also_accept.is_empty()
     }
 }
 
@@ -80,10 +84,9 @@ impl Decryption {
             );
         }
         let keys = JweDecryptionKeys::new(keys).map_err(config_error)?;
-        Ok(Some(Arc::new(Self {
-            keys,
-            rules: JweRules::AUTH0,
-        })))
+        let rules =
+            (settings.also_accept.iter()).fold(JweRules::AUTH0, |rules, enc| rules.widen(*enc));
+        Ok(Some(Arc::new(Self { keys, rules })))
     }
 
     /// Whether the JWE `token`'s protected header is one this API's keys take: no
@@ -153,6 +156,7 @@ mod tests {
                 .iter()
                 .map(|(kid, pem)| ((*kid).to_owned(), key(pem)))
                 .collect(),
+            also_accept: Vec::new(),
         }
     }
 
@@ -257,7 +261,7 @@ mod tests {
             for private in [key(KEY), key(der_of(KEY))] {
                 let given = DecryptionSettings {
                     current: Some(private),
-                    previous: Vec::new(),
+                    ..DecryptionSettings::default()
                 };
                 let decryption = built(&api, &given).unwrap().unwrap();
                 assert_eq!(
@@ -472,6 +476,37 @@ mod tests {
                 assert_eq!(kind, TokenErrorKind::Undecryptable, "segment {index}");
             }
         }
+    }
+
+    #[test]
+    fn a_content_encryption_beside_a256gcm_is_taken_only_when_asked_for() {
+        let token = fixture("refused_before_rsa", "enc_a128gcm");
+        let (result, operations) = run(&decrypting(None), &token);
+        assert!(result.is_err());
+        assert_eq!(operations, 0);
+        let widened = DecryptionSettings {
+            also_accept: vec![ContentEncryption::A128Gcm],
+            ..settings(Some(KEY), &[])
+        };
+        let decryption = built(&encrypted_api(registration(None)), &widened)
+            .unwrap()
+            .unwrap();
+        let validator = TokenValidator {
+            decryption: Some(decryption),
+            ..validator()
+        };
+        let (result, operations) = run(&validator, &token);
+        assert_eq!(result.unwrap().subject(), Some("client@clients"));
+        assert_eq!(operations, 1);
+        // Widening means nothing without token_encryption: refused, not ignored.
+        let alone = DecryptionSettings {
+            also_accept: vec![ContentEncryption::A128Gcm],
+            ..DecryptionSettings::default()
+        };
+        assert_eq!(
+            built(&resource_server(), &alone).unwrap_err(),
+            ConfigError::DecryptionKeyWithoutTokenEncryption
+        );
     }
 
     #[test]

@@ -97,15 +97,25 @@ impl KeyManagement {
     }
 }
 
-/// How the content is encrypted (RFC 7518 §5.3): AES-GCM. Auth0 uses A256GCM.
+/// How an encrypted token's content is encrypted (its JWE `enc`, RFC 7518 §5.3): AES-GCM.
+/// Auth0 uses A256GCM, the one accepted by default; an authorization server that uses
+/// another needs [`also_accept_content_encryption`](crate::BearerGuardBuilder::also_accept_content_encryption)
+/// (feature `jwks`).
+///
+/// # Example
+///
+/// ```
+/// use bearer_guard::registration::ContentEncryption;
+/// assert_ne!(ContentEncryption::A128Gcm, ContentEncryption::A256Gcm);
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[expect(
-    clippy::enum_variant_names,
-    reason = "JOSE's names: A256GCM, A192GCM, A128GCM"
-)]
-pub(crate) enum ContentEncryption {
+#[non_exhaustive]
+pub enum ContentEncryption {
+    /// `A256GCM`: AES-GCM with a 256-bit key (Auth0's).
     A256Gcm,
+    /// `A192GCM`: AES-GCM with a 192-bit key.
     A192Gcm,
+    /// `A128GCM`: AES-GCM with a 128-bit key.
     A128Gcm,
 }
 
@@ -160,10 +170,6 @@ impl JweRules {
 
     /// These rules, accepting `enc` too: for an authorization server that does not use
     /// A256GCM.
-    #[cfg_attr(
-        not(test),
-        expect(dead_code, reason = "the builder's setting, wired in with issue 22")
-    )]
     #[must_use]
     pub(crate) fn widen(self, enc: ContentEncryption) -> Self {
         Self {

@@ -28,6 +28,8 @@ pub(crate) use claims::REGISTERED;
 pub(crate) use decryption::PrivateKeyBytes;
 pub use error::{TokenError, TokenErrorKind};
 pub(crate) use issuer_keys::IssuerKeys;
+#[cfg(feature = "jwks")]
+pub use jwe::ContentEncryption;
 #[cfg(all(feature = "jwks", feature = "issuer"))]
 pub use jwe::TokenEncryptionKey;
 #[cfg(feature = "jwks")]
