@@ -35,8 +35,27 @@ fn cacheable(body: Value) -> impl IntoResponse {
     )
 }
 
+/// The same documents for the tenant's custom domain: its discovery names `issuer` (and the
+/// token endpoint and JWK set under it); its JWK set is the tenant's, as on Auth0.
+pub(crate) fn router_as(issuer: String) -> Router<SharedTenant> {
+    let issuer = std::sync::Arc::<str>::from(issuer);
+    Router::new()
+        .route(
+            "/.well-known/openid-configuration",
+            get(move || {
+                let issuer = std::sync::Arc::clone(&issuer);
+                async move { configuration(&issuer) }
+            }),
+        )
+        .route("/.well-known/jwks.json", get(jwks))
+}
+
 async fn openid_configuration(State(tenant): State<SharedTenant>) -> impl IntoResponse {
     let issuer = lock(&tenant).issuer().to_owned();
+    configuration(&issuer)
+}
+
+fn configuration(issuer: &str) -> impl IntoResponse + use<> {
     cacheable(json!({
         "issuer": issuer,
         "token_endpoint": format!("{issuer}oauth/token"),

@@ -29,6 +29,12 @@
 //! MANAGEMENT_API_TOKEN=eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9...
 //! ISSUER=http://127.0.0.1:4000/
 //! ```
+//!
+//! With `CUSTOM_DOMAIN_PORT` set (unset by default), the tenant also answers as a second
+//! issuer, as an Auth0 custom domain does: on that port it serves the discovery document of
+//! the issuer `http://127.0.0.1:<CUSTOM_DOMAIN_PORT>/`, the tenant's JWK set (the same keys)
+//! and a token endpoint whose tokens carry that `iss`; the Management API stays on `PORT`.
+//! A third line then names it: `CUSTOM_DOMAIN_ISSUER=http://127.0.0.1:4001/`.
 
 mod api_error;
 mod discovery;
@@ -57,6 +63,16 @@ pub(crate) struct AuthorizationServer {
     pub(crate) management_token: String,
     /// The `iss` of every token: the base URL with a trailing slash.
     pub(crate) issuer: String,
+    /// The tenant's second issuer name, when it has one.
+    pub(crate) custom_domain: Option<CustomDomain>,
+}
+
+/// The tenant answering as a second issuer (an Auth0 custom domain): discovery, the JWK set
+/// and the token endpoint, on a listener of its own.
+pub(crate) struct CustomDomain {
+    pub(crate) router: Router,
+    /// The `iss` of the tokens its token endpoint issues.
+    pub(crate) issuer: String,
 }
 
 impl fmt::Debug for AuthorizationServer {
@@ -76,9 +92,20 @@ pub(crate) fn app(base_url: &str) -> Result<AuthorizationServer, Box<dyn Error>>
 
 /// [`app`], its token endpoint reading client certificates from the header
 /// `client_cert_header` (`CLIENT_CERT_HEADER`), for `mtls` APIs.
+#[cfg_attr(not(test), allow(dead_code))]
 pub(crate) fn app_with(
     base_url: &str,
     client_cert_header: Option<&str>,
+) -> Result<AuthorizationServer, Box<dyn Error>> {
+    app_with_custom_domain(base_url, client_cert_header, None)
+}
+
+/// [`app_with`], the tenant also answering as the issuer `{custom_domain}/` when
+/// `custom_domain` (`http://host:port`, no trailing slash) is set.
+pub(crate) fn app_with_custom_domain(
+    base_url: &str,
+    client_cert_header: Option<&str>,
+    custom_domain: Option<&str>,
 ) -> Result<AuthorizationServer, Box<dyn Error>> {
     let client_cert_header = client_cert_header
         .map(|name| {
@@ -104,6 +131,15 @@ pub(crate) fn app_with(
         .scopes(MANAGEMENT_SCOPES)
         .sign()?;
     let tenant = Arc::new(Mutex::new(tenant));
+    let custom_domain = custom_domain
+        .map(|base_url| {
+            let issuer = format!("{base_url}/");
+            let router = token_endpoint::router(&issuer, client_cert_header.clone())?
+                .merge(discovery::router_as(issuer.clone()))
+                .with_state(Arc::clone(&tenant));
+            Ok::<_, Box<dyn Error>>(CustomDomain { router, issuer })
+        })
+        .transpose()?;
     let router = management::router(guard)?
         .merge(token_endpoint::router(&issuer, client_cert_header)?)
         .merge(discovery::router())
@@ -112,17 +148,22 @@ pub(crate) fn app_with(
         router,
         management_token,
         issuer,
+        custom_domain,
     })
 }
 
 impl AuthorizationServer {
     /// What the server prints on stdout at startup: two `NAME=value` lines, ready for
-    /// `export $(...)`.
+    /// `export $(...)`, and a third, `CUSTOM_DOMAIN_ISSUER`, with a custom domain.
     pub(crate) fn startup_lines(&self) -> String {
-        format!(
+        let mut lines = format!(
             "MANAGEMENT_API_TOKEN={}\nISSUER={}\n",
             self.management_token, self.issuer
-        )
+        );
+        if let Some(custom_domain) = &self.custom_domain {
+            lines.push_str(&format!("CUSTOM_DOMAIN_ISSUER={}\n", custom_domain.issuer));
+        }
+        lines
     }
 }
 
@@ -132,9 +173,43 @@ const PROGRAM: &str = "authorization_server";
 async fn main() {
     let (listener, base_url) = serve::listen(PROGRAM, 4000).await;
     let client_cert_header = std::env::var("CLIENT_CERT_HEADER").ok();
-    let server = app_with(&base_url, client_cert_header.as_deref())
-        .unwrap_or_else(|err| serve::fail(PROGRAM, err));
+    let (custom_listener, custom_url) = custom_domain_listener().await.unzip();
+    let server = app_with_custom_domain(
+        &base_url,
+        client_cert_header.as_deref(),
+        custom_url.as_deref(),
+    )
+    .unwrap_or_else(|err| serve::fail(PROGRAM, err));
     eprintln!("{PROGRAM}: listening on {base_url}");
     print!("{}", server.startup_lines());
-    serve::serve(PROGRAM, listener, server.router).await;
+    let AuthorizationServer {
+        router,
+        custom_domain,
+        ..
+    } = server;
+    let custom_domain = async move {
+        if let (Some(listener), Some(domain)) = (custom_listener, custom_domain) {
+            eprintln!("{PROGRAM}: answering as {} too", domain.issuer);
+            serve::serve(PROGRAM, listener, domain.router).await;
+        }
+    };
+    tokio::join!(serve::serve(PROGRAM, listener, router), custom_domain);
+}
+
+/// The listener of the custom domain, on 127.0.0.1 at the port in `CUSTOM_DOMAIN_PORT`, with
+/// its base URL; none when the variable is unset.
+async fn custom_domain_listener() -> Option<(tokio::net::TcpListener, String)> {
+    let port = std::env::var("CUSTOM_DOMAIN_PORT").ok()?;
+    let port: u16 = port.parse().unwrap_or_else(|_| {
+        serve::fail(
+            PROGRAM,
+            format!("CUSTOM_DOMAIN_PORT={port:?} is not a port number"),
+        )
+    });
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
+        .await
+        .unwrap_or_else(|err| {
+            serve::fail(PROGRAM, format!("cannot listen on 127.0.0.1:{port}: {err}"))
+        });
+    Some((listener, format!("http://127.0.0.1:{port}")))
 }

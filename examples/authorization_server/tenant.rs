@@ -521,8 +521,13 @@ impl Tenant {
     /// For an API whose `proof_of_possession` is `mtls`, the token is certificate-bound
     /// (`cnf["x5t#S256"]`, RFC 8705 §3.1) to the request's client `certificate`; an API that
     /// requires it refuses a request without one. Its `token_type` stays `Bearer` (§3).
+    ///
+    /// The token's `iss` is `issuer`: the tenant's own, or its custom domain's, which signs
+    /// with the same keys (as on Auth0).
+    #[allow(clippy::too_many_arguments)]
     pub(crate) fn issue_token(
         &self,
+        issuer: &str,
         client_id: &str,
         client_secret: &str,
         audience: &str,
@@ -588,7 +593,7 @@ impl Tenant {
             (Some(_), None) => None,
         };
         let tokens = self
-            .issuer_for(&api.record)
+            .issuer_named(&api.record, issuer)
             .map_err(|_| TokenRefusal::ServerError)?;
         // The issuer shapes the token as the API's dialect says: the scopes in `permissions`
         // too under the `_authz` ones, RFC 9068's `typ`, `client_id` and `jti` under theirs.
@@ -666,6 +671,15 @@ impl Tenant {
     /// current key. bearer-guard's checks of the record (an absolute-URI identifier among
     /// them) become 400s.
     fn issuer_for(&self, record: &ResourceServerRecord) -> Result<TokenIssuer, ApiError> {
+        self.issuer_named(record, &self.issuer)
+    }
+
+    /// [`Tenant::issuer_for`], its tokens' `iss` being `issuer`.
+    fn issuer_named(
+        &self,
+        record: &ResourceServerRecord,
+        issuer: &str,
+    ) -> Result<TokenIssuer, ApiError> {
         let json =
             serde_json::to_string(record).map_err(|err| ApiError::internal(err.to_string()))?;
         let api = ResourceServer::from_json(&json)
@@ -681,13 +695,13 @@ impl Tenant {
         };
         let alg = Algorithm::from_name(&record.signing_alg).filter(|alg| alg.is_asymmetric());
         let Some(alg) = alg else {
-            return TokenIssuer::new(&api, self.issuer.as_str()).map_err(refused);
+            return TokenIssuer::new(&api, issuer).map_err(refused);
         };
         let key = self
             .keys
             .current_for(alg)
             .ok_or_else(|| ApiError::internal(format!("the tenant has no key for {alg}")))?;
-        TokenIssuer::with_signing_key(&api, self.issuer.as_str(), key).map_err(|err| match err {
+        TokenIssuer::with_signing_key(&api, issuer, key).map_err(|err| match err {
             SigningKeyError::ResourceServer(err) => refused(err),
             other => ApiError::internal(other.to_string()),
         })

@@ -41,10 +41,12 @@ struct DpopCheck {
     /// The header a TLS-terminating proxy sets to the client certificate (RFC 9440), for
     /// `mtls` APIs; none by default, and then no header is trusted.
     client_cert_header: Option<HeaderName>,
+    /// The `iss` of the tokens this endpoint issues: the tenant's, or its custom domain's.
+    issuer: String,
 }
 
-/// The token endpoint's route, at `{issuer}oauth/token`, reading client certificates from
-/// `client_cert_header` when set.
+/// The token endpoint's route, at `{issuer}oauth/token`, its tokens' `iss` being `issuer`,
+/// reading client certificates from `client_cert_header` when set.
 pub(crate) fn router(
     issuer: &str,
     client_cert_header: Option<HeaderName>,
@@ -54,6 +56,7 @@ pub(crate) fn router(
         verifier: DpopVerifier::new(dpop_settings())?,
         replays: MemoryReplayStore::new(),
         client_cert_header,
+        issuer: issuer.to_owned(),
     });
     Ok(Router::new().route(
         "/oauth/token",
@@ -254,6 +257,7 @@ async fn issue(
         auth_time: params.auth_time,
     };
     let issued = lock(tenant).issue_token(
+        &dpop.issuer,
         &client_id,
         &client_secret,
         &audience,

@@ -2164,3 +2164,126 @@ async fn the_token_endpoints_test_only_acr_and_auth_time_open_the_mfa_route() {
     let password = reply.json()["access_token"].as_str().unwrap().to_owned();
     assert_eq!(status_at(&sample, "/api/private-mfa", &password).await, 401);
 }
+
+// ---------------------------------------------------------------------------------------------
+// A custom domain: the tenant answering as a second issuer, on a listener of its own.
+
+impl AuthServer {
+    /// The server with a custom domain (`CUSTOM_DOMAIN_PORT`): the server, and the same tenant
+    /// as its custom domain's listener sees it (its `issuer` and URLs that listener's).
+    async fn start_with_custom_domain() -> (Self, Self) {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let custom_listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let custom_base = format!("http://{}", custom_listener.local_addr().unwrap());
+        let server =
+            authorization_server::app_with_custom_domain(&base, None, Some(&custom_base)).unwrap();
+        let lines = server.startup_lines();
+        let custom_domain = server.custom_domain.unwrap();
+        assert_eq!(
+            lines.lines().last(),
+            Some(format!("CUSTOM_DOMAIN_ISSUER={custom_base}/").as_str())
+        );
+        assert_eq!(custom_domain.issuer, format!("{custom_base}/"));
+        let admin_token = server.management_token.clone();
+        serve(listener, server.router).await;
+        serve(custom_listener, custom_domain.router).await;
+        let first = Self {
+            http: Http::new(),
+            issuer: server.issuer,
+            admin_token: admin_token.clone(),
+        };
+        let second = Self {
+            http: Http::new(),
+            issuer: custom_domain.issuer,
+            admin_token,
+        };
+        (first, second)
+    }
+}
+
+#[tokio::test]
+async fn a_custom_domain_issues_tokens_as_a_second_issuer_the_sample_api_accepts() {
+    let (server, custom) = AuthServer::start_with_custom_domain().await;
+    assert_ne!(server.issuer, custom.issuer);
+    let registration = server.register(my_rs256_api()).await;
+    assert_eq!(registration.status, 201, "{}", registration.body);
+    let client = server.create_client("My M2M App").await;
+    server.grant(&client.0, MY_API, &["read:messages"]).await;
+
+    // Each listener's discovery names its own issuer, endpoints under it; one JWK set.
+    for listener in [&server, &custom] {
+        let discovery = listener.public(".well-known/openid-configuration").await;
+        assert_eq!(discovery.status, 200, "{}", discovery.body);
+        let document = discovery.json();
+        assert_eq!(document["issuer"], listener.issuer.as_str());
+        assert_eq!(document["token_endpoint"], listener.url("oauth/token"));
+        assert_eq!(document["jwks_uri"], listener.url(".well-known/jwks.json"));
+    }
+    assert_eq!(server.jwks_kids().await, custom.jwks_kids().await);
+    // The Management API is the first listener's only.
+    let elsewhere = custom
+        .management(Method::GET, "api/v2/resource-servers", None)
+        .await;
+    assert_eq!(elsewhere.status, 404, "{}", elsewhere.body);
+
+    // One token from each token endpoint, each with its listener's `iss`, same keys.
+    let token = server.token(&client, MY_API, None).await;
+    let custom_token = custom.token(&client, MY_API, None).await;
+    assert_eq!(payload_of(&token)["iss"], server.issuer.as_str());
+    assert_eq!(payload_of(&custom_token)["iss"], custom.issuer.as_str());
+    let jwks = custom.public(".well-known/jwks.json").await.json();
+    assert!(jsonwebtoken_verifies(&custom_token, &jwks, &custom.issuer));
+    assert!(!jsonwebtoken_verifies(&custom_token, &jwks, &server.issuer));
+
+    // The sample API with TOKEN_ISSUER naming both accepts both, each found by its discovery.
+    let issuers = format!("{} {}", server.issuer, custom.issuer);
+    let sample = start_sample_api(&registration.body, &issuers).await;
+    let scoped = format!("{sample}/api/private-scoped");
+    let http = &server.http;
+    for (which, token) in [("first", &token), ("custom domain's", &custom_token)] {
+        eventually(
+            &format!("the sample API accepts the {which} issuer's token"),
+            || async {
+                http.call(Method::GET, &scoped, Some(token), None)
+                    .await
+                    .status
+                    == 200
+            },
+        )
+        .await;
+    }
+
+    // A token of a third issuer (another tenant) is refused.
+    let other = AuthServer::start().await;
+    other.register(my_rs256_api()).await;
+    let stranger = other.create_client("Stranger").await;
+    other.grant(&stranger.0, MY_API, &["read:messages"]).await;
+    let foreign = other.token(&stranger, MY_API, None).await;
+    assert_eq!(payload_of(&foreign)["iss"], other.issuer.as_str());
+    let refused = http.call(Method::GET, &scoped, Some(&foreign), None).await;
+    assert_eq!(refused.status, 401, "{}", refused.body);
+}
+
+#[tokio::test]
+async fn a_custom_domain_issues_dpop_bound_tokens_for_its_own_token_endpoint_url() {
+    let (server, custom) = AuthServer::start_with_custom_domain().await;
+    let created = server.register(dpop_api(MY_API, "RS256", true)).await;
+    assert_eq!(created.status, 201, "{}", created.body);
+    let client = server.create_client("App").await;
+    server.grant(&client.0, MY_API, &["read:messages"]).await;
+    // A proof for the custom domain's token endpoint is good there, not on the first one.
+    let proof = custom.token_proof(jsonwebtoken::Algorithm::ES256, "p256", json!({}));
+    let bound = custom.dpop_token_request(&client, MY_API, &[&proof]).await;
+    assert_eq!(bound.status, 200, "{}", bound.body);
+    assert_eq!(bound.json()["token_type"], "DPoP");
+    let access_token = bound.json()["access_token"].as_str().unwrap().to_owned();
+    let claims = payload_of(&access_token);
+    assert_eq!(claims["iss"], custom.issuer.as_str());
+    assert_eq!(claims["cnf"]["jkt"], thumbprint_of("p256"));
+    let elsewhere = custom.token_proof(jsonwebtoken::Algorithm::ES256, "p256", json!({}));
+    server
+        .dpop_token_request(&client, MY_API, &[&elsewhere])
+        .await
+        .assert_oauth_error(400, "invalid_dpop_proof");
+}
