@@ -427,9 +427,10 @@ pub enum ConfigError {
         "the resource server's tokens are encrypted (token_encryption), and no private key decrypts them: call token_decryption_key with the PKCS#8 private key of its encryption_key (the sample API reads it from TOKEN_DECRYPTION_KEY)"
     )]
     MissingDecryptionKey,
-    /// Decryption keys are given, and the registration has no `token_encryption`.
+    /// Settings of encrypted tokens are given (decryption keys, or
+    /// `also_accept_content_encryption`), and the registration has no `token_encryption`.
     #[error(
-        "decryption keys are given, but the resource server's tokens are not encrypted: register token_encryption (ResourceServer::with_token_encryption, or the registration's JSON), or drop the decryption keys"
+        "settings of encrypted tokens are given (token_decryption_key, previous_token_decryption_key or also_accept_content_encryption), but the resource server's tokens are not encrypted: register token_encryption (ResourceServer::with_token_encryption, or the registration's JSON), or drop those settings"
     )]
     DecryptionKeyWithoutTokenEncryption,
     /// The private key's public half is not the registration's `encryption_key.pem`.
