@@ -243,7 +243,15 @@ async fn an_issuer_down_at_startup_means_503_then_200_without_a_restart() {
             .await
             .is_err()
     );
-    let status = layer.key_cache_status().unwrap();
+    // The first fetch may still be on its way on a loaded machine: wait for its failure.
+    let mut status = layer.key_cache_status().unwrap();
+    for _ in 0..100 {
+        if status.failures >= 1 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        status = layer.key_cache_status().unwrap();
+    }
     assert!(!status.loaded && status.failures >= 1, "{status:?}");
     assert!(status.last_error.unwrap().contains("500"));
 
