@@ -12,9 +12,11 @@ use std::future::Future;
 use std::pin::pin;
 use std::task::{Context, Poll, Waker};
 
+use bearer_guard::cache::TokenCacheSettings;
 use bearer_guard::{BearerGuardLayer, ResourceServer, VerifiedToken};
 use bytes::Bytes;
 use http::{Request, Response, header::AUTHORIZATION};
+use jsonwebtoken::{Algorithm, EncodingKey};
 use stats_alloc::{INSTRUMENTED_SYSTEM, Region, StatsAlloc};
 use tower::{Layer, Service, ServiceExt as _};
 
@@ -131,5 +133,41 @@ fn main() {
     println!(
         "  difference (the guard and the extractor):           {}",
         router_private - router_public
+    );
+    token_cache_bytes();
+}
+
+/// The verified-token cache's own count against the allocator's: 20,000 distinct Auth0-shaped
+/// HS256 tokens into the default cache (8 MiB), the heap the filled cache holds (bytes handed
+/// out, less those given back: the tokens' verified buffers and quick_cache's slabs and
+/// tables as they grew) next to what its weigher counts.
+fn token_cache_bytes() {
+    const TOKENS: usize = 20_000;
+    let key = EncodingKey::from_secret(SECRET.as_bytes());
+    let tokens: Vec<String> = (0..TOKENS)
+        .map(|i| common::signed_token_with(Algorithm::HS256, &key, &format!("flood{i}")))
+        .collect();
+    let layer = common::layer_with(TokenCacheSettings::default());
+    let region = Region::new(GLOBAL);
+    for token in &tokens {
+        assert!(common::bearer_guard(layer.validator(), token));
+    }
+    let change = region.change();
+    let status = layer.token_cache_status().unwrap_or_default();
+    #[allow(clippy::cast_possible_wrap)]
+    let held = change.bytes_allocated as isize - change.bytes_deallocated as isize
+        + change.bytes_reallocated;
+    println!(
+        "verified-token cache, {TOKENS} distinct HS256 tokens of {} bytes into the default bound:",
+        tokens[0].len()
+    );
+    println!(
+        "  {} entries, {} evictions; counted {} bytes ({} an entry); the allocator holds {} bytes for it ({} an entry)",
+        status.entries,
+        status.evictions,
+        status.bytes,
+        status.bytes / status.entries.max(1) as u64,
+        held,
+        held / status.entries.max(1) as isize
     );
 }

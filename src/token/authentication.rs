@@ -154,8 +154,7 @@ impl AuthenticationRequirement {
         }
         if let Some(max_age) = self.max_age {
             let auth_time = token
-                .registered_claims()
-                .auth_time
+                .auth_time_seconds()
                 .ok_or(StepUpFailure::AuthTimeMissing)?;
             if auth_time > now + leeway {
                 return Err(StepUpFailure::AuthTimeInFuture);

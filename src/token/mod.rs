@@ -13,6 +13,7 @@ mod issuers;
 #[cfg(feature = "jwks")]
 mod jwe;
 pub(crate) mod jws;
+mod packed;
 pub(crate) mod peek;
 mod scopes;
 mod settings;

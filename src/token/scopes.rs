@@ -6,7 +6,7 @@
 use std::fmt;
 
 use crate::config::ConfigError;
-use crate::token::claims::{ScopeList, Text};
+use crate::token::packed::{PackedScopes, SpanList};
 
 /// The scopes a route needs: all of a list, or any one of it, matched exactly and
 /// case-sensitively (RFC 6749 §3.3).
@@ -184,13 +184,12 @@ pub(crate) fn is_scope_token(scope: &str) -> bool {
 /// [`VerifiedToken::scopes`]: crate::VerifiedToken::scopes
 #[derive(Clone, Copy)]
 pub struct Scopes<'a> {
-    payload: &'a [u8],
-    list: &'a ScopeList,
+    list: PackedScopes<'a>,
 }
 
 impl<'a> Scopes<'a> {
-    pub(crate) fn new(payload: &'a [u8], list: &'a ScopeList) -> Self {
-        Self { payload, list }
+    pub(crate) fn new(list: PackedScopes<'a>) -> Self {
+        Self { list }
     }
 
     /// Whether the token grants `scope` (exact, case-sensitive).
@@ -208,13 +207,12 @@ impl<'a> Scopes<'a> {
     /// The granted scopes, in token order.
     #[must_use]
     pub fn iter(&self) -> ScopesIter<'a> {
-        let payload = self.payload;
         let state = match self.list {
-            ScopeList::None => IterState::Done,
-            ScopeList::Delimited(text) => IterState::Delimited(text.resolve(payload).split(' ')),
-            ScopeList::List(items) => IterState::List(items.iter()),
+            PackedScopes::None => IterState::Done,
+            PackedScopes::Delimited(text) => IterState::Delimited(text.split(' ')),
+            PackedScopes::List(items) => IterState::List(items),
         };
-        ScopesIter { payload, state }
+        ScopesIter { state }
     }
 }
 
@@ -237,7 +235,6 @@ impl fmt::Debug for Scopes<'_> {
 /// still to come, never the rest of the claims.
 #[derive(Clone)]
 pub struct ScopesIter<'a> {
-    payload: &'a [u8],
     state: IterState<'a>,
 }
 
@@ -262,7 +259,7 @@ impl fmt::Debug for DebugRest<'_> {
 enum IterState<'a> {
     Done,
     Delimited(std::str::Split<'a, char>),
-    List(std::slice::Iter<'a, Text>),
+    List(SpanList<'a>),
 }
 
 impl<'a> Iterator for ScopesIter<'a> {
@@ -273,7 +270,7 @@ impl<'a> Iterator for ScopesIter<'a> {
             IterState::Done => None,
             // Extra spaces are tolerated, never read as an empty scope.
             IterState::Delimited(split) => split.find(|scope| !scope.is_empty()),
-            IterState::List(items) => items.next().map(|text| text.resolve(self.payload)),
+            IterState::List(items) => items.next(),
         }
     }
 }
@@ -353,9 +350,7 @@ mod tests {
 
     #[test]
     fn delimited_scopes_skip_extra_spaces() {
-        let payload = "a  b ";
-        let list = ScopeList::Delimited(Text::Span(0, payload.len()));
-        let scopes = Scopes::new(payload.as_bytes(), &list);
+        let scopes = Scopes::new(PackedScopes::Delimited("a  b "));
         assert_eq!(scopes.iter().collect::<Vec<_>>(), ["a", "b"]);
         assert!(scopes.contains("b"));
         assert!(!scopes.contains(""));
@@ -363,12 +358,20 @@ mod tests {
 
     #[test]
     fn scopes_are_empty_only_without_a_scope_token() {
-        let payload = "   read:messages";
-        let empty = |list: &ScopeList| Scopes::new(payload.as_bytes(), list).is_empty();
-        assert!(empty(&ScopeList::None));
-        assert!(empty(&ScopeList::Delimited(Text::Span(0, 3))));
-        assert!(empty(&ScopeList::List(Vec::new())));
-        assert!(!empty(&ScopeList::Delimited(Text::Span(0, payload.len()))));
+        let empty = |list| Scopes::new(list).is_empty();
+        assert!(empty(PackedScopes::None));
+        assert!(empty(PackedScopes::Delimited("   ")));
+        assert!(!empty(PackedScopes::Delimited("   read:messages")));
+        let packed = |payload| {
+            let claims = crate::token::claims::parse(payload, "aud", "scope").unwrap();
+            crate::token::packed::Packed::new(payload, &claims).unwrap()
+        };
+        let (none, one) = (
+            packed(r#"{"scope":[],"exp":1}"#),
+            packed(r#"{"scope":["a"],"exp":1}"#),
+        );
+        assert!(empty(none.scopes()));
+        assert!(!empty(one.scopes()));
     }
 
     #[test]
@@ -377,20 +380,18 @@ mod tests {
             format!("{:?}", ScopeRequirement::any(["a", "b"])),
             r#"ScopeRequirement { mode: Any, scopes: ["a", "b"] }"#
         );
-        let payload = "a b";
-        let list = ScopeList::Delimited(Text::Span(0, payload.len()));
         assert_eq!(
-            format!("{:?}", Scopes::new(payload.as_bytes(), &list)),
+            format!("{:?}", Scopes::new(PackedScopes::Delimited("a b"))),
             r#"["a", "b"]"#
         );
     }
 
     #[test]
     fn iterator_debug_shows_the_remaining_scopes_and_no_other_claim() {
-        let payload = r#"{"secret_claim":"hunter2","scope":"a b"}"#;
-        let start = payload.find("a b").unwrap();
-        let list = ScopeList::Delimited(Text::Span(start, start + 3));
-        let mut iter = Scopes::new(payload.as_bytes(), &list).iter();
+        let payload = r#"{"secret_claim":"hunter2","scope":"a b","exp":1}"#;
+        let claims = crate::token::claims::parse(payload, "aud", "scope").unwrap();
+        let packed = crate::token::packed::Packed::new(payload, &claims).unwrap();
+        let mut iter = Scopes::new(packed.scopes()).iter();
         assert_eq!(format!("{iter:?}"), r#"ScopesIter(["a", "b"])"#);
         iter.next();
         assert_eq!(format!("{iter:?}"), r#"ScopesIter(["b"])"#);

@@ -6,12 +6,13 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use crate::keys::{Algorithms, KeySource};
 #[cfg(feature = "jwks")]
 use crate::keys::{JwkSet, Lookup};
-use crate::token::claims::{self, Audience, ClaimNames, RegisteredClaims};
+use crate::token::claims::{self, Audience, ClaimNames};
 #[cfg(feature = "jwks")]
 use crate::token::decryption::Decryption;
 use crate::token::header::{self, Rules};
 use crate::token::issuer_keys::IssuerKeys;
 use crate::token::jws;
+use crate::token::packed::{Claim, Date, Packed};
 use crate::token::peek::Peek;
 use crate::token::verified::{DecodedToken, GuardId, VerifiedToken};
 use crate::token::{TokenCache, TokenCacheStatus, TokenError, TokenErrorKind};
@@ -149,21 +150,16 @@ impl TokenValidator {
         if let Some((verified, issuer)) =
             cache.get(token, now, guard, |issuer| self.key_generation(issuer))
         {
-            let checked = self.check_claims(
-                verified.registered_claims(),
-                verified.claims_json(),
-                now,
-                self.issuer_at(issuer),
-            );
+            let checked = self.check_claims(verified.packed(), now, self.issuer_at(issuer));
             if checked == Err(TokenErrorKind::Expired) {
-                cache.remove(token);
+                cache.remove(token, guard);
             }
             return checked.map(|()| verified);
         }
         let (verified, issued) = self
             .verify_in_full(token, now, guard)
             .map_err(|kind| self.cause(token, kind))?;
-        cache.insert(token, verified.clone(), issued, now);
+        cache.insert(token, &verified, issued, now);
         Ok(verified)
     }
 
@@ -251,8 +247,9 @@ impl TokenValidator {
             auth_time: &self.auth_time_claim,
         };
         let claims = claims::parse_named(payload, &self.audience, names)?;
-        self.check_claims(&claims, payload, now, self.issuer_at(issuer))?;
-        Ok((decoded.verified(claims, guard)?, (issuer, generation)))
+        let verified = decoded.verified(&claims, guard)?;
+        self.check_claims(verified.packed(), now, self.issuer_at(issuer))?;
+        Ok((verified, (issuer, generation)))
     }
 
     /// The generation of the keys of the issuer at `issuer` in use now: `None` when no key
@@ -312,16 +309,17 @@ impl TokenValidator {
                 .is_some_and(|decryption| decryption.takes(token))
     }
 
-    /// The checks on the claims' values, once they are read; `iss` must be `issuer` (the
-    /// API's, or of several, the one the token was chosen for), when there is one.
+    /// The checks on the claims' values, once they are read (and again on every cache hit);
+    /// `iss` must be `issuer` (the API's, or of several, the one the token was chosen for),
+    /// when there is one.
     fn check_claims(
         &self,
-        claims: &RegisteredClaims,
-        payload: &str,
+        claims: &Packed,
         now: f64,
         issuer: Option<&str>,
     ) -> Result<(), TokenErrorKind> {
-        let exp = check_lifetime(claims.exp, claims.nbf, now, self.leeway)?;
+        let iat = claims.date(Date::Iat);
+        let exp = check_lifetime(claims.exp(), claims.date(Date::Nbf), now, self.leeway)?;
         if self
             .max_lifetime
             .is_some_and(|lifetime| exp > now + lifetime + self.leeway)
@@ -329,26 +327,22 @@ impl TokenValidator {
             return Err(TokenErrorKind::ExcessiveLifetime);
         }
         if self.rfc9068
-            && (claims.sub.is_none()
-                || claims.client_id.is_none()
-                || claims.iat.is_none()
-                || claims.jti.is_none())
+            && !(claims.has(Claim::Sub)
+                && claims.has(Claim::ClientId)
+                && iat.is_some()
+                && claims.has(Claim::Jti))
         {
             return Err(TokenErrorKind::MissingClaim);
         }
         if self.rfc9068 || self.max_age.is_some() {
-            check_issued_at(claims.iat, now, self.leeway, self.max_age)?;
+            check_issued_at(iat, now, self.leeway, self.max_age)?;
         }
-        match claims.aud {
+        match claims.audience() {
             Audience::Matches => {}
             Audience::Missing => return Err(TokenErrorKind::MissingAudience),
             Audience::Mismatch => return Err(TokenErrorKind::InvalidAudience),
         }
-        let iss = claims
-            .iss
-            .as_ref()
-            .map(|iss| iss.resolve(payload.as_bytes()));
-        match (issuer, iss) {
+        match (issuer, claims.text(Claim::Iss)) {
             (Some(_), None) => Err(TokenErrorKind::MissingIssuer),
             // Exact: no trailing-slash or case normalisation (RFC 8725 §3.8).
             (Some(expected), Some(iss)) if iss != expected => Err(TokenErrorKind::InvalidIssuer),
@@ -380,15 +374,14 @@ fn seconds_since_epoch(now: SystemTime) -> f64 {
         .as_secs_f64()
 }
 
-/// Checks `exp` (required) and `nbf` (optional) against `now`, allowing `leeway` seconds of
-/// clock skew. Returns `exp`.
+/// Checks `exp` (required: a token without one is refused when its claims are packed) and
+/// `nbf` (optional) against `now`, allowing `leeway` seconds of clock skew. Returns `exp`.
 fn check_lifetime(
-    exp: Option<f64>,
+    exp: f64,
     nbf: Option<f64>,
     now: f64,
     leeway: f64,
 ) -> Result<f64, TokenErrorKind> {
-    let exp = exp.ok_or(TokenErrorKind::MissingExpiry)?;
     if now >= exp + leeway {
         return Err(TokenErrorKind::Expired);
     }
@@ -969,11 +962,11 @@ mod tests {
             Some("joe")
         );
         assert_eq!(
-            check_lifetime(claims.exp, claims.nbf, 1_300_819_379.0, 0.0),
+            check_lifetime(claims.exp.unwrap(), claims.nbf, 1_300_819_379.0, 0.0),
             Ok(1_300_819_380.0)
         );
         assert_eq!(
-            check_lifetime(claims.exp, claims.nbf, 1_300_819_380.0, 0.0),
+            check_lifetime(claims.exp.unwrap(), claims.nbf, 1_300_819_380.0, 0.0),
             Err(TokenErrorKind::Expired)
         );
 

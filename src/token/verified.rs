@@ -1,7 +1,6 @@
 //! The verified token: its payload, decoded once, and the registered claims read from it.
 
 use std::fmt;
-use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use base64::Engine as _;
@@ -9,7 +8,8 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::de::DeserializeOwned;
 
 use crate::token::TokenErrorKind;
-use crate::token::claims::{RegisteredClaims, ScopeList, Text};
+use crate::token::claims::RegisteredClaims;
+use crate::token::packed::{Claim, Date, Packed};
 use crate::token::scopes::Scopes;
 
 /// A token whose signature, algorithm, audience, issuer and lifetime have been checked.
@@ -63,13 +63,10 @@ use crate::token::scopes::Scopes;
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 #[derive(Clone)]
-pub struct VerifiedToken(Arc<Inner>);
-
-struct Inner {
-    /// The decoded payload, checked to be UTF-8; string claims are ranges of it. Kept inline
-    /// when short, so that a verified token is one allocation.
-    payload: Payload,
-    claims: RegisteredClaims,
+pub struct VerifiedToken {
+    /// The claims read when it was verified and the decoded payload, in one allocation that
+    /// the verified-token cache shares.
+    packed: Packed,
     /// The guard that let the request in, when one did.
     guard: Option<GuardId>,
 }
@@ -80,100 +77,85 @@ struct Inner {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub(crate) struct GuardId(pub(crate) u64);
 
-/// A token whose payload is decoded, awaiting its claims. The payload is decoded straight
-/// into the verified token's one allocation, where it stays: moving a 640-byte payload in
-/// afterwards would copy it.
-pub(crate) struct DecodedToken(Arc<Inner>);
+/// A token whose payload is decoded, awaiting its claims: on the stack when it fits
+/// [`INLINE_PAYLOAD`], and copied once into the verified token's buffer, sized to fit.
+pub(crate) struct DecodedToken(Payload);
 
 impl DecodedToken {
     /// Decodes the base64url payload `segment`. Called once the signature has verified.
     pub(crate) fn decode(segment: &str) -> Result<Self, TokenErrorKind> {
-        let mut token = Arc::new(Inner {
-            payload: Payload::new(),
-            claims: RegisteredClaims::default(),
-            guard: None,
-        });
-        // Always `Some`: the token was made on the line above and is not shared yet.
-        let inner = Arc::get_mut(&mut token).ok_or(TokenErrorKind::Malformed)?;
-        inner.payload.decode(segment)?;
-        Ok(Self(token))
+        let mut payload = Payload::new();
+        payload.decode(segment)?;
+        Ok(Self(payload))
     }
 
     /// The payload as UTF-8 text.
     pub(crate) fn text(&self) -> Result<&str, TokenErrorKind> {
-        self.0.payload.text()
+        self.0.text()
     }
 
     /// The verified token, with the claims read from [`text`](Self::text).
     pub(crate) fn verified(
-        mut self,
-        claims: RegisteredClaims,
+        &self,
+        claims: &RegisteredClaims,
         guard: Option<GuardId>,
     ) -> Result<VerifiedToken, TokenErrorKind> {
-        let inner = Arc::get_mut(&mut self.0).ok_or(TokenErrorKind::Malformed)?;
-        inner.claims = claims;
-        inner.guard = guard;
-        Ok(VerifiedToken(self.0))
+        Ok(VerifiedToken {
+            packed: Packed::new(self.text()?, claims)?,
+            guard,
+        })
     }
 }
 
 impl VerifiedToken {
-    /// The registered claims, as read when it was verified.
-    pub(crate) fn registered_claims(&self) -> &RegisteredClaims {
-        &self.0.claims
+    /// Its claims and payload, for the verified-token cache to keep.
+    pub(crate) fn packed(&self) -> &Packed {
+        &self.packed
     }
 
-    /// The bytes it holds: its one allocation, and what hangs off it.
-    pub(crate) fn heap_size(&self) -> usize {
-        let spilled = match &self.0.payload {
-            Payload::Inline { .. } => 0,
-            Payload::Heap(bytes) => bytes.capacity(),
-        };
-        let scopes = match &self.0.claims.scopes {
-            ScopeList::List(list) => list.capacity() * std::mem::size_of::<Text>(),
-            ScopeList::None | ScopeList::Delimited(_) => 0,
-        };
-        // The reference counts, then the token.
-        2 * std::mem::size_of::<usize>() + std::mem::size_of::<Inner>() + spilled + scopes
+    /// The verified token of `packed`, as `guard` let it in: a cache hit for that guard.
+    pub(crate) fn of_packed(packed: Packed, guard: Option<GuardId>) -> Self {
+        Self { packed, guard }
     }
 
     /// The guard that verified it, if a guard did.
     pub(crate) fn guard(&self) -> Option<GuardId> {
-        self.0.guard
+        self.guard
     }
 
-    fn text<'a>(&'a self, text: Option<&'a Text>) -> Option<&'a str> {
-        text.map(|text| text.resolve(self.0.payload.as_bytes()))
+    /// `auth_time` in seconds since the epoch, as step-up compares it.
+    pub(crate) fn auth_time_seconds(&self) -> Option<f64> {
+        self.packed.date(Date::AuthTime)
     }
 
     /// `sub`: whom the token is about (a user id, or `<client_id>@clients` for machines).
     #[must_use]
     pub fn subject(&self) -> Option<&str> {
-        self.text(self.0.claims.sub.as_ref())
+        self.packed.text(Claim::Sub)
     }
 
     /// `iss`: who issued the token.
     #[must_use]
     pub fn issuer(&self) -> Option<&str> {
-        self.text(self.0.claims.iss.as_ref())
+        self.packed.text(Claim::Iss)
     }
 
     /// `azp`: the client the token was issued to (Auth0 and OpenID Connect).
     #[must_use]
     pub fn authorized_party(&self) -> Option<&str> {
-        self.text(self.0.claims.azp.as_ref())
+        self.packed.text(Claim::Azp)
     }
 
     /// `client_id` (RFC 9068): the client the token was issued to.
     #[must_use]
     pub fn client_id(&self) -> Option<&str> {
-        self.text(self.0.claims.client_id.as_ref())
+        self.packed.text(Claim::ClientId)
     }
 
     /// `jti`: the token's unique identifier.
     #[must_use]
     pub fn jwt_id(&self) -> Option<&str> {
-        self.text(self.0.claims.jti.as_ref())
+        self.packed.text(Claim::Jti)
     }
 
     /// `cnf.jkt` (RFC 9449 §6.1): the RFC 7638 thumbprint of the key a DPoP-bound token is
@@ -199,7 +181,7 @@ impl VerifiedToken {
     /// ```
     #[must_use]
     pub fn confirmation_thumbprint(&self) -> Option<&str> {
-        self.text(self.0.claims.cnf_jkt.as_ref())
+        self.packed.text(Claim::CnfJkt)
     }
 
     /// `acr` (or the claim [`acr_claim`](crate::BearerGuardBuilder::acr_claim) names): the
@@ -231,14 +213,14 @@ impl VerifiedToken {
     /// ```
     #[must_use]
     pub fn authentication_context_class(&self) -> Option<&str> {
-        self.text(self.0.claims.acr.as_ref())
+        self.packed.text(Claim::Acr)
     }
 
     /// `auth_time` (or the claim [`auth_time_claim`](crate::BearerGuardBuilder::auth_time_claim)
     /// names): when the user last authenticated, if the token says.
     #[must_use]
     pub fn authenticated_at(&self) -> Option<SystemTime> {
-        self.0.claims.auth_time.map(numeric_date)
+        self.packed.date(Date::AuthTime).map(numeric_date)
     }
 
     /// `cnf["x5t#S256"]` (RFC 8705 §3.1): the SHA-256 thumbprint (base64url) of the client
@@ -266,33 +248,32 @@ impl VerifiedToken {
     /// ```
     #[must_use]
     pub fn certificate_thumbprint(&self) -> Option<&str> {
-        self.text(self.0.claims.cnf_x5t.as_ref())
+        self.packed.text(Claim::CnfX5t)
     }
 
     /// `exp`: when the token expires. Fractions of a second are kept; a date past the year
     /// 9999 reads as 9999-12-31T23:59:59Z.
     #[must_use]
     pub fn expires_at(&self) -> SystemTime {
-        // Every verified token has an `exp`.
-        numeric_date(self.0.claims.exp.unwrap_or_default())
+        numeric_date(self.packed.exp())
     }
 
     /// `nbf`: when the token starts to be valid, if it says.
     #[must_use]
     pub fn not_before(&self) -> Option<SystemTime> {
-        self.0.claims.nbf.map(numeric_date)
+        self.packed.date(Date::Nbf).map(numeric_date)
     }
 
     /// `iat`: when the token was issued, if it says.
     #[must_use]
     pub fn issued_at(&self) -> Option<SystemTime> {
-        self.0.claims.iat.map(numeric_date)
+        self.packed.date(Date::Iat).map(numeric_date)
     }
 
     /// The scopes the token grants, from the configured scope claim.
     #[must_use]
     pub fn scopes(&self) -> Scopes<'_> {
-        Scopes::new(self.0.payload.as_bytes(), &self.0.claims.scopes)
+        Scopes::new(self.packed.scopes())
     }
 
     /// Deserializes the whole claims set into your own type.
@@ -301,24 +282,22 @@ impl VerifiedToken {
     ///
     /// When the claims do not fit `T`.
     pub fn claims<T: DeserializeOwned>(&self) -> Result<T, serde_json::Error> {
-        serde_json::from_slice(self.0.payload.as_bytes())
+        serde_json::from_str(self.packed.payload())
     }
 
     /// The claims set as the JSON text the token carried.
     #[must_use]
     pub fn claims_json(&self) -> &str {
-        // Checked to be UTF-8 when the token was verified.
-        self.0.payload.text().unwrap_or_default()
+        self.packed.payload()
     }
 }
 
 impl fmt::Debug for VerifiedToken {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let claims = &self.0.claims;
         f.debug_struct("VerifiedToken")
-            .field("exp", &claims.exp.unwrap_or_default())
-            .field("nbf", &claims.nbf)
-            .field("iat", &claims.iat)
+            .field("exp", &self.packed.exp())
+            .field("nbf", &self.packed.date(Date::Nbf))
+            .field("iat", &self.packed.date(Date::Iat))
             .finish_non_exhaustive()
     }
 }
@@ -338,8 +317,8 @@ fn numeric_date(seconds: f64) -> SystemTime {
     date.unwrap_or(UNIX_EPOCH)
 }
 
-/// Decoded payloads up to this many bytes are kept inside the verified token's one
-/// allocation; typical access tokens carry 200 to 600 bytes of claims.
+/// Decoded payloads up to this many bytes are decoded on the stack; typical access tokens
+/// carry 200 to 600 bytes of claims.
 const INLINE_PAYLOAD: usize = 640;
 
 /// A decoded payload segment: in place when it fits [`INLINE_PAYLOAD`], else on the heap.
@@ -354,8 +333,7 @@ enum Payload {
 }
 
 impl Payload {
-    /// An empty payload to decode into. The payload is decoded in place and kept where it
-    /// is: at 640 bytes, each move would cost a copy.
+    /// An empty payload to decode into, in place: at 640 bytes, each move would cost a copy.
     const fn new() -> Self {
         Self::Inline {
             len: 0,

@@ -1,12 +1,26 @@
 //! The verified-token cache: a repeated token skips its signature and claims parsing.
 //!
-//! Keyed by the token's exact text: the lookup hashes it with a keyed hash (foldhash, seeded
-//! per process) and then compares it in full, so no collision can return another token's
-//! claims. Bounded in bytes, with quick_cache's eviction (CLOCK-Pro, in the S3-FIFO family:
-//! one-hit tokens leave first, tokens seen again stay). Its shards each have their own lock,
-//! so lookups on different cores rarely meet.
+//! Keyed by a 256-bit fingerprint of the token's text and the guard that verified it
+//! (`fingerprint.rs` says why a hit is still certain to be the same token, and why not a
+//! cryptographic hash), so an entry holds no copy of the token: it is the fingerprint, the
+//! verified token's one buffer (its claims packed in front of the decoded payload, shared
+//! with every request that hits it: a hit is a reference count), and three numbers. Keyed by
+//! its text, with the earlier layout of the claims, an Auth0 access token of 432 bytes took
+//! 1,435 bytes (5,840 in the default 8 MiB; BENCHMARKS.md); now about 400.
+//!
+//! Bounded in bytes, with quick_cache's eviction (CLOCK-Pro, in the S3-FIFO family: one-hit
+//! tokens leave first, tokens seen again stay). Its shards each have their own lock, so
+//! lookups on different cores rarely meet.
+//!
+//! **What an entry weighs.** Its buffer as allocated (with the reference counts), and its
+//! share of quick_cache's own memory: its slot (the fingerprint, the entry, the eviction
+//! state, the list links) and its share of the map's table, counted at [`SLOT_BYTES`]; and
+//! the cache holds back, from its bound, the room of the ghosts (the fingerprints of recently
+//! evicted entries that quick_cache keeps, one slot each, up to [`GHOSTS`] of the expected
+//! entries). The `alloc` bench checks the count against the bytes the allocator hands out.
 
 mod counter;
+mod fingerprint;
 mod settings;
 mod status;
 
@@ -20,16 +34,27 @@ pub use settings::TokenCacheSettings;
 pub use status::TokenCacheStatus;
 
 use crate::config::ConfigError;
+use crate::token::packed::Packed;
 use crate::token::verified::{GuardId, VerifiedToken};
 use counter::Counter;
+use fingerprint::Fingerprint;
 
-/// What one entry costs beyond its token's text and its verified token: quick_cache's slot
-/// and map entry, and the box's header, rounded up.
-const ENTRY_OVERHEAD: u64 = 96;
+/// What one entry costs in quick_cache beyond its buffer: its slot in the slab (the 32-byte
+/// fingerprint, the 32-byte [`Entry`], the eviction state and two list links, 80 bytes) and
+/// its share of the map's table (a 4-byte index and a control byte, at most 7/8 full).
+const SLOT_BYTES: u64 = 88;
 
-/// The verified tokens, by their text.
+/// The ghosts quick_cache may keep, as a share of the expected entries.
+const GHOSTS: f64 = 0.1;
+
+/// The size of an entry the table is sized for: an Auth0 access token's.
+const EXPECTED_ENTRY: u64 = 400;
+
+/// The verified tokens, by their fingerprints.
 pub(crate) struct TokenCache {
-    entries: Cache<Box<str>, Entry, ByBytes, DefaultHashBuilder, CountEvictions>,
+    entries: Cache<Fingerprint, Entry, ByBytes, DefaultHashBuilder, CountEvictions>,
+    /// The fingerprints' key.
+    key: &'static [u64],
     /// Seconds an entry is used for.
     max_age: f64,
     max_bytes: u64,
@@ -38,26 +63,27 @@ pub(crate) struct TokenCache {
     evictions: Arc<AtomicU64>,
 }
 
-/// One verified token, with what decides whether it may still be used.
+/// One verified token (its claims and payload; the guard is in the fingerprint), with what
+/// decides whether it may still be used.
 #[derive(Clone)]
 struct Entry {
-    token: VerifiedToken,
+    token: Packed,
     /// The key set generation that verified it.
     generation: u64,
+    /// When it was verified, in whole seconds since the epoch.
+    verified_at: u32,
     /// Which of the API's issuers it was verified for: its place in their list (0 for an
     /// API with one issuer), so that a hit needs no second look at its `iss`.
     issuer: u8,
-    /// When it was verified, in seconds since the epoch.
-    verified_at: f64,
 }
 
 /// Weighs an entry by the bytes it holds.
 #[derive(Clone)]
 struct ByBytes;
 
-impl Weighter<Box<str>, Entry> for ByBytes {
-    fn weight(&self, key: &Box<str>, entry: &Entry) -> u64 {
-        key.len() as u64 + entry.token.heap_size() as u64 + ENTRY_OVERHEAD
+impl Weighter<Fingerprint, Entry> for ByBytes {
+    fn weight(&self, _: &Fingerprint, entry: &Entry) -> u64 {
+        entry.token.heap_size() as u64 + SLOT_BYTES
     }
 }
 
@@ -65,12 +91,26 @@ impl Weighter<Box<str>, Entry> for ByBytes {
 #[derive(Clone)]
 struct CountEvictions(Arc<AtomicU64>);
 
-impl Lifecycle<Box<str>, Entry> for CountEvictions {
+impl Lifecycle<Fingerprint, Entry> for CountEvictions {
     type RequestState = ();
 
-    fn on_evict(&self, (): &mut Self::RequestState, _: Box<str>, _: Entry) {
+    fn on_evict(&self, (): &mut Self::RequestState, _: Fingerprint, _: Entry) {
         self.0.fetch_add(1, Ordering::Relaxed);
     }
+}
+
+/// A guard as the fingerprint takes it: guard ids start at 1.
+fn guard_word(guard: Option<GuardId>) -> u64 {
+    guard.map_or(0, |id| id.0)
+}
+
+/// `now`, in whole seconds since the epoch, rounded down: an entry's age is never read
+/// short, so none is used past its maximum age (at most a second before it).
+fn whole_seconds(now: f64) -> u32 {
+    // Saturating: a clock before 1970 reads as 0, one past 2106 as `u32::MAX`.
+    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+    let seconds = now.floor() as u32;
+    seconds
 }
 
 impl TokenCache {
@@ -85,11 +125,17 @@ impl TokenCache {
             return Ok(None);
         }
         let evictions = Arc::new(AtomicU64::new(0));
-        // quick_cache sizes its table from the expected count: tokens of about 1 KiB.
-        let expected = usize::try_from(settings.max_bytes / 2048).unwrap_or(usize::MAX);
+        let expected = settings.max_bytes / EXPECTED_ENTRY;
+        #[allow(
+            clippy::cast_possible_truncation,
+            clippy::cast_sign_loss,
+            clippy::cast_precision_loss
+        )]
+        let ghosts = (expected as f64 * GHOSTS) as u64;
         let options = OptionsBuilder::new()
-            .estimated_items_capacity(expected.max(16))
-            .weight_capacity(settings.max_bytes)
+            .estimated_items_capacity(usize::try_from(expected.max(16)).unwrap_or(usize::MAX))
+            .ghost_allocation(GHOSTS)
+            .weight_capacity(settings.max_bytes.saturating_sub(ghosts * SLOT_BYTES))
             .build()
             .map_err(|error| ConfigError::TokenCacheSetting {
                 setting: "max_bytes",
@@ -102,12 +148,17 @@ impl TokenCache {
                 DefaultHashBuilder::default(),
                 CountEvictions(evictions.clone()),
             ),
+            key: fingerprint::key(),
             max_age: settings.max_age.as_secs_f64(),
             max_bytes: settings.max_bytes,
             hits: Counter::default(),
             misses: Counter::default(),
             evictions,
         }))
+    }
+
+    fn fingerprint(&self, token: &str, guard: Option<GuardId>) -> Option<Fingerprint> {
+        Fingerprint::of(self.key, guard_word(guard), token.as_bytes())
     }
 
     /// The verified token for `token` and the place of the issuer it was verified for, if it
@@ -122,16 +173,19 @@ impl TokenCache {
         guard: Option<GuardId>,
         generation: impl FnOnce(usize) -> Option<u64>,
     ) -> Option<(VerifiedToken, usize)> {
-        let usable = self.entries.get(token).filter(|entry| {
-            let age = now - entry.verified_at;
-            (0.0..self.max_age).contains(&age)
-                && entry.token.guard() == guard
-                && generation(usize::from(entry.issuer)) == Some(entry.generation)
-        });
+        let usable = self
+            .fingerprint(token, guard)
+            .and_then(|fingerprint| self.entries.get(&fingerprint))
+            .filter(|entry| {
+                let age = now - f64::from(entry.verified_at);
+                (0.0..self.max_age).contains(&age)
+                    && generation(usize::from(entry.issuer)) == Some(entry.generation)
+            });
         match usable {
             Some(entry) => {
                 self.hits.bump();
-                Some((entry.token, usize::from(entry.issuer)))
+                let issuer = usize::from(entry.issuer);
+                Some((VerifiedToken::of_packed(entry.token, guard), issuer))
             }
             None => {
                 self.misses.bump();
@@ -141,27 +195,32 @@ impl TokenCache {
     }
 
     /// Keeps `verified`, which passed every check at `now` for the issuer at `issuer` in the
-    /// API's list, with the key set generation `generation`.
+    /// API's list, with the key set generation `generation`, for the guard that verified it.
     pub(crate) fn insert(
         &self,
         token: &str,
-        verified: VerifiedToken,
+        verified: &VerifiedToken,
         (issuer, generation): (usize, u64),
         now: f64,
     ) {
+        let Some(fingerprint) = self.fingerprint(token, verified.guard()) else {
+            return;
+        };
         let entry = Entry {
-            token: verified,
+            token: verified.packed().clone(),
             generation,
+            verified_at: whole_seconds(now),
             // The list is bounded far below 256 at build (`MAX_ISSUERS`).
             issuer: u8::try_from(issuer).unwrap_or(u8::MAX),
-            verified_at: now,
         };
-        self.entries.insert(token.into(), entry);
+        self.entries.insert(fingerprint, entry);
     }
 
-    /// Drops `token`'s entry: it has expired.
-    pub(crate) fn remove(&self, token: &str) {
-        self.entries.remove(token);
+    /// Drops `token`'s entry for `guard`: it has expired.
+    pub(crate) fn remove(&self, token: &str, guard: Option<GuardId>) {
+        if let Some(fingerprint) = self.fingerprint(token, guard) {
+            self.entries.remove(&fingerprint);
+        }
     }
 
     /// Its counters and size now.
@@ -192,7 +251,7 @@ mod tests {
     use std::sync::Arc;
     use std::time::Duration;
 
-    use super::ENTRY_OVERHEAD;
+    use super::SLOT_BYTES;
     use crate::test_support::{NOW, claims_json, mint, validator};
     use crate::token::verified::GuardId;
     use crate::token::{TokenCache, TokenCacheSettings, TokenErrorKind, TokenValidator};
@@ -302,15 +361,19 @@ mod tests {
     }
 
     #[test]
-    fn an_entry_weighs_its_text_its_verified_token_and_the_bookkeeping() {
+    fn an_entry_weighs_its_buffer_and_the_bookkeeping() {
         let validator = cached(TokenCacheSettings::default());
         let token = mint(&claims_json(&[]));
         let verified = validator.verify(&token, NOW, None).unwrap();
         let status = validator.token_cache_status().unwrap();
-        let expected = token.len() + verified.heap_size() + ENTRY_OVERHEAD as usize;
+        let expected = verified.packed().heap_size() + SLOT_BYTES as usize;
         assert_eq!(status.bytes, expected as u64);
-        // The verified token holds at least the decoded claims.
-        assert!(verified.heap_size() > verified.claims_json().len());
+        // The buffer holds the decoded claims, and not the token's text.
+        let buffer = verified.packed().heap_size();
+        assert!(
+            buffer > verified.claims_json().len() && buffer < token.len(),
+            "{buffer}"
+        );
     }
 
     #[test]
@@ -348,5 +411,118 @@ mod tests {
         assert!(status.entries < 3000 && status.evictions > 0, "{status:?}");
         // Of 300 uses of the hot token, the first is a miss; it must stay through the flood.
         assert!(hot_hits >= 290, "{hot_hits} hits of 300: {status:?}");
+    }
+
+    /// An Auth0 client-credentials token, as the benches mint it (with a `jti`).
+    fn auth0_token(jti: &str) -> String {
+        let client = "Hk3AiVbjR5bx4BG2ZYjbnQ3xBOpS5Q8t";
+        mint(&claims_json(&[
+            ("sub", &format!("\"{client}@clients\"")),
+            ("scope", "\"read:messages\""),
+            ("gty", "\"client-credentials\""),
+            ("azp", &format!("\"{client}\"")),
+            ("jti", &format!("\"{jti}\"")),
+        ]))
+    }
+
+    #[test]
+    fn twenty_thousand_auth0_tokens_fit_the_default_bound_by_the_weighers_count() {
+        let validator = cached(TokenCacheSettings::default());
+        let token = auth0_token("flood12345");
+        assert!(token.len() >= 400, "{}", token.len());
+        validator.verify(&token, NOW, None).unwrap();
+        let cache = validator.cache.as_deref().unwrap();
+        let weight = cache.status().bytes;
+        // The bound less the ghosts' room, as quick_cache holds it.
+        let capacity = cache.entries.capacity();
+        assert!(capacity < 8 << 20 && capacity > 8_100_000, "{capacity}");
+        assert!(20_000 * weight <= capacity, "{weight} bytes an entry");
+    }
+
+    #[test]
+    fn a_hit_returns_exactly_the_verified_claims() {
+        let validator = cached(TokenCacheSettings::default());
+        let uncached = crate::test_support::validator();
+        let token = mint(&claims_json(&[
+            ("azp", "\"a\\/zp\""),
+            ("client_id", "\"c\""),
+            ("jti", "\"j\""),
+            ("nbf", &(NOW - 1.5).to_string()),
+            ("acr", "\"urn:mfa\""),
+            ("auth_time", &(NOW - 30.0).to_string()),
+            (
+                "cnf",
+                r#"{"jkt":"0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4I","x5t#S256":"x5t"}"#,
+            ),
+            ("scope", "[\"read:messages\",\"op\\u0065nid\"]"),
+        ]));
+        let full = uncached.verify(&token, NOW, Some(GuardId(3))).unwrap();
+        let miss = validator.verify(&token, NOW, Some(GuardId(3))).unwrap();
+        let hit = validator.verify(&token, NOW, Some(GuardId(3))).unwrap();
+        assert_eq!(counts(&validator), (1, 1, 1));
+        for verified in [&miss, &hit] {
+            assert_eq!(verified.claims_json(), full.claims_json());
+            assert_eq!(verified.subject(), Some("client@clients"));
+            assert_eq!(verified.issuer(), full.issuer());
+            assert_eq!(verified.authorized_party(), Some("a/zp"));
+            assert_eq!(verified.client_id(), Some("c"));
+            assert_eq!(verified.jwt_id(), Some("j"));
+            assert_eq!(verified.authentication_context_class(), Some("urn:mfa"));
+            assert_eq!(verified.authenticated_at(), full.authenticated_at());
+            assert!(verified.authenticated_at().is_some());
+            assert_eq!(
+                verified.confirmation_thumbprint(),
+                full.confirmation_thumbprint()
+            );
+            assert_eq!(verified.certificate_thumbprint(), Some("x5t"));
+            assert_eq!(verified.expires_at(), full.expires_at());
+            assert_eq!(verified.not_before(), full.not_before());
+            assert_eq!(verified.issued_at(), full.issued_at());
+            assert_eq!(
+                verified.scopes().iter().collect::<Vec<_>>(),
+                ["read:messages", "openid"]
+            );
+            assert_eq!(verified.guard(), Some(GuardId(3)));
+        }
+    }
+
+    #[test]
+    fn two_different_tokens_never_share_an_entry() {
+        let validator = cached(TokenCacheSettings::default());
+        let tokens: Vec<String> = (0..500).map(|i| auth0_token(&format!("t{i}"))).collect();
+        for _ in 0..2 {
+            for (i, token) in tokens.iter().enumerate() {
+                let verified = validator.verify(token, NOW, None).unwrap();
+                assert_eq!(verified.jwt_id(), Some(format!("t{i}").as_str()));
+            }
+        }
+        assert_eq!(counts(&validator), (500, 500, 500));
+        // One token under two guards: two entries, each its guard's.
+        let token = &tokens[0];
+        validator.verify(token, NOW, Some(GuardId(9))).unwrap();
+        let hit = validator.verify(token, NOW, Some(GuardId(9))).unwrap();
+        assert_eq!(hit.guard(), Some(GuardId(9)));
+        assert_eq!(counts(&validator), (501, 501, 501));
+    }
+
+    #[test]
+    fn eviction_keeps_the_count_within_the_bound_and_the_bound_nearly_full() {
+        let max_bytes = 64 * 1024;
+        let validator = cached(TokenCacheSettings::default().max_bytes(max_bytes));
+        for i in 0..1000 {
+            validator
+                .verify(&auth0_token(&format!("e{i}")), NOW, None)
+                .unwrap();
+        }
+        let cache = validator.cache.as_deref().unwrap();
+        let status = cache.status();
+        let capacity = cache.entries.capacity();
+        assert!(status.bytes <= capacity, "{status:?}");
+        assert!(status.evictions > 0 && status.entries < 1000, "{status:?}");
+        // Evicted by weight, not by count: the bound is at least 90 % used.
+        assert!(
+            status.bytes * 10 >= capacity * 9,
+            "{status:?} of {capacity}"
+        );
     }
 }

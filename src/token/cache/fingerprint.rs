@@ -1,0 +1,149 @@
+//! The cache's key: a 256-bit fingerprint of a token's text and the guard that verified it,
+//! from a universal hash with a secret key drawn once per process.
+//!
+//! **Why not the text.** Keyed by its text, an entry costs the text again (432 bytes for an
+//! Auth0 access token, more than its decoded claims). A fingerprint is 32 bytes.
+//!
+//! **Why a hit is still certain to be the same token.** The fingerprint is NH with the
+//! Toeplitz extension (Black, Halevi, Krawczyk, Krovetz and Rogaway, *UMAC: Fast and Secure
+//! Message Authentication*, CRYPTO 1999, §3, the hash UMAC and VMAC are built on), over 64-bit
+//! words: the message is one block of (length, guard) and then the token's bytes in 16-byte
+//! blocks, zero-padded; each of the two passes is a sum of products
+//! `(m₂ᵢ + k₂ᵢ)(m₂ᵢ₊₁ + k₂ᵢ₊₁)` mod 2¹²⁸, the second with the key shifted by two words. For any
+//! two different messages, chosen by anyone who does not know the key, the probability over
+//! the key that both passes agree is at most 2⁻¹²⁸ (2⁻⁶⁴ a pass; the length in the first
+//! block makes messages of different lengths differ in a block of their own, so the bound
+//! holds for them too). The key is 64 KiB of words drawn from std's `RandomState` (OS-seeded
+//! SipHash, used as a PRF) when the first cache is built, never leaves the process, and no
+//! fingerprint is ever shown: not in a response, a log or `Debug`. So an attacker holding
+//! a valid token of their own and free to send anything cannot find a second text with the
+//! same fingerprint other than by luck, 2⁻¹²⁸ a try; and an entry was only ever made for the
+//! text whose fingerprint it carries, after that exact text passed every check. A false hit
+//! would need such a collision.
+//!
+//! What an attacker can observe is timing: the cache's map places an entry by a hash of the
+//! fingerprint (foldhash, seeded apart), so a lookup's time may tell whether two texts land
+//! in the same bucket. That says nothing of the fingerprint's other bits, nor of the key.
+//!
+//! **Why not SHA-256 or HMAC.** Over 430 bytes they cost about 300 ns, twice a whole hit.
+//! NH is two multiplications per 16 bytes, in the range of the foldhash pass and the
+//! comparison of the full text it replaces (not yet measured: BENCHMARKS.md, "Many users,
+//! one cache").
+
+use std::hash::{BuildHasher as _, Hash, Hasher};
+use std::sync::OnceLock;
+
+/// The longest token the fingerprint takes: the longest `max_token_len` accepted.
+const LONGEST: usize = 64 * 1024;
+
+/// Key words: two per block, the length block and `LONGEST / 16` blocks of text, and the
+/// Toeplitz shift of two.
+const KEY_WORDS: usize = 2 * (1 + LONGEST / 16) + 2;
+
+/// A token's fingerprint: the two NH passes, 128 bits each.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Fingerprint([u64; 4]);
+
+impl Hash for Fingerprint {
+    /// One word is enough to place it: the map compares all four.
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        state.write_u64(self.0[0] ^ self.0[3]);
+    }
+}
+
+/// The process's key, drawn when the first cache is built.
+static KEY: OnceLock<Box<[u64]>> = OnceLock::new();
+
+/// The key, drawn on first use.
+pub(crate) fn key() -> &'static [u64] {
+    KEY.get_or_init(|| {
+        let state = std::collections::hash_map::RandomState::new();
+        (0..KEY_WORDS as u64)
+            .map(|i| state.hash_one(("bearer-guard token cache key", i)))
+            .collect()
+    })
+}
+
+impl Fingerprint {
+    /// The fingerprint of `token` for the guard `guard` (0: none) under `key`; `None` for a
+    /// text longer than the key covers.
+    pub(crate) fn of(key: &[u64], guard: u64, token: &[u8]) -> Option<Self> {
+        let blocks = 1 + token.len().div_ceil(16);
+        if token.len() > LONGEST || key.len() < 2 * blocks + 2 {
+            return None;
+        }
+        let mut keys = key.chunks_exact(2);
+        let mut shifted = key.get(2..)?.chunks_exact(2);
+        let (mut first, mut second) = (0u128, 0u128);
+        let mut block = |m0: u64, m1: u64| {
+            let (Some(k), Some(s)) = (keys.next(), shifted.next()) else {
+                return;
+            };
+            let product = |a: u64, b: u64| u128::from(a) * u128::from(b);
+            first = first.wrapping_add(product(m0.wrapping_add(k[0]), m1.wrapping_add(k[1])));
+            second = second.wrapping_add(product(m0.wrapping_add(s[0]), m1.wrapping_add(s[1])));
+        };
+        block(token.len() as u64, guard);
+        let mut chunks = token.chunks_exact(16);
+        for chunk in &mut chunks {
+            let (lo, hi) = chunk.split_at(8);
+            block(word(lo), word(hi));
+        }
+        let rest = chunks.remainder();
+        if !rest.is_empty() {
+            let mut padded = [0u8; 16];
+            padded[..rest.len()].copy_from_slice(rest);
+            let (lo, hi) = padded.split_at(8);
+            block(word(lo), word(hi));
+        }
+        Some(Self([
+            first as u64,
+            (first >> 64) as u64,
+            second as u64,
+            (second >> 64) as u64,
+        ]))
+    }
+}
+
+/// Eight bytes as a little-endian word.
+fn word(bytes: &[u8]) -> u64 {
+    bytes.try_into().map(u64::from_le_bytes).unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn of(guard: u64, token: &str) -> Fingerprint {
+        Fingerprint::of(key(), guard, token.as_bytes()).unwrap()
+    }
+
+    #[test]
+    fn texts_guards_and_lengths_each_tell_fingerprints_apart() {
+        let token = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJhIn0.c2lnbmF0dXJl";
+        assert!(of(1, token) == of(1, token));
+        assert!(of(1, token) != of(2, token));
+        assert!(of(0, token) != of(1, token));
+        // One byte flipped, anywhere; a zero byte added (the padding's value).
+        for at in 0..token.len() {
+            let mut bytes = token.as_bytes().to_vec();
+            bytes[at] ^= 1;
+            assert!(
+                Fingerprint::of(key(), 1, &bytes) != Some(of(1, token)),
+                "{at}"
+            );
+        }
+        let mut longer = token.as_bytes().to_vec();
+        longer.push(0);
+        assert!(Fingerprint::of(key(), 1, &longer) != Some(of(1, token)));
+        assert!(of(1, "") != of(1, "\0"));
+    }
+
+    #[test]
+    fn the_longest_token_is_covered_and_a_longer_one_is_not() {
+        let key = key();
+        assert_eq!(key.len(), KEY_WORDS);
+        assert!(Fingerprint::of(key, 0, &vec![b'a'; LONGEST]).is_some());
+        assert!(Fingerprint::of(key, 0, &vec![b'a'; LONGEST + 1]).is_none());
+    }
+}
