@@ -138,17 +138,18 @@ fn main() {
 }
 
 /// The verified-token cache's own count against the allocator's: 20,000 distinct Auth0-shaped
-/// HS256 tokens into the default cache (8 MiB), the heap the filled cache holds (bytes handed
-/// out, less those given back: the tokens' verified buffers and quick_cache's slabs and
-/// tables as they grew) next to what its weigher counts.
+/// HS256 tokens into the default cache (8 MiB), the heap the layer with its filled cache
+/// holds (bytes handed out, less those given back: the tokens' verified buffers, quick_cache's
+/// slabs and tables, and the layer itself) next to what the cache's weigher counts.
 fn token_cache_bytes() {
     const TOKENS: usize = 20_000;
     let key = EncodingKey::from_secret(SECRET.as_bytes());
     let tokens: Vec<String> = (0..TOKENS)
         .map(|i| common::signed_token_with(Algorithm::HS256, &key, &format!("flood{i}")))
         .collect();
-    let layer = common::layer_with(TokenCacheSettings::default());
+    // From before the layer is built: the cache reserves its slab and table then.
     let region = Region::new(GLOBAL);
+    let layer = common::layer_with(TokenCacheSettings::default());
     for token in &tokens {
         assert!(common::bearer_guard(layer.validator(), token));
     }

@@ -13,11 +13,12 @@
 //! |---|---|
 //! | 1 | flags: audience (bits 0–1), scope form (2–3), wide offsets (4), `nbf` (5), `iat` (6), `auth_time` (7) present |
 //! | 1 | which of `iss`, `sub`, `azp`, `client_id`, `jti`, `cnf.jkt`, `cnf["x5t#S256"]`, `acr` (bits 0–7) are present |
-//! | 2 × W | where the payload starts and ends |
-//! | 8, 8 … | `exp`, then `nbf`, `iat` and `auth_time` when present (`f64`) |
+//! | 1 | which of `exp`, `nbf`, `iat`, `auth_time` (bits 0–3) are whole seconds from 1970 to 2106, kept in 4 bytes |
+//! | W | where the payload ends |
+//! | 4 or 8 each | `exp`, then `nbf`, `iat` and `auth_time` when present (`u32`, or `f64`) |
 //! | 2 × W each | the present strings' spans, in the order above |
 //! | W + 2 × W each, or 2 × W | the scopes: a list's count and spans, or a delimited string's span |
-//! | … | the payload, then the strings whose JSON had escapes, unescaped |
+//! | … | the payload (it starts where the scopes end), then the strings whose JSON had escapes, unescaped |
 
 use std::sync::Arc;
 
@@ -37,13 +38,16 @@ pub(crate) enum Claim {
     Acr = 7,
 }
 
-/// The dates after `exp`, in their order, by their flag.
+/// The dates after `exp`, in their order (`exp` is date 0, always present).
 #[derive(Clone, Copy)]
 pub(crate) enum Date {
-    Nbf = NBF as isize,
-    Iat = IAT as isize,
-    AuthTime = AUTH_TIME as isize,
+    Nbf = 1,
+    Iat = 2,
+    AuthTime = 3,
 }
+
+/// The flag of each date's presence, `exp`'s first (always set).
+const DATE_FLAGS: [u8; 4] = [0, NBF, IAT, AUTH_TIME];
 
 const AUDIENCE_MASK: u8 = 0b11;
 const SCOPE_DELIMITED: u8 = 1 << 2;
@@ -53,9 +57,6 @@ const WIDE: u8 = 1 << 4;
 const NBF: u8 = 1 << 5;
 const IAT: u8 = 1 << 6;
 const AUTH_TIME: u8 = 1 << 7;
-
-/// Buffers up to this size are written on the stack and copied once into their allocation.
-const ON_STACK: usize = 1024;
 
 /// The scopes as packed: where to find them.
 #[derive(Clone, Copy)]
@@ -94,10 +95,28 @@ impl<'a> Iterator for SpanList<'a> {
 #[derive(Clone)]
 pub(crate) struct Packed(Arc<[u8]>);
 
+/// The bits set in each byte: the build targets CPUs without `popcnt`, where `count_ones`
+/// is a dozen instructions and a cache hit reads the flags a few times.
+const ONES: [u8; 256] = {
+    let mut table = [0; 256];
+    let mut byte = 0;
+    while byte < 256 {
+        table[byte] = (byte as u8).count_ones() as u8;
+        byte += 1;
+    }
+    table
+};
+
+#[inline]
+fn ones(byte: u8) -> usize {
+    usize::from(ONES[usize::from(byte)])
+}
+
 const fn width(wide: bool) -> usize {
     if wide { 4 } else { 2 }
 }
 
+#[inline]
 fn offset(bytes: &[u8], at: usize, wide: bool) -> usize {
     if wide {
         bytes
@@ -114,6 +133,7 @@ fn offset(bytes: &[u8], at: usize, wide: bool) -> usize {
 
 /// The string whose span is at `at`. Spans lie on character boundaries of UTF-8 text, so
 /// only the span's own bytes are checked again.
+#[inline]
 fn span(bytes: &[u8], at: usize, wide: bool) -> &str {
     let start = offset(bytes, at, wide);
     let end = offset(bytes, at + width(wide), wide);
@@ -123,11 +143,27 @@ fn span(bytes: &[u8], at: usize, wide: bool) -> &str {
         .unwrap_or_default()
 }
 
-fn float(bytes: &[u8], at: usize) -> f64 {
-    bytes
-        .get(at..at + 8)
-        .and_then(|b| b.try_into().ok())
-        .map_or(0.0, f64::from_le_bytes)
+/// A date kept at `at`: 4 bytes of whole seconds, or an `f64`.
+#[inline]
+fn date_value(bytes: &[u8], at: usize, whole: bool) -> f64 {
+    if whole {
+        bytes
+            .get(at..at + 4)
+            .and_then(|b| b.try_into().ok())
+            .map_or(0.0, |b| f64::from(u32::from_le_bytes(b)))
+    } else {
+        bytes
+            .get(at..at + 8)
+            .and_then(|b| b.try_into().ok())
+            .map_or(0.0, f64::from_le_bytes)
+    }
+}
+
+/// `date` as 4 bytes of whole seconds, when it is one from 1970 to 2106.
+fn whole_seconds(date: f64) -> Option<u32> {
+    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+    let seconds = date as u32;
+    (f64::from(seconds) == date).then_some(seconds)
 }
 
 /// Writes a buffer of a size known in advance, front to back.
@@ -178,7 +214,7 @@ impl Packed {
             &claims.cnf_x5t,
             &claims.acr,
         ];
-        let dates = [claims.nbf, claims.iat, claims.auth_time];
+        let dates = [Some(exp), claims.nbf, claims.iat, claims.auth_time];
         let scopes: &[Text] = match &claims.scopes {
             ScopeList::None => &[],
             ScopeList::Delimited(text) => std::slice::from_ref(text),
@@ -194,11 +230,15 @@ impl Packed {
             })
             .sum();
         let present_strings = strings.iter().filter(|text| text.is_some()).count();
-        let present_dates = dates.iter().filter(|date| date.is_some()).count();
+        let dates_len: usize = dates
+            .iter()
+            .flatten()
+            .map(|&date| if whole_seconds(date).is_some() { 4 } else { 8 })
+            .sum();
         let list_count = matches!(claims.scopes, ScopeList::List(_));
         let header = |w: usize| {
-            2 + 2 * w
-                + 8 * (1 + present_dates)
+            3 + w
+                + dates_len
                 + 2 * w * (present_strings + scopes.len())
                 + if list_count { w } else { 0 }
         };
@@ -225,26 +265,27 @@ impl Packed {
             ScopeList::List(_) => SCOPE_LIST,
         };
         let mut flags = audience | form | if wide { WIDE } else { 0 };
-        for (flag, date) in [NBF, IAT, AUTH_TIME].into_iter().zip(dates) {
-            if date.is_some() {
+        let mut whole = 0u8;
+        for (index, (flag, date)) in DATE_FLAGS.into_iter().zip(dates).enumerate() {
+            if let Some(date) = date {
                 flags |= flag;
+                if whole_seconds(date).is_some() {
+                    whole |= 1 << index;
+                }
             }
         }
 
-        let mut stack = [0u8; ON_STACK];
-        let mut heap = Vec::new();
-        let out = if total <= ON_STACK {
-            stack.get_mut(..total).ok_or(TokenErrorKind::Malformed)?
-        } else {
-            heap.resize(total, 0);
-            &mut heap[..]
-        };
+        // One allocation of the exact size (an iterator of known length), written in place.
+        let mut buffer: Arc<[u8]> = std::iter::repeat_n(0, total).collect();
+        let out = Arc::get_mut(&mut buffer).ok_or(TokenErrorKind::Malformed)?;
         let mut writer = Writer { out, at: 0, wide };
-        writer.bytes(&[flags, present])?;
-        writer.offset(payload_start)?;
+        writer.bytes(&[flags, present, whole])?;
         writer.offset(payload_end)?;
-        for date in [Some(exp)].into_iter().chain(dates).flatten() {
-            writer.bytes(&date.to_le_bytes())?;
+        for date in dates.into_iter().flatten() {
+            match whole_seconds(date) {
+                Some(seconds) => writer.bytes(&seconds.to_le_bytes())?,
+                None => writer.bytes(&date.to_le_bytes())?,
+            }
         }
         // Owned strings go after the payload, in the order their spans are written.
         let texts = strings.iter().filter_map(|text| text.as_ref());
@@ -270,40 +311,71 @@ impl Packed {
             writer.offset(start)?;
             writer.offset(end)?;
         }
+        debug_assert_eq!(writer.at, payload_start);
         writer.bytes(payload.as_bytes())?;
         for text in texts.chain(scopes) {
             if let Text::Owned(string) = text {
                 writer.bytes(string.as_bytes())?;
             }
         }
-        Ok(Self(Arc::from(&*writer.out)))
+        Ok(Self(buffer))
     }
 
     fn bytes(&self) -> &[u8] {
         &self.0
     }
 
-    fn flags(&self) -> u8 {
-        self.0.first().copied().unwrap_or_default()
+    /// The three flag bytes: flags, present strings, whole dates.
+    #[inline]
+    fn head(&self) -> [u8; 3] {
+        match *self.bytes() {
+            [flags, present, whole, ..] => [flags, present, whole],
+            _ => [0; 3],
+        }
     }
 
-    fn present(&self) -> u8 {
-        self.0.get(1).copied().unwrap_or_default()
-    }
-
+    #[cfg(test)]
     fn wide(&self) -> bool {
-        self.flags() & WIDE != 0
+        self.head()[0] & WIDE != 0
     }
 
-    /// Where `exp` is, after the flags and the payload's two offsets.
-    fn dates_at(&self) -> usize {
-        2 + 2 * width(self.wide())
+    /// The dates present, as bits in date order (`exp` first, always).
+    #[inline]
+    fn dates_present(flags: u8) -> u8 {
+        1 | u8::from(flags & NBF != 0) << 1
+            | u8::from(flags & IAT != 0) << 2
+            | u8::from(flags & AUTH_TIME != 0) << 3
+    }
+
+    /// Where date `index` (0 for `exp`) is kept, if the token has it, and whether it is kept
+    /// whole: after the flags, the payload's end and the dates before it, 8 bytes each or 4
+    /// when whole.
+    #[inline]
+    fn date_at(&self, index: usize) -> Option<(usize, bool)> {
+        let [flags, _, whole] = self.head();
+        let present = Self::dates_present(flags);
+        let bit = 1u8 << index;
+        if present & bit == 0 {
+            return None;
+        }
+        let before = bit - 1;
+        let at = 8 * ones(present & before) - 4 * ones(whole & before);
+        Some((3 + width(flags & WIDE != 0) + at, whole & bit != 0))
     }
 
     /// Where the dates end and the spans begin.
-    fn spans_at(&self) -> usize {
-        let dates = (self.flags() & (NBF | IAT | AUTH_TIME)).count_ones() as usize;
-        self.dates_at() + 8 * (1 + dates)
+    #[inline]
+    fn spans_at(head: [u8; 3]) -> usize {
+        let [flags, _, whole] = head;
+        let dates = 8 * ones(Self::dates_present(flags)) - 4 * ones(whole);
+        3 + width(flags & WIDE != 0) + dates
+    }
+
+    /// Where the scopes' part begins, after the strings' spans.
+    #[inline]
+    fn scopes_at(head: [u8; 3]) -> usize {
+        let wide = head[0] & WIDE != 0;
+        Self::spans_at(head) + ones(head[1]) * 2 * width(wide)
     }
 
     /// The bytes the buffer takes on the heap: its reference counts and itself, as the
@@ -312,68 +384,80 @@ impl Packed {
         (2 * std::mem::size_of::<usize>() + self.0.len()).next_multiple_of(8)
     }
 
-    /// The payload, checked to be UTF-8 when it was verified.
+    /// The payload, checked to be UTF-8 when it was verified: from where the scopes' part
+    /// ends to the offset kept.
     pub(crate) fn payload(&self) -> &str {
-        let wide = self.wide();
-        let start = offset(self.bytes(), 2, wide);
-        let end = offset(self.bytes(), 2 + width(wide), wide);
+        let head = self.head();
+        let wide = head[0] & WIDE != 0;
+        let w = width(wide);
+        let at = Self::scopes_at(head);
+        let start = match head[0] & SCOPE_MASK {
+            SCOPE_DELIMITED => at + 2 * w,
+            SCOPE_LIST => at + w + 2 * w * offset(self.bytes(), at, wide),
+            _ => at,
+        };
+        let end = offset(self.bytes(), 3, wide);
         self.bytes()
             .get(start..end)
             .and_then(|text| std::str::from_utf8(text).ok())
             .unwrap_or_default()
     }
 
+    #[inline]
     pub(crate) fn exp(&self) -> f64 {
-        float(self.bytes(), self.dates_at())
+        self.date_at(0)
+            .map_or(0.0, |(at, whole)| date_value(self.bytes(), at, whole))
     }
 
     /// A date after `exp`, if the token has it.
+    #[inline]
     pub(crate) fn date(&self, date: Date) -> Option<f64> {
-        let flag = date as u8;
-        let flags = self.flags();
-        if flags & flag == 0 {
-            return None;
-        }
-        let before = (flags & (NBF | IAT | AUTH_TIME) & (flag - 1)).count_ones() as usize;
-        Some(float(self.bytes(), self.dates_at() + 8 * (1 + before)))
+        self.date_at(date as usize)
+            .map(|(at, whole)| date_value(self.bytes(), at, whole))
     }
 
+    #[inline]
     pub(crate) fn audience(&self) -> Audience {
-        match self.flags() & AUDIENCE_MASK {
+        match self.head()[0] & AUDIENCE_MASK {
             1 => Audience::Matches,
             2 => Audience::Mismatch,
             _ => Audience::Missing,
         }
     }
 
+    #[inline]
     pub(crate) fn has(&self, claim: Claim) -> bool {
-        self.present() & (1 << claim as u8) != 0
+        self.head()[1] & (1 << claim as u8) != 0
     }
 
     /// A string claim, if the token has it.
+    #[inline]
     pub(crate) fn text(&self, claim: Claim) -> Option<&str> {
-        if !self.has(claim) {
+        let head = self.head();
+        let bit = 1u8 << claim as u8;
+        let present = head[1];
+        if present & bit == 0 {
             return None;
         }
-        let bit = 1u16 << claim as u8;
-        let before = (u16::from(self.present()) & (bit - 1)).count_ones() as usize;
-        let wide = self.wide();
+        let before = ones(present & (bit - 1));
+        let wide = head[0] & WIDE != 0;
         Some(span(
             self.bytes(),
-            self.spans_at() + before * 2 * width(wide),
+            Self::spans_at(head) + before * 2 * width(wide),
             wide,
         ))
     }
 
+    #[inline]
     pub(crate) fn scopes(&self) -> PackedScopes<'_> {
-        let wide = self.wide();
-        let w = width(wide);
-        let at = self.spans_at() + self.present().count_ones() as usize * 2 * w;
-        match self.flags() & SCOPE_MASK {
+        let head = self.head();
+        let wide = head[0] & WIDE != 0;
+        let at = Self::scopes_at(head);
+        match head[0] & SCOPE_MASK {
             SCOPE_DELIMITED => PackedScopes::Delimited(span(self.bytes(), at, wide)),
             SCOPE_LIST => PackedScopes::List(SpanList {
                 bytes: self.bytes(),
-                at: at + w,
+                at: at + width(wide),
                 left: offset(self.bytes(), at, wide),
                 wide,
             }),
@@ -480,6 +564,31 @@ mod tests {
     }
 
     #[test]
+    fn dates_keep_their_value_whole_or_not() {
+        for value in [
+            "0",
+            "1",
+            "4294967295",
+            "4294967296",
+            "-1",
+            "1.5",
+            "1e300",
+            "-0.25",
+            "1700000000",
+        ] {
+            let payload =
+                format!(r#"{{"exp":{value},"nbf":{value},"iat":2.5,"auth_time":{value}}}"#);
+            let packed = packed(&payload, "scope");
+            let expected: f64 = value.parse().unwrap();
+            assert_eq!(packed.exp(), expected, "{value}");
+            assert_eq!(packed.date(Date::Nbf), Some(expected), "{value}");
+            assert_eq!(packed.date(Date::Iat), Some(2.5), "{value}");
+            assert_eq!(packed.date(Date::AuthTime), Some(expected), "{value}");
+            assert_eq!(packed.payload(), payload);
+        }
+    }
+
+    #[test]
     fn claims_without_exp_are_refused() {
         let claims = claims::parse(r#"{"sub":"s"}"#, AUD, "scope").unwrap();
         assert_eq!(
@@ -500,11 +609,11 @@ mod tests {
         }
         assert_eq!(packed.audience(), Audience::Mismatch);
         assert!(scopes(&packed).is_none());
-        // Flags, present bits, two offsets, `exp`: then the payload.
-        assert_eq!(packed.bytes().len(), 2 + 4 + 8 + payload.len());
+        // Three bytes of flags, the payload's end, `exp` in 4 bytes: then the payload.
+        assert_eq!(packed.bytes().len(), 3 + 2 + 4 + payload.len());
         assert_eq!(
             packed.heap_size(),
-            (16 + 14 + payload.len()).next_multiple_of(8)
+            (16 + 9 + payload.len()).next_multiple_of(8)
         );
     }
 
@@ -522,7 +631,7 @@ mod tests {
     }
 
     #[test]
-    fn a_buffer_past_the_stack_or_64_kib_reads_back_the_same() {
+    fn a_buffer_past_64_kib_reads_back_the_same() {
         for pad in [900, 70_000] {
             let pad = "x".repeat(pad);
             let payload = format!(r#"{{"pad":"{pad}","sub":"end\/","scope":["a","b"],"exp":9}}"#);

@@ -309,9 +309,10 @@ impl TokenValidator {
                 .is_some_and(|decryption| decryption.takes(token))
     }
 
-    /// The checks on the claims' values, once they are read (and again on every cache hit);
-    /// `iss` must be `issuer` (the API's, or of several, the one the token was chosen for),
-    /// when there is one.
+    /// The checks on the claims' values, once they are read, and again on every cache hit
+    /// (the clock has moved; the others cost little and change nothing, so a hit is checked as
+    /// a miss is); `iss` must be `issuer` (the API's, or of several, the one the token was
+    /// chosen for), when there is one.
     fn check_claims(
         &self,
         claims: &Packed,

@@ -8,7 +8,8 @@
 //! Toeplitz extension (Black, Halevi, Krawczyk, Krovetz and Rogaway, *UMAC: Fast and Secure
 //! Message Authentication*, CRYPTO 1999, §3, the hash UMAC and VMAC are built on), over 64-bit
 //! words: the message is one block of (length, guard) and then the token's bytes in 16-byte
-//! blocks, zero-padded; each of the two passes is a sum of products
+//! blocks (the last one the text's last 16 bytes, overlapping the one before; zero-padded
+//! only in a text shorter than a block); each of the two passes is a sum of products
 //! `(m₂ᵢ + k₂ᵢ)(m₂ᵢ₊₁ + k₂ᵢ₊₁)` mod 2¹²⁸, the second with the key shifted by two words. For any
 //! two different messages, chosen by anyone who does not know the key, the probability over
 //! the key that both passes agree is at most 2⁻¹²⁸ (2⁻⁶⁴ a pass; the length in the first
@@ -64,37 +65,61 @@ pub(crate) fn key() -> &'static [u64] {
     })
 }
 
+/// One NH step: `sum + (m0 + k0)(m1 + k1)`, mod 2¹²⁸.
+#[inline(always)]
+fn step(sum: u128, [k0, k1]: [u64; 2], [m0, m1]: [u64; 2]) -> u128 {
+    sum.wrapping_add(u128::from(m0.wrapping_add(k0)) * u128::from(m1.wrapping_add(k1)))
+}
+
+/// A block of 16 bytes as two little-endian words.
+#[inline(always)]
+fn words(block: &[u8; 16]) -> [u64; 2] {
+    let (halves, _) = block.as_chunks::<8>();
+    match halves {
+        [lo, hi] => [u64::from_le_bytes(*lo), u64::from_le_bytes(*hi)],
+        _ => [0; 2],
+    }
+}
+
 impl Fingerprint {
     /// The fingerprint of `token` for the guard `guard` (0: none) under `key`; `None` for a
     /// text longer than the key covers.
     pub(crate) fn of(key: &[u64], guard: u64, token: &[u8]) -> Option<Self> {
-        let blocks = 1 + token.len().div_ceil(16);
-        if token.len() > LONGEST || key.len() < 2 * blocks + 2 {
+        if token.len() > LONGEST {
             return None;
         }
-        let mut keys = key.chunks_exact(2);
-        let mut shifted = key.get(2..)?.chunks_exact(2);
-        let (mut first, mut second) = (0u128, 0u128);
-        let mut block = |m0: u64, m1: u64| {
-            let (Some(k), Some(s)) = (keys.next(), shifted.next()) else {
-                return;
-            };
-            let product = |a: u64, b: u64| u128::from(a) * u128::from(b);
-            first = first.wrapping_add(product(m0.wrapping_add(k[0]), m1.wrapping_add(k[1])));
-            second = second.wrapping_add(product(m0.wrapping_add(s[0]), m1.wrapping_add(s[1])));
-        };
-        block(token.len() as u64, guard);
-        let mut chunks = token.chunks_exact(16);
-        for chunk in &mut chunks {
-            let (lo, hi) = chunk.split_at(8);
-            block(word(lo), word(hi));
+        // Block 0 is (length, guard); block `i` takes key pair `i` in the first pass and pair
+        // `i + 1` in the second (the Toeplitz shift).
+        let (pairs, _) = key.as_chunks::<2>();
+        let (blocks, rest) = token.as_chunks::<16>();
+        let last = 1 + blocks.len() + usize::from(!rest.is_empty());
+        if pairs.len() < last + 1 {
+            return None;
         }
-        let rest = chunks.remainder();
+        let length = [token.len() as u64, guard];
+        let mut first = step(0, pairs[0], length);
+        let mut second = step(0, pairs[1], length);
+        for ((block, own), shifted) in blocks.iter().zip(&pairs[1..]).zip(&pairs[2..]) {
+            let m = words(block);
+            first = step(first, *own, m);
+            second = step(second, *shifted, m);
+        }
         if !rest.is_empty() {
+            // The last block is the text's last 16 bytes, overlapping the one before, or the
+            // rest zero-padded in a text shorter than a block. Either way a text of a given
+            // length maps to its blocks one to one, which is all NH's bound needs; texts of
+            // different lengths differ in the first block.
             let mut padded = [0u8; 16];
-            padded[..rest.len()].copy_from_slice(rest);
-            let (lo, hi) = padded.split_at(8);
-            block(word(lo), word(hi));
+            let tail = match token.last_chunk::<16>() {
+                Some(tail) => tail,
+                None => {
+                    padded[..rest.len()].copy_from_slice(rest);
+                    &padded
+                }
+            };
+            let m = words(tail);
+            first = step(first, pairs[last - 1], m);
+            second = step(second, pairs[last], m);
         }
         Some(Self([
             first as u64,
@@ -103,11 +128,6 @@ impl Fingerprint {
             (second >> 64) as u64,
         ]))
     }
-}
-
-/// Eight bytes as a little-endian word.
-fn word(bytes: &[u8]) -> u64 {
-    bytes.try_into().map(u64::from_le_bytes).unwrap_or_default()
 }
 
 #[cfg(test)]
@@ -137,6 +157,54 @@ mod tests {
         longer.push(0);
         assert!(Fingerprint::of(key(), 1, &longer) != Some(of(1, token)));
         assert!(of(1, "") != of(1, "\0"));
+    }
+
+    /// NH as the module's doc says, block by block, without the fast path's tricks.
+    fn reference(key: &[u64], guard: u64, token: &[u8]) -> [u64; 4] {
+        let word = |bytes: &[u8]| u64::from_le_bytes(bytes.try_into().unwrap());
+        let mut blocks = vec![[token.len() as u64, guard]];
+        let full = token.len() / 16;
+        for i in 0..full {
+            blocks.push([word(&token[16 * i..][..8]), word(&token[16 * i + 8..][..8])]);
+        }
+        if !token.len().is_multiple_of(16) {
+            let mut last = [0u8; 16];
+            if token.len() >= 16 {
+                last.copy_from_slice(&token[token.len() - 16..]);
+            } else {
+                last[..token.len()].copy_from_slice(token);
+            }
+            blocks.push([word(&last[..8]), word(&last[8..])]);
+        }
+        let pass = |shift: usize| {
+            blocks.iter().enumerate().fold(0u128, |sum, (i, [m0, m1])| {
+                let k = &key[2 * i + shift..];
+                let a = u128::from(m0.wrapping_add(k[0]));
+                let b = u128::from(m1.wrapping_add(k[1]));
+                sum.wrapping_add(a * b)
+            })
+        };
+        let (first, second) = (pass(0), pass(2));
+        [
+            first as u64,
+            (first >> 64) as u64,
+            second as u64,
+            (second >> 64) as u64,
+        ]
+    }
+
+    #[test]
+    fn the_fast_path_computes_nh_as_documented() {
+        let key = key();
+        let text: Vec<u8> = (0..700u32).map(|i| (i * 7 + 3) as u8).collect();
+        // Every length around the block and two-block boundaries, and an Auth0 token's.
+        for len in (0..=100).chain([431, 432, 433, 447, 448, 449, 699]) {
+            for guard in [0, 7] {
+                let token = &text[..len];
+                let fast = Fingerprint::of(key, guard, token).unwrap();
+                assert!(fast.0 == reference(key, guard, token), "{len}");
+            }
+        }
     }
 
     #[test]

@@ -141,13 +141,19 @@ impl TokenCache {
                 setting: "max_bytes",
                 problem: error.to_string(),
             })?;
+        let entries = Cache::with_options(
+            options,
+            ByBytes,
+            DefaultHashBuilder::default(),
+            CountEvictions(evictions.clone()),
+        );
+        // The slab and the table sized once for the expected entries and their ghosts, so
+        // that they cost what the weigher counts; grown by doubling they would take up to
+        // twice as much. Only address space until entries come: the pages are touched as the
+        // slots fill.
+        entries.reserve(usize::try_from(expected).unwrap_or(usize::MAX));
         Ok(Some(Self {
-            entries: Cache::with_options(
-                options,
-                ByBytes,
-                DefaultHashBuilder::default(),
-                CountEvictions(evictions.clone()),
-            ),
+            entries,
             key: fingerprint::key(),
             max_age: settings.max_age.as_secs_f64(),
             max_bytes: settings.max_bytes,
