@@ -95,6 +95,10 @@ impl<'a> Iterator for SpanList<'a> {
 #[derive(Clone)]
 pub(crate) struct Packed(Arc<[u8]>);
 
+/// Buffers up to this size are written on the stack and copied once into their allocation:
+/// typical access tokens carry 200 to 600 bytes of claims.
+const ON_STACK: usize = 1024;
+
 /// The bits set in each byte: the build targets CPUs without `popcnt`, where `count_ones`
 /// is a dozen instructions and a cache hit reads the flags a few times.
 const ONES: [u8; 256] = {
@@ -174,6 +178,21 @@ struct Writer<'a> {
 }
 
 impl Writer<'_> {
+    /// Writes `bytes` next; a write past the end (which the sizes computed first rule out)
+    /// is refused rather than a panic.
+    #[inline]
+    fn put<const N: usize>(&mut self, bytes: [u8; N]) -> Result<(), TokenErrorKind> {
+        let slot = self
+            .out
+            .get_mut(self.at..)
+            .and_then(<[u8]>::first_chunk_mut::<N>)
+            .ok_or(TokenErrorKind::Malformed)?;
+        *slot = bytes;
+        self.at += N;
+        Ok(())
+    }
+
+    /// Writes a run of bytes of any length next: the payload, the unescaped strings.
     fn bytes(&mut self, bytes: &[u8]) -> Result<(), TokenErrorKind> {
         let end = self.at + bytes.len();
         self.out
@@ -184,13 +203,14 @@ impl Writer<'_> {
         Ok(())
     }
 
+    #[inline]
     fn offset(&mut self, value: usize) -> Result<(), TokenErrorKind> {
         if self.wide {
             let value = u32::try_from(value).map_err(|_| TokenErrorKind::TooLarge)?;
-            self.bytes(&value.to_le_bytes())
+            self.put(value.to_le_bytes())
         } else {
             let value = u16::try_from(value).map_err(|_| TokenErrorKind::TooLarge)?;
-            self.bytes(&value.to_le_bytes())
+            self.put(value.to_le_bytes())
         }
     }
 }
@@ -275,16 +295,24 @@ impl Packed {
             }
         }
 
-        // One allocation of the exact size (an iterator of known length), written in place.
-        let mut buffer: Arc<[u8]> = std::iter::repeat_n(0, total).collect();
-        let out = Arc::get_mut(&mut buffer).ok_or(TokenErrorKind::Malformed)?;
+        // Written on the stack when it fits (a memset of the array, cheaper than zeroing
+        // the allocation byte by byte), then copied once into its allocation of the exact size.
+        let mut stack = [0u8; ON_STACK];
+        let mut heap = Vec::new();
+        let out = match stack.get_mut(..total) {
+            Some(out) => out,
+            None => {
+                heap.resize(total, 0);
+                &mut heap[..]
+            }
+        };
         let mut writer = Writer { out, at: 0, wide };
-        writer.bytes(&[flags, present, whole])?;
+        writer.put([flags, present, whole])?;
         writer.offset(payload_end)?;
         for date in dates.into_iter().flatten() {
             match whole_seconds(date) {
-                Some(seconds) => writer.bytes(&seconds.to_le_bytes())?,
-                None => writer.bytes(&date.to_le_bytes())?,
+                Some(seconds) => writer.put(seconds.to_le_bytes())?,
+                None => writer.put(date.to_le_bytes())?,
             }
         }
         // Owned strings go after the payload, in the order their spans are written.
@@ -318,7 +346,7 @@ impl Packed {
                 writer.bytes(string.as_bytes())?;
             }
         }
-        Ok(Self(buffer))
+        Ok(Self(Arc::from(&*writer.out)))
     }
 
     fn bytes(&self) -> &[u8] {

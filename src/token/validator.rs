@@ -14,7 +14,7 @@ use crate::token::issuer_keys::IssuerKeys;
 use crate::token::jws;
 use crate::token::packed::{Claim, Date, Packed};
 use crate::token::peek::Peek;
-use crate::token::verified::{DecodedToken, GuardId, VerifiedToken};
+use crate::token::verified::{DecodedPayload, GuardId, VerifiedToken};
 use crate::token::{TokenCache, TokenCacheStatus, TokenError, TokenErrorKind};
 
 /// Validates access tokens for one resource server: the checks
@@ -239,15 +239,15 @@ impl TokenValidator {
         if !signed {
             return Err(TokenErrorKind::InvalidSignature);
         }
-        let decoded = DecodedToken::decode(segments.payload)?;
-        let payload = decoded.text()?;
+        let mut decoded = DecodedPayload::new();
+        let payload = decoded.decode(segments.payload)?;
         let names = ClaimNames {
             scope: &self.scope_claim,
             acr: &self.acr_claim,
             auth_time: &self.auth_time_claim,
         };
         let claims = claims::parse_named(payload, &self.audience, names)?;
-        let verified = decoded.verified(&claims, guard)?;
+        let verified = VerifiedToken::new(payload, &claims, guard)?;
         self.check_claims(verified.packed(), now, self.issuer_at(issuer))?;
         Ok((verified, (issuer, generation)))
     }
@@ -952,8 +952,8 @@ mod tests {
         let header = header::check(segments.header, &mut buf, rules).unwrap();
         let choice = keys.choose(header.kid.as_deref()).unwrap();
         assert!(keys.verify(choice, segments.signing_input, segments.signature));
-        let decoded = DecodedToken::decode(segments.payload).unwrap();
-        let payload = decoded.text().unwrap();
+        let mut decoded = DecodedPayload::new();
+        let payload = decoded.decode(segments.payload).unwrap();
         let claims = claims::parse(payload, "unused", "scope").unwrap();
         assert_eq!(
             claims

@@ -77,37 +77,38 @@ pub struct VerifiedToken {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub(crate) struct GuardId(pub(crate) u64);
 
-/// A token whose payload is decoded, awaiting its claims: on the stack when it fits
-/// [`INLINE_PAYLOAD`], and copied once into the verified token's buffer, sized to fit.
-pub(crate) struct DecodedToken(Payload);
+/// A token's payload, decoded once its signature has verified, awaiting its claims: in place
+/// on the caller's stack when it fits [`INLINE_PAYLOAD`] (at 640 bytes, returning it by value
+/// would cost a copy), and copied once into the verified token's buffer, sized to fit.
+pub(crate) struct DecodedPayload(Payload);
 
-impl DecodedToken {
-    /// Decodes the base64url payload `segment`. Called once the signature has verified.
-    pub(crate) fn decode(segment: &str) -> Result<Self, TokenErrorKind> {
-        let mut payload = Payload::new();
-        payload.decode(segment)?;
-        Ok(Self(payload))
+impl DecodedPayload {
+    /// An empty payload to decode into.
+    pub(crate) const fn new() -> Self {
+        Self(Payload::new())
     }
 
-    /// The payload as UTF-8 text.
-    pub(crate) fn text(&self) -> Result<&str, TokenErrorKind> {
+    /// Decodes the base64url payload `segment` in place, and returns it as UTF-8 text.
+    pub(crate) fn decode(&mut self, segment: &str) -> Result<&str, TokenErrorKind> {
+        self.0.decode(segment)?;
         self.0.text()
-    }
-
-    /// The verified token, with the claims read from [`text`](Self::text).
-    pub(crate) fn verified(
-        &self,
-        claims: &RegisteredClaims,
-        guard: Option<GuardId>,
-    ) -> Result<VerifiedToken, TokenErrorKind> {
-        Ok(VerifiedToken {
-            packed: Packed::new(self.text()?, claims)?,
-            guard,
-        })
     }
 }
 
 impl VerifiedToken {
+    /// The verified token of `payload` (a [`DecodedPayload`]'s text) and the claims read from
+    /// it, for `guard`.
+    pub(crate) fn new(
+        payload: &str,
+        claims: &RegisteredClaims,
+        guard: Option<GuardId>,
+    ) -> Result<Self, TokenErrorKind> {
+        Ok(Self {
+            packed: Packed::new(payload, claims)?,
+            guard,
+        })
+    }
+
     /// Its claims and payload, for the verified-token cache to keep.
     pub(crate) fn packed(&self) -> &Packed {
         &self.packed

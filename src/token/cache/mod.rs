@@ -6,7 +6,8 @@
 //! verified token's one buffer (its claims packed in front of the decoded payload, shared
 //! with every request that hits it: a hit is a reference count), and three numbers. Keyed by
 //! its text, with the earlier layout of the claims, an Auth0 access token of 432 bytes took
-//! 1,435 bytes (5,840 in the default 8 MiB; BENCHMARKS.md); now about 400.
+//! 1,515 bytes (5,528 in the default 8 MiB); now 396, and the default holds 20,000
+//! (`cargo bench --bench token_cache`, part 4; BENCHMARKS.md).
 //!
 //! Bounded in bytes, with quick_cache's eviction (CLOCK-Pro, in the S3-FIFO family: one-hit
 //! tokens leave first, tokens seen again stay). Its shards each have their own lock, so
