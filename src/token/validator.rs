@@ -343,10 +343,12 @@ impl TokenValidator {
             Audience::Missing => return Err(TokenErrorKind::MissingAudience),
             Audience::Mismatch => return Err(TokenErrorKind::InvalidAudience),
         }
-        match (issuer, claims.text(Claim::Iss)) {
+        match (issuer, claims.text_bytes(Claim::Iss)) {
             (Some(_), None) => Err(TokenErrorKind::MissingIssuer),
-            // Exact: no trailing-slash or case normalisation (RFC 8725 §3.8).
-            (Some(expected), Some(iss)) if iss != expected => Err(TokenErrorKind::InvalidIssuer),
+            // Exact, byte for byte: no trailing-slash or case normalisation (RFC 8725 §3.8).
+            (Some(expected), Some(iss)) if iss != expected.as_bytes() => {
+                Err(TokenErrorKind::InvalidIssuer)
+            }
             // RFC 9068 §2.2: `iss` is required even where no issuer is configured to match.
             (None, None) if self.rfc9068 => Err(TokenErrorKind::MissingIssuer),
             _ => Ok(()),
