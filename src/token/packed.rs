@@ -14,7 +14,6 @@
 //! | 1 | flags: audience (bits 0–1), scope form (2–3), wide offsets (4), `nbf` (5), `iat` (6), `auth_time` (7) present |
 //! | 1 | which of `iss`, `sub`, `azp`, `client_id`, `jti`, `cnf.jkt`, `cnf["x5t#S256"]`, `acr` (bits 0–7) are present |
 //! | 1 | which of `exp`, `nbf`, `iat`, `auth_time` (bits 0–3) are whole seconds from 1970 to 2106, kept in 4 bytes |
-//! | 1, 1 | where the spans begin, and the scopes' part (at most 105 bytes in): a hit reads them rather than count bits |
 //! | W | where the payload ends |
 //! | 4 or 8 each | `exp`, then `nbf`, `iat` and `auth_time` when present (`u32`, or `f64`) |
 //! | 2 × W each | the present strings' spans, in the order above |
@@ -100,9 +99,8 @@ pub(crate) struct Packed(Arc<[u8]>);
 /// typical access tokens carry 200 to 600 bytes of claims.
 const ON_STACK: usize = 1024;
 
-/// The bytes in front of the offsets: flags, present strings, whole dates, where the spans
-/// and the scopes' part begin.
-const HEAD: usize = 5;
+/// The bytes in front of the offsets: flags, present strings, whole dates.
+const HEAD: usize = 3;
 
 /// The bits set in each byte: the build targets CPUs without `popcnt`, where `count_ones`
 /// is a dozen instructions and a cache hit reads the flags a few times.
@@ -315,11 +313,7 @@ impl Packed {
             }
         };
         let mut writer = Writer { out, at: 0, wide };
-        // Where the spans and the scopes' part begin: at most 5 + 4 + 32 + 64 bytes in.
-        let spans_at = HEAD + width(wide) + dates_len;
-        let scopes_at = spans_at + 2 * width(wide) * present_strings;
-        let place = |at: usize| u8::try_from(at).map_err(|_| TokenErrorKind::TooLarge);
-        writer.put([flags, present, whole, place(spans_at)?, place(scopes_at)?])?;
+        writer.put([flags, present, whole])?;
         writer.offset(payload_end)?;
         for date in dates.into_iter().flatten() {
             match whole_seconds(date) {
@@ -365,8 +359,7 @@ impl Packed {
         &self.0
     }
 
-    /// The five bytes in front: flags, present strings, whole dates, where the spans and the
-    /// scopes' part begin.
+    /// The three flag bytes: flags, present strings, whole dates.
     #[inline]
     fn head(&self) -> [u8; HEAD] {
         self.bytes().first_chunk().copied().unwrap_or([0; HEAD])
@@ -390,7 +383,7 @@ impl Packed {
     /// when whole.
     #[inline]
     fn date_at(&self, index: usize) -> Option<(usize, bool)> {
-        let [flags, _, whole, ..] = self.head();
+        let [flags, _, whole] = self.head();
         let present = Self::dates_present(flags);
         let bit = 1u8 << index;
         if present & bit == 0 {
@@ -404,13 +397,16 @@ impl Packed {
     /// Where the dates end and the spans begin.
     #[inline]
     fn spans_at(head: [u8; HEAD]) -> usize {
-        usize::from(head[3])
+        let [flags, _, whole] = head;
+        let dates = 8 * ones(Self::dates_present(flags)) - 4 * ones(whole);
+        HEAD + width(flags & WIDE != 0) + dates
     }
 
     /// Where the scopes' part begins, after the strings' spans.
     #[inline]
     fn scopes_at(head: [u8; HEAD]) -> usize {
-        usize::from(head[4])
+        let wide = head[0] & WIDE != 0;
+        Self::spans_at(head) + ones(head[1]) * 2 * width(wide)
     }
 
     /// The bytes the buffer takes on the heap: its reference counts and itself, as the
@@ -652,11 +648,11 @@ mod tests {
         }
         assert_eq!(packed.audience(), Audience::Mismatch);
         assert!(scopes(&packed).is_none());
-        // Five bytes in front, the payload's end, `exp` in 4 bytes: then the payload.
-        assert_eq!(packed.bytes().len(), 5 + 2 + 4 + payload.len());
+        // Three flag bytes, the payload's end, `exp` in 4 bytes: then the payload.
+        assert_eq!(packed.bytes().len(), 3 + 2 + 4 + payload.len());
         assert_eq!(
             packed.heap_size(),
-            (16 + 11 + payload.len()).next_multiple_of(8)
+            (16 + 9 + payload.len()).next_multiple_of(8)
         );
     }
 

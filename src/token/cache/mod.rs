@@ -46,7 +46,7 @@ use fingerprint::Fingerprint;
 const SLOT_BYTES: u64 = 88;
 
 /// The ghosts quick_cache may keep, as a share of the expected entries.
-const GHOSTS: f64 = 0.1;
+const GHOSTS: f64 = 0.05;
 
 /// The size of an entry the table is sized for: an Auth0 access token's.
 const EXPECTED_ENTRY: u64 = 400;
