@@ -805,4 +805,28 @@ mod tests {
             "MemoryReplayStore { capacity: 5, per_key: 2, len: 1, keys: 1 }"
         );
     }
+
+    #[test]
+    fn a_key_shows_as_the_base64url_of_its_proofs_bytes() {
+        let key = key("a");
+        let text = key.to_string();
+        assert_eq!(text, URL_SAFE_NO_PAD.encode(key.as_bytes()));
+        assert_eq!(text.len(), 43);
+        assert_eq!(format!("{key:?}"), format!("ReplayKey({text})"));
+    }
+
+    #[test]
+    fn a_store_is_empty_until_it_records_and_again_once_its_proofs_expire() {
+        let store = MemoryReplayStore::new();
+        assert!(store.is_empty());
+        assert_eq!(store.record_at(key("a"), TTL, 0), Ok(Replay::First));
+        assert!(!store.is_empty());
+        // Expired proofs are forgotten at the next record, whose proof it then holds alone.
+        assert_eq!(
+            store.record_at(key("b"), Duration::from_millis(1), 120_000),
+            Ok(Replay::First)
+        );
+        assert_eq!(store.len(), 1);
+        assert!(!store.is_empty());
+    }
 }
