@@ -752,4 +752,17 @@ mod tests {
              DpopNonces { mode: On, slot: 30s, secrets: 2 <redacted> }"
         );
     }
+
+    #[test]
+    fn every_answer_but_a_nonce_of_the_current_slot_sends_a_new_one() {
+        assert!(!NonceCheck::Fresh { renew: false }.send_new_nonce());
+        for check in [
+            NonceCheck::Fresh { renew: true },
+            NonceCheck::Missing,
+            NonceCheck::Stale,
+            NonceCheck::Foreign,
+        ] {
+            assert!(check.send_new_nonce(), "{check:?}");
+        }
+    }
 }

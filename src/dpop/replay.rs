@@ -805,4 +805,22 @@ mod tests {
             "MemoryReplayStore { capacity: 5, per_key: 2, len: 1, keys: 1 }"
         );
     }
+
+    #[test]
+    fn a_key_shows_as_the_base64url_of_its_proofs_bytes() {
+        let key = key("a");
+        let text = key.to_string();
+        assert_eq!(text, URL_SAFE_NO_PAD.encode(key.as_bytes()));
+        assert_eq!(text.len(), 43);
+        assert_eq!(format!("{key:?}"), format!("ReplayKey({text})"));
+    }
+
+    #[test]
+    fn a_store_is_empty_until_it_records_a_proof() {
+        let store = MemoryReplayStore::new();
+        assert!(store.is_empty());
+        assert_eq!(store.record_at(key("a"), TTL, 0), Ok(Replay::First));
+        assert!(!store.is_empty());
+        assert_eq!(store.len(), 1);
+    }
 }

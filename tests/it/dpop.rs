@@ -1003,4 +1003,23 @@ mod redis {
             Err(ReplayError::Unavailable { .. })
         ));
     }
+
+    #[tokio::test]
+    async fn debug_shows_the_prefix_and_the_quota_and_never_the_url() {
+        let Some(server) = RedisServer::start() else {
+            return;
+        };
+        let store = RedisReplayStore::connect(&server.url())
+            .await
+            .unwrap()
+            .key_prefix("api-one:")
+            .per_key(7)
+            .unwrap();
+        let debug = format!("{store:?}");
+        assert_eq!(
+            debug,
+            r#"RedisReplayStore { prefix: "api-one:", per_key: 7, .. }"#
+        );
+        assert!(!debug.contains(&server.url()), "{debug}");
+    }
 }

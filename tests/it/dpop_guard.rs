@@ -855,3 +855,33 @@ async fn a_dpop_request_refused_for_scope_gets_the_error_on_its_dpop_challenge()
         );
     }
 }
+
+#[tokio::test]
+async fn without_external_url_the_htu_base_is_the_identifiers_origin_even_for_a_short_host() {
+    // The origin ends at the first `/` after `://`: a host of 4 characters leaves no room
+    // for an off-by-some start to skip it.
+    let api = ResourceServer::new("https://a.io/api", SECRET).with_scope("read:messages", "");
+    let layer = BearerGuardLayer::builder(api.clone())
+        .issuer(ISSUER)
+        .dpop(DpopMode::Allowed)
+        .build()
+        .unwrap();
+    let app = app(layer);
+    let jkt = jwk_thumbprint(&public_jwk("p256").to_string()).unwrap();
+    let token = TokenIssuer::new(&api, ISSUER)
+        .unwrap()
+        .client_token("client-1")
+        .scope("read:messages")
+        .claim("cnf", json!({ "jkt": jkt }))
+        .sign()
+        .unwrap();
+    let at_origin = proof("p256", "GET", "https://a.io/orders", &token, json!({}));
+    let answer = send(&app, request("GET", "DPoP", &token, &[&at_origin])).await;
+    assert_eq!((answer.status, answer.body.as_str()), (200, "orders"));
+    let under_the_path = proof("p256", "GET", "https://a.io/api/orders", &token, json!({}));
+    let answer = send(&app, request("GET", "DPoP", &token, &[&under_the_path])).await;
+    assert_eq!(
+        (answer.status, kind(&answer)),
+        (401, Some(RejectionKind::Dpop(DpopError::UriMismatch)))
+    );
+}

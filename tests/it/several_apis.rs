@@ -352,3 +352,65 @@ async fn another_apis_token_on_a_route_is_refused_for_its_audience_not_its_algor
         )
     );
 }
+
+#[test]
+fn apis_of_one_identifier_are_refused_unless_each_has_issuers_of_its_own() {
+    let orders = |secret: &str, issuer: Option<&str>| {
+        let builder = BearerGuardLayer::builder(ResourceServer::new(ORDERS, secret));
+        match issuer {
+            Some(issuer) => builder.issuer(issuer),
+            None => builder,
+        }
+        .build()
+        .unwrap()
+    };
+    // One takes any issuer, in either order; or both take the same one.
+    for (first, second) in [
+        (Some(TENANT_A), None),
+        (None, Some(TENANT_A)),
+        (Some(TENANT_A), Some(TENANT_A)),
+    ] {
+        let refused = MultiApiLayer::new([
+            orders(ORDERS_SECRET, first),
+            orders(ORDERS_C_SECRET, second),
+        ]);
+        assert!(
+            matches!(refused, Err(ConfigError::InvalidApiSet { ref problem }) if problem.contains("cannot be told apart")),
+            "{first:?}, {second:?}: {refused:?}"
+        );
+    }
+    MultiApiLayer::new([
+        orders(ORDERS_SECRET, Some(TENANT_A)),
+        orders(ORDERS_C_SECRET, Some(TENANT_C)),
+    ])
+    .unwrap();
+}
+
+#[test]
+fn debug_and_errors_name_each_api_by_its_identifier_and_issuer() {
+    let Apis {
+        orders, billing, ..
+    } = apis();
+    let layer = MultiApiLayer::new([orders.clone(), billing]).unwrap();
+    assert_eq!(
+        format!("{layer:?}"),
+        format!(
+            r#"MultiApiLayer {{ apis: [("{ORDERS}", Some("{TENANT_A}")), ("{BILLING}", Some("{TENANT_B}"))], .. }}"#
+        )
+    );
+    let problem = |result: Result<MultiApiLayer, ConfigError>| match result.unwrap_err() {
+        ConfigError::InvalidApiSet { problem } => problem,
+        other => panic!("{other}"),
+    };
+    let twice = problem(MultiApiLayer::new([orders.clone(), orders.clone()]));
+    assert!(
+        twice.contains(&format!("{ORDERS:?} is given twice")),
+        "{twice}"
+    );
+    let Apis { orders_c, .. } = apis();
+    let taken = problem(MultiApiLayer::new([orders, orders_c]));
+    assert!(
+        taken.contains(&format!("the guard of {ORDERS:?} is already part")),
+        "{taken}"
+    );
+}

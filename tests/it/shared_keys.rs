@@ -392,3 +392,114 @@ async fn a_corrupt_or_foreign_document_in_redis_is_refused_and_keeps_the_good_ke
         );
     }
 }
+
+#[tokio::test]
+async fn a_store_equals_only_its_clones_of_the_same_prefix_and_timeout_and_hides_its_url() {
+    let Some(server) = RedisServer::start() else {
+        return;
+    };
+    let one = store(&server, "eq:").await;
+    let apart = store(&server, "eq:").await;
+    assert_eq!(one, one.clone());
+    // Connected apart: another connection, whatever its settings.
+    assert_ne!(one, apart);
+    assert_ne!(one, one.clone().key_prefix("other:"));
+    assert_ne!(one, one.clone().timeout(Duration::from_millis(100)));
+    let debug = format!("{:?}", one.timeout(Duration::from_millis(250)));
+    assert_eq!(
+        debug,
+        r#"RedisKeyStore { prefix: "eq:", timeout: 250ms, .. }"#
+    );
+    assert!(!debug.contains(&server.url()), "{debug}");
+}
+
+/// The name of the one key matching `pattern`, once there is one (a bound for a broken
+/// cache, not a measure: the refresh writes the budget's keys after the request's answer).
+async fn the_key(redis: &mut redis::aio::MultiplexedConnection, pattern: &str) -> String {
+    for _ in 0..400 {
+        let names: Vec<String> = redis::cmd("KEYS")
+            .arg(pattern)
+            .query_async(redis)
+            .await
+            .unwrap();
+        if let [name] = &names[..] {
+            return name.clone();
+        }
+        assert!(names.is_empty(), "{names:?}");
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    panic!("no key {pattern}");
+}
+
+async fn pttl(redis: &mut redis::aio::MultiplexedConnection, name: &str) -> i64 {
+    redis::cmd("PTTL")
+        .arg(name)
+        .query_async(redis)
+        .await
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fruitless_refetches_pause_the_fleets_budget_longer_each_time_and_a_new_key_ends_it() {
+    let Some(server) = RedisServer::start() else {
+        return;
+    };
+    let issuer = Issuer::serving(&["k1"]);
+    // Four instances, so that each refetch below is the first of an instance's own budget.
+    let fleet = fleet(
+        4,
+        &issuer,
+        &long_lived().shared(store(&server, "pause:").await),
+    );
+    keyed(&fleet).await;
+    let mut redis = connection(&server).await;
+    let signed = token("k1");
+    let window_ms = 600_000;
+    // Three fruitless refetches in a row, by three instances: after each, the fleet's budget
+    // pauses for 1, 2, then 4 windows (±50 %). Between them the pause and the window's count
+    // are deleted, as if their time had come (no waiting in tests).
+    for (round, windows) in [1, 2, 4].into_iter().enumerate() {
+        let (_, app) = &fleet[round];
+        assert_eq!(
+            status(app, &forged(&signed, &format!("forged-{round}"))).await,
+            401
+        );
+        let pause = the_key(&mut redis, "pause:*:pause").await;
+        let left = pttl(&mut redis, &pause).await;
+        assert!(
+            (window_ms * windows / 2 - 5_000..=window_ms * windows * 3 / 2).contains(&left),
+            "{round}: {left} ms"
+        );
+        let fruitless: i64 = redis::cmd("GET")
+            .arg(the_key(&mut redis, "pause:*:fruitless").await)
+            .query_async(&mut redis)
+            .await
+            .unwrap();
+        assert_eq!(fruitless, i64::try_from(round).unwrap() + 1);
+        let unknown = the_key(&mut redis, "pause:*:unknown").await;
+        let _: i64 = redis::cmd("DEL")
+            .arg(&pause)
+            .arg(&unknown)
+            .query_async(&mut redis)
+            .await
+            .unwrap();
+    }
+    assert_eq!(issuer.key_sets(), 1 + 3);
+    // A rotation: the refetch for the new key finds it, and the fleet's count of fruitless
+    // refetches is gone.
+    issuer.publish(&["k1", "k2"]);
+    let (_, app) = &fleet[3];
+    assert_eq!(status(app, &token("k2")).await, 200);
+    for _ in 0..400 {
+        let names: Vec<String> = redis::cmd("KEYS")
+            .arg("pause:*:fruitless")
+            .query_async(&mut redis)
+            .await
+            .unwrap();
+        if names.is_empty() {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    panic!("the count of fruitless refetches outlived the new key");
+}

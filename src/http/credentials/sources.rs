@@ -328,4 +328,22 @@ mod tests {
             assert!(err.to_string().contains(problem), "{err}");
         }
     }
+
+    #[test]
+    fn debug_names_the_cookies_and_headers_and_counts_the_functions() {
+        let function: TokenFn = Arc::new(|_: &Parts| None);
+        let settings = [
+            SourceSetting::Cookie("at".into()),
+            SourceSetting::Header("X-Token".into()),
+            SourceSetting::Function(function),
+        ];
+        assert_eq!(
+            format!("{settings:?}"),
+            r#"[Cookie("at"), Header("X-Token"), Function]"#
+        );
+        assert_eq!(
+            format!("{:?}", sources(&settings)),
+            r#"TokenSources { cookies: ["at"], headers: ["x-token"], functions: 1 }"#
+        );
+    }
 }

@@ -283,4 +283,74 @@ mod tests {
             assert_eq!(kid_of(garbage), None, "{garbage}");
         }
     }
+
+    #[test]
+    fn the_pause_ends_at_the_instant_it_was_set_to() {
+        let settings = KeyCacheSettings::default();
+        let mut rng = Rng::from_seed(6);
+        let mut budget = UnknownKids::default();
+        let now = Instant::now();
+        assert_eq!(budget.ask(Some("x"), now, &settings), Ok(()));
+        fruitless(&mut budget, now, &mut rng);
+        let until = budget.paused_until.unwrap();
+        assert!(until > now);
+        assert_eq!(
+            budget.ask(Some("x"), until - Duration::from_nanos(1), &settings),
+            Err(NoRefetch::Paused)
+        );
+        assert_eq!(budget.ask(Some("x"), until, &settings), Ok(()));
+    }
+
+    #[test]
+    fn a_failed_fetch_leaves_the_budget_unpaused() {
+        // The unknown kid's fetch failed: the backoff holds the next fetch back, and the
+        // refresh after it, which finds nothing new, is not a fruitless refetch.
+        let settings = KeyCacheSettings::default();
+        let mut rng = Rng::from_seed(7);
+        let mut budget = UnknownKids::default();
+        let now = Instant::now();
+        assert_eq!(budget.ask(Some("x"), now, &settings), Ok(()));
+        budget.failed();
+        fruitless(&mut budget, now, &mut rng);
+        assert_eq!((budget.paused_until, budget.fruitless), (None, 0));
+        assert_eq!(budget.ask(Some("y"), now, &settings), Ok(()));
+    }
+
+    #[cfg(feature = "redis")]
+    #[test]
+    fn an_allowed_ask_marks_the_next_fetch_until_it_loads_or_fails() {
+        let settings = KeyCacheSettings::default();
+        let mut rng = Rng::from_seed(8);
+        let mut budget = UnknownKids::default();
+        let now = Instant::now();
+        assert!(!budget.is_asked());
+        assert_eq!(budget.ask(Some("x"), now, &settings), Ok(()));
+        assert!(budget.is_asked());
+        budget.loaded(true, [], |_| true, now, &settings, &mut rng);
+        assert!(!budget.is_asked());
+        assert_eq!(budget.ask(Some("y"), now, &settings), Ok(()));
+        assert!(budget.is_asked());
+        budget.failed();
+        assert!(!budget.is_asked());
+        // A refused ask marks nothing.
+        assert_eq!(budget.ask(Some("z"), now, &settings), Err(NoRefetch::Spent));
+        assert!(!budget.is_asked());
+    }
+
+    #[test]
+    fn a_header_of_up_to_4096_characters_is_read_and_a_longer_one_is_not() {
+        // {"kid":"k","p":"xx…"} of `len` bytes: base64url makes 4096 characters of 3072.
+        let header_of = |len: usize| {
+            let head = r#"{"kid":"k","p":""#;
+            let json = format!("{head}{}\"}}", "x".repeat(len - head.len() - 2));
+            assert_eq!(json.len(), len);
+            base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(json)
+        };
+        let longest = header_of(3072);
+        assert_eq!(longest.len(), 4096);
+        assert_eq!(kid_of(&format!("{longest}.e30.sig")).as_deref(), Some("k"));
+        let over = header_of(3075);
+        assert_eq!(over.len(), 4100);
+        assert_eq!(kid_of(&format!("{over}.e30.sig")), None);
+    }
 }

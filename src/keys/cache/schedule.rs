@@ -203,4 +203,18 @@ mod tests {
             }
         }
     }
+
+    #[test]
+    fn the_unknown_kid_pause_spreads_over_half_to_one_and_a_half_times_its_nominal() {
+        let settings = KeyCacheSettings::default();
+        let mut rng = Rng::from_seed(12);
+        for (fruitless, windows) in [(1, 1), (3, 4), (6, 32)] {
+            let nominal = secs(30) * windows;
+            let draws: Vec<Duration> = (0..500)
+                .map(|_| unknown_kid_pause(&settings, fruitless, &mut rng))
+                .collect();
+            assert!(draws.iter().any(|d| *d < nominal * 3 / 5), "{fruitless}");
+            assert!(draws.iter().any(|d| *d > nominal * 7 / 5), "{fruitless}");
+        }
+    }
 }
