@@ -212,8 +212,23 @@ mod tests {
     #[test]
     fn the_longest_token_is_covered_and_a_longer_one_is_not() {
         let key = key();
-        assert_eq!(key.len(), KEY_WORDS);
-        assert!(Fingerprint::of(key, 0, &vec![b'a'; LONGEST]).is_some());
-        assert!(Fingerprint::of(key, 0, &vec![b'a'; LONGEST + 1]).is_none());
+        // 64 KiB of text (the largest `max_token_len`): 4,096 blocks, the length block and
+        // the shift, two words each: 64 KiB of key, no more.
+        assert_eq!(key.len(), 8196);
+        assert!(Fingerprint::of(key, 0, &vec![b'a'; 65_536]).is_some());
+        assert!(Fingerprint::of(key, 0, &vec![b'a'; 65_537]).is_none());
+    }
+
+    #[test]
+    fn a_key_too_short_for_the_text_gives_no_fingerprint_and_no_panic() {
+        let key = key();
+        // 20 bytes: the length block, one full block and a last one, and the shift: 4 pairs.
+        let token = [b'x'; 20];
+        assert!(Fingerprint::of(&key[..8], 0, &token).is_some());
+        assert!(Fingerprint::of(&key[..7], 0, &token).is_none());
+        assert!(Fingerprint::of(&key[..6], 0, &token).is_none());
+        // 32 bytes, two full blocks: 4 pairs too.
+        assert!(Fingerprint::of(&key[..8], 0, &[b'x'; 32]).is_some());
+        assert!(Fingerprint::of(&key[..6], 0, &[b'x'; 32]).is_none());
     }
 }
