@@ -107,7 +107,7 @@ fn guard_word(guard: Option<GuardId>) -> u64 {
 
 /// `now`, in whole seconds since the epoch, rounded down: an entry's age is never read
 /// short, so none is used past its maximum age (at most a second before it).
-fn whole_seconds(now: f64) -> u32 {
+fn seconds_rounded_down(now: f64) -> u32 {
     // Saturating: a clock before 1970 reads as 0, one past 2106 as `u32::MAX`.
     #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
     let seconds = now.floor() as u32;
@@ -216,7 +216,7 @@ impl TokenCache {
         let entry = Entry {
             token: verified.packed().clone(),
             generation,
-            verified_at: whole_seconds(now),
+            verified_at: seconds_rounded_down(now),
             // The list is bounded far below 256 at build (`MAX_ISSUERS`).
             issuer: u8::try_from(issuer).unwrap_or(u8::MAX),
         };
